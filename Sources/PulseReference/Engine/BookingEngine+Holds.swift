@@ -1,0 +1,84 @@
+import PulseProtocol
+
+extension BookingEngine {
+    /// Holds every seat of `seatIDs` for `userID`, or none (PB-HOLD-2..6). The grant carries a
+    /// fresh random token as its id and the event's next fence.
+    /// Throws 409 `seat_unavailable` (with the conflicting seats) or 409 `hold_limit_exceeded`.
+    public func hold(eventID: String, seatIDs: [String], userID: String) async throws -> HoldRecord {
+        let event = try await activeEvent(eventID)
+        let seats = try validSeats(seatIDs, of: event, max: configuration.seatsPerHoldMax)
+        let outcome = try await onHot {
+            try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
+                               ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax)
+        }
+        switch outcome {
+        case .granted(let hold):
+            metrics.holdsGranted.increment()
+            return hold
+        case .unavailable(let taken):
+            metrics.holdConflicts.increment()
+            throw PulseError.seats(409, .seatUnavailable, "Seats are held or booked: \(taken.joined(separator: ", ")).", taken)
+        case .limitExceeded(let held):
+            metrics.holdConflicts.increment()
+            throw PulseError(status: 409, code: .holdLimitExceeded,
+                             message: "You hold \(held) seats of this event; at most \(configuration.heldSeatsPerUserMax) at once.")
+        }
+    }
+
+    /// Releases the caller's hold (compare-and-delete: only the owner's, never someone else's).
+    /// Throws 404 `hold_not_found` for unknown holds and for other users' holds alike.
+    public func release(eventID: String, holdID: String, userID: String) async throws {
+        try Self.requireEntityID(eventID, "event")
+        guard Hex.isHex(holdID, count: 32) else { throw PulseError.holdNotFound }
+        _ = try await release(eventID: eventID, target: .hold(id: holdID), userID: userID, reason: .released)
+    }
+
+    /// Releases what `target` names of the caller's holds, broadcasting `seat_released` with
+    /// `reason` only for seats actually released. Returns those seats.
+    public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason) async throws -> [String] {
+        let outcome = try await onHot { try await hot.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: clock.nowMs()) }
+        switch outcome {
+        case .released(let seats):
+            metrics.seatsReleased.increment(by: seats.count)
+            return seats
+        case .notFound:
+            throw PulseError.holdNotFound
+        case .inCheckout:
+            throw PulseError(status: 409, code: .checkoutInProgress, message: "A checkout is committing this hold.")
+        }
+    }
+
+    /// Extends the caller's live hold by `seconds` (default: the hold TTL), never beyond the
+    /// hold lifetime cap (PB-HOLD-9). Throws 404 `hold_not_found`, 410 `hold_expired`, 409 `checkout_in_progress`.
+    public func extend(eventID: String, holdID: String, userID: String, seconds: Int?) async throws -> HoldRecord {
+        try Self.requireEntityID(eventID, "event")
+        guard Hex.isHex(holdID, count: 32) else { throw PulseError.holdNotFound }
+        let seconds = seconds ?? configuration.holdTTLSeconds
+        guard (1...configuration.holdTTLSeconds).contains(seconds) else {
+            throw PulseError.invalid("seconds", "seconds must be 1...\(configuration.holdTTLSeconds).")
+        }
+        let outcome = try await onHot {
+            try await hot.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: clock.nowMs(), byMs: Int64(seconds) * 1000,
+                                 lifetimeMaxMs: configuration.holdLifetimeMaxMs)
+        }
+        switch outcome {
+        case .extended(let hold): return hold
+        case .notFound: throw PulseError.holdNotFound
+        case .expired: throw PulseError(status: 410, code: .holdExpired, message: "This hold has expired.")
+        case .inCheckout: throw PulseError(status: 409, code: .checkoutInProgress, message: "A checkout is committing this hold.")
+        }
+    }
+
+    /// The caller's live holds in an event.
+    public func holds(eventID: String, userID: String) async throws -> [HoldRecord] {
+        try Self.requireEntityID(eventID, "event")
+        return try await onHot(mutating: false) { try await hot.holds(eventID: eventID, userID: userID, nowMs: clock.nowMs()) }
+    }
+}
+
+extension HoldRecord {
+    /// The hold as the API shows it to its owner.
+    public var resource: HoldResource {
+        HoldResource(id: id, eventId: eventID, seatIds: seatIDs, expiresAt: ISOTime.format(ms: expiresAtMs), fence: fence)
+    }
+}

@@ -1,0 +1,45 @@
+extension BookingEngine {
+    /// What one sweep did.
+    public struct SweepReport: Sendable, Equatable {
+        public var expiredSeats = 0
+        public var lapsedCheckoutsBooked = 0
+        public var lapsedCheckoutsFencedOff = 0
+    }
+
+    /// One pass of the server's own expiry (PB-HOLD-8): expires every hold past its TTL, then
+    /// decides every checkout whose lease ran out. For each, the durable store either already has
+    /// its booking (then the seats are marked booked) or raises the seats' fence floor so the
+    /// paused commit can never land (then its holds are released as expired).
+    ///
+    /// Safe to run concurrently with requests and with itself.
+    @discardableResult
+    public func sweep() async throws -> SweepReport {
+        var report = SweepReport()
+        let now = clock.nowMs()
+        report.expiredSeats = try await onHot { try await hot.expireDue(nowMs: now) }
+        metrics.seatsExpired.increment(by: report.expiredSeats)
+        for ticket in try await onHot(mutating: false, { try await hot.lapsedCheckouts(nowMs: now) }) {
+            metrics.lapsedCheckouts.increment()
+            let committed = try await onDurable(mutating: true) {
+                try await durable.resolveLapsedCheckout(bookingID: ticket.checkoutID, eventID: ticket.eventID, fences: ticket.fences)
+            }
+            if committed {
+                try await onHot { try await hot.finishCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, seatIDs: ticket.seatIDs, nowMs: now) }
+                report.lapsedCheckoutsBooked += 1
+            } else {
+                try await onHot { try await hot.abortCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, releaseHolds: true, nowMs: now) }
+                report.lapsedCheckoutsFencedOff += 1
+            }
+        }
+        return report
+    }
+
+    /// Loads every active event's booked seats into the hot store (start-up, or after the hot
+    /// state was lost), so that no hold is ever granted on a sold seat.
+    public func warmUp() async throws {
+        for event in try await onDurable({ try await durable.activeEvents() }) {
+            let booked = try await onDurable { try await durable.bookedSeats(eventID: event.id) }
+            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: event.id, seatIDs: booked) } }
+        }
+    }
+}

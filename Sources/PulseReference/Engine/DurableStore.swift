@@ -1,0 +1,120 @@
+/// A registered user.
+public struct UserRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// Stored lower-cased; unique (PB-USER-3).
+    public var email: String
+    public var passwordHash: String
+    public var role: Role
+    public var createdAtMs: Int64
+
+    public enum Role: String, Sendable { case user, admin }
+
+    public init(id: String, name: String, email: String, passwordHash: String, role: Role, createdAtMs: Int64) {
+        self.id = id
+        self.name = name
+        self.email = email
+        self.passwordHash = passwordHash
+        self.role = role
+        self.createdAtMs = createdAtMs
+    }
+}
+
+/// An event and its venue.
+public struct EventRecord: Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var venue: String
+    /// Normalised ISO 8601 UTC date-time.
+    public var date: String
+    public var description: String?
+    public var isActive: Bool
+    public var rows: Int
+    public var cols: Int
+    public var priceCents: Int
+    public var createdAtMs: Int64
+}
+
+/// A booking to commit: `id` is also the checkout's id, so a lapsed checkout can be resolved.
+public struct NewBooking: Sendable, Equatable {
+    public var id: String
+    public var eventID: String
+    public var userID: String
+    public var seatIDs: [String]
+    /// Fence of the hold that covered each seat (PB-HOLD-7).
+    public var fences: [String: Int64]
+    public var totalCents: Int
+    public var idempotencyKey: String?
+    public var createdAtMs: Int64
+}
+
+/// A confirmed booking.
+public struct BookingRecord: Sendable, Equatable {
+    public var id: String
+    public var eventID: String
+    public var userID: String
+    public var seatIDs: [String]
+    public var totalCents: Int
+    public var status: String
+    public var idempotencyKey: String?
+    public var createdAtMs: Int64
+}
+
+/// Answer of ``DurableStore/commitBooking(_:)``.
+public enum BookingCommit: Sendable, Equatable {
+    case committed(BookingRecord)
+    /// These seats already have a confirmed booking (the unique claim refused them).
+    case seatsTaken([String])
+    /// A newer fence has been recorded for these seats: this checkout was fenced off.
+    case fencedOff([String])
+    /// The caller's idempotency key already names this booking.
+    case duplicateKey(BookingRecord)
+}
+
+/// Errors of a durable store.
+public enum DurableStoreError: Error, Sendable, Equatable {
+    /// The store did not answer or failed; a write may or may not have happened.
+    case unavailable(String)
+    /// Another user has this email.
+    case emailTaken
+}
+
+/// Durable state: users, events, bookings and the per-seat claims and fence floors that make the
+/// store, not the hot store, the final arbiter of who owns a seat (DESIGN.md "Fencing").
+///
+/// Invariants the schema itself enforces: one claim per (event, seat), one user per email,
+/// one booking per (user, idempotency key). Every method is one transaction.
+/// Implementations: ``SQLiteDurableStore``; MongoDB next.
+public protocol DurableStore: Sendable {
+    /// Inserts a user. Throws ``DurableStoreError/emailTaken``.
+    func createUser(_ user: UserRecord) async throws
+    func user(id: String) async throws -> UserRecord?
+    func user(email: String) async throws -> UserRecord?
+    /// Creates or promotes the admin named by `email` (start-up bootstrap, `pulse admin create`).
+    func upsertAdmin(_ user: UserRecord) async throws -> UserRecord
+
+    func createEvent(_ event: EventRecord) async throws
+    func event(id: String) async throws -> EventRecord?
+    /// Active events, soonest first.
+    func activeEvents() async throws -> [EventRecord]
+    func updateEvent(_ event: EventRecord) async throws
+    /// Removes an event from listings (its bookings stay). Returns false when there was none.
+    func deleteEvent(id: String) async throws -> Bool
+    /// Number of booked seats per event id.
+    func bookedSeatCounts(eventIDs: [String]) async throws -> [String: Int]
+    /// Every booked seat of the event.
+    func bookedSeats(eventID: String) async throws -> [String]
+
+    /// Commits a booking and its seat claims in one transaction, refusing seats already claimed
+    /// and seats whose fence floor exceeds the booking's fence.
+    func commitBooking(_ booking: NewBooking) async throws -> BookingCommit
+    func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord?
+    /// The user's bookings, newest first.
+    func bookings(userID: String) async throws -> [BookingRecord]
+    /// Decides a checkout whose lease lapsed: true if its booking committed; otherwise raises the
+    /// fence floor of its seats above its fences, so that the paused commit can never land.
+    func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool
+
+    /// A number that grows on every call: the generation of a fresh hot state.
+    func nextHotGeneration() async throws -> Int64
+}

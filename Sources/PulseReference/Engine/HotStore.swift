@@ -1,0 +1,138 @@
+import PulseProtocol
+
+/// A hold as the hot store keeps it.
+public struct HoldRecord: Sendable, Equatable {
+    /// The hold's secret token.
+    public var id: String
+    public var eventID: String
+    public var userID: String
+    /// Seats still covered, in the order they were requested.
+    public var seatIDs: [String]
+    public var fence: Int64
+    public var createdAtMs: Int64
+    public var expiresAtMs: Int64
+    /// Set while a checkout is committing this hold: it can then neither expire, be released
+    /// nor be extended until the checkout finishes, aborts or its lease runs out.
+    public var checkoutID: String?
+}
+
+/// The live, fenced holds a checkout has frozen (PB-CHECKOUT-3).
+public struct CheckoutTicket: Sendable, Equatable {
+    public var checkoutID: String
+    public var eventID: String
+    public var userID: String
+    public var seatIDs: [String]
+    /// The fence of the hold covering each seat.
+    public var fences: [String: Int64]
+    public var leaseUntilMs: Int64
+}
+
+/// A consistent view of one event's hot state at `seq` (PB-SEAT-2).
+public struct HotSnapshot: Sendable, Equatable {
+    public var seq: Int64
+    /// Holder user id of every held seat.
+    public var lockedBy: [String: String]
+    public var booked: Set<String>
+}
+
+/// Answer of ``HotStore/hold(_:)``.
+public enum HoldOutcome: Sendable, Equatable {
+    case granted(HoldRecord)
+    /// Some seats are held by someone else, booked, or held by the caller already.
+    case unavailable(seatIDs: [String])
+    /// The caller would hold more than the per-user cap.
+    case limitExceeded(heldSeats: Int)
+}
+
+/// Answer of ``HotStore/release(_:)``.
+public enum ReleaseOutcome: Sendable, Equatable {
+    case released(seatIDs: [String])
+    /// No such hold, not the caller's, or none of the named seats held by the caller.
+    case notFound
+    case inCheckout
+}
+
+/// Answer of ``HotStore/extend(_:)``.
+public enum ExtendOutcome: Sendable, Equatable {
+    case extended(HoldRecord)
+    case notFound
+    case expired
+    case inCheckout
+}
+
+/// Answer of ``HotStore/beginCheckout(_:)``.
+public enum BeginCheckoutOutcome: Sendable, Equatable {
+    case begun(CheckoutTicket)
+    /// The named hold does not exist or is not the caller's.
+    case holdNotFound
+    /// The caller's hold on these seats has expired.
+    case holdExpired(seatIDs: [String])
+    /// These seats are not covered by a live hold of the caller (or of the named hold).
+    case notHeld(seatIDs: [String])
+    /// A checkout is already committing these seats.
+    case inProgress(seatIDs: [String])
+}
+
+/// Answer of ``HotStore/changes(eventID:afterSeq:)``.
+public enum ChangesOutcome: Sendable, Equatable {
+    /// Every change after the given seq, in order and without gaps (possibly none).
+    case changes([SeatChange])
+    /// The log no longer reaches back that far, or the seq is from another generation: take a snapshot.
+    case trimmed
+}
+
+/// What a release is aimed at.
+public enum ReleaseTarget: Sendable, Equatable {
+    case hold(id: String)
+    case seats([String])
+}
+
+/// The hot state of every event: holds, fences, booked seats, sequence numbers and the
+/// per-event change log (SPEC.md PB-HOLD, PB-LIVE-5).
+///
+/// Every method is **atomic**: it sees and changes one consistent state, assigns each state
+/// change the event's next `seq` in that same step and appends it to the event's log, then rings
+/// ``changeFeed``. Holds whose TTL has passed are expired (with a `seat_released` reason `expired`)
+/// at the start of any step that touches their event, so no caller ever sees a lapsed hold as live.
+/// Implementations: ``InMemoryHotStore``; Redis (Lua scripts) next.
+///
+/// Every method may throw ``HotStoreError/unavailable(_:)``.
+public protocol HotStore: Sendable {
+    /// Rung after every step that appended changes.
+    var changeFeed: ChangeFeed { get }
+
+    /// Holds every seat of `seatIDs` for `userID`, or none of them.
+    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome
+    /// Compare-and-delete: releases only what `userID` holds, never a hold being checked out.
+    func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome
+    /// Moves a live hold's expiry to `min(nowMs + byMs, createdAt + lifetimeMaxMs)`.
+    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome
+    /// Freezes the caller's live holds on `seatIDs` for a checkout until `nowMs + leaseMs`.
+    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome
+    /// Marks the checkout's seats booked, removes them from their holds and appends `seats_booked`.
+    /// Marks them booked even when the checkout is unknown (a lost hot state must not unsell a seat).
+    func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws
+    /// Unfreezes the checkout's holds; those past their expiry expire in the same step. With
+    /// `releaseHolds` (a lapsed checkout the durable store fenced off) its holds are released as `expired`.
+    func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws
+    /// Checkouts whose lease ran out without finishing or aborting (crash or pause mid-checkout).
+    func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket]
+    /// Expires every hold whose TTL has passed, in every event. Returns how many seats it released.
+    func expireDue(nowMs: Int64) async throws -> Int
+    /// A consistent view of the event at its current seq.
+    func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot
+    /// The changes after `afterSeq`, or `.trimmed`.
+    func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome
+    /// The caller's live holds in the event.
+    func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord]
+    /// Loads seats booked in the durable store into an empty hot state (start-up, after a loss).
+    func loadBooked(eventID: String, seatIDs: [String]) async throws
+    /// Forgets an event (deleted by an admin).
+    func dropEvent(eventID: String) async throws
+}
+
+/// Errors of a hot store.
+public enum HotStoreError: Error, Sendable, Equatable {
+    /// The store did not answer (timeout, connection lost); the step may or may not have happened.
+    case unavailable(String)
+}

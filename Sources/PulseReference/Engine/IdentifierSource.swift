@@ -1,0 +1,69 @@
+import Synchronization
+
+/// The engine's only source of randomness: hex identifiers for entities, hold tokens and bookings.
+///
+/// Production uses ``SecureIdentifierSource`` (the system CSPRNG); tests and the simulator use
+/// ``SeededIdentifierSource`` so that the same seed gives the same ids.
+public protocol IdentifierSource: Sendable {
+    /// `bytes` random bytes as lowercase hex (`2 * bytes` characters).
+    func hex(bytes: Int) -> String
+}
+
+extension IdentifierSource {
+    /// A 24-hex-character entity id (users, events), shaped like the seed's MongoDB ObjectIds.
+    public func entityID() -> String { hex(bytes: 12) }
+    /// A 32-hex-character (128-bit) unguessable token: hold ids and booking ids.
+    public func token() -> String { hex(bytes: 16) }
+}
+
+enum Hex {
+    static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `text` is exactly `count` lowercase hex characters.
+    static func isHex(_ text: String, count: Int) -> Bool {
+        text.utf8.count == count && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
+/// Identifiers from the operating system's cryptographically secure generator.
+public struct SecureIdentifierSource: IdentifierSource {
+    public init() {}
+    public func hex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+}
+
+/// Identifiers from a seeded SplitMix64 generator: the same seed gives the same sequence.
+public final class SeededIdentifierSource: IdentifierSource {
+    private let state: Mutex<UInt64>
+
+    public init(seed: UInt64) { state = Mutex(seed) }
+
+    public func hex(bytes: Int) -> String {
+        state.withLock { state in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes)
+            while out.count < bytes {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                for shift in stride(from: 0, to: 64, by: 8) where out.count < bytes {
+                    out.append(UInt8(truncatingIfNeeded: z >> UInt64(shift)))
+                }
+            }
+            return Hex.encode(out)
+        }
+    }
+}

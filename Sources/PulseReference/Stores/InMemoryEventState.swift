@@ -1,0 +1,173 @@
+import PulseProtocol
+
+/// The hot state of one event inside ``InMemoryHotStore``; every method is one atomic step
+/// because the store calls it under its lock.
+struct InMemoryEventState: Sendable {
+    let eventID: String
+    /// First seq and fence of this generation minus one; seqs below belong to older generations.
+    let base: Int64
+    var seq: Int64
+    var fence: Int64
+    var holds: [String: HoldRecord] = [:]
+    var holdBySeat: [String: String] = [:]
+    var heldSeatsByUser: [String: Int] = [:]
+    var booked: Set<String> = []
+    var checkouts: [String: CheckoutTicket] = [:]
+    var log: ChangeLog
+    /// Ids of holds that expired recently, oldest first (bounded), so a late checkout hears `hold_expired`.
+    var expiredHoldIDs: [String] = []
+    static let expiredHoldIDsMax = 4096
+
+    init(eventID: String, base: Int64, logCapacity: Int) {
+        self.eventID = eventID
+        self.base = base
+        self.seq = base
+        self.fence = base
+        self.log = ChangeLog(capacity: logCapacity)
+    }
+
+    /// Assigns the next seq to a change (built from the event id and that seq) and logs it.
+    private mutating func record(_ make: (String, Int64) -> SeatChange) -> SeatChange {
+        seq += 1
+        let change = make(eventID, seq)
+        log.append(change)
+        return change
+    }
+
+    /// Removes one seat from its hold (and the hold once it is empty), keeping the indexes true.
+    private mutating func unhold(seat: String) {
+        guard let holdID = holdBySeat.removeValue(forKey: seat), var hold = holds[holdID] else { return }
+        hold.seatIDs.removeAll { $0 == seat }
+        heldSeatsByUser[hold.userID, default: 1] -= 1
+        if heldSeatsByUser[hold.userID] == 0 { heldSeatsByUser[hold.userID] = nil }
+        holds[holdID] = hold.seatIDs.isEmpty ? nil : hold
+    }
+
+    private mutating func releaseSeats(_ seats: [String], reason: ReleaseReason) -> [SeatChange] {
+        seats.map { seat in
+            unhold(seat: seat)
+            return record { .seatReleased(eventId: $0, seatId: seat, reason: reason, seq: $1) }
+        }
+    }
+
+    /// Expires every hold past its TTL that no checkout has frozen, in (expiry, id) order.
+    mutating func expireDue(nowMs: Int64) -> [SeatChange] {
+        let due = holds.values
+            .filter { $0.checkoutID == nil && $0.expiresAtMs <= nowMs }
+            .sorted { ($0.expiresAtMs, $0.id) < ($1.expiresAtMs, $1.id) }
+        var changes: [SeatChange] = []
+        for hold in due {
+            changes += releaseSeats(hold.seatIDs, reason: .expired)
+            expiredHoldIDs.append(hold.id)
+        }
+        if expiredHoldIDs.count > Self.expiredHoldIDsMax {
+            expiredHoldIDs.removeFirst(expiredHoldIDs.count - Self.expiredHoldIDsMax)
+        }
+        return changes
+    }
+
+    mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (HoldOutcome, [SeatChange]) {
+        let unavailable = seatIDs.filter { booked.contains($0) || holdBySeat[$0] != nil }
+        guard unavailable.isEmpty else { return (.unavailable(seatIDs: unavailable), []) }
+        let alreadyHeld = heldSeatsByUser[userID, default: 0]
+        guard alreadyHeld + seatIDs.count <= heldSeatsPerUserMax else { return (.limitExceeded(heldSeats: alreadyHeld), []) }
+        fence += 1
+        let hold = HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs)
+        holds[holdID] = hold
+        heldSeatsByUser[userID] = alreadyHeld + seatIDs.count
+        let changes = seatIDs.map { seat in
+            holdBySeat[seat] = holdID
+            return record { .seatLocked(eventId: $0, seatId: seat, lockedBy: userID, seq: $1) }
+        }
+        return (.granted(hold), changes)
+    }
+
+    mutating func release(target: ReleaseTarget, userID: String, reason: ReleaseReason) -> (ReleaseOutcome, [SeatChange]) {
+        let owned: [HoldRecord]
+        let seats: [String]
+        switch target {
+        case .hold(let id):
+            guard let hold = holds[id], hold.userID == userID else { return (.notFound, []) }
+            owned = [hold]
+            seats = hold.seatIDs
+        case .seats(let wanted):
+            let holdIDs = Set(wanted.compactMap { holdBySeat[$0] })
+            owned = holdIDs.sorted().compactMap { holds[$0] }.filter { $0.userID == userID }
+            let ownedSeats = Set(owned.flatMap(\.seatIDs))
+            seats = wanted.filter { ownedSeats.contains($0) }
+        }
+        guard !seats.isEmpty else { return (.notFound, []) }
+        guard owned.allSatisfy({ $0.checkoutID == nil }) else { return (.inCheckout, []) }
+        return (.released(seatIDs: seats), releaseSeats(seats, reason: reason))
+    }
+
+    mutating func extend(holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) -> ExtendOutcome {
+        guard var hold = holds[holdID], hold.userID == userID else {
+            return expiredHoldIDs.contains(holdID) ? .expired : .notFound
+        }
+        guard hold.checkoutID == nil else { return .inCheckout }
+        hold.expiresAtMs = max(hold.expiresAtMs, min(nowMs + byMs, hold.createdAtMs + lifetimeMaxMs))
+        holds[holdID] = hold
+        return .extended(hold)
+    }
+
+    mutating func beginCheckout(seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) -> BeginCheckoutOutcome {
+        if let holdID {
+            guard let hold = holds[holdID], hold.userID == userID else {
+                return expiredHoldIDs.contains(holdID) ? .holdExpired(seatIDs: seatIDs) : .holdNotFound
+            }
+            let missing = seatIDs.filter { !hold.seatIDs.contains($0) }
+            guard missing.isEmpty else { return .notHeld(seatIDs: missing) }
+        }
+        let mine = seatIDs.map { seat in holdBySeat[seat].flatMap { holds[$0] }.flatMap { $0.userID == userID ? $0 : nil } }
+        let notHeld = zip(seatIDs, mine).filter { $0.1 == nil }.map(\.0)
+        guard notHeld.isEmpty else { return .notHeld(seatIDs: notHeld) }
+        let frozen = zip(seatIDs, mine).filter { $0.1?.checkoutID != nil }.map(\.0)
+        guard frozen.isEmpty else { return .inProgress(seatIDs: frozen) }
+        var fences: [String: Int64] = [:]
+        for (seat, hold) in zip(seatIDs, mine) {
+            guard let hold else { continue }
+            fences[seat] = hold.fence
+            holds[hold.id]?.checkoutID = checkoutID
+        }
+        let ticket = CheckoutTicket(checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs, fences: fences, leaseUntilMs: nowMs + leaseMs)
+        checkouts[checkoutID] = ticket
+        return .begun(ticket)
+    }
+
+    mutating func finishCheckout(checkoutID: String, seatIDs: [String]) -> [SeatChange] {
+        checkouts[checkoutID] = nil
+        let newlyBooked = seatIDs.filter { !booked.contains($0) }
+        guard !newlyBooked.isEmpty else { return [] }
+        for seat in newlyBooked {
+            booked.insert(seat)
+            unhold(seat: seat)
+        }
+        for id in holds.keys.sorted() where holds[id]?.checkoutID == checkoutID { holds[id]?.checkoutID = nil }
+        return [record { .seatsBooked(eventId: $0, seatIds: newlyBooked, seq: $1) }]
+    }
+
+    mutating func abortCheckout(checkoutID: String, releaseHolds: Bool, nowMs: Int64) -> [SeatChange] {
+        checkouts[checkoutID] = nil
+        var changes: [SeatChange] = []
+        for id in holds.keys.sorted() where holds[id]?.checkoutID == checkoutID {
+            holds[id]?.checkoutID = nil
+            if releaseHolds, let hold = holds[id] {
+                changes += releaseSeats(hold.seatIDs, reason: .expired)
+                expiredHoldIDs.append(id)
+            }
+        }
+        return changes + expireDue(nowMs: nowMs)
+    }
+
+    func snapshot() -> HotSnapshot {
+        var lockedBy: [String: String] = [:]
+        for (seat, holdID) in holdBySeat { lockedBy[seat] = holds[holdID]?.userID }
+        return HotSnapshot(seq: seq, lockedBy: lockedBy, booked: booked)
+    }
+
+    func changes(afterSeq: Int64) -> ChangesOutcome {
+        guard afterSeq >= base, let changes = log.after(afterSeq, lastSeq: seq) else { return .trimmed }
+        return .changes(changes)
+    }
+}

@@ -1,0 +1,109 @@
+import PulseProtocol
+import Synchronization
+
+/// The embedded hot store: every event's hot state in this process's memory, each operation one
+/// step under one lock (so every step is atomic, as ``HotStore`` demands).
+///
+/// Its state dies with the process. `generation` must grow on every start (the server takes it from
+/// the durable store) so that seqs and fences of a new generation exceed every earlier one.
+public final class InMemoryHotStore: HotStore {
+    public let changeFeed = ChangeFeed()
+    private let base: Int64
+    private let logCapacity: Int
+    private let events = Mutex<[String: InMemoryEventState]>([:])
+
+    /// Seqs and fences of this generation start above `generation << 32`.
+    public init(generation: Int64, logCapacity: Int = 1024) {
+        precondition(generation >= 0 && generation < (1 << 30), "generation out of range")
+        self.base = generation << 32
+        self.logCapacity = logCapacity
+    }
+
+    /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
+    private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
+        let (result, changed) = events.withLock { events in
+            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity)
+            let expired = nowMs.map { state.expireDue(nowMs: $0) } ?? []
+            let (result, changes) = body(&state)
+            events[eventID] = state
+            return (result, !(expired.isEmpty && changes.isEmpty))
+        }
+        if changed { changeFeed.markChanged(eventID) }
+        return result
+    }
+
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
+        step(eventID, nowMs: nowMs) { $0.hold(seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax) }
+    }
+
+    public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
+        step(eventID, nowMs: nowMs) { $0.release(target: target, userID: userID, reason: reason) }
+    }
+
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome {
+        step(eventID, nowMs: nowMs) { ($0.extend(holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMaxMs: lifetimeMaxMs), []) }
+    }
+
+    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+        step(eventID, nowMs: nowMs) {
+            ($0.beginCheckout(seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs), [])
+        }
+    }
+
+    public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
+        step(eventID, nowMs: nowMs) { ((), $0.finishCheckout(checkoutID: checkoutID, seatIDs: seatIDs)) }
+    }
+
+    public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
+        step(eventID, nowMs: nowMs) { ((), $0.abortCheckout(checkoutID: checkoutID, releaseHolds: releaseHolds, nowMs: nowMs)) }
+    }
+
+    public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] {
+        events.withLock { events in
+            events.values.flatMap { $0.checkouts.values.filter { $0.leaseUntilMs <= nowMs } }
+                .sorted { ($0.leaseUntilMs, $0.checkoutID) < ($1.leaseUntilMs, $1.checkoutID) }
+        }
+    }
+
+    public func expireDue(nowMs: Int64) async throws -> Int {
+        let (changedEvents, expiredSeats) = events.withLock { events -> ([String], Int) in
+            var changed: [String] = []
+            var seats = 0
+            for eventID in events.keys.sorted() {
+                let changes = events[eventID]!.expireDue(nowMs: nowMs)
+                if !changes.isEmpty {
+                    changed.append(eventID)
+                    seats += changes.count
+                }
+            }
+            return (changed, seats)
+        }
+        changedEvents.forEach(changeFeed.markChanged)
+        return expiredSeats
+    }
+
+    public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot {
+        step(eventID, nowMs: nowMs) { ($0.snapshot(), []) }
+    }
+
+    public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome {
+        step(eventID, nowMs: nil) { ($0.changes(afterSeq: afterSeq), []) }
+    }
+
+    public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] {
+        step(eventID, nowMs: nowMs) { state in
+            (state.holds.values.filter { $0.userID == userID }.sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }, [])
+        }
+    }
+
+    public func loadBooked(eventID: String, seatIDs: [String]) async throws {
+        step(eventID, nowMs: nil) { state in
+            state.booked.formUnion(seatIDs)
+            return ((), [])
+        }
+    }
+
+    public func dropEvent(eventID: String) async throws {
+        _ = events.withLock { $0.removeValue(forKey: eventID) }
+    }
+}
