@@ -39,6 +39,7 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case notJoined = "not_joined"
     case tooManySubscriptions = "too_many_subscriptions"
     case slowConsumer = "slow_consumer"
+    case upgradeRequired = "upgrade_required"
     // Server side
     case storeUnavailable = "store_unavailable"
     case internalError = "internal_error"

@@ -74,6 +74,13 @@ extension BookingEngine {
     }
 }
 
+extension BookingEngine {
+    /// The event's changes after `afterSeq` from the hot store's log, or `.trimmed` (PB-LIVE-8).
+    public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome {
+        try await onHot(mutating: false) { try await hot.changes(eventID: eventID, afterSeq: afterSeq) }
+    }
+}
+
 /// Validation of an event's descriptive fields.
 enum EventFields {
     static let textLengthMax = 200

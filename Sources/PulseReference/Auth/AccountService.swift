@@ -1,0 +1,107 @@
+import PulseProtocol
+
+/// Sign-up, log-in and token authentication (PB-USER, PB-AUTH).
+public final class AccountService: Sendable {
+    let durable: any DurableStore
+    let tokens: TokenService
+    let hasher: PasswordHasher
+    let ids: any IdentifierSource
+    let clock: any EngineClock
+    /// A hash checked against when the email is unknown, so both failures take as long.
+    private let decoyHash: String
+
+    static let nameLengthRange = 2...100
+    static let emailLengthMax = 254
+    /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
+    static let passwordBytesRange = 6...72
+
+    public init(durable: any DurableStore, tokens: TokenService, hasher: PasswordHasher, ids: any IdentifierSource, clock: any EngineClock) async throws {
+        self.durable = durable
+        self.tokens = tokens
+        self.hasher = hasher
+        self.ids = ids
+        self.clock = clock
+        decoyHash = try await hasher.hash(ids.token())
+    }
+
+    /// Registers a user (role `user`, whatever the body says) and returns it with a token.
+    /// Throws 400 `validation_failed` or 409 `email_taken`.
+    public func signup(_ request: SignupRequest) async throws -> (UserRecord, String) {
+        let name = request.name.trimmingWhitespace()
+        guard Self.nameLengthRange.contains(name.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        let email = try Self.normalisedEmail(request.email)
+        guard Self.passwordBytesRange.contains(request.password.utf8.count) else {
+            throw PulseError.invalid("password", "password must be 6...72 bytes.")
+        }
+        let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(request.password),
+                              role: .user, createdAtMs: clock.nowMs())
+        do {
+            try await durable.createUser(user)
+        } catch DurableStoreError.emailTaken {
+            throw PulseError(status: 409, code: .emailTaken, message: "An account with this email already exists.")
+        } catch DurableStoreError.unavailable(let detail) {
+            throw PulseError.storeUnavailable(detail, outcomeUnknown: true)
+        }
+        return (user, try await tokens.issue(userID: user.id))
+    }
+
+    /// Checks credentials. Throws 401 `invalid_credentials` for a wrong email or password alike.
+    public func login(_ request: LoginRequest) async throws -> (UserRecord, String) {
+        let email = request.email.trimmingWhitespace().lowercased()
+        let user = try await lookup { try await durable.user(email: email) }
+        let matches = try await hasher.verify(request.password, hash: user?.passwordHash ?? decoyHash)
+        guard let user, matches else {
+            throw PulseError(status: 401, code: .invalidCredentials, message: "Incorrect email or password")
+        }
+        return (user, try await tokens.issue(userID: user.id))
+    }
+
+    /// The user an `Authorization` header value (or bare token) names.
+    /// Throws 401 `unauthenticated`, `invalid_token` or `token_expired`.
+    public func authenticate(authorization: String?) async throws -> UserRecord {
+        guard let authorization, !authorization.isEmpty else {
+            throw PulseError(status: 401, code: .unauthenticated, message: "You are not logged in! Please log in to get access.")
+        }
+        let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : authorization
+        let userID = try await tokens.verify(token)
+        guard let user = try await lookup({ try await durable.user(id: userID) }) else {
+            throw PulseError(status: 401, code: .invalidToken, message: "The user belonging to this token no longer exists.")
+        }
+        return user
+    }
+
+    /// Creates the admin `email` or promotes and re-keys an existing account (PB-AUTH-5).
+    public func ensureAdmin(email: String, password: String, name: String = "Administrator") async throws -> UserRecord {
+        try await Self.ensureAdmin(email: email, password: password, name: name, durable: durable, hasher: hasher, ids: ids, clock: clock)
+    }
+
+    /// The same, for `pulse admin create`, which runs without a token service.
+    public static func ensureAdmin(email: String, password: String, name: String, durable: any DurableStore, hasher: PasswordHasher,
+                                   ids: any IdentifierSource, clock: any EngineClock) async throws -> UserRecord {
+        let email = try normalisedEmail(email)
+        guard passwordBytesRange.contains(password.utf8.count) else { throw PulseError.invalid("password", "password must be 6...72 bytes.") }
+        guard nameLengthRange.contains(name.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(password), role: .admin, createdAtMs: clock.nowMs())
+        return try await durable.upsertAdmin(user)
+    }
+
+    private func lookup<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch DurableStoreError.unavailable(let detail) {
+            throw PulseError.storeUnavailable(detail, outcomeUnknown: false)
+        }
+    }
+
+    /// Lower-cased, trimmed email if it looks like one (`local@domain.tld`, no spaces, ≤ 254).
+    static func normalisedEmail(_ raw: String) throws -> String {
+        let email = raw.trimmingWhitespace().lowercased()
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.count <= emailLengthMax, parts.count == 2, !parts[0].isEmpty,
+              parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              !email.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw PulseError.invalid("email", "Please provide a valid email.")
+        }
+        return email
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import JWTKit
+import PulseProtocol
+
+/// The claims of a Pulse access token: the seed's `{id, iat, exp}` (PB-AUTH-3).
+struct AccessTokenClaims: JWTPayload {
+    var id: String
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+
+    /// Expiry is checked by ``TokenService`` against the injected clock, not here.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+/// Issues and verifies HS256 access tokens (jwt-kit). Only HS256 signed with the server's secret
+/// is accepted; `alg: none`, other algorithms, bad signatures and expired tokens are refused.
+public final class TokenService: Sendable {
+    private let keys: JWTKeyCollection
+    private let clock: any EngineClock
+    /// Token lifetime in seconds.
+    public let lifetimeSeconds: Int
+
+    /// - Parameter secret: the HMAC key; at least 32 bytes.
+    public init(secret: String, lifetimeSeconds: Int, clock: any EngineClock) async {
+        precondition(secret.utf8.count >= 32, "JWT secret must be at least 32 bytes")
+        keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.lifetimeSeconds = lifetimeSeconds
+        self.clock = clock
+    }
+
+    private var now: Date { Date(timeIntervalSince1970: Double(clock.nowMs()) / 1000) }
+
+    /// A signed token for `userID`.
+    public func issue(userID: String) async throws -> String {
+        let issued = now
+        let claims = AccessTokenClaims(id: userID, iat: IssuedAtClaim(value: issued),
+                                       exp: ExpirationClaim(value: issued.addingTimeInterval(Double(lifetimeSeconds))))
+        return try await keys.sign(claims)
+    }
+
+    /// The user id a token names. Throws 401 `token_expired` or 401 `invalid_token`.
+    public func verify(_ token: String) async throws -> String {
+        guard token.utf8.count <= 4096, Self.headerAlgorithm(token) == "HS256" else { throw Self.invalid }
+        let claims: AccessTokenClaims
+        do {
+            claims = try await keys.verify(token, as: AccessTokenClaims.self)
+        } catch {
+            throw Self.invalid
+        }
+        guard now < claims.exp.value else {
+            throw PulseError(status: 401, code: .tokenExpired, message: "Your token has expired! Please log in again.")
+        }
+        return claims.id
+    }
+
+    private static let invalid = PulseError(status: 401, code: .invalidToken, message: "Invalid token. Please log in again.")
+
+    /// The `alg` of a compact JWS header, or nil when the header is not readable JSON.
+    private static func headerAlgorithm(_ token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["alg"] as? String
+    }
+}

@@ -1,0 +1,47 @@
+import Hummingbird
+import PulseProtocol
+
+/// Requires a valid bearer token (header `Authorization: Bearer <jwt>`, or the `token` query
+/// parameter for WebSocket upgrades, where browsers cannot set headers) and puts the user in the
+/// context (PB-AUTH-3). 401 otherwise.
+struct RequireUser: RouterMiddleware {
+    typealias Context = PulseRequestContext
+    let accounts: AccountService
+    var allowQueryToken = false
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let header = request.headers[.authorization]
+        let query = allowQueryToken ? request.uri.queryParameters.get("token") : nil
+        context.user = try await accounts.authenticate(authorization: header ?? query)
+        return try await next(request, context)
+    }
+}
+
+/// Requires the authenticated user to be an admin: 403 `forbidden` otherwise (PB-AUTH-4).
+struct RequireAdmin: RouterMiddleware {
+    typealias Context = PulseRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard context.requireUser().role == .admin else {
+            throw PulseError(status: 403, code: .forbidden, message: "You do not have permission to perform this action")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Applies a ``RateLimiter`` per client address: 429 `rate_limited` with `Retry-After` (PB-AUTH-6).
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = PulseRequestContext
+    let limiter: RateLimiter
+    let scope: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let retryAfter = limiter.hit("\(scope)|\(context.clientKey)") {
+            var error = PulseError(status: 429, code: .rateLimited, message: "Too many attempts from this address, please try again later.")
+            error.retryAfterSeconds = retryAfter
+            throw error
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import PulseProtocol
+
+/// The seed's success envelope: `{"status":"success","results"?,"token"?,"data":{...}}` (PB-REST-2).
+struct SuccessEnvelope<Data: Encodable>: Encodable {
+    let status = "success"
+    var results: Int?
+    var token: String?
+    var data: Data
+}
+
+/// The error envelope: `{"status":"fail"|"error","code","message",...details}` (PB-ERR-1).
+struct ErrorEnvelope: Encodable {
+    var status: String
+    var code: ErrorCode
+    var message: String
+    var seatIds: [String]?
+    var field: String?
+    var expectedAmount: Double?
+    var outcomeUnknown: Bool?
+
+    init(_ error: PulseError) {
+        status = error.status >= 500 ? "error" : "fail"
+        code = error.code
+        message = error.message
+        seatIds = error.seatIds
+        field = error.field
+        expectedAmount = error.expectedAmount
+        outcomeUnknown = error.outcomeUnknown
+    }
+}
+
+enum JSONResponse {
+    static func make(_ status: HTTPResponse.Status, _ body: some Encodable, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Plain value types; encoding cannot fail.
+        let data = try! encoder.encode(body)
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A success envelope around `data`.
+    static func success(_ status: HTTPResponse.Status, results: Int? = nil, token: String? = nil, _ data: some Encodable, headers: HTTPFields = [:]) -> Response {
+        make(status, SuccessEnvelope(results: results, token: token, data: data), headers: headers)
+    }
+
+    /// A 200 success envelope around `data`.
+    static func success(results: Int? = nil, token: String? = nil, _ data: some Encodable, headers: HTTPFields = [:]) -> Response {
+        success(.ok, results: results, token: token, data, headers: headers)
+    }
+
+    static func error(_ error: PulseError) -> Response {
+        var headers: HTTPFields = [:]
+        if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
+        return make(HTTPResponse.Status(code: error.status), ErrorEnvelope(error), headers: headers)
+    }
+}
+
+extension Request {
+    /// Decodes the JSON body strictly: 413 `payload_too_large` above the body limit, 400
+    /// `malformed_json` when it is not a JSON object, 400 `validation_failed` naming the field
+    /// that is missing or has the wrong type.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: PulseRequestContext) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: PulseRequestContext.requestBodyBytesMax)
+        } catch {
+            throw PulseError(status: 413, code: .payloadTooLarge, message: "Request body exceeds \(PulseRequestContext.requestBodyBytesMax) bytes.")
+        }
+        let data = Data(buffer: buffer)
+        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
+            throw PulseError(status: 400, code: .malformedJSON, message: "Request body must be a JSON object.")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.keyNotFound(let key, let context) {
+            throw PulseError.invalid(Self.path(context.codingPath + [key]), "Missing field '\(Self.path(context.codingPath + [key]))'.")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context) {
+            throw PulseError.invalid(Self.path(context.codingPath), "Field '\(Self.path(context.codingPath))' has the wrong type or value.")
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+
+/// The request context of every Pulse route: the authenticated user (set by ``RequireUser``),
+/// the client's address (for rate limits) and the WebSocket upgrade hook.
+public struct PulseRequestContext: RequestContext, WebSocketRequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<PulseRequestContext>
+    public let remoteAddress: SocketAddress?
+    /// The caller, once authenticated.
+    public var user: UserRecord?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Request bodies are refused above this size (PB-LIMIT-1), as the seed's 10 kB JSON limit.
+    public static let requestBodyBytesMax = 10 * 1024
+    public var maxUploadSize: Int { Self.requestBodyBytesMax }
+
+    /// The authenticated caller; a route behind ``RequireUser`` always has one.
+    func requireUser() -> UserRecord {
+        guard let user else { preconditionFailure("route is missing the RequireUser middleware") }
+        return user
+    }
+
+    /// The client's IP address, for rate limiting.
+    var clientKey: String { remoteAddress?.ipAddress ?? "unknown" }
+}

@@ -1,0 +1,87 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import Prometheus
+
+/// Everything a running reference server is made of, wired together: the engine, accounts,
+/// the live hub, limiters and metrics. ``makeApplication(host:port:)`` turns it into a
+/// Hummingbird application whose services (hub, sweeper) run in its service group.
+public final class PulseServer: Sendable {
+    public let engine: BookingEngine
+    public let accounts: AccountService
+    public let hub: LiveHub
+    public let registry: PrometheusCollectorRegistry
+    let metricsFactory: PrometheusMetricsFactory
+    let signupLimiter: RateLimiter
+    let loginLimiter: RateLimiter
+    let liveConnections: Meter
+    let sweepInterval: Duration
+    let logger: Logger
+
+    /// Limits of the auth routes: attempts per client address per window (the seed's 10 per 15 min).
+    public struct AuthRateLimit: Sendable {
+        public var attempts: Int
+        public var windowSeconds: Int
+        public init(attempts: Int = 10, windowSeconds: Int = 900) {
+            self.attempts = attempts
+            self.windowSeconds = windowSeconds
+        }
+    }
+
+    public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
+                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), logger: Logger) {
+        self.engine = engine
+        self.accounts = accounts
+        self.registry = registry
+        self.metricsFactory = PrometheusMetricsFactory(registry: registry)
+        self.hub = LiveHub(engine: engine)
+        let windowMs = Int64(authRateLimit.windowSeconds) * 1000
+        signupLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
+        loginLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
+        liveConnections = Meter(label: "pulse_live_connections", factory: metricsFactory)
+        self.sweepInterval = sweepInterval
+        self.logger = logger
+    }
+
+    /// The HTTP router with every route of SPEC.md.
+    public func buildRouter() -> Router<PulseRequestContext> {
+        let router = Router(context: PulseRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: ErrorMiddleware())
+        let api = router.group("api/v1")
+        addUserRoutes(to: api)
+        addEventRoutes(to: api)
+        addBookingRoutes(to: api)
+        addLiveFallbackRoute(to: api)
+        let registry = registry
+        router.get("metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.get("healthz") { _, _ -> Response in
+            JSONResponse.success(["ok": true])
+        }
+        return router
+    }
+
+    /// An application listening on `host:port` (port 0 picks a free one) with the live
+    /// WebSocket, the live hub and the expiry sweeper.
+    public func makeApplication(host: String = "127.0.0.1", port: Int = 5000) -> some ApplicationProtocol {
+        var app = Application(
+            router: buildRouter(),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: buildWebSocketRouter(),
+                configuration: .init(ws: .init(maxFrameSize: Self.webSocketFrameBytesMax))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "pulse"),
+            logger: logger)
+        app.addServices(hub, ExpirySweeper(engine: engine, interval: sweepInterval, logger: logger))
+        return app
+    }
+}

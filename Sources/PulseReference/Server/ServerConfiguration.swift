@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import Prometheus
+
+/// Everything `pulse serve` can be told (SPEC.md PB-OPS-1; README lists the flags and variables).
+public struct ServerConfiguration: Sendable {
+    public var engine = EngineConfiguration()
+    /// Directory of the SQLite file `pulse.sqlite`; nil keeps the durable store in memory (tests).
+    public var dataDirectory: String? = "./pulse-data"
+    public var bcryptCost: UInt8 = 12
+    /// HMAC secret of access tokens; at least 32 bytes.
+    public var jwtSecret: String
+    public var jwtLifetimeSeconds = 86_400
+    public var authRateLimit = PulseServer.AuthRateLimit()
+    /// An admin account to create or promote at start (`PULSE_ADMIN_EMAIL`, `PULSE_ADMIN_PASSWORD`).
+    public var adminEmail: String?
+    public var adminPassword: String?
+    public var sweepInterval: Duration = .milliseconds(250)
+
+    public init(jwtSecret: String) { self.jwtSecret = jwtSecret }
+}
+
+extension PulseServer {
+    /// Opens the stores, starts a new hot-state generation, loads booked seats, bootstraps the
+    /// admin and wires a server. Time and randomness come from `clock` and `ids`.
+    public static func make(
+        _ configuration: ServerConfiguration, clock: any EngineClock = SystemClock(),
+        ids: any IdentifierSource = SecureIdentifierSource(), logger: Logger
+    ) async throws -> PulseServer {
+        let durable: SQLiteDurableStore
+        if let directory = configuration.dataDirectory {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            durable = try SQLiteDurableStore(path: (directory as NSString).appendingPathComponent("pulse.sqlite"))
+        } else {
+            durable = try SQLiteDurableStore()
+        }
+        let hot = InMemoryHotStore(generation: try await durable.nextHotGeneration())
+        let registry = PrometheusCollectorRegistry()
+        let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: durable, clock: clock, ids: ids,
+                                   metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))
+        try await engine.warmUp()
+        let tokens = await TokenService(secret: configuration.jwtSecret, lifetimeSeconds: configuration.jwtLifetimeSeconds, clock: clock)
+        let accounts = try await AccountService(durable: durable, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost), ids: ids, clock: clock)
+        if let email = configuration.adminEmail, let password = configuration.adminPassword {
+            let admin = try await accounts.ensureAdmin(email: email, password: password)
+            logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
+        }
+        return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
+                           sweepInterval: configuration.sweepInterval, logger: logger)
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PulseReference
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the reference server (REST under /api/v1, WebSocket at /api/v1/live).",
+        discussion: """
+            Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS,
+            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL (flags win), and
+            PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset),
+            PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin
+            created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight
+            finish, and every acknowledged booking is already durable.
+            """)
+
+    @Option(help: "Address to listen on (PULSE_HOST).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (PULSE_PORT).") var port: Int?
+    @Option(help: "Directory of the SQLite database (PULSE_DATA_DIR).") var dataDir: String?
+    @Option(help: "Hold lifetime in seconds, 1...3600 (PULSE_HOLD_TTL).") var holdTtl: Int?
+    @Option(help: "Seats one user may hold at once per event (PULSE_MAX_HELD_SEATS).") var maxHeldSeats: Int?
+    @Option(help: "bcrypt cost, 4...31 (PULSE_BCRYPT_COST).") var bcryptCost: Int?
+    @Option(help: "Sign-up and log-in attempts per client address per 15 minutes (PULSE_AUTH_RATE_LIMIT).") var authRateLimit: Int?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
+
+    func run() async throws {
+        var logger = Logger(label: "pulse")
+        let level = logLevel ?? environment("PULSE_LOG_LEVEL") ?? "info"
+        guard let parsedLevel = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level '\(level)'") }
+        logger.logLevel = parsedLevel
+
+        var secret = environment("PULSE_JWT_SECRET") ?? ""
+        if secret.isEmpty {
+            secret = SecureIdentifierSource().hex(bytes: 32)
+            logger.warning("PULSE_JWT_SECRET is not set: generated an ephemeral secret for this development run; tokens will not survive a restart")
+        }
+        guard secret.utf8.count >= 32 else { throw ValidationError("PULSE_JWT_SECRET must be at least 32 bytes") }
+        var config = ServerConfiguration(jwtSecret: secret)
+        config.dataDirectory = dataDir ?? environment("PULSE_DATA_DIR") ?? "./pulse-data"
+        config.engine.holdTTLSeconds = try number(holdTtl, "PULSE_HOLD_TTL") ?? 600
+        config.engine.heldSeatsPerUserMax = try number(maxHeldSeats, "PULSE_MAX_HELD_SEATS") ?? 10
+        config.engine.seatsPerHoldMax = min(config.engine.seatsPerHoldMax, config.engine.heldSeatsPerUserMax)
+        if let problem = config.engine.validationProblem() { throw ValidationError(problem) }
+        let cost = try number(bcryptCost, "PULSE_BCRYPT_COST") ?? 12
+        guard (4...31).contains(cost) else { throw ValidationError("bcrypt cost must be 4...31") }
+        config.bcryptCost = UInt8(cost)
+        config.authRateLimit.attempts = try number(authRateLimit, "PULSE_AUTH_RATE_LIMIT") ?? 10
+        guard config.authRateLimit.attempts > 0 else { throw ValidationError("auth rate limit must be positive") }
+        if let ttl = try number(nil, "PULSE_JWT_TTL") { config.jwtLifetimeSeconds = ttl }
+        config.adminEmail = environment("PULSE_ADMIN_EMAIL")
+        config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
+
+        let server = try await PulseServer.make(config, logger: logger)
+        let host = host ?? environment("PULSE_HOST") ?? "127.0.0.1"
+        let port = try number(port, "PULSE_PORT") ?? 5000
+        logger.info("pulse serve", metadata: ["host": "\(host)", "port": "\(port)", "dataDir": "\(config.dataDirectory ?? "-")",
+                                              "holdTTLSeconds": "\(config.engine.holdTTLSeconds)"])
+        try await server.makeApplication(host: host, port: port).runService()
+    }
+
+    private func number(_ flag: Int?, _ variable: String) throws -> Int? {
+        if let flag { return flag }
+        guard let text = environment(variable) else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(variable) must be an integer, not '\(text)'") }
+        return value
+    }
+}

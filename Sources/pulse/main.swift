@@ -1,3 +1,0 @@
-import ArgumentParser
-import PulseReference
-print("pulse")
