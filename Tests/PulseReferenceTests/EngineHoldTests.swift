@@ -1,0 +1,142 @@
+import PulseProtocol
+import Testing
+@testable import PulseReference
+
+@Suite("Engine: holds")
+struct EngineHoldTests {
+    let alice = EngineFixture.alice
+    let bob = EngineFixture.bob
+
+    @Test("a hold covers every requested seat with a fresh token, a TTL and a fence")
+    func holdGrantsAllSeats() async throws {
+        let f = try await EngineFixture.make()
+        let now = f.clock.nowMs()
+        let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
+        #expect(hold.seatIDs == ["A1", "A2"])
+        #expect(hold.expiresAtMs == now + 60_000)
+        #expect(hold.id.count == 32)
+        let second = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3"], userID: alice)
+        #expect(second.id != hold.id)
+        #expect(second.fence > hold.fence, "fences grow with every grant")
+    }
+
+    @Test("a hold is all or nothing: one taken seat refuses the whole request and names it")
+    func holdIsAllOrNothing() async throws {
+        let f = try await EngineFixture.make()
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: bob)
+        let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3"], userID: alice) }
+        #expect(error?.status == 409)
+        #expect(error?.code == .seatUnavailable)
+        #expect(error?.seatIds == ["A2"])
+        let map = try await f.engine.seatMap(f.eventID)
+        #expect(map.seats.filter { $0.status == .locked }.map(\.id) == ["A2"], "nothing of the refused request was held")
+    }
+
+    @Test("seat ids are validated: empty, repeated, unknown and too many are refused")
+    func holdValidatesSeats() async throws {
+        let f = try await EngineFixture.make { $0.seatsPerHoldMax = 3 }
+        #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: [], userID: alice) }?.code == .validationFailed)
+        #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A1"], userID: alice) }?.code == .validationFailed)
+        let unknown = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["Z9", "A0", "A01"], userID: alice) }
+        #expect(unknown?.code == .seatNotFound)
+        #expect(unknown?.seatIds == ["Z9", "A0", "A01"])
+        #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3", "A4"], userID: alice) }?.code == .validationFailed)
+        #expect(await pulseError { try await f.engine.hold(eventID: "nope", seatIDs: ["A1"], userID: alice) }?.code == .invalidID)
+        #expect(await pulseError { try await f.engine.hold(eventID: String(repeating: "0", count: 24), seatIDs: ["A1"], userID: alice) }?.code == .eventNotFound)
+    }
+
+    @Test("a user cannot hold more seats of one event than the cap")
+    func holdCapPerUser() async throws {
+        let f = try await EngineFixture.make { $0.heldSeatsPerUserMax = 3; $0.seatsPerHoldMax = 3 }
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
+        let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3", "A4"], userID: alice) }
+        #expect(error?.code == .holdLimitExceeded)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3"], userID: alice)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A4", "A5"], userID: bob)
+    }
+
+    @Test("only the owner can release a hold; anyone else gets 404 and nothing is released")
+    func releaseByOwnerOnly() async throws {
+        let f = try await EngineFixture.make()
+        let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        let error = await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: bob) }
+        #expect(error?.status == 404)
+        #expect(try await f.engine.seatMap(f.eventID).seats[0].status == .locked)
+        try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice)
+        #expect(try await f.engine.seatMap(f.eventID).seats[0].status == .available)
+        #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.status == 404)
+    }
+
+    @Test("a stale release never removes a newer hold on the same seat (seed race 1)")
+    func staleReleaseDoesNotDeleteNewerHold() async throws {
+        let f = try await EngineFixture.make()
+        let old = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        f.clock.advance(byMs: 60_000)
+        try await f.engine.sweep()
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
+        #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: old.id, userID: alice) }?.status == 404)
+        let seat = try await f.engine.seatMap(f.eventID).seats[0]
+        #expect(seat.status == .locked && seat.lockedBy == bob)
+    }
+
+    @Test("a hold lapses exactly at its TTL: live one millisecond before, released as expired at it")
+    func expiryHonoursTTL() async throws {
+        let f = try await EngineFixture.make()
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
+        f.clock.advance(byMs: 59_999)
+        #expect(try await f.engine.sweep().expiredSeats == 0)
+        #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
+        f.clock.advance(byMs: 1)
+        #expect(try await f.engine.sweep().expiredSeats == 2)
+        let log = try await f.log()
+        #expect(log.suffix(2).map(\.self) == [
+            .seatReleased(eventId: f.eventID, seatId: "A1", reason: .expired, seq: log[0].seq + 2),
+            .seatReleased(eventId: f.eventID, seatId: "A2", reason: .expired, seq: log[0].seq + 3),
+        ])
+    }
+
+    @Test("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat")
+    func lapsedHoldExpiresBeforeRegrant() async throws {
+        let f = try await EngineFixture.make()
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        f.clock.advance(byMs: 61_000)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
+        let kinds = try await f.log().map { change -> String in
+            switch change {
+            case .seatLocked(_, let seat, let by, _): "locked \(seat) \(by == bob ? "bob" : "alice")"
+            case .seatReleased(_, let seat, let reason, _): "released \(seat) \(reason)"
+            case .seatsBooked: "booked"
+            }
+        }
+        #expect(kinds == ["locked A1 alice", "released A1 expired", "locked A1 bob"])
+    }
+
+    @Test("extension moves the expiry but never past the lifetime cap, and not for others or lapsed holds")
+    func extensionIsCapped() async throws {
+        let f = try await EngineFixture.make { $0.holdLifetimeSecondsMax = 100 }
+        let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        f.clock.advance(byMs: 50_000)
+        let extended = try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: nil)
+        #expect(extended.expiresAtMs == hold.createdAtMs + 100_000, "capped at createdAt + lifetime")
+        #expect(await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: bob, seconds: 10) }?.status == 404)
+        #expect(await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 61) }?.code == .validationFailed)
+        f.clock.advance(byMs: 50_000)
+        try await f.engine.sweep()
+        let lapsed = await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 10) }
+        #expect(lapsed?.status == 410)
+        #expect(lapsed?.code == .holdExpired)
+    }
+
+    @Test("every change gets the event's next seq: contiguous, starting above the generation base")
+    func seqIsContiguous() async throws {
+        let f = try await EngineFixture.make()
+        let h1 = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["B1"], userID: bob)
+        try await f.engine.release(eventID: f.eventID, holdID: h1.id, userID: alice)
+        _ = try await f.checkout(["B1"], user: bob)
+        let seqs = try await f.log().map(\.seq)
+        #expect(seqs == Array(seqs[0]..<seqs[0] + 6))
+        #expect(seqs[0] == (1 << 32) + 1)
+        #expect(try await f.engine.seatMap(f.eventID).seq == seqs.last)
+    }
+}
