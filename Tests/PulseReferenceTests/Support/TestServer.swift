@@ -37,7 +37,7 @@ struct TestServer {
 }
 
 /// A decoded JSON response.
-struct JSONReply {
+struct JSONReply: @unchecked Sendable {
     let status: HTTPResponse.Status
     let headers: HTTPFields
     let json: [String: Any]

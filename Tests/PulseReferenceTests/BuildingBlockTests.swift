@@ -1,0 +1,139 @@
+import Foundation
+import PulseProtocol
+import Testing
+@testable import PulseReference
+
+@Suite("Building blocks")
+struct BuildingBlockTests {
+    @Test("ISO time formats and parses UTC instants, offsets and dates, and refuses impossible ones")
+    func isoTime() {
+        #expect(ISOTime.format(ms: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(ISOTime.format(ms: 1_767_225_600_123) == "2026-01-01T00:00:00.123Z")
+        #expect(ISOTime.format(ms: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(ISOTime.parse("2026-01-01T00:00:00.123Z") == 1_767_225_600_123)
+        #expect(ISOTime.parse("2026-01-01T02:00+02:00") == 1_767_225_600_000)
+        #expect(ISOTime.parse("2026-01-01") == 1_767_225_600_000)
+        for bad in ["2026-02-29", "2026-13-01", "2026-01-01T24:00Z", "2026-01-01T10:00", "yesterday", "2026-01-01Tx", ""] {
+            #expect(ISOTime.parse(bad) == nil, "\(bad)")
+        }
+        for ms: Int64 in [0, 1, 999, 86_399_999, 1_767_225_600_123, 4_102_444_800_000] {
+            #expect(ISOTime.parse(ISOTime.format(ms: ms)) == ms)
+        }
+    }
+
+    @Test("the seat grid labels rows A.. and columns 1..N and knows exactly its seats")
+    func seatGrid() {
+        let grid = SeatGrid(rows: 2, cols: 12)
+        #expect(grid.labels.prefix(3) == ["A1", "A2", "A3"])
+        #expect(grid.labels.last == "B12")
+        #expect(grid.capacity == 24)
+        #expect(grid.contains("B12") && grid.contains("A1"))
+        for bad in ["C1", "A0", "A13", "A01", "a1", "A", "", "AA1", "A1 "] { #expect(!grid.contains(bad), "\(bad)") }
+        #expect(SeatGrid(rows: 26, cols: 50).labels.last == "Z50")
+    }
+
+    @Test("money is exact cents: two decimals at most, never negative")
+    func money() {
+        #expect(Money.cents(from: 12.5) == 1250)
+        #expect(Money.cents(from: 0.1 + 0.2) == 30)
+        #expect(Money.cents(from: 1.005) == nil)
+        #expect(Money.cents(from: -1) == nil)
+        #expect(Money.cents(from: .infinity) == nil)
+    }
+
+    @Test("the change log returns exactly the changes after a seq, or nil once they were trimmed")
+    func changeLog() {
+        var log = ChangeLog(capacity: 3)
+        for seq in Int64(11)...15 { log.append(.seatsBooked(eventId: "e", seatIds: ["A\(seq)"], seq: seq)) }
+        #expect(log.after(15, lastSeq: 15) == [])
+        #expect(log.after(12, lastSeq: 15)?.map(\.seq) == [13, 14, 15])
+        #expect(log.after(14, lastSeq: 15)?.map(\.seq) == [15])
+        #expect(log.after(11, lastSeq: 15) == nil, "seq 12 was trimmed")
+        #expect(log.after(16, lastSeq: 15) == nil, "a seq from the future")
+    }
+
+    @Test("seeded identifiers repeat for the same seed and differ across seeds")
+    func seededIDs() {
+        let a = SeededIdentifierSource(seed: 42), b = SeededIdentifierSource(seed: 42), c = SeededIdentifierSource(seed: 43)
+        let first = (0..<5).map { _ in a.token() }
+        #expect(first == (0..<5).map { _ in b.token() })
+        #expect(first != (0..<5).map { _ in c.token() })
+        #expect(first.allSatisfy { Hex.isHex($0, count: 32) })
+        #expect(Set(first).count == 5)
+        #expect(SecureIdentifierSource().token() != SecureIdentifierSource().token())
+    }
+
+    @Test("the rate limiter allows `limit` hits per window per key and reports when to retry")
+    func rateLimiter() {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limit: 2, windowMs: 10_000, clock: clock, keysMax: 2)
+        #expect(limiter.hit("a") == nil)
+        clock.advance(byMs: 1_000)
+        #expect(limiter.hit("a") == nil)
+        #expect(limiter.hit("a") == 9)
+        #expect(limiter.hit("b") == nil)
+        clock.advance(byMs: 9_000)
+        #expect(limiter.hit("a") == nil, "the first hit left the window")
+    }
+
+    @Test("live messages round-trip through JSON with the protocol's field names")
+    func liveCodec() throws {
+        let text = LiveCodec.encode(.change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
+        #expect(text == #"{"eventId":"e","reason":"expired","seatId":"A1","seq":7,"type":"seat_released"}"#)
+        #expect(try JSONDecoder().decode(LiveServerMessage.self, from: Data(text.utf8)) == .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
+        #expect(try LiveCodec.decode(#"{"type":"join_event","eventId":"e","sinceSeq":4}"#).get() == .joinEvent(eventId: "e", sinceSeq: 4))
+        #expect(try LiveCodec.decode(#"{"type":"request_lock","eventId":"e","seatId":"B2"}"#).get() == .requestLock(eventId: "e", seatId: "B2"))
+        #expect(LiveCodec.decode(#"{"type":"request_lock","eventId":"e"}"#) == .failure(.invalidField("seatId")))
+        #expect(LiveCodec.decode(#"{"type":"join_event","eventId":"e","sinceSeq":"x"}"#) == .failure(.invalidField("sinceSeq")))
+        #expect(LiveCodec.decode("\"just a string\"") == .failure(.malformedJSON))
+    }
+
+    @Test("the live outbox closes instead of dropping when a slow client lets it fill up")
+    func outboxOverflow() async {
+        let outbox = LiveOutbox(capacity: 2)
+        #expect(outbox.send("1") && outbox.send("2"))
+        #expect(!outbox.send("3"))
+        #expect(outbox.overflowed)
+        var received: [String] = []
+        for await text in outbox.messages { received.append(text) }
+        #expect(received == ["1", "2"], "what was queued is delivered in order; nothing after a gap")
+    }
+}
+
+@Suite("SQLite durable store")
+struct SQLiteStoreTests {
+    @Test("the schema enforces one claim per seat, unique emails and one booking per idempotency key")
+    func schemaConstraints() async throws {
+        let store = try SQLiteDurableStore()
+        let user = UserRecord(id: "u1", name: "U", email: "u@example.com", passwordHash: "h", role: .user, createdAtMs: 0)
+        try await store.createUser(user)
+        await #expect(throws: DurableStoreError.emailTaken) {
+            try await store.createUser(UserRecord(id: "u2", name: "U", email: "u@example.com", passwordHash: "h", role: .user, createdAtMs: 0))
+        }
+        try await store.createEvent(EventRecord(id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
+                                                rows: 1, cols: 3, priceCents: 100, createdAtMs: 0))
+        func booking(_ id: String, _ seats: [String], key: String? = nil) -> NewBooking {
+            NewBooking(id: id, eventID: "e1", userID: "u1", seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 5) }),
+                       totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: 0)
+        }
+        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], key: "k")) else { throw TestFailure("first commit") }
+        #expect(try await store.commitBooking(booking("b2", ["A3", "A2"])) == .seatsTaken(["A2"]))
+        guard case .duplicateKey(let existing) = try await store.commitBooking(booking("b3", ["A3"], key: "k")) else { throw TestFailure("key") }
+        #expect(existing.id == "b1")
+        #expect(try await store.bookedSeats(eventID: "e1") == ["A1", "A2"])
+        #expect(try await store.bookedSeatCounts(eventIDs: ["e1", "e2"]) == ["e1": 2])
+        // Fencing a lapsed checkout off raises the floor above its fence.
+        #expect(try await store.resolveLapsedCheckout(bookingID: "b9", eventID: "e1", fences: ["A3": 5]) == false)
+        #expect(try await store.commitBooking(booking("b9", ["A3"])) == .fencedOff(["A3"]))
+        #expect(try await store.resolveLapsedCheckout(bookingID: "b1", eventID: "e1", fences: ["A1": 5]) == true)
+    }
+
+    @Test("hot generations grow on every call and survive reopening the file")
+    func generations() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-gen-\(ProcessInfo.processInfo.processIdentifier).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let first = try await SQLiteDurableStore(path: path).nextHotGeneration()
+        let second = try await SQLiteDurableStore(path: path).nextHotGeneration()
+        #expect(second == first + 1)
+    }
+}

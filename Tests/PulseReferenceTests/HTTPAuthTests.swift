@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import PulseReference
+
+@Suite("HTTP: users, tokens and defences")
+struct HTTPAuthTests {
+    @Test("signup returns 201 with a token and the user; the role field is ignored")
+    func signup() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            let reply = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ada", "email": "ADA@Example.com ", "password": "secret1", "role": "admin"])
+            #expect(reply.status == .created)
+            #expect(reply.json["status"] as? String == "success")
+            #expect((reply.json["token"] as? String)?.split(separator: ".").count == 3)
+            #expect(reply.object("user")["email"] as? String == "ada@example.com")
+            #expect(reply.object("user")["role"] as? String == "user")
+            #expect(reply.object("user")["passwordHash"] == nil)
+            let me = try await client.call(.get, "/api/v1/users/me", token: reply.json["token"] as? String)
+            #expect(me.object("user")["email"] as? String == "ada@example.com")
+        }
+    }
+
+    @Test("signup refuses a taken email (409), and bad fields with 400 naming the field")
+    func signupValidation() async throws {
+        let app = try await TestServer.make(authAttempts: 100).application()
+        try await app.test(.router) { client in
+            _ = try await client.signup("Ada")
+            let taken = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ada2", "email": "ada@example.com", "password": "secret1"])
+            #expect(taken.status == .conflict)
+            #expect(taken.code == "email_taken")
+            for (body, field) in [
+                (["name": "A", "email": "a@example.com", "password": "secret1"], "name"),
+                (["name": "Ann", "email": "not-an-email", "password": "secret1"], "email"),
+                (["name": "Ann", "email": "a@example.com", "password": "short"], "password"),
+                (["name": "Ann", "email": "a@example.com", "password": String(repeating: "p", count: 73)], "password"),
+            ] {
+                let reply = try await client.call(.post, "/api/v1/users/signup", json: body)
+                #expect(reply.status == .badRequest)
+                #expect(reply.code == "validation_failed")
+                #expect(reply.json["field"] as? String == field)
+                #expect(reply.json["status"] as? String == "fail")
+            }
+            let wrongType = try await client.call(.post, "/api/v1/users/signup", json: ["name": 5, "email": "a@example.com", "password": "secret1"])
+            #expect(wrongType.code == "validation_failed")
+            #expect(wrongType.json["field"] as? String == "name")
+            let missing = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ann"])
+            #expect(missing.code == "validation_failed")
+            let malformed = try await client.call(.post, "/api/v1/users/signup", raw: "{\"name\":")
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.code == "malformed_json")
+            let array = try await client.call(.post, "/api/v1/users/signup", raw: "[1,2]")
+            #expect(array.code == "malformed_json")
+            let huge = try await client.call(.post, "/api/v1/users/signup", raw: "{\"name\":\"" + String(repeating: "x", count: 11_000) + "\"}")
+            #expect(huge.status == .contentTooLarge)
+            #expect(huge.code == "payload_too_large")
+        }
+    }
+
+    @Test("login: 200 with a token for the right password, 401 invalid_credentials otherwise")
+    func login() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            _ = try await client.signup("Ada")
+            let ok = try await client.call(.post, "/api/v1/users/login", json: ["email": "ada@example.com", "password": "password-Ada"])
+            #expect(ok.status == .ok)
+            #expect(ok.json["token"] is String)
+            for (email, password) in [("ada@example.com", "wrong-password"), ("nobody@example.com", "password-Ada")] {
+                let bad = try await client.call(.post, "/api/v1/users/login", json: ["email": email, "password": password])
+                #expect(bad.status == .unauthorized)
+                #expect(bad.code == "invalid_credentials")
+                #expect(bad.json["message"] as? String == "Incorrect email or password")
+            }
+        }
+    }
+
+    @Test("signup and login are rate limited per client address with 429 and Retry-After")
+    func rateLimit() async throws {
+        let app = try await TestServer.make(authAttempts: 3).application()
+        try await app.test(.router) { client in
+            for _ in 0..<3 {
+                let reply = try await client.call(.post, "/api/v1/users/login", json: ["email": "x@example.com", "password": "whatever"])
+                #expect(reply.status == .unauthorized)
+            }
+            let limited = try await client.call(.post, "/api/v1/users/login", json: ["email": "x@example.com", "password": "whatever"])
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.code == "rate_limited")
+            #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
+            // Sign-up has its own budget.
+            #expect(try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ann", "email": "ann@example.com", "password": "secret1"]).status == .created)
+        }
+    }
+
+    @Test("missing, malformed, tampered, alg-none and foreign-key tokens get 401 invalid_token or unauthenticated")
+    func badTokens() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            let (token, _) = try await client.signup("Ada")
+            let missing = try await client.call(.get, "/api/v1/bookings/me")
+            #expect(missing.status == .unauthorized)
+            #expect(missing.code == "unauthenticated")
+            let parts = token.split(separator: ".").map(String.init)
+            let payload = parts[1]
+            let noneHeader = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+            let otherKey = await TokenService(secret: String(repeating: "o", count: 40), lifetimeSeconds: 3600, clock: ManualClock())
+            let foreign = try await otherKey.issue(userID: "aaaaaaaaaaaaaaaaaaaaaaaa")
+            for bad in ["garbage", "a.b.c", "\(parts[0]).\(payload).AAAA", "\(noneHeader).\(payload).", "\(parts[0]).\(payload)x.\(parts[2])", foreign] {
+                let reply = try await client.call(.get, "/api/v1/bookings/me", token: bad)
+                #expect(reply.status == .unauthorized, "token \(bad.prefix(40))")
+                #expect(reply.code == "invalid_token")
+            }
+        }
+    }
+
+    @Test("an expired token gets 401 token_expired")
+    func expiredToken() async throws {
+        let server = try await TestServer.make()
+        try await server.application().test(.router) { client in
+            let (token, _) = try await client.signup("Ada")
+            server.clock.advance(byMs: 86_400_000)
+            let reply = try await client.call(.get, "/api/v1/bookings/me", token: token)
+            #expect(reply.status == .unauthorized)
+            #expect(reply.code == "token_expired")
+        }
+    }
+
+    @Test("admin routes: 401 without a token, 403 for a user, allowed for the bootstrapped admin")
+    func roles() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            let body: [String: Any] = ["title": "T", "venue": "V", "date": "2027-01-01", "venueConfig": ["rows": 1, "cols": 1, "price": 1]]
+            #expect(try await client.call(.post, "/api/v1/events", json: body).status == .unauthorized)
+            let (user, _) = try await client.signup("Ada")
+            let forbidden = try await client.call(.post, "/api/v1/events", token: user, json: body)
+            #expect(forbidden.status == .forbidden)
+            #expect(forbidden.code == "forbidden")
+            #expect(try await client.call(.post, "/api/v1/events", token: try await client.adminToken(), json: body).status == .created)
+        }
+    }
+
+    @Test("every response carries the security headers; unknown routes get the seed's 404 envelope")
+    func securityHeadersAndNotFound() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            let reply = try await client.call(.get, "/api/v1/nowhere")
+            #expect(reply.status == .notFound)
+            #expect(reply.code == "route_not_found")
+            #expect(reply.json["message"] as? String == "Can't find /api/v1/nowhere on this server!")
+            for name in ["X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy"] {
+                #expect(reply.headers[HTTPField.Name(name)!] != nil, "\(name)")
+            }
+            let events = try await client.call(.get, "/api/v1/events")
+            #expect(events.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        }
+    }
+}
