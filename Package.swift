@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "pulse", targets: ["pulse"]),
         .library(name: "PulseProtocol", targets: ["PulseProtocol"]),
         .library(name: "PulseReference", targets: ["PulseReference"]),
+        .library(name: "PulseWire", targets: ["PulseWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "PulseProtocol"),
@@ -41,10 +43,29 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "PulseWire",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "PulseBench",
+            dependencies: [
+                "PulseWire",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "pulse",
             dependencies: [
                 "PulseReference",
+                "PulseBench",
+                "PulseWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +73,8 @@ let package = Package(
             name: "PulseReferenceTests",
             dependencies: [
                 "PulseReference",
+                "PulseBench",
+                "PulseWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

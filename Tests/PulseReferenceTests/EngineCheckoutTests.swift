@@ -82,6 +82,23 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await warm.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
     }
 
+    @Test("an event inactive at start-up shows its sold seats, and reopening it never lets a sold seat be held")
+    func inactiveEventKeepsItsSoldSeats() async throws {
+        let f = try await EngineFixture.make()
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        _ = try await f.checkout(["A1"], user: alice)
+        _ = try await f.engine.updateEvent(f.eventID, UpdateEventRequest(isActive: false))
+        // A restart: the fresh hot state is warmed up with active events only.
+        let restarted = BookingEngine(configuration: f.engine.configuration, hot: InMemoryHotStore(generation: try await f.durable.nextHotGeneration()),
+                                      durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 11))
+        try await restarted.warmUp()
+        let map = try await restarted.seatMap(f.eventID)
+        #expect(map.seats.first { $0.id == "A1" }?.status == .booked)
+        _ = try await restarted.updateEvent(f.eventID, UpdateEventRequest(isActive: true))
+        #expect(await pulseError { try await restarted.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
+        #expect(try await restarted.seatMap(f.eventID).seats.first { $0.id == "A1" }?.status == .booked)
+    }
+
     @Test("a checkout paused past its lease is fenced off and never lands over a newer hold")
     func pausedCheckoutIsFencedOff() async throws {
         let f = try await EngineFixture.make { $0.checkoutLeaseSeconds = 5 }

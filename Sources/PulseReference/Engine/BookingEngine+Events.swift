@@ -47,6 +47,11 @@ extension BookingEngine {
         event.description = fields.description
         event.isActive = request.isActive ?? event.isActive
         try await onDurable(mutating: true) { try await durable.updateEvent(event) }
+        if event.isActive {
+            // A reopened event may have been inactive at start-up, when only active events were warmed up.
+            let booked = try await onDurable { try await durable.bookedSeats(eventID: eventID) }
+            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: eventID, seatIDs: booked) } }
+        }
         return try await self.event(eventID)
     }
 
@@ -61,7 +66,11 @@ extension BookingEngine {
     /// booked seats read in one atomic step (PB-SEAT-2).
     public func seatMap(_ eventID: String) async throws -> (seq: Int64, seats: [SeatResource]) {
         let event = try await existingEvent(eventID)
-        let snapshot = try await onHot(mutating: false) { try await hot.snapshot(eventID: eventID, nowMs: clock.nowMs()) }
+        var snapshot = try await onHot(mutating: false) { try await hot.snapshot(eventID: eventID, nowMs: clock.nowMs()) }
+        if !event.isActive {
+            // Inactive events are not warmed up at start-up: the durable store knows their sold seats.
+            snapshot.booked.formUnion(try await onDurable { try await durable.bookedSeats(eventID: eventID) })
+        }
         let grid = SeatGrid(rows: event.rows, cols: event.cols)
         let price = Money.amount(fromCents: event.priceCents)
         let seats = grid.labels.map { label -> SeatResource in

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""End-to-end check of the `pulse` binary, as a user runs it.
+
+Starts `pulse serve` on a free loopback port with a fresh data directory, drives the REST API,
+checks the server's own expiry, `pulse admin create` against the live database, that the served
+OpenAPI document is valid OpenAPI 3, graceful shutdown on SIGTERM, that an acknowledged booking
+survives a restart, and that `pulse bench fanout` completes. Usage: smoke.py PATH/TO/pulse
+"""
+import json, os, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
+
+binary = os.path.abspath(sys.argv[1])
+work = tempfile.mkdtemp(prefix="pulse-smoke-")
+data_dir = os.path.join(work, "data")
+secret = "smoke-secret-" + "x" * 40
+passed, failed = 0, 0
+
+
+def check(condition, what):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"  ok    {what}")
+    else:
+        failed += 1
+        print(f"  FAIL  {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, token=None, body=None, headers=None):
+    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, (json.loads(raw) if raw else {}), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, (json.loads(raw) if raw else {}), dict(error.headers)
+
+
+def start_server(port):
+    env = dict(os.environ, PULSE_JWT_SECRET=secret, PULSE_ADMIN_EMAIL="root@smoke.test", PULSE_ADMIN_PASSWORD="root-password",
+               PULSE_BCRYPT_COST="4", PULSE_LOG_LEVEL="warning")
+    process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data_dir, "--hold-ttl", "2"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if call(base, "GET", "/healthz")[0] == 200:
+                return process, base
+        except OSError:
+            pass
+        if process.poll() is not None:
+            sys.exit(f"pulse serve exited early with {process.returncode}")
+        time.sleep(0.1)
+    process.kill()
+    sys.exit("pulse serve did not become ready")
+
+
+def stop_server(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return None
+
+
+print("smoke: pulse serve, first run")
+process, base = start_server(free_port())
+try:
+    status, body, _ = call(base, "POST", "/api/v1/users/login", body={"email": "root@smoke.test", "password": "root-password"})
+    check(status == 200 and body["data"]["user"]["role"] == "admin", "the bootstrapped admin logs in")
+    admin = body.get("token")
+    status, body, _ = call(base, "POST", "/api/v1/events", admin, {"title": "Smoke", "venue": "Hall", "date": "2030-01-01T20:00:00Z",
+                                                                     "venueConfig": {"rows": 2, "cols": 3, "price": 25}})
+    check(status == 201 and body["data"]["event"]["totalSeats"] == 6, "an admin creates an event with a 2 x 3 grid")
+    event = body["data"]["event"]["id"]
+    status, body, _ = call(base, "POST", "/api/v1/users/signup", body={"name": "Ana", "email": "ana@smoke.test", "password": "ana-password"})
+    check(status == 201 and "token" in body, "a user signs up")
+    ana = body["token"]
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", ana, {"seatIds": ["A1", "A2"]})
+    check(status == 201 and body["data"]["hold"]["seatIds"] == ["A1", "A2"] and body["data"]["hold"]["fence"] > 0, "the user holds two seats")
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/seats", ana, {"seatIds": ["A1", "A2"], "totalAmount": 50},
+                           {"Idempotency-Key": "smoke-1"})
+    check(status == 201 and body["data"]["booking"]["totalAmount"] == 50, "checkout books them at the server's price")
+    booking = body["data"]["booking"]["id"]
+    status, body, headers = call(base, "POST", f"/api/v1/events/{event}/seats", ana, {"seatIds": ["A1", "A2"]}, {"Idempotency-Key": "smoke-1"})
+    check(status == 201 and body["data"]["booking"]["id"] == booking and headers.get("Idempotent-Replayed") == "true",
+          "a retry with the same Idempotency-Key replays the same booking")
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", ana, {"seatIds": ["B1"]})
+    check(status == 201, "the user holds B1 with a 2 s TTL")
+    time.sleep(3.5)
+    status, body, _ = call(base, "GET", f"/api/v1/events/{event}/seats")
+    seats = {seat["id"]: seat["status"] for seat in body["data"]["seats"]}
+    check(seats.get("B1") == "available" and seats.get("A1") == "booked", "the server expired B1 by itself; A1 stays booked")
+    first_seq = body["data"]["seq"]
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", ana, {"seatIds": ["Z9"]})
+    check(status == 400 and body.get("code") == "seat_not_found", "a seat outside the venue gets 400 seat_not_found")
+
+    admin_create = subprocess.run([binary, "admin", "create", "--email", "ops@smoke.test", "--data-dir", data_dir, "--bcrypt-cost", "4"],
+                                  env=dict(os.environ, PULSE_ADMIN_PASSWORD="ops-password"), capture_output=True, text=True, timeout=60)
+    check(admin_create.returncode == 0, "pulse admin create works beside the running server")
+    status, body, _ = call(base, "POST", "/api/v1/users/login", body={"email": "ops@smoke.test", "password": "ops-password"})
+    check(status == 200 and body["data"]["user"]["role"] == "admin", "the new admin logs in to the running server")
+
+    with urllib.request.urlopen(base + "/openapi.json", timeout=30) as response:
+        document = json.loads(response.read())
+    venv = os.path.join(os.getcwd(), ".build", "smoke-venv")
+    if not os.path.exists(os.path.join(venv, "bin", "openapi-spec-validator")):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--quiet", "openapi-spec-validator==0.7.1"], check=True)
+    spec_file = os.path.join(work, "openapi.json")
+    with open(spec_file, "w") as handle:
+        json.dump(document, handle)
+    validation = subprocess.run([os.path.join(venv, "bin", "openapi-spec-validator"), spec_file], capture_output=True, text=True)
+    check(validation.returncode == 0, "GET /openapi.json is a valid OpenAPI 3 document" + ("" if validation.returncode == 0 else ": " + validation.stdout[-400:]))
+finally:
+    code = stop_server(process)
+check(code == 0, "SIGTERM shuts the server down gracefully with status 0")
+
+print("smoke: pulse serve, restarted on the same data directory")
+process, base = start_server(free_port())
+try:
+    status, body, _ = call(base, "POST", "/api/v1/users/login", body={"email": "ana@smoke.test", "password": "ana-password"})
+    ana = body.get("token")
+    status, body, _ = call(base, "GET", "/api/v1/bookings/me", ana)
+    check(status == 200 and [b["id"] for b in body["data"]["bookings"]] == [booking], "the acknowledged booking survived the restart")
+    status, body, _ = call(base, "GET", f"/api/v1/events/{event}/seats")
+    seats = {seat["id"]: seat["status"] for seat in body["data"]["seats"]}
+    check(seats.get("A1") == "booked" and seats.get("A2") == "booked", "its seats are still booked after the restart")
+    check(body["data"]["seq"] > first_seq, "the event's seq continues above every earlier seq")
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", ana, {"seatIds": ["A1"]})
+    check(status == 409 and body.get("code") == "seat_unavailable", "a sold seat cannot be held after the restart")
+finally:
+    code = stop_server(process)
+check(code == 0, "the second run shuts down gracefully too")
+
+print("smoke: pulse bench fanout (a short run; figures are not checked here)")
+bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)
+print(bench.stdout)
+check(bench.returncode == 0 and "reference" in bench.stdout, "the fan-out benchmark runs to completion" + ("" if bench.returncode == 0 else ": " + bench.stderr[-400:]))
+
+print(f"smoke: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
