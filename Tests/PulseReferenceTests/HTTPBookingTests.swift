@@ -39,6 +39,32 @@ struct HTTPBookingTests {
         }
     }
 
+    @Test("an inactive event refuses holds and checkouts with 409 event_inactive; a deleted one keeps its bookings")
+    func inactiveAndDeletedEvents() async throws {
+        let app = try await TestServer.make().application()
+        try await app.test(.router) { client in
+            let admin = try await client.adminToken()
+            let event = try await client.createEvent(admin: admin)
+            let (ada, _) = try await client.signup("Ada")
+            #expect(try await client.hold(event, ["A1"], token: ada).status == .created)
+            #expect(try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A1"]]).status == .created)
+            #expect(try await client.hold(event, ["A2"], token: ada).status == .created)
+            _ = try await client.call(.patch, "/api/v1/events/\(event)", token: admin, json: ["isActive": false])
+            let hold = try await client.hold(event, ["B1"], token: ada)
+            #expect(hold.status == .conflict)
+            #expect(hold.code == "event_inactive")
+            let checkout = try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A2"]])
+            #expect(checkout.code == "event_inactive")
+            let map = try await client.call(.get, "/api/v1/events/\(event)/seats")
+            #expect(map.status == .ok, "the seat map of an inactive event stays readable")
+            #expect((map.data["seats"] as? [[String: Any]])?.first?["status"] as? String == "booked")
+            #expect(try await client.call(.delete, "/api/v1/events/\(event)", token: admin).status == .noContent)
+            #expect(try await client.call(.get, "/api/v1/events/\(event)/seats").code == "event_not_found")
+            let bookings = try await client.call(.get, "/api/v1/bookings/me", token: ada)
+            #expect(bookings.json["results"] as? Int == 1, "bookings of a deleted event stay")
+        }
+    }
+
     @Test("event creation validates the venue: rows 1...26, cols 1...50, price with two decimals, a real date")
     func eventValidation() async throws {
         let app = try await TestServer.make().application()

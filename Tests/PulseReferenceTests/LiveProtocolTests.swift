@@ -1,3 +1,5 @@
+import HummingbirdWSClient
+import Logging
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -144,6 +146,39 @@ struct LiveProtocolTests {
             let plain = try await client.call(.get, "/api/v1/live", token: ada)
             #expect(plain.status == .upgradeRequired)
             #expect(plain.code == "upgrade_required")
+        }
+    }
+
+    @Test("a frame above 16 KiB closes the connection with 1009; a connection follows at most 16 events")
+    func liveLimits() async throws {
+        let server = try await TestServer.make()
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            let admin = try await client.adminToken()
+            let (ada, _) = try await client.signup("Ada")
+            var logger = Logger(label: "live-limits")
+            logger.logLevel = .warning
+            let oversized = #"{"type":"join_event","eventId":""# + String(repeating: "a", count: PulseServer.webSocketFrameBytesMax) + #""}"#
+            let closeFrame = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/live?token=\(ada)", logger: logger) { inbound, outbound, _ in
+                try await outbound.write(.text(oversized))
+                for try await _ in inbound.messages(maxSize: 1 << 20) {}
+            }
+            #expect(closeFrame?.closeCode == .messageTooLarge)
+
+            var events: [String] = []
+            for _ in 0...LiveSession.subscriptionsMax { events.append(try await client.createEvent(admin: admin, rows: 1, cols: 1)) }
+            let socket = ScriptedLiveClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runLiveClient(port: port, token: ada, transcript: socket.transcript, script: socket.script) }
+                for event in events { socket.send(.joinEvent(eventId: event, sinceSeq: nil)) }
+                try await socket.transcript.wait { $0.count == events.count }
+                socket.finish()
+                try await group.waitForAll()
+            }
+            let messages = socket.transcript.all
+            #expect(messages.prefix(LiveSession.subscriptionsMax).allSatisfy { if case .snapshot = $0 { true } else { false } })
+            guard case .error(let code, _) = messages.last else { throw TestFailure("the 17th join was not refused: \(messages.last as Any)") }
+            #expect(code == .tooManySubscriptions)
         }
     }
 }
