@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "PulseProtocol", targets: ["PulseProtocol"]),
         .library(name: "PulseReference", targets: ["PulseReference"]),
         .library(name: "PulseWire", targets: ["PulseWire"]),
+        .library(name: "PulseRedis", targets: ["PulseRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -39,6 +40,19 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "PulseRedis",
+            dependencies: [
+                "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -77,6 +91,13 @@ let package = Package(
                 "PulseWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(
+            name: "PulseRedisTests",
+            dependencies: [
+                "PulseRedis",
+                "PulseWire",
             ]
         ),
     ]

@@ -1,0 +1,74 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One TCP connection to Redis on a SwiftNIO channel. Commands are pipelined: any number may be in
+/// flight, and `send` suspends its task (never a thread) until the reply. After a timeout or an
+/// I/O error the connection closes and every later command fails; ``RedisClient`` reconnects.
+public final class RedisConnection: Sendable {
+    let channel: any Channel
+    private let nextID = Atomic<UInt64>(0)
+
+    init(channel: any Channel) { self.channel = channel }
+
+    /// Whether the connection can still carry commands.
+    public var isOpen: Bool { channel.isActive }
+
+    /// Opens a connection, authenticates and selects the database of `configuration`.
+    /// Throws ``RedisError/unavailable`` or the server's refusal as ``RedisError/server``.
+    public static func connect(_ configuration: RedisConfiguration, on eventLoop: any EventLoop) -> EventLoopFuture<RedisConnection> {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RedisChannelHandler()) }
+            }
+            .connect(host: configuration.host, port: configuration.port)
+            .flatMapError { error in eventLoop.makeFailedFuture(RedisError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(error)")) }
+            .flatMap { channel in
+                let connection = RedisConnection(channel: channel)
+                var setup: [[String]] = []
+                if let password = configuration.password {
+                    setup.append(configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+                }
+                if configuration.database != 0 { setup.append(["SELECT", String(configuration.database)]) }
+                let replies = setup.map { connection.sendFuture($0.map { Array($0.utf8) }, timeout: configuration.connectTimeout) }
+                return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).flatMapThrowing { replies in
+                    if let refusal = replies.compactMap({ if case .error(let message) = $0 { message } else { nil } }).first {
+                        channel.close(promise: nil)
+                        throw RedisError.server(refusal)
+                    }
+                    return connection
+                }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
+    }
+
+    /// Sends one command (name first) and returns its reply; an error reply is returned as
+    /// ``RESPValue/error``, not thrown. Throws ``RedisError/timeout`` or ``RedisError/unavailable``.
+    public func send(_ arguments: [[UInt8]], timeout: TimeAmount) async throws -> RESPValue {
+        try await sendFuture(arguments, timeout: timeout).get()
+    }
+
+    func sendFuture(_ arguments: [[UInt8]], timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let channel = channel
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            channel.triggerUserOutboundEvent(RedisCommandTimedOut(id: id), promise: nil)
+        }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
+        channel.writeAndFlush(RedisRequest(id: id, arguments: arguments, promise: promise)).whenFailure { error in
+            // Writes on a closed channel fail here and in the handler alike; the promise may be done already.
+            promise.fail(error as? RedisError ?? RedisError.unavailable("\(error)"))
+        }
+        return promise.futureResult
+    }
+
+    /// Closes the connection; waiting commands fail with ``RedisError/unavailable``.
+    public func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,113 @@
+import Testing
+@testable import PulseRedis
+
+@Suite("Redis client against a real redis-server", .timeLimit(.minutes(2)))
+struct RedisClientTests {
+    @Test("commands, binary values and error replies")
+    func basics() async throws {
+        let server = try await RedisServer()
+        let client = RedisClient(try RedisConfiguration(url: server.url))
+        defer { Task { await client.close() } }
+        #expect(try await client.send("PING") == .status("PONG"))
+        try await client.send([Array("SET".utf8), Array("bin".utf8), [0, 1, 13, 10, 255]])
+        #expect(try await client.send("GET", "bin") == .bulk([0, 1, 13, 10, 255]))
+        #expect(try await client.send("GET", "missing") == .null)
+        await #expect(throws: RedisError.server("ERR unknown command 'NOPE', with args beginning with: ")) { try await client.send("NOPE") }
+        #expect(try await client.send("PING") == .status("PONG"), "an error reply leaves the connection usable")
+    }
+
+    @Test("thousands of concurrent commands are pipelined on few connections and each gets its own reply")
+    func pipelining() async throws {
+        let server = try await RedisServer()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.connectionCount = 2
+        let client = RedisClient(configuration)
+        defer { Task { await client.close() } }
+        let values = try await withThrowingTaskGroup(of: (Int, Int64?).self) { group in
+            for index in 0..<3000 {
+                group.addTask { (index, try await client.send("ECHO", String(index)).int) }
+            }
+            return try await group.reduce(into: [Int: Int64]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(values.count == 3000)
+        #expect(values.allSatisfy { Int64($0.key) == $0.value })
+        let counters = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for _ in 0..<1000 { group.addTask { try await client.send("INCR", "counter").int ?? -1 } }
+            return try await group.reduce(into: [Int64]()) { $0.append($1) }
+        }
+        #expect(Set(counters) == Set(1...1000))
+        let clients = try await client.send("CLIENT", "LIST").string ?? ""
+        #expect(clients.split(separator: "\n").count == 2, "commands shared two connections")
+    }
+
+    @Test("password, ACL user and database come from the URL; a wrong password is refused")
+    func authentication() async throws {
+        let server = try await RedisServer(arguments: ["--requirepass", "top-secret"])
+        let admin = RedisClient(try RedisConfiguration(url: "redis://:top-secret@127.0.0.1:\(server.port)"))
+        defer { Task { await admin.close() } }
+        try await admin.send("ACL", "SETUSER", "pulse", "on", ">pulse-pass", "~*", "+@all")
+        let user = RedisClient(try RedisConfiguration(url: "redis://pulse:pulse-pass@127.0.0.1:\(server.port)/5"))
+        defer { Task { await user.close() } }
+        try await user.send("SET", "where", "db5")
+        #expect(try await user.send("ACL", "WHOAMI") == .bulk(Array("pulse".utf8)))
+        #expect(try await admin.send("GET", "where") == .null, "database 0 does not have it")
+        let adminOnFive = RedisClient(try RedisConfiguration(url: "redis://:top-secret@127.0.0.1:\(server.port)/5"))
+        defer { Task { await adminOnFive.close() } }
+        #expect(try await adminOnFive.send("GET", "where").string == "db5")
+
+        let anonymous = RedisClient(try RedisConfiguration(url: server.url))
+        defer { Task { await anonymous.close() } }
+        await #expect(throws: RedisError.self) { try await anonymous.send("GET", "where") }
+        let wrong = RedisClient(try RedisConfiguration(url: "redis://:wrong@127.0.0.1:\(server.port)"))
+        defer { Task { await wrong.close() } }
+        do {
+            try await wrong.send("PING")
+            Issue.record("a wrong password was accepted")
+        } catch let error as RedisError {
+            guard case .server(let message) = error else { throw error }
+            #expect(message.contains("WRONGPASS"))
+        }
+    }
+
+    @Test("a stalled server times commands out with an unknown outcome; the client recovers when it resumes")
+    func timeoutAndRecovery() async throws {
+        let server = try await RedisServer()
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.connectionCount = 1
+        configuration.commandTimeout = .milliseconds(300)
+        let client = RedisClient(configuration)
+        defer { Task { await client.close() } }
+        #expect(try await client.send("PING") == .status("PONG"))
+        server.pause()
+        let error = await #expect(throws: RedisError.self) { try await client.send("SET", "k", "v") }
+        #expect(error == .timeout)
+        #expect(error?.outcomeUnknown == true)
+        server.resume()
+        try await eventually { try await client.send("PING") == .status("PONG") }
+        #expect(try await client.send("GET", "k").string == "v", "the timed-out SET did happen: its outcome was rightly unknown")
+    }
+
+    @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back")
+    func restart() async throws {
+        let server = try await RedisServer()
+        let client = RedisClient(try RedisConfiguration(url: server.url))
+        defer { Task { await client.close() } }
+        try await client.send("SET", "k", "v")
+        server.stop()
+        let error = await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
+        if case .unavailable = error {} else { Issue.record("expected unavailable, got \(String(describing: error))") }
+        try await server.start()
+        try await eventually { try await client.send("PING") == .status("PONG") }
+        #expect(try await client.send("GET", "k") == .null, "a restarted server without persistence lost its data")
+    }
+}
+
+/// Retries `condition` (errors count as false) for up to `seconds`.
+func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    Issue.record("condition not met within \(seconds) s")
+}

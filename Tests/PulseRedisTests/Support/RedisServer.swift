@@ -1,0 +1,72 @@
+import Foundation
+import PulseWire
+
+/// A real `redis-server` on 127.0.0.1 and a free port, without persistence, for one test. It can
+/// be paused (SIGSTOP, as a stalled process or a long GC pause), resumed, stopped and restarted on
+/// the same port. Killed when freed.
+final class RedisServer: @unchecked Sendable {
+    let port: Int
+    private let extraArguments: [String]
+    private var process: Process?
+
+    /// Starts redis-server (from PATH or /usr/bin) with `arguments` added to the defaults.
+    init(arguments: [String] = []) async throws {
+        port = try await freeLoopbackPort()
+        extraArguments = arguments
+        try await start()
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    static var executable: String {
+        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/redis-server" } + ["/usr/bin/redis-server"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/redis-server"
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+                             "--loglevel", "warning"] + extraArguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.acceptsConnections(port: port) { return }
+            guard process.isRunning else { throw APIError("redis-server exited with \(process.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw APIError("redis-server did not start on port \(port)")
+    }
+
+    /// Kills the server and waits for it to exit; its data is gone. SIGKILL, because a child of
+    /// the test process may inherit a signal mask that blocks SIGTERM.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func pause() { if let process { kill(process.processIdentifier, SIGSTOP) } }
+    func resume() { if let process { kill(process.processIdentifier, SIGCONT) } }
+
+    deinit {
+        resume()
+        stop()
+    }
+
+    private static func acceptsConnections(port: Int) -> Bool {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
