@@ -53,6 +53,8 @@ let package = Package(
             name: "PulseRedis",
             dependencies: [
                 "CHiredis",
+                "PulseProtocol",
+                "PulseReference",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -97,6 +99,7 @@ let package = Package(
             name: "PulseRedisTests",
             dependencies: [
                 "PulseRedis",
+                "PulseReference",
                 "PulseWire",
             ]
         ),

@@ -14,6 +14,17 @@ public struct HoldRecord: Sendable, Equatable {
     /// Set while a checkout is committing this hold: it can then neither expire, be released
     /// nor be extended until the checkout finishes, aborts or its lease runs out.
     public var checkoutID: String?
+
+    public init(id: String, eventID: String, userID: String, seatIDs: [String], fence: Int64, createdAtMs: Int64, expiresAtMs: Int64, checkoutID: String? = nil) {
+        self.id = id
+        self.eventID = eventID
+        self.userID = userID
+        self.seatIDs = seatIDs
+        self.fence = fence
+        self.createdAtMs = createdAtMs
+        self.expiresAtMs = expiresAtMs
+        self.checkoutID = checkoutID
+    }
 }
 
 /// The live, fenced holds a checkout has frozen (PB-CHECKOUT-3).
@@ -25,6 +36,15 @@ public struct CheckoutTicket: Sendable, Equatable {
     /// The fence of the hold covering each seat.
     public var fences: [String: Int64]
     public var leaseUntilMs: Int64
+
+    public init(checkoutID: String, eventID: String, userID: String, seatIDs: [String], fences: [String: Int64], leaseUntilMs: Int64) {
+        self.checkoutID = checkoutID
+        self.eventID = eventID
+        self.userID = userID
+        self.seatIDs = seatIDs
+        self.fences = fences
+        self.leaseUntilMs = leaseUntilMs
+    }
 }
 
 /// A consistent view of one event's hot state at `seq` (PB-SEAT-2).
@@ -33,6 +53,12 @@ public struct HotSnapshot: Sendable, Equatable {
     /// Holder user id of every held seat.
     public var lockedBy: [String: String]
     public var booked: Set<String>
+
+    public init(seq: Int64, lockedBy: [String: String], booked: Set<String>) {
+        self.seq = seq
+        self.lockedBy = lockedBy
+        self.booked = booked
+    }
 }
 
 /// Answer of ``HotStore/hold(_:)``.

@@ -1,0 +1,236 @@
+import PulseProtocol
+import PulseReference
+
+/// Where a hot store recovers lost or new state from: the durable store (DESIGN.md: the durable
+/// store is the final arbiter, so a hot state that Redis lost is rebuilt from it).
+public struct HotStateRecovery: Sendable {
+    /// A number that grows on every call (``DurableStore/nextHotGeneration()``).
+    public var nextGeneration: @Sendable () async throws -> Int64
+    /// The seats the durable store has booked in an event.
+    public var bookedSeats: @Sendable (_ eventID: String) async throws -> [String]
+
+    public init(nextGeneration: @escaping @Sendable () async throws -> Int64, bookedSeats: @escaping @Sendable (_ eventID: String) async throws -> [String]) {
+        self.nextGeneration = nextGeneration
+        self.bookedSeats = bookedSeats
+    }
+
+    /// Recovery from a durable store.
+    public static func from(_ durable: any DurableStore) -> HotStateRecovery {
+        HotStateRecovery(nextGeneration: { try await durable.nextHotGeneration() }, bookedSeats: { try await durable.bookedSeats(eventID: $0) })
+    }
+}
+
+/// The hot store on Redis: every step one Lua script on one event's keys (``RedisHotScripts``),
+/// so several server instances sharing one Redis act as one engine.
+///
+/// An event's state is created on first use, and re-created after Redis lost it, from a fresh
+/// generation of the durable store (its seqs and fences start above every earlier one, so
+/// subscribers resync with a snapshot) and the durable store's booked seats.
+/// Redis timeouts and lost connections surface as ``HotStoreError/unavailable(_:)``.
+///
+/// Not yet: following other instances' changes (the change feed rings only for this instance's
+/// own steps), which the multi-instance work adds with `XREAD BLOCK` on the event logs.
+public final class RedisHotStore: HotStore {
+    public let changeFeed = ChangeFeed()
+    let client: RedisClient
+    let recovery: HotStateRecovery
+    /// The set of event ids that have hot state, for the sweeps across events.
+    static let eventsKey = "pulse:events"
+
+    public init(client: RedisClient, recovery: HotStateRecovery) {
+        self.client = client
+        self.recovery = recovery
+    }
+
+    static func prefix(_ eventID: String) -> String { "pulse:{ev:\(eventID)}:" }
+
+    /// Runs a script on an event, (re)initialising the event once if it has no state. Rings the
+    /// change feed when the step appended changes. Returns the answer after the changed flag.
+    func run(_ script: RedisScript, _ eventID: String, _ arguments: [String]) async throws -> [RESPValue] {
+        for attempt in 0..<2 {
+            let reply = try await mapErrors { try await script.run(on: client, keys: [Self.prefix(eventID)], arguments: arguments) }
+            guard let elements = reply.array, let first = elements.first else { throw HotStoreError.unavailable("unexpected reply \(reply)") }
+            if first.string == "NOSTATE" {
+                guard attempt == 0 else { break }
+                try await initialise(eventID)
+                continue
+            }
+            if first.int == 1 { changeFeed.markChanged(eventID) }
+            return Array(elements.dropFirst())
+        }
+        throw HotStoreError.unavailable("the state of event \(eventID) could not be initialised")
+    }
+
+    private func initialise(_ eventID: String) async throws {
+        let base = try await recovery.nextGeneration() << 32
+        let booked = try await recovery.bookedSeats(eventID)
+        _ = try await mapErrors {
+            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + booked)
+        }
+        _ = try await mapErrors { try await client.send("SADD", Self.eventsKey, eventID) }
+    }
+
+    func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RedisError {
+            throw HotStoreError.unavailable(error.description)
+        }
+    }
+
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
+        let answer = try await run(RedisHotScripts.hold, eventID, ["hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax)] + seatIDs)
+        switch answer.first?.string {
+        case "granted":
+            return .granted(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: try int(answer, 1),
+                                       createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3)))
+        case "unavailable": return .unavailable(seatIDs: strings(answer.dropFirst()))
+        case "limit": return .limitExceeded(heldSeats: Int(try int(answer, 1)))
+        default: throw unexpected(answer)
+        }
+    }
+
+    public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
+        let targets: [String] = switch target {
+        case .hold(let id): ["hold", id]
+        case .seats(let seats): ["seats"] + seats
+        }
+        let answer = try await run(RedisHotScripts.release, eventID, ["release", String(nowMs), userID, reason.rawValue] + targets)
+        switch answer.first?.string {
+        case "released": return .released(seatIDs: strings(answer.dropFirst()))
+        case "notfound": return .notFound
+        case "incheckout": return .inCheckout
+        default: throw unexpected(answer)
+        }
+    }
+
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome {
+        let answer = try await run(RedisHotScripts.extend, eventID, ["extend", String(nowMs), holdID, userID, String(byMs), String(lifetimeMaxMs)])
+        switch answer.first?.string {
+        case "extended":
+            return .extended(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seats(answer, 4), fence: try int(answer, 1),
+                                        createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3)))
+        case "notfound": return .notFound
+        case "expired": return .expired
+        case "incheckout": return .inCheckout
+        default: throw unexpected(answer)
+        }
+    }
+
+    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+        let answer = try await run(RedisHotScripts.beginCheckout, eventID,
+                                   ["begin", String(nowMs), userID, holdID ?? "", checkoutID, String(leaseMs)] + seatIDs)
+        switch answer.first?.string {
+        case "begun":
+            let fences = try (0..<seatIDs.count).map { try int(answer, 2 + $0) }
+            return .begun(CheckoutTicket(checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs,
+                                         fences: Dictionary(uniqueKeysWithValues: zip(seatIDs, fences)), leaseUntilMs: try int(answer, 1)))
+        case "holdnotfound": return .holdNotFound
+        case "holdexpired": return .holdExpired(seatIDs: strings(answer.dropFirst()))
+        case "notheld": return .notHeld(seatIDs: strings(answer.dropFirst()))
+        case "inprogress": return .inProgress(seatIDs: strings(answer.dropFirst()))
+        default: throw unexpected(answer)
+        }
+    }
+
+    public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
+        _ = try await run(RedisHotScripts.finishCheckout, eventID, ["finish", String(nowMs), checkoutID] + seatIDs)
+    }
+
+    public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
+        _ = try await run(RedisHotScripts.abortCheckout, eventID, ["abort", String(nowMs), checkoutID, releaseHolds ? "1" : "0"])
+    }
+
+    public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] {
+        var tickets: [CheckoutTicket] = []
+        for eventID in try await knownEvents() {
+            let prefix = Self.prefix(eventID)
+            let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(nowMs)) }.array ?? []
+            for id in ids.compactMap(\.string) {
+                let fields = try await mapErrors { try await client.send("HMGET", prefix + "co:" + id, "u", "s", "f", "l") }.array ?? []
+                guard fields.count == 4, let user = fields[0].string, let seatList = fields[1].string, let fenceList = fields[2].string,
+                      let lease = fields[3].int else { continue }
+                let seats = seatList.split(separator: ",").map(String.init)
+                let fences = fenceList.split(separator: ",").compactMap { Int64($0) }
+                tickets.append(CheckoutTicket(checkoutID: id, eventID: eventID, userID: user, seatIDs: seats,
+                                              fences: Dictionary(uniqueKeysWithValues: zip(seats, fences)), leaseUntilMs: lease))
+            }
+        }
+        return tickets.sorted { ($0.leaseUntilMs, $0.checkoutID) < ($1.leaseUntilMs, $1.checkoutID) }
+    }
+
+    public func expireDue(nowMs: Int64) async throws -> Int {
+        var released = 0
+        for eventID in try await knownEvents() {
+            released += Int(try int(try await run(RedisHotScripts.expire, eventID, ["expire", String(nowMs)]), 0))
+        }
+        return released
+    }
+
+    public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot {
+        let answer = try await run(RedisHotScripts.snapshot, eventID, ["snapshot", String(nowMs)])
+        guard answer.count == 3, let booked = answer[1].array, let locked = answer[2].array else { throw unexpected(answer) }
+        var lockedBy: [String: String] = [:]
+        for index in stride(from: 0, to: locked.count - 1, by: 2) {
+            if let seat = locked[index].string, let user = locked[index + 1].string { lockedBy[seat] = user }
+        }
+        return HotSnapshot(seq: try int(answer, 0), lockedBy: lockedBy, booked: Set(booked.compactMap(\.string)))
+    }
+
+    public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome {
+        let answer = try await run(RedisHotScripts.changes, eventID, ["changes", "-", String(afterSeq)])
+        switch answer.first?.string {
+        case "trimmed": return .trimmed
+        case "changes": return .changes(try answer.dropFirst().map { try RedisChangeLog.decode($0, eventID: eventID) })
+        default: throw unexpected(answer)
+        }
+    }
+
+    public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] {
+        let answer = try await run(RedisHotScripts.holds, eventID, ["holds", String(nowMs), userID])
+        guard let rows = answer.first?.array else { throw unexpected(answer) }
+        return try rows.map { row in
+            guard let fields = row.array, fields.count == 6, let id = fields[0].string else { throw unexpected(answer) }
+            let checkout = fields[5].string ?? ""
+            return HoldRecord(id: id, eventID: eventID, userID: userID, seatIDs: seats(fields, 1), fence: try int(fields, 2),
+                              createdAtMs: try int(fields, 3), expiresAtMs: try int(fields, 4), checkoutID: checkout.isEmpty ? nil : checkout)
+        }.sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
+    }
+
+    public func loadBooked(eventID: String, seatIDs: [String]) async throws {
+        _ = try await run(RedisHotScripts.loadBooked, eventID, ["load", "-"] + seatIDs)
+    }
+
+    public func dropEvent(eventID: String) async throws {
+        try await mapErrors {
+            var cursor = "0"
+            repeat {
+                let reply = try await client.send("SCAN", cursor, "MATCH", Self.prefix(eventID) + "*", "COUNT", "1000").array ?? []
+                guard reply.count == 2, let next = reply[0].string else { throw RedisError.protocolError("bad SCAN reply") }
+                let keys = reply[1].array?.compactMap(\.string) ?? []
+                if !keys.isEmpty { try await client.send((["DEL"] + keys).map { Array($0.utf8) }) }
+                cursor = next
+            } while cursor != "0"
+            try await client.send("SREM", Self.eventsKey, eventID)
+        }
+    }
+
+    /// Event ids with hot state, sorted (deterministic sweep order).
+    private func knownEvents() async throws -> [String] {
+        try await mapErrors { try await client.send("SMEMBERS", Self.eventsKey) }.array?.compactMap(\.string).sorted() ?? []
+    }
+
+    private func int(_ values: [RESPValue], _ index: Int) throws -> Int64 {
+        guard index < values.count, let value = values[index].int else { throw unexpected(values) }
+        return value
+    }
+
+    private func seats(_ values: [RESPValue], _ index: Int) -> [String] {
+        guard index < values.count, let list = values[index].string else { return [] }
+        return list.split(separator: ",").map(String.init)
+    }
+
+    private func strings(_ values: ArraySlice<RESPValue>) -> [String] { values.compactMap(\.string) }
+
+    private func unexpected(_ values: [RESPValue]) -> HotStoreError { .unavailable("unexpected reply from Redis: \(values)") }
+}

@@ -1,0 +1,132 @@
+import PulseProtocol
+import Testing
+@testable import PulseRedis
+@testable import PulseReference
+
+/// The Redis hot store must behave exactly as the in-memory one: the same seeded random sequences
+/// of holds, releases, extensions, expiries and checkout steps give identical answers and
+/// identical seq streams on both.
+@Suite("Redis hot store: differential against the in-memory hot store", .timeLimit(.minutes(3)))
+struct RedisHotStoreDifferentialTests {
+    static let events = ["aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"]
+    static let users = ["u1", "u2", "u3"]
+    static let seats = ["A1", "A2", "A3", "A4", "B1", "B2"]
+
+    /// A tiny deterministic generator (SplitMix64) for the operation mix.
+    struct Dice {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+        mutating func hex() -> String { String(format: "%016llx%016llx", next(), next()) }
+        mutating func someSeats() -> [String] {
+            var chosen: [String] = []
+            for _ in 0...below(3) {
+                let seat = pick(RedisHotStoreDifferentialTests.seats)
+                if !chosen.contains(seat) { chosen.append(seat) }
+            }
+            return chosen
+        }
+    }
+
+    @Test("seeded random operation sequences give identical answers and seq streams", arguments: 0..<24)
+    func sameBehaviour(seed: UInt64) async throws {
+        let server = try await RedisServer()
+        let client = RedisClient(try RedisConfiguration(url: server.url))
+        defer { Task { await client.close() } }
+        do {
+            let memory = InMemoryHotStore(generation: 1)
+            let redis = RedisHotStore(client: client, recovery: HotStateRecovery(nextGeneration: { 1 }, bookedSeats: { _ in [] }))
+            var dice = Dice(state: seed)
+            var now: Int64 = 1_000_000
+            var holdIDs: [String] = []
+            var checkoutIDs: [String] = []
+            for step in 0..<250 {
+                let event = dice.pick(Self.events)
+                let user = dice.pick(Self.users)
+                let what: String
+                let same: Bool
+                switch dice.below(12) {
+                case 0, 1, 2:
+                    let id = dice.hex()
+                    holdIDs.append(id)
+                    let seats = dice.someSeats()
+                    what = "hold \(seats) by \(user)"
+                    let a = try await memory.hold(eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
+                    let b = try await redis.hold(eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
+                    same = a == b
+                case 3:
+                    let target: ReleaseTarget = dice.below(2) == 0 && !holdIDs.isEmpty ? .hold(id: dice.pick(holdIDs)) : .seats(dice.someSeats())
+                    let reason = dice.pick([ReleaseReason.released, .disconnected])
+                    what = "release \(target) by \(user)"
+                    let a = try await memory.release(eventID: event, target: target, userID: user, reason: reason, nowMs: now)
+                    let b = try await redis.release(eventID: event, target: target, userID: user, reason: reason, nowMs: now)
+                    same = a == b
+                case 4:
+                    guard !holdIDs.isEmpty else { continue }
+                    let id = dice.pick(holdIDs)
+                    what = "extend \(id) by \(user)"
+                    let a = try await memory.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMaxMs: 2500)
+                    let b = try await redis.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMaxMs: 2500)
+                    same = a == b
+                case 5, 6:
+                    let id = dice.hex()
+                    checkoutIDs.append(id)
+                    let seats = dice.someSeats()
+                    let holdID = dice.below(3) == 0 && !holdIDs.isEmpty ? dice.pick(holdIDs) : nil
+                    what = "begin checkout \(seats) by \(user) with hold \(holdID ?? "-")"
+                    let a = try await memory.beginCheckout(eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
+                    let b = try await redis.beginCheckout(eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
+                    same = a == b
+                case 7:
+                    guard !checkoutIDs.isEmpty else { continue }
+                    let id = dice.pick(checkoutIDs)
+                    let seats = dice.someSeats()
+                    what = "finish checkout \(id) \(seats)"
+                    try await memory.finishCheckout(eventID: event, checkoutID: id, seatIDs: seats, nowMs: now)
+                    try await redis.finishCheckout(eventID: event, checkoutID: id, seatIDs: seats, nowMs: now)
+                    same = true
+                case 8:
+                    guard !checkoutIDs.isEmpty else { continue }
+                    let id = dice.pick(checkoutIDs)
+                    let release = dice.below(2) == 0
+                    what = "abort checkout \(id) release \(release)"
+                    try await memory.abortCheckout(eventID: event, checkoutID: id, releaseHolds: release, nowMs: now)
+                    try await redis.abortCheckout(eventID: event, checkoutID: id, releaseHolds: release, nowMs: now)
+                    same = true
+                case 9:
+                    what = "expire due and lapsed checkouts"
+                    let a = (try await memory.expireDue(nowMs: now), try await memory.lapsedCheckouts(nowMs: now))
+                    let b = (try await redis.expireDue(nowMs: now), try await redis.lapsedCheckouts(nowMs: now))
+                    same = a.0 == b.0 && a.1 == b.1
+                case 10:
+                    what = "snapshot and holds of \(user)"
+                    let a = (try await memory.snapshot(eventID: event, nowMs: now), try await memory.holds(eventID: event, userID: user, nowMs: now))
+                    let b = (try await redis.snapshot(eventID: event, nowMs: now), try await redis.holds(eventID: event, userID: user, nowMs: now))
+                    same = a.0 == b.0 && a.1 == b.1
+                default:
+                    now += Int64(dice.below(5) * 100) // multiples of 100 ms land exactly on expiries and leases too
+                    continue
+                }
+                #expect(same, "seed \(seed) step \(step): \(what) answered differently")
+                if !same { return }
+            }
+            for event in Self.events {
+                let a = try await memory.changes(eventID: event, afterSeq: 1 << 32)
+                let b = try await redis.changes(eventID: event, afterSeq: 1 << 32)
+                #expect(a == b, "seed \(seed): the change logs of \(event) differ")
+                guard case .changes(let log) = a else { continue }
+                #expect(log.map(\.seq) == log.indices.map { (1 << 32) + 1 + Int64($0) }, "gap-free seqs")
+                let middle = (1 << 32) + Int64(log.count / 2)
+                #expect(try await memory.changes(eventID: event, afterSeq: middle) == (try await redis.changes(eventID: event, afterSeq: middle)))
+                #expect(try await redis.changes(eventID: event, afterSeq: 5) == .trimmed, "a seq of another generation")
+            }
+        }
+    }
+}
