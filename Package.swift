@@ -80,6 +80,7 @@ let package = Package(
             name: "pulse",
             dependencies: [
                 "PulseReference",
+                "PulseRedis",
                 "PulseBench",
                 "PulseWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -47,10 +47,10 @@ def call(base, method, path, token=None, body=None, headers=None):
         return error.code, (json.loads(raw) if raw else {}), dict(error.headers)
 
 
-def start_server(port):
+def start_server(port, extra=()):
     env = dict(os.environ, PULSE_JWT_SECRET=secret, PULSE_ADMIN_EMAIL="root@smoke.test", PULSE_ADMIN_PASSWORD="root-password",
                PULSE_BCRYPT_COST="4", PULSE_LOG_LEVEL="warning")
-    process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data_dir, "--hold-ttl", "2"], env=env)
+    process = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data_dir, "--hold-ttl", "2", *extra], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -143,6 +143,63 @@ try:
 finally:
     code = stop_server(process)
 check(code == 0, "the second run shuts down gracefully too")
+
+print("smoke: pulse serve --redis, with Redis flushed and stopped under it")
+redis_port = free_port()
+
+
+def start_redis():
+    process = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run(["redis-cli", "-p", str(redis_port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+            return process
+        time.sleep(0.05)
+    sys.exit("redis-server did not start")
+
+
+redis = start_redis()
+data_dir = os.path.join(work, "data-redis")
+process, base = start_server(free_port(), ["--redis", f"redis://127.0.0.1:{redis_port}"])
+try:
+    status, body, _ = call(base, "POST", "/api/v1/users/login", body={"email": "root@smoke.test", "password": "root-password"})
+    admin = body.get("token")
+    status, body, _ = call(base, "POST", "/api/v1/events", admin, {"title": "Redis", "venue": "Hall", "date": "2030-01-01T20:00:00Z",
+                                                                     "venueConfig": {"rows": 1, "cols": 4, "price": 10}})
+    event = body["data"]["event"]["id"]
+    status, body, _ = call(base, "POST", "/api/v1/users/signup", body={"name": "Bo", "email": "bo@smoke.test", "password": "bo-password"})
+    bo = body["token"]
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", bo, {"seatIds": ["A1", "A2"]})
+    check(status == 201, "a hold is granted with the hot state in Redis")
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/seats", bo, {"seatIds": ["A1"]})
+    check(status == 201, "checkout books A1")
+    status, body, _ = call(base, "GET", f"/api/v1/events/{event}/seats")
+    seq_before = body["data"]["seq"]
+    subprocess.run(["redis-cli", "-p", str(redis_port), "flushall"], check=True, capture_output=True)
+    status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", bo, {"seatIds": ["A1"]})
+    check(status == 409 and body.get("code") == "seat_unavailable", "after FLUSHALL the sold seat A1 still cannot be held")
+    status, body, _ = call(base, "GET", f"/api/v1/events/{event}/seats")
+    seats = {seat["id"]: seat["status"] for seat in body["data"]["seats"]}
+    check(seats.get("A1") == "booked" and seats.get("A2") == "available", "the seat map is rebuilt from the durable store: A1 booked, the lost hold gone")
+    check(body["data"]["seq"] > seq_before, "seqs continue above the lost ones (subscribers resync)")
+    redis.kill()
+    redis.wait()
+    status, body, headers = call(base, "POST", f"/api/v1/events/{event}/holds", bo, {"seatIds": ["A3"]})
+    check(status == 503 and body.get("code") == "store_unavailable" and body.get("outcomeUnknown") is True and "Retry-After" in headers,
+          "with Redis down a hold gets 503 store_unavailable, outcome unknown, Retry-After")
+    redis = start_redis()
+    ok = False
+    for _ in range(100):
+        status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", bo, {"seatIds": ["A3"]})
+        if status == 201:
+            ok = True
+            break
+        time.sleep(0.1)
+    check(ok, "the server recovers when Redis is back")
+finally:
+    code = stop_server(process)
+    redis.kill()
+check(code == 0, "the Redis-backed server shuts down gracefully")
 
 print("smoke: pulse bench fanout (a short run; figures are not checked here)")
 bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import PulseRedis
 import PulseReference
 
 struct Serve: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the reference server (REST under /api/v1, WebSocket at /api/v1/live).",
         discussion: """
             Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS,
-            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL (flags win), and
+            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL, PULSE_REDIS_URL (flags win), and
             PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset),
             PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin
             created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight
@@ -24,6 +25,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt cost, 4...31 (PULSE_BCRYPT_COST).") var bcryptCost: Int?
     @Option(help: "Sign-up and log-in attempts per client address per 15 minutes (PULSE_AUTH_RATE_LIMIT).") var authRateLimit: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
+    var redis: String?
 
     func run() async throws {
         var logger = Logger(label: "pulse")
@@ -52,7 +55,15 @@ struct Serve: AsyncParsableCommand {
         config.adminEmail = environment("PULSE_ADMIN_EMAIL")
         config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
 
-        let server = try await PulseServer.make(config, logger: logger)
+        var hotStore: PulseServer.HotStoreFactory?
+        if let url = redis ?? environment("PULSE_REDIS_URL") {
+            let redisConfiguration: RedisConfiguration
+            do { redisConfiguration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
+            hotStore = { durable in RedisHotStore(client: RedisClient(redisConfiguration), recovery: .from(durable)) }
+            logger.info("hot state in Redis", metadata: ["host": "\(redisConfiguration.host)", "port": "\(redisConfiguration.port)",
+                                                          "database": "\(redisConfiguration.database)"])
+        }
+        let server = try await PulseServer.make(config, hotStore: hotStore, logger: logger)
         let host = host ?? environment("PULSE_HOST") ?? "127.0.0.1"
         let port = try number(port, "PULSE_PORT") ?? 5000
         logger.info("pulse serve", metadata: ["host": "\(host)", "port": "\(port)", "dataDir": "\(config.dataDirectory ?? "-")",

@@ -21,11 +21,15 @@ public struct ServerConfiguration: Sendable {
 }
 
 extension PulseServer {
+    /// Makes the hot store from the opened durable store (an adapter such as Redis).
+    public typealias HotStoreFactory = @Sendable (any DurableStore) async throws -> any HotStore
+
     /// Opens the stores, starts a new hot-state generation, loads booked seats, bootstraps the
-    /// admin and wires a server. Time and randomness come from `clock` and `ids`.
+    /// admin and wires a server. Time and randomness come from `clock` and `ids`. Without
+    /// `hotStore` the hot state lives in this process's memory (``InMemoryHotStore``).
     public static func make(
         _ configuration: ServerConfiguration, clock: any EngineClock = SystemClock(),
-        ids: any IdentifierSource = SecureIdentifierSource(), logger: Logger
+        ids: any IdentifierSource = SecureIdentifierSource(), hotStore: HotStoreFactory? = nil, logger: Logger
     ) async throws -> PulseServer {
         let durable: SQLiteDurableStore
         if let directory = configuration.dataDirectory {
@@ -34,7 +38,7 @@ extension PulseServer {
         } else {
             durable = try SQLiteDurableStore()
         }
-        let hot = InMemoryHotStore(generation: try await durable.nextHotGeneration())
+        let hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
         let registry = PrometheusCollectorRegistry()
         let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: durable, clock: clock, ids: ids,
                                    metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))
