@@ -57,6 +57,8 @@ let package = Package(
                 "PulseReference",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -102,6 +104,7 @@ let package = Package(
                 "PulseRedis",
                 "PulseReference",
                 "PulseWire",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
     ]

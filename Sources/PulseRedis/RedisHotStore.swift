@@ -28,8 +28,8 @@ public struct HotStateRecovery: Sendable {
 /// subscribers resync with a snapshot) and the durable store's booked seats.
 /// Redis timeouts and lost connections surface as ``HotStoreError/unavailable(_:)``.
 ///
-/// Not yet: following other instances' changes (the change feed rings only for this instance's
-/// own steps), which the multi-instance work adds with `XREAD BLOCK` on the event logs.
+/// As a `Service` it follows the change logs of every event, so that the change feed also rings
+/// for changes other instances made (``run()``).
 public final class RedisHotStore: HotStore {
     public let changeFeed = ChangeFeed()
     let client: RedisClient
@@ -216,6 +216,8 @@ public final class RedisHotStore: HotStore {
     }
 
     /// Event ids with hot state, sorted (deterministic sweep order).
+    func knownEventIDs() async throws -> [String] { try await knownEvents() }
+
     private func knownEvents() async throws -> [String] {
         try await mapErrors { try await client.send("SMEMBERS", Self.eventsKey) }.array?.compactMap(\.string).sorted() ?? []
     }

@@ -10,15 +10,25 @@ public final class ServerProcess: @unchecked Sendable {
     public let adminPassword = "bench-admin-password"
     private let process = Process()
     private let dataDirectory: URL
+    private let ownsDataDirectory: Bool
     private var launched = false
 
     /// Starts `executable serve` on a free port with `arguments` and `environment` added, and
     /// waits (up to `readySeconds`) until `/healthz` answers. Throws ``APIError`` if it does not.
-    public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], readySeconds: Double = 30) async throws {
+    /// Without `dataDirectory` it gets a fresh one of its own, removed when it stops; several
+    /// instances given one directory share its SQLite database.
+    public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
+                readySeconds: Double = 30) async throws {
         let port = try await freeLoopbackPort()
         baseURL = "http://127.0.0.1:\(port)"
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-server-\(port)-\(ProcessInfo.processInfo.processIdentifier)")
-        try? FileManager.default.removeItem(at: dataDirectory)
+        if let dataDirectory {
+            self.dataDirectory = URL(fileURLWithPath: dataDirectory)
+            ownsDataDirectory = false
+        } else {
+            self.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-server-\(port)-\(ProcessInfo.processInfo.processIdentifier)")
+            ownsDataDirectory = true
+            try? FileManager.default.removeItem(at: self.dataDirectory)
+        }
         var env = ProcessInfo.processInfo.environment
         env["PULSE_JWT_SECRET"] = String(repeating: "s", count: 48)
         env["PULSE_ADMIN_EMAIL"] = adminEmail
@@ -28,7 +38,7 @@ public final class ServerProcess: @unchecked Sendable {
         env["PULSE_LOG_LEVEL"] = env["PULSE_LOG_LEVEL"] ?? "warning"
         env.merge(environment) { _, new in new }
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path] + arguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", self.dataDirectory.path] + arguments
         process.environment = env
         try process.run()
         launched = true
@@ -43,15 +53,19 @@ public final class ServerProcess: @unchecked Sendable {
         throw APIError("pulse serve did not answer /healthz within \(readySeconds) s")
     }
 
-    /// Sends SIGTERM, waits for the exit and removes the data directory. Returns the exit status.
+    /// Sends SIGTERM and waits up to 10 s for a graceful exit, then SIGKILL (a child can inherit an
+    /// ignored SIGTERM from a test runner). Removes a data directory of its own. Returns the exit status.
     @discardableResult
     public func stop() -> Int32 {
         guard launched else { return -1 }
         if process.isRunning {
             process.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: dataDirectory)
+        if ownsDataDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
         return process.terminationStatus
     }
 

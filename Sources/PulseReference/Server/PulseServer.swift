@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -82,6 +83,8 @@ public final class PulseServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: "pulse"),
             logger: logger)
         app.addServices(hub, ExpirySweeper(engine: engine, interval: sweepInterval, logger: logger))
+        // A shared hot store (Redis) follows the changes other instances make.
+        if let follower = engine.hot as? any Service { app.addServices(follower) }
         return app
     }
 }
