@@ -74,6 +74,7 @@ let package = Package(
             name: "PulseBench",
             dependencies: [
                 "PulseWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,6 +87,7 @@ let package = Package(
                 "PulseBench",
                 "PulseWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

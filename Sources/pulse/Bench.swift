@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import AsyncHTTPClient
 import PulseBench
+import PulseRedis
 import PulseWire
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the reference server (results are ratios against a reference measured in the same run).",
-        subcommands: [FanoutCommand.self])
+        subcommands: [FanoutCommand.self, HoldsCommand.self])
 }
 
 /// `pulse bench fanout`: live fan-out latency at several subscriber counts.
@@ -56,5 +58,61 @@ struct FanoutCommand: AsyncParsableCommand {
             print(String(format: "%11d  %9.1f  %15.2f  %6.2f  %6.2f  %18.2f  %6.2f  %@", count, result.connectSeconds, result.delivery.p50Ms,
                          result.delivery.p99Ms, result.delivery.maxMs, result.completion.p50Ms, result.completion.maxMs, ratio))
         }
+    }
+}
+
+/// `pulse bench holds`: hold requests per second through HTTP into Redis, against
+/// `redis-benchmark` calling the same hold script in the same run.
+struct HoldsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "holds",
+        abstract: "Hold requests per second through HTTP into Redis, against redis-benchmark on the same script.",
+        discussion: """
+            Starts a redis-server and a `pulse serve --redis` child on free loopback ports, creates
+            64 events of 1,300 seats and one user per client, then for each concurrency runs that
+            many HTTP clients (each one request at a time, one random seat per hold) for --seconds,
+            and right after it `redis-benchmark` with the same number of connections calling the
+            hold script by EVALSHA with random seats, users and hold ids. The last column is the
+            server's rate as a fraction of redis-benchmark's. Needs redis-server and
+            redis-benchmark on PATH (Debian: redis-server, redis-tools).
+            """)
+
+    @Option(help: "Comma-separated client counts.") var concurrency: String = "16,64,256"
+    @Option(help: "Seconds of HTTP load per count.") var seconds: Double = 5
+    @Option(help: "Requests redis-benchmark sends per count.") var referenceRequests: Int = 100_000
+
+    func run() async throws {
+        let counts = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ (1...1024).contains($0) }) else { throw ValidationError("--concurrency must list counts 1...1024") }
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        let redis = try await RedisServerProcess()
+        defer { redis.stop() }
+        let server = try await ServerProcess(executable: ServerProcess.currentExecutable,
+                                             arguments: ["--redis", redis.url, "--hold-ttl", "5", "--max-held-seats", "1300"])
+        defer { server.stop() }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: counts.max()!)))
+        do {
+            let api = PulseAPIClient(baseURL: server.baseURL, http: http)
+            let benchmark = try await HoldsBenchmark.prepare(api: api, adminEmail: server.adminEmail, adminPassword: server.adminPassword,
+                                                             eventCount: 64, users: counts.max()!)
+            let client = RedisClient(try RedisConfiguration(url: redis.url))
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            let command = try await RedisHotStore.benchmarkHoldCommand(client: client, eventID: "benchmark-reference", generation: 1, nowMs: nowMs)
+            await client.close()
+            print("holds: HTTP \(seconds) s per row (granted + conflicts); reference: redis-benchmark -n \(referenceRequests) EVALSHA <hold script>")
+            print("clients  HTTP holds/s  p50 ms  p99 ms  granted  conflicts  redis-benchmark/s  p50 ms  p99 ms  HTTP/reference")
+            for count in counts {
+                let result = try await benchmark.run(concurrency: count, seconds: seconds)
+                let reference = try RedisBenchmarkReference.run(port: redis.port, concurrency: count, requests: referenceRequests, command: command)
+                print(String(format: "%7d  %12.0f  %6.2f  %6.2f  %7d  %9d  %17.0f  %6.3f  %6.3f  %14.2f", count, result.requestsPerSecond,
+                             result.latency.p50Ms, result.latency.p99Ms, result.granted, result.conflicts, reference.requestsPerSecond,
+                             reference.p50Ms, reference.p99Ms, result.requestsPerSecond / reference.requestsPerSecond))
+            }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
     }
 }

@@ -12,13 +12,13 @@ struct MultiInstanceTests {
     }
 
     struct Cluster {
-        let redis: RedisServer
+        let redis: RedisServerProcess
         let a: ServerProcess
         let b: ServerProcess
         let directory: String
 
         init() async throws {
-            redis = try await RedisServer()
+            redis = try await RedisServerProcess()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-cluster-\(redis.port)").path
             try? FileManager.default.removeItem(atPath: directory)
             a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], dataDirectory: directory)

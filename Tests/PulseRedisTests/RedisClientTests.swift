@@ -1,3 +1,4 @@
+import PulseWire
 import Testing
 @testable import PulseRedis
 
@@ -5,7 +6,7 @@ import Testing
 struct RedisClientTests {
     @Test("commands, binary values and error replies")
     func basics() async throws {
-        let server = try await RedisServer()
+        let server = try await RedisServerProcess()
         let client = RedisClient(try RedisConfiguration(url: server.url))
         defer { Task { await client.close() } }
         #expect(try await client.send("PING") == .status("PONG"))
@@ -18,7 +19,7 @@ struct RedisClientTests {
 
     @Test("thousands of concurrent commands are pipelined on few connections and each gets its own reply")
     func pipelining() async throws {
-        let server = try await RedisServer()
+        let server = try await RedisServerProcess()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.connectionCount = 2
         let client = RedisClient(configuration)
@@ -42,7 +43,7 @@ struct RedisClientTests {
 
     @Test("password, ACL user and database come from the URL; a wrong password is refused")
     func authentication() async throws {
-        let server = try await RedisServer(arguments: ["--requirepass", "top-secret"])
+        let server = try await RedisServerProcess(arguments: ["--requirepass", "top-secret"])
         let admin = RedisClient(try RedisConfiguration(url: "redis://:top-secret@127.0.0.1:\(server.port)"))
         defer { Task { await admin.close() } }
         try await admin.send("ACL", "SETUSER", "pulse", "on", ">pulse-pass", "~*", "+@all")
@@ -71,7 +72,7 @@ struct RedisClientTests {
 
     @Test("a stalled server times commands out with an unknown outcome; the client recovers when it resumes")
     func timeoutAndRecovery() async throws {
-        let server = try await RedisServer()
+        let server = try await RedisServerProcess()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.connectionCount = 1
         configuration.commandTimeout = .milliseconds(300)
@@ -89,7 +90,7 @@ struct RedisClientTests {
 
     @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back")
     func restart() async throws {
-        let server = try await RedisServer()
+        let server = try await RedisServerProcess()
         let client = RedisClient(try RedisConfiguration(url: server.url))
         defer { Task { await client.close() } }
         try await client.send("SET", "k", "v")

@@ -1,3 +1,4 @@
+import PulseWire
 import PulseProtocol
 import Testing
 @testable import PulseRedis
@@ -37,7 +38,7 @@ struct RedisHotStoreDifferentialTests {
 
     @Test("seeded random operation sequences give identical answers and seq streams", arguments: 0..<24)
     func sameBehaviour(seed: UInt64) async throws {
-        let server = try await RedisServer()
+        let server = try await RedisServerProcess()
         let client = RedisClient(try RedisConfiguration(url: server.url))
         defer { Task { await client.close() } }
         do {

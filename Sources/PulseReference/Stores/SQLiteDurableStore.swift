@@ -71,7 +71,7 @@ public final class SQLiteDurableStore: DurableStore {
     }
 
     public func user(id: String) async throws -> UserRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user) }
+        try await read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [id]).map(Self.user) }
     }
 
     public func user(email: String) async throws -> UserRecord? {
@@ -115,7 +115,7 @@ public final class SQLiteDurableStore: DurableStore {
     }
 
     public func event(id: String) async throws -> EventRecord? {
-        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM events WHERE id = ? AND deleted = 0", arguments: [id]).map(Self.event) }
+        try await read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE id = ? AND deleted = 0"), arguments: [id]).map(Self.event) }
     }
 
     public func activeEvents() async throws -> [EventRecord] {

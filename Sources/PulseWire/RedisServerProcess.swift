@@ -1,30 +1,29 @@
 import Foundation
-import PulseWire
 
-/// A real `redis-server` on 127.0.0.1 and a free port, without persistence, for one test. It can
-/// be paused (SIGSTOP, as a stalled process or a long GC pause), resumed, stopped and restarted on
-/// the same port. Killed when freed.
-final class RedisServer: @unchecked Sendable {
-    let port: Int
+/// A real `redis-server` child on 127.0.0.1 and a free port, without persistence, for tests and
+/// benchmarks. It can be paused (SIGSTOP, as a stalled process or a long GC pause), resumed,
+/// stopped and restarted on the same port. Killed when freed.
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
     private let extraArguments: [String]
     private var process: Process?
 
     /// Starts redis-server (from PATH or /usr/bin) with `arguments` added to the defaults.
-    init(arguments: [String] = []) async throws {
+    public init(arguments: [String] = []) async throws {
         port = try await freeLoopbackPort()
         extraArguments = arguments
         try await start()
     }
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    public var url: String { "redis://127.0.0.1:\(port)" }
 
-    static var executable: String {
+    public static var executable: String {
         let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/redis-server" } + ["/usr/bin/redis-server"]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/redis-server"
     }
 
     /// Starts the server (again) and waits until it accepts connections.
-    func start() async throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -43,14 +42,14 @@ final class RedisServer: @unchecked Sendable {
 
     /// Kills the server and waits for it to exit; its data is gone. SIGKILL, because a child of
     /// the test process may inherit a signal mask that blocks SIGTERM.
-    func stop() {
+    public func stop() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
-    func pause() { if let process { kill(process.processIdentifier, SIGSTOP) } }
-    func resume() { if let process { kill(process.processIdentifier, SIGCONT) } }
+    public func pause() { if let process { kill(process.processIdentifier, SIGSTOP) } }
+    public func resume() { if let process { kill(process.processIdentifier, SIGCONT) } }
 
     deinit {
         resume()
