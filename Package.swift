@@ -94,6 +94,7 @@ let package = Package(
             name: "PulseReferenceTests",
             dependencies: [
                 "PulseReference",
+                "PulseRedis",
                 "PulseBench",
                 "PulseWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

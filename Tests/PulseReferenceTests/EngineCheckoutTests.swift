@@ -7,9 +7,9 @@ struct EngineCheckoutTests {
     let alice = EngineFixture.alice
     let bob = EngineFixture.bob
 
-    @Test("checkout books held seats at the server's price and broadcasts seats_booked")
-    func checkoutBooks() async throws {
-        let f = try await EngineFixture.make(price: 12.5)
+    @Test("checkout books held seats at the server's price and broadcasts seats_booked", arguments: HotStoreKind.allCases)
+    func checkoutBooks(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store, price: 12.5)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         let result = try await f.checkout(["A1", "A2"], user: alice, holdID: hold.id, amount: 25)
         #expect(result.booking.totalCents == 2500)
@@ -22,9 +22,9 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).map(\.id) == [result.booking.id])
     }
 
-    @Test("a totalAmount that disagrees with the server's price is refused with the expected amount")
-    func wrongAmountRefused() async throws {
-        let f = try await EngineFixture.make(price: 12.5)
+    @Test("a totalAmount that disagrees with the server's price is refused with the expected amount", arguments: HotStoreKind.allCases)
+    func wrongAmountRefused(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store, price: 12.5)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let error = await pulseError { try await f.checkout(["A1"], user: alice, amount: 1) }
         #expect(error?.status == 422)
@@ -33,9 +33,9 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("checkout without a live hold of the caller is refused: none, another user's, or an expired one")
-    func checkoutRequiresLiveHold() async throws {
-        let f = try await EngineFixture.make()
+    @Test("checkout without a live hold of the caller is refused: none, another user's, or an expired one", arguments: HotStoreKind.allCases)
+    func checkoutRequiresLiveHold(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .holdRequired)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
         #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .holdRequired)
@@ -47,9 +47,9 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("the same Idempotency-Key returns the same booking and books nothing twice")
-    func idempotentRetry() async throws {
-        let f = try await EngineFixture.make()
+    @Test("the same Idempotency-Key returns the same booking and books nothing twice", arguments: HotStoreKind.allCases)
+    func idempotentRetry(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let first = try await f.checkout(["A1"], user: alice, key: "retry-1")
         let again = try await f.checkout(["A1"], user: alice, key: "retry-1")
@@ -61,13 +61,13 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await f.checkout(["A2"], user: alice, key: String(repeating: "k", count: 129)) }?.code == .validationFailed)
     }
 
-    @Test("the durable store refuses a second booking of a seat even when the hot store forgot the first")
-    func durableStoreArbitrates() async throws {
-        let f = try await EngineFixture.make()
+    @Test("the durable store refuses a second booking of a seat even when the hot store forgot the first", arguments: HotStoreKind.allCases)
+    func durableStoreArbitrates(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.checkout(["A1"], user: alice)
         // A fresh hot state that was never warmed up (as after a lost Redis): A1 looks free.
-        let amnesiac = InMemoryHotStore(generation: try await f.durable.nextHotGeneration())
+        let amnesiac = try await f.freshHot(knowsBookedSeats: false)
         let engine = BookingEngine(configuration: f.engine.configuration, hot: amnesiac, durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 9))
         _ = try await engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
         let error = await pulseError {
@@ -76,20 +76,20 @@ struct EngineCheckoutTests {
         #expect(error?.code == .seatUnavailable)
         #expect(try await f.durable.bookedSeats(eventID: f.eventID) == ["A1"])
         // After warming up, the fresh hot state knows A1 is sold.
-        let warm = BookingEngine(configuration: f.engine.configuration, hot: InMemoryHotStore(generation: try await f.durable.nextHotGeneration()),
+        let warm = BookingEngine(configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
                                  durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 10))
         try await warm.warmUp()
         #expect(await pulseError { try await warm.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
     }
 
-    @Test("an event inactive at start-up shows its sold seats, and reopening it never lets a sold seat be held")
-    func inactiveEventKeepsItsSoldSeats() async throws {
-        let f = try await EngineFixture.make()
+    @Test("an event inactive at start-up shows its sold seats, and reopening it never lets a sold seat be held", arguments: HotStoreKind.allCases)
+    func inactiveEventKeepsItsSoldSeats(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.checkout(["A1"], user: alice)
         _ = try await f.engine.updateEvent(f.eventID, UpdateEventRequest(isActive: false))
         // A restart: the fresh hot state is warmed up with active events only.
-        let restarted = BookingEngine(configuration: f.engine.configuration, hot: InMemoryHotStore(generation: try await f.durable.nextHotGeneration()),
+        let restarted = BookingEngine(configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
                                       durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 11))
         try await restarted.warmUp()
         let map = try await restarted.seatMap(f.eventID)
@@ -99,9 +99,9 @@ struct EngineCheckoutTests {
         #expect(try await restarted.seatMap(f.eventID).seats.first { $0.id == "A1" }?.status == .booked)
     }
 
-    @Test("a checkout paused past its lease is fenced off and never lands over a newer hold")
-    func pausedCheckoutIsFencedOff() async throws {
-        let f = try await EngineFixture.make { $0.checkoutLeaseSeconds = 5 }
+    @Test("a checkout paused past its lease is fenced off and never lands over a newer hold", arguments: HotStoreKind.allCases)
+    func pausedCheckoutIsFencedOff(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store) { $0.checkoutLeaseSeconds = 5 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         // Alice's checkout freezes her hold, then her process pauses before the durable commit.
         guard case .begun(let ticket) = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
@@ -126,9 +126,9 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("a checkout whose commit landed but whose process died is finished by the sweeper")
-    func lapsedCommittedCheckoutIsFinished() async throws {
-        let f = try await EngineFixture.make { $0.checkoutLeaseSeconds = 5 }
+    @Test("a checkout whose commit landed but whose process died is finished by the sweeper", arguments: HotStoreKind.allCases)
+    func lapsedCommittedCheckoutIsFinished(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store) { $0.checkoutLeaseSeconds = 5 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         guard case .begun(let ticket) = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
                                                                        checkoutID: "feed0000feed0000feed0000feed0000", nowMs: f.clock.nowMs(), leaseMs: 5000)
@@ -141,9 +141,9 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.seatMap(f.eventID).seats[0].status == .booked)
     }
 
-    @Test("a hold being checked out can be neither released nor extended")
-    func frozenHold() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a hold being checked out can be neither released nor extended", arguments: HotStoreKind.allCases)
+    func frozenHold(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id,
                                           checkoutID: "0123456789abcdef0123456789abcdef", nowMs: f.clock.nowMs(), leaseMs: 5000)
@@ -152,9 +152,9 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .checkoutInProgress)
     }
 
-    @Test("many concurrent checkouts of one held seat book it exactly once")
-    func concurrentCheckoutBooksOnce() async throws {
-        let f = try await EngineFixture.make()
+    @Test("many concurrent checkouts of one held seat book it exactly once", arguments: HotStoreKind.allCases)
+    func concurrentCheckoutBooksOnce(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let results = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {

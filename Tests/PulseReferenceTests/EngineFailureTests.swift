@@ -13,12 +13,15 @@ struct EngineFailureTests {
         let engine: BookingEngine
         let clock: ManualClock
         let store: FaultyDurableStore
-        let hot: InMemoryHotStore
+        let hot: any HotStore
         let eventID: String
         let startSeq: Int64
 
-        init() async throws {
-            let f = try await EngineFixture.make { $0.checkoutLeaseSeconds = 5 }
+        let fixture: EngineFixture
+
+        init(_ kind: HotStoreKind) async throws {
+            let f = try await EngineFixture.make(store: kind) { $0.checkoutLeaseSeconds = 5 }
+            fixture = f
             store = FaultyDurableStore(f.durable)
             hot = f.hot
             clock = f.clock
@@ -39,9 +42,9 @@ struct EngineFailureTests {
         }
     }
 
-    @Test("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease")
-    func failedCommitIsReleased() async throws {
-        let f = try await Faulty()
+    @Test("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease", arguments: HotStoreKind.allCases)
+    func failedCommitIsReleased(store: HotStoreKind) async throws {
+        let f = try await Faulty(store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .failBefore
         let error = await pulseError { try await f.checkout(alice, key: "order-1") }
@@ -59,9 +62,9 @@ struct EngineFailureTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("a commit whose answer was lost is replayed by a retry with the same key and finished by the sweeper")
-    func lostAnswerIsReplayedAndFinished() async throws {
-        let f = try await Faulty()
+    @Test("a commit whose answer was lost is replayed by a retry with the same key and finished by the sweeper", arguments: HotStoreKind.allCases)
+    func lostAnswerIsReplayedAndFinished(store: HotStoreKind) async throws {
+        let f = try await Faulty(store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .failAfter
         #expect(await pulseError { try await f.checkout(alice, key: "order-2") }?.outcomeUnknown == true)
@@ -75,9 +78,9 @@ struct EngineFailureTests {
         guard case .seatsBooked(_, ["A1"], _)? = try await f.lastChange() else { throw TestFailure("no seats_booked broadcast") }
     }
 
-    @Test("a checkout paused past its lease gets 409 hold_superseded and never lands over the newer hold")
-    func pausedCheckoutIsSuperseded() async throws {
-        let f = try await Faulty()
+    @Test("a checkout paused past its lease gets 409 hold_superseded and never lands over the newer hold", arguments: HotStoreKind.allCases)
+    func pausedCheckoutIsSuperseded(store: HotStoreKind) async throws {
+        let f = try await Faulty(store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .pause
         async let paused = pulseError { try await f.checkout(alice) }

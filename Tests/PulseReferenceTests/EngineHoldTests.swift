@@ -7,9 +7,9 @@ struct EngineHoldTests {
     let alice = EngineFixture.alice
     let bob = EngineFixture.bob
 
-    @Test("a hold covers every requested seat with a fresh token, a TTL and a fence")
-    func holdGrantsAllSeats() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a hold covers every requested seat with a fresh token, a TTL and a fence", arguments: HotStoreKind.allCases)
+    func holdGrantsAllSeats(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         let now = f.clock.nowMs()
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         #expect(hold.seatIDs == ["A1", "A2"])
@@ -20,9 +20,9 @@ struct EngineHoldTests {
         #expect(second.fence > hold.fence, "fences grow with every grant")
     }
 
-    @Test("a hold is all or nothing: one taken seat refuses the whole request and names it")
-    func holdIsAllOrNothing() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a hold is all or nothing: one taken seat refuses the whole request and names it", arguments: HotStoreKind.allCases)
+    func holdIsAllOrNothing(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: bob)
         let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3"], userID: alice) }
         #expect(error?.status == 409)
@@ -32,9 +32,9 @@ struct EngineHoldTests {
         #expect(map.seats.filter { $0.status == .locked }.map(\.id) == ["A2"], "nothing of the refused request was held")
     }
 
-    @Test("seat ids are validated: empty, repeated, unknown and too many are refused")
-    func holdValidatesSeats() async throws {
-        let f = try await EngineFixture.make { $0.seatsPerHoldMax = 3 }
+    @Test("seat ids are validated: empty, repeated, unknown and too many are refused", arguments: HotStoreKind.allCases)
+    func holdValidatesSeats(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store) { $0.seatsPerHoldMax = 3 }
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: [], userID: alice) }?.code == .validationFailed)
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A1"], userID: alice) }?.code == .validationFailed)
         let unknown = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["Z9", "A0", "A01"], userID: alice) }
@@ -45,9 +45,9 @@ struct EngineHoldTests {
         #expect(await pulseError { try await f.engine.hold(eventID: String(repeating: "0", count: 24), seatIDs: ["A1"], userID: alice) }?.code == .eventNotFound)
     }
 
-    @Test("a user cannot hold more seats of one event than the cap")
-    func holdCapPerUser() async throws {
-        let f = try await EngineFixture.make { $0.heldSeatsPerUserMax = 3; $0.seatsPerHoldMax = 3 }
+    @Test("a user cannot hold more seats of one event than the cap", arguments: HotStoreKind.allCases)
+    func holdCapPerUser(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store) { $0.heldSeatsPerUserMax = 3; $0.seatsPerHoldMax = 3 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3", "A4"], userID: alice) }
         #expect(error?.code == .holdLimitExceeded)
@@ -55,9 +55,9 @@ struct EngineHoldTests {
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A4", "A5"], userID: bob)
     }
 
-    @Test("only the owner can release a hold; anyone else gets 404 and nothing is released")
-    func releaseByOwnerOnly() async throws {
-        let f = try await EngineFixture.make()
+    @Test("only the owner can release a hold; anyone else gets 404 and nothing is released", arguments: HotStoreKind.allCases)
+    func releaseByOwnerOnly(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let error = await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: bob) }
         #expect(error?.status == 404)
@@ -67,9 +67,9 @@ struct EngineHoldTests {
         #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.status == 404)
     }
 
-    @Test("a stale release never removes a newer hold on the same seat (seed race 1)")
-    func staleReleaseDoesNotDeleteNewerHold() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a stale release never removes a newer hold on the same seat (seed race 1)", arguments: HotStoreKind.allCases)
+    func staleReleaseDoesNotDeleteNewerHold(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         let old = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 60_000)
         try await f.engine.sweep()
@@ -79,9 +79,9 @@ struct EngineHoldTests {
         #expect(seat.status == .locked && seat.lockedBy == bob)
     }
 
-    @Test("a hold lapses exactly at its TTL: live one millisecond before, released as expired at it")
-    func expiryHonoursTTL() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a hold lapses exactly at its TTL: live one millisecond before, released as expired at it", arguments: HotStoreKind.allCases)
+    func expiryHonoursTTL(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         f.clock.advance(byMs: 59_999)
         #expect(try await f.engine.sweep().expiredSeats == 0)
@@ -95,9 +95,9 @@ struct EngineHoldTests {
         ])
     }
 
-    @Test("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat")
-    func lapsedHoldExpiresBeforeRegrant() async throws {
-        let f = try await EngineFixture.make()
+    @Test("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat", arguments: HotStoreKind.allCases)
+    func lapsedHoldExpiresBeforeRegrant(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 61_000)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
@@ -111,9 +111,9 @@ struct EngineHoldTests {
         #expect(kinds == ["locked A1 alice", "released A1 expired", "locked A1 bob"])
     }
 
-    @Test("extension moves the expiry but never past the lifetime cap, and not for others or lapsed holds")
-    func extensionIsCapped() async throws {
-        let f = try await EngineFixture.make { $0.holdLifetimeSecondsMax = 100 }
+    @Test("extension moves the expiry but never past the lifetime cap, and not for others or lapsed holds", arguments: HotStoreKind.allCases)
+    func extensionIsCapped(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store) { $0.holdLifetimeSecondsMax = 100 }
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 50_000)
         let extended = try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: nil)
@@ -127,16 +127,17 @@ struct EngineHoldTests {
         #expect(lapsed?.code == .holdExpired)
     }
 
-    @Test("every change gets the event's next seq: contiguous, starting above the generation base")
-    func seqIsContiguous() async throws {
-        let f = try await EngineFixture.make()
+    @Test("every change gets the event's next seq: contiguous, starting above the generation base", arguments: HotStoreKind.allCases)
+    func seqIsContiguous(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
         let h1 = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["B1"], userID: bob)
         try await f.engine.release(eventID: f.eventID, holdID: h1.id, userID: alice)
         _ = try await f.checkout(["B1"], user: bob)
         let seqs = try await f.log().map(\.seq)
         #expect(seqs == Array(seqs[0]..<seqs[0] + 6))
-        #expect(seqs[0] == (1 << 32) + 1)
+        #expect(seqs[0] == f.startSeq + 1)
+        #expect(f.startSeq > 0 && f.startSeq % (1 << 32) == 0, "seqs start above a generation base")
         #expect(try await f.engine.seatMap(f.eventID).seq == seqs.last)
     }
 }
