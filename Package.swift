@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "PulseReference", targets: ["PulseReference"]),
         .library(name: "PulseWire", targets: ["PulseWire"]),
         .library(name: "PulseRedis", targets: ["PulseRedis"]),
+        .library(name: "PulseSim", targets: ["PulseSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -79,11 +80,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "PulseSim"),
         .executableTarget(
             name: "pulse",
             dependencies: [
                 "PulseReference",
                 "PulseRedis",
+                "PulseSim",
                 "PulseBench",
                 "PulseWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -109,6 +112,10 @@ let package = Package(
                 "PulseWire",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
+        ),
+            .testTarget(
+            name: "PulseSimTests",
+            dependencies: ["PulseSim"]
         ),
     ]
 )

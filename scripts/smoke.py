@@ -201,6 +201,26 @@ finally:
     redis.kill()
 check(code == 0, "the Redis-backed server shuts down gracefully")
 
+print("smoke: pulse check on a good and a bad history")
+good = [
+    {"index": 0, "time_ns": 0, "process": "u1", "type": "invoke", "f": "hold", "value": {"event": "e", "seats": ["A1"]}},
+    {"index": 1, "time_ns": 10, "process": "u1", "type": "ok", "f": "hold",
+     "value": {"event": "e", "seats": ["A1"], "hold": "h1", "fence": 1, "expires_at_ns": 10_000_000_000}},
+    {"index": 2, "time_ns": 20, "process": "u1", "type": "invoke", "f": "checkout", "value": {"event": "e", "seats": ["A1"]}},
+    {"index": 3, "time_ns": 30, "process": "u1", "type": "ok", "f": "checkout", "value": {"event": "e", "seats": ["A1"], "booking": "b1"}},
+]
+bad = good + [
+    {"index": 4, "time_ns": 40, "process": "u2", "type": "invoke", "f": "checkout", "value": {"event": "e", "seats": ["A1"]}},
+    {"index": 5, "time_ns": 50, "process": "u2", "type": "ok", "f": "checkout", "value": {"event": "e", "seats": ["A1"], "booking": "b2"}},
+]
+for name, history, expected in [("good", good, 0), ("bad", bad, 1)]:
+    path = os.path.join(work, f"{name}.jsonl")
+    with open(path, "w") as handle:
+        handle.write("\n".join(json.dumps(record) for record in history) + "\n")
+    result = subprocess.run([binary, "check", path], capture_output=True, text=True, timeout=60)
+    check(result.returncode == expected and ("no-double-booking" in result.stdout),
+          f"pulse check exits {expected} on the {name} history" + ("" if result.returncode == expected else ": " + result.stdout[-300:] + result.stderr[-300:]))
+
 print("smoke: pulse bench fanout (a short run; figures are not checked here)")
 bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)
 print(bench.stdout)

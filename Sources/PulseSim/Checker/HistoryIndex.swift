@@ -1,0 +1,135 @@
+/// One operation of a process: its invoke and, if any, its completion.
+public struct Operation: Sendable {
+    public var process: String
+    public var f: String
+    public var invoke: HistoryRecord
+    /// `ok`, `fail` or `info`; nil when the history ends first (as `info`: it may have happened).
+    public var completion: HistoryRecord?
+
+    public var isOK: Bool { completion?.type == .ok }
+    /// When the operation surely had not yet taken effect.
+    public var startNs: Int64 { invoke.timeNs }
+    /// When it surely had taken effect, if it did (`ok`); the end of the history otherwise.
+    public var endNs: Int64 { completion?.timeNs ?? .max }
+    public var event: String { completion?.string("event") ?? invoke.string("event") ?? "" }
+    public var lines: [Int] { [invoke.line] + (completion.map { [$0.line] } ?? []) }
+}
+
+/// A live hold as the history shows it: granted by an `ok` hold, ended by the first of its
+/// expiry (moved by extensions) and the invocation of a release or checkout by its owner.
+public struct HeldInterval: Sendable {
+    public var user: String
+    public var holdID: String
+    public var seat: String
+    public var fence: Int64?
+    public var grant: Operation
+    /// The hold's expiry in history time, moved by `ok` extensions.
+    public var expiresNs: Int64?
+    /// The start of the first release or checkout of the owner that ended it.
+    public var endedByNs: Int64?
+    public var endLines: [Int] = []
+
+    /// From the grant's `ok` on, the hold surely was live...
+    public var surelyLiveFromNs: Int64 { grant.endNs }
+    /// ...until it surely could have ended.
+    public var surelyLiveUntilNs: Int64 { min(expiresNs ?? .max, endedByNs ?? .max) }
+}
+
+/// The history organised for the checker: operations paired per process, per-event seat holds,
+/// observations per subscriber and event, the final reads. Built in one pass (plus sorting).
+public struct HistoryIndex: Sendable {
+    public var records: [HistoryRecord]
+    public var operations: [Operation] = []
+    /// Live messages per (subscriber, event), in arrival order.
+    public var observations: [String: [String: [HistoryRecord]]] = [:]
+    /// `final_bookings` reads per event: booking id -> (user, seats, record).
+    public var finalBookings: [String: [String: (user: String, seats: [String], record: HistoryRecord)]] = [:]
+    /// Seats per event and the per-user cap, from a `config` observation if present.
+    public var seatsPerEvent: [String: Int] = [:]
+    public var heldSeatsMax: Int?
+    public var expiryGraceNs: Int64 = 1_000_000_000
+
+    public init(_ records: [HistoryRecord]) {
+        self.records = records
+        var open: [String: HistoryRecord] = [:]
+        for record in records {
+            switch record.type {
+            case .invoke:
+                if let previous = open[record.process] { operations.append(Operation(process: previous.process, f: previous.f, invoke: previous, completion: nil)) }
+                open[record.process] = record
+            case .ok, .fail, .info:
+                guard let invoke = open.removeValue(forKey: record.process) else { continue }
+                operations.append(Operation(process: record.process, f: invoke.f, invoke: invoke, completion: record))
+            case .observe:
+                observe(record)
+            case .fault:
+                continue
+            }
+        }
+        for invoke in open.values.sorted(by: { $0.index < $1.index }) { operations.append(Operation(process: invoke.process, f: invoke.f, invoke: invoke, completion: nil)) }
+        operations.sort { $0.invoke.index < $1.invoke.index }
+    }
+
+    private mutating func observe(_ record: HistoryRecord) {
+        switch record.f {
+        case "config":
+            for (event, count) in record.value["seats_per_event"]?.object ?? [:] { seatsPerEvent[event] = count.int.map(Int.init) }
+            heldSeatsMax = record.int("held_seats_max").map(Int.init)
+            if let grace = record.int("expiry_grace_ns") { expiryGraceNs = grace }
+        case "final_bookings":
+            let event = record.string("event") ?? ""
+            finalBookings[event] = finalBookings[event] ?? [:]
+            for booking in record.value["bookings"]?.array ?? [] {
+                guard let fields = booking.object, let id = fields["booking"]?.string else { continue }
+                finalBookings[event, default: [:]][id] = (fields["user"]?.string ?? "", fields["seats"]?.strings ?? [], record)
+            }
+        default:
+            guard let event = record.string("event") else { return }
+            observations[record.process, default: [:]][event, default: []].append(record)
+        }
+    }
+
+    /// The operations named `f` that completed `ok`.
+    public func ok(_ f: String) -> [Operation] { operations.filter { $0.f == f && $0.isOK } }
+
+    /// Every hold interval of every seat, per (event, seat), in grant order.
+    public func heldIntervals() -> [String: [String: [HeldInterval]]] {
+        var result: [String: [String: [HeldInterval]]] = [:]
+        var places: [String: [(event: String, seat: String, index: Int)]] = [:]
+        for operation in operations where operation.isOK {
+            let completion = operation.completion!
+            switch operation.f {
+            case "hold":
+                guard let holdID = completion.string("hold") else { continue }
+                let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
+                for seat in seats {
+                    let interval = HeldInterval(user: operation.process, holdID: holdID, seat: seat, fence: completion.int("fence"),
+                                                grant: operation, expiresNs: completion.int("expires_at_ns"))
+                    result[operation.event, default: [:]][seat, default: []].append(interval)
+                    places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
+                }
+            case "extend":
+                guard let holdID = operation.invoke.string("hold"), let expires = completion.int("expires_at_ns") else { continue }
+                for place in places[holdID] ?? [] {
+                    let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires
+                    result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires)
+                }
+            case "release", "checkout":
+                let holdID = operation.invoke.string("hold")
+                let seats = Set(completion.strings("released") + operation.invoke.strings("seats"))
+                for place in (holdID.flatMap { places[$0] } ?? []) + seats.flatMap({ seat in
+                    (result[operation.event]?[seat] ?? []).indices.map { (operation.event, seat, $0) }
+                }) {
+                    let interval = result[place.event]![place.seat]![place.index]
+                    guard interval.user == operation.process, interval.surelyLiveFromNs <= operation.startNs,
+                          interval.endedByNs == nil else { continue }
+                    result[place.event]![place.seat]![place.index].endedByNs = operation.startNs
+                    result[place.event]![place.seat]![place.index].endLines = operation.lines
+                }
+            default:
+                continue
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,119 @@
+/// Invariants about what subscribers see: broadcast-order and expiry-honoured.
+extension HistoryChecker {
+    /// broadcast-order: per subscriber and event, numbered changes follow the snapshot with
+    /// contiguous seqs; every subscriber sees the same change at a given seq; each change is a
+    /// possible transition of the seat it names in the subscriber's own view (a release of a seat
+    /// that was not held is a lie; seed race 4); and no view shows a seat booked that the final
+    /// read does not have.
+    static func broadcastOrder(_ index: HistoryIndex) -> [Violation] {
+        var violations: [Violation] = []
+        var seen: [String: [Int64: (signature: String, line: Int)]] = [:]
+        for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
+            for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
+                var last: Int64?
+                var view: [String: String]?
+                func flag(_ seat: String?, _ message: String, _ lines: [Int]) {
+                    violations.append(Violation(invariant: .broadcastOrder, event: event, seat: seat, message: "\(subscriber): \(message)", witnessLines: lines))
+                }
+                for record in stream {
+                    switch record.f {
+                    case "snapshot":
+                        guard let seq = record.int("seq") else { flag(nil, "a snapshot without seq", [record.line]); continue }
+                        if let last, seq < last { flag(nil, "a snapshot at seq \(seq) after seq \(last)", [record.line]) }
+                        last = seq
+                        var fresh: [String: String] = [:]
+                        for seat in record.strings("booked") { fresh[seat] = "booked" }
+                        for (seat, user) in record.value["locked"]?.object ?? [:] { fresh[seat] = "held by \(user.string ?? "?")" }
+                        view = fresh
+                    case "joined":
+                        if let seq = record.int("seq"), let last, seq != last { flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line]) }
+                    case "seat_locked", "seat_released", "seats_booked":
+                        guard let seq = record.int("seq") else { flag(record.string("seat"), "\(record.f) without seq", [record.line]); continue }
+                        if let last, seq != last + 1 { flag(record.string("seat"), "seq \(seq) arrived after seq \(last)", [record.line]) }
+                        last = seq
+                        let seats = record.string("seat").map { [$0] } ?? record.strings("seats")
+                        let signature = "\(record.f) \(seats.joined(separator: ",")) \(record.string("user") ?? "") \(record.string("reason") ?? "")"
+                        if let other = seen[event]?[seq], other.signature != signature {
+                            flag(seats.first, "seq \(seq) is '\(signature)' here but '\(other.signature)' elsewhere", [other.line, record.line])
+                        } else {
+                            seen[event, default: [:]][seq] = (signature, record.line)
+                        }
+                        guard var current = view else { continue }
+                        for seat in seats {
+                            switch (record.f, current[seat]) {
+                            case ("seat_locked", nil): current[seat] = "held by \(record.string("user") ?? "?")"
+                            case ("seat_released", let state?) where state.hasPrefix("held"): current[seat] = nil
+                            case ("seats_booked", let state) where state != "booked": current[seat] = "booked"
+                            case (_, let state): flag(seat, "\(record.f) of a seat that was \(state ?? "available")", [record.line])
+                            }
+                        }
+                        view = current
+                    default:
+                        continue
+                    }
+                }
+                if let view, let read = index.finalBookings[event] {
+                    let durable = Set(read.values.flatMap(\.seats))
+                    for seat in view.filter({ $0.value == "booked" }).keys.sorted() where !durable.contains(seat) {
+                        flag(seat, "shown booked but not booked in the final read", [stream.last!.line] + Array(Set(read.values.map(\.record.line))))
+                    }
+                }
+            }
+        }
+        return violations
+    }
+
+    /// expiry-honoured: a hold is never reported expired before its expiry, and a hold nobody
+    /// released or checked out is reported gone (released, booked, or absent from a snapshot)
+    /// to every subscriber still listening within the grace after its expiry.
+    static func expiryHonoured(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
+        var violations: [Violation] = []
+        // event -> subscriber -> seat -> times the seat was shown as no longer held.
+        var gone: [String: [String: [String: [Int64]]]] = [:]
+        var lastHeard: [String: [String: Int64]] = [:]
+        for (subscriber, events) in index.observations {
+            for (event, stream) in events {
+                for record in stream {
+                    lastHeard[event, default: [:]][subscriber] = record.timeNs
+                    switch record.f {
+                    case "seat_released", "seats_booked":
+                        for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") {
+                            gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
+                        }
+                        if record.f == "seat_released", record.string("reason") == "expired", let seat = record.string("seat"),
+                           let hold = intervals[event]?[seat]?.last(where: { $0.grant.startNs <= record.timeNs }),
+                           let expires = hold.expiresNs, record.timeNs < expires {
+                            violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
+                                                        message: "\(subscriber) was told it expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
+                                                        witnessLines: hold.grant.lines + [record.line]))
+                        }
+                    case "snapshot":
+                        let locked = Set((record.value["locked"]?.object ?? [:]).keys)
+                        for seat in (intervals[event] ?? [:]).keys where !locked.contains(seat) {
+                            gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
+                        }
+                    default:
+                        continue
+                    }
+                }
+            }
+        }
+        for (event, seats) in intervals.sorted(by: { $0.key < $1.key }) {
+            for (seat, holds) in seats.sorted(by: { $0.key < $1.key }) {
+                for hold in holds where hold.endedByNs == nil {
+                    guard let expires = hold.expiresNs else { continue }
+                    let deadline = expires + index.expiryGraceNs
+                    for (subscriber, heard) in (lastHeard[event] ?? [:]).sorted(by: { $0.key < $1.key }) where heard >= deadline {
+                        let told = gone[event]?[subscriber]?[seat]?.contains { $0 >= hold.grant.startNs && $0 <= deadline } ?? false
+                        if !told {
+                            violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
+                                                        message: "\(subscriber) was never told that \(hold.user)'s hold expired",
+                                                        witnessLines: hold.grant.lines))
+                        }
+                    }
+                }
+            }
+        }
+        return violations
+    }
+}

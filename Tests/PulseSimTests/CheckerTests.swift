@@ -1,0 +1,165 @@
+import Testing
+@testable import PulseSim
+
+@Suite("History checker: each invariant on small good and bad histories")
+struct CheckerTests {
+    /// Two users race for A1: one holds and books it, the other is refused; a subscriber sees it all.
+    static func goodRace() -> HistoryBuilder {
+        var h = HistoryBuilder()
+        h.add(0, "harness", .observe, "config", ["seats_per_event": .object(["e": 10]), "held_seats_max": 2])
+        h.snapshot(0, "s1", seq: 100)
+        h.hold("u1", ["A1"], id: "h1", invoke: 1, ok: 2, expires: 10_000)
+        h.add(2, "u2", .invoke, "hold", ["event": "e", "seats": ["A1"]])
+        h.see(2, "s1", "seat_locked", seq: 101, seat: "A1", user: "u1")
+        h.add(3, "u2", .fail, "hold", ["event": "e"], error: "seat_unavailable")
+        h.checkout("u1", ["A1"], booking: "b1", invoke: 4, end: 6, key: "k1")
+        h.see(6, "s1", "seats_booked", seq: 102, seats: ["A1"])
+        h.finalBookings(20_000, [("b1", "u1", ["A1"])])
+        return h
+    }
+
+    @Test("a correct race breaks nothing")
+    func goodHistory() {
+        #expect(HistoryChecker.check(Self.goodRace().records) == [])
+    }
+
+    @Test("no-double-booking: two bookings of one seat, named with their lines")
+    func doubleBooking() throws {
+        var h = Self.goodRace()
+        h.checkout("u2", ["A1"], booking: "b2", invoke: 7, end: 8)
+        let violation = try #require(HistoryChecker.check(h.records).first { $0.invariant == .noDoubleBooking })
+        #expect(violation.seat == "A1")
+        #expect(violation.witnessLines.contains(h.records.first { $0.string("booking") == "b2" }!.line))
+    }
+
+    @Test("hold-exclusive: a second hold granted while the first is surely live")
+    func holdExclusive() {
+        var h = HistoryBuilder()
+        h.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        h.hold("u2", ["A1"], id: "h2", invoke: 2, ok: 3, expires: 6_000)
+        #expect(h.brokenInvariants == [.holdExclusive])
+        var later = HistoryBuilder()
+        later.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        later.hold("u2", ["A1"], id: "h2", invoke: 5_001, ok: 5_002, expires: 9_000)
+        #expect(later.brokenInvariants == [], "after the expiry the seat is free")
+    }
+
+    @Test("booking-requires-live-hold: a paused checkout lands after another user got the seat (seed race 2)")
+    func unfencedCheckout() {
+        var h = HistoryBuilder()
+        h.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        h.add(4_000, "u1", .invoke, "checkout", ["event": "e", "seats": ["A1"]])
+        h.hold("u2", ["A1"], id: "h2", invoke: 6_000, ok: 6_001, expires: 16_000)
+        h.add(7_000, "u1", .ok, "checkout", ["event": "e", "seats": ["A1"], "booking": "b1"])
+        #expect(h.brokenInvariants == [.bookingRequiresLiveHold])
+        var fenced = HistoryBuilder()
+        fenced.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        fenced.add(4_000, "u1", .invoke, "checkout", ["event": "e", "seats": ["A1"]])
+        fenced.hold("u2", ["A1"], id: "h2", invoke: 6_000, ok: 6_001, expires: 16_000)
+        fenced.add(7_000, "u1", .fail, "checkout", ["event": "e"], error: "hold_superseded")
+        #expect(fenced.brokenInvariants == [])
+        var noHold = HistoryBuilder()
+        noHold.checkout("u3", ["B1"], booking: "b9", invoke: 0, end: 1)
+        #expect(noHold.brokenInvariants == [.bookingRequiresLiveHold])
+    }
+
+    @Test("release-by-owner-only: a stale release removes another user's hold (seed race 1)")
+    func staleRelease() {
+        var h = HistoryBuilder()
+        h.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        h.hold("u2", ["A1"], id: "h2", invoke: 6_000, ok: 6_001, expires: 16_000)
+        h.add(7_000, "u1", .invoke, "release", ["event": "e", "hold": "h1"])
+        h.add(7_001, "u1", .ok, "release", ["event": "e", "released": ["A1"]])
+        #expect(h.brokenInvariants == [.releaseByOwnerOnly])
+        var own = HistoryBuilder()
+        own.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        own.add(2_000, "u1", .invoke, "release", ["event": "e", "hold": "h1"])
+        own.add(2_001, "u1", .ok, "release", ["event": "e", "released": ["A1"]])
+        own.hold("u2", ["A1"], id: "h2", invoke: 3_000, ok: 3_001, expires: 16_000)
+        #expect(own.brokenInvariants == [])
+    }
+
+    @Test("expiry-honoured: expiries are broadcast, within the grace and never early")
+    func expiry() {
+        func history(release: (ms: Int64, reason: String)?) -> HistoryBuilder {
+            var h = HistoryBuilder()
+            h.snapshot(0, "s1", seq: 10)
+            h.hold("u1", ["A1"], id: "h1", invoke: 1, ok: 2, expires: 5_000)
+            h.see(2, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+            if let release { h.see(release.ms, "s1", "seat_released", seq: 12, seat: "A1", reason: release.reason) }
+            h.hold("u2", ["B1"], id: "h2", invoke: 8_000, ok: 8_001, expires: 90_000)
+            h.see(8_001, "s1", "seat_locked", seq: release == nil ? 12 : 13, seat: "B1", user: "u2")
+            return h
+        }
+        #expect(history(release: (5_200, "expired")).brokenInvariants == [])
+        #expect(history(release: nil).brokenInvariants == [.expiryHonoured], "silent expiry")
+        #expect(history(release: (3_000, "expired")).brokenInvariants == [.expiryHonoured], "early expiry")
+        #expect(history(release: (7_000, "expired")).brokenInvariants == [.expiryHonoured], "later than the grace")
+    }
+
+    @Test("broadcast-order: gaps, disagreements, missing seqs and releases of free seats are caught")
+    func broadcastOrder() {
+        var gap = HistoryBuilder()
+        gap.snapshot(0, "s1", seq: 10)
+        gap.see(1, "s1", "seat_locked", seq: 12, seat: "A1", user: "u1")
+        #expect(gap.brokenInvariants == [.broadcastOrder])
+
+        var disagree = HistoryBuilder()
+        disagree.see(1, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        disagree.see(1, "s2", "seat_locked", seq: 11, seat: "A2", user: "u1")
+        #expect(disagree.brokenInvariants == [.broadcastOrder])
+
+        var unnumbered = HistoryBuilder()
+        unnumbered.see(1, "s1", "seat_locked", seq: nil, seat: "A1", user: "u1")
+        #expect(unnumbered.brokenInvariants == [.broadcastOrder])
+
+        var blind = HistoryBuilder()
+        blind.snapshot(0, "s1", seq: 10, locked: ["A2": "u2"])
+        blind.see(1, "s1", "seat_released", seq: 11, seat: "A1", reason: "released")
+        #expect(blind.brokenInvariants == [.broadcastOrder], "a release of a seat nobody held (seed race 4)")
+
+        var resync = HistoryBuilder()
+        resync.snapshot(0, "s1", seq: 10)
+        resync.see(1, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        resync.snapshot(2, "s1", seq: 1 << 33)
+        resync.see(3, "s1", "seat_locked", seq: (1 << 33) + 1, seat: "A2", user: "u1")
+        #expect(resync.brokenInvariants == [], "a snapshot of a newer generation restarts the count")
+    }
+
+    @Test("idempotent-checkout, durable-ack and capacity")
+    func bookingsAndCapacity() {
+        var retry = Self.goodRace()
+        retry.checkout("u1", ["A1"], booking: "b1-again", invoke: 9, end: 10, key: "k1")
+        #expect(retry.brokenInvariants.contains(.idempotentCheckout))
+
+        var lost = HistoryBuilder()
+        lost.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 5_000)
+        lost.checkout("u1", ["A1"], booking: "b1", invoke: 2, end: 3)
+        lost.finalBookings(10_000, [])
+        #expect(lost.brokenInvariants == [.durableAck])
+
+        var hoarder = HistoryBuilder()
+        hoarder.add(0, "harness", .observe, "config", ["held_seats_max": 2])
+        hoarder.hold("u1", ["A1", "A2"], id: "h1", invoke: 1, ok: 2, expires: 9_000)
+        hoarder.hold("u1", ["A3"], id: "h2", invoke: 3, ok: 4, expires: 9_000)
+        #expect(hoarder.brokenInvariants == [.capacity])
+
+        var oversold = HistoryBuilder()
+        oversold.add(0, "harness", .observe, "config", ["seats_per_event": .object(["e": 1])])
+        oversold.finalBookings(1, [("b1", "u1", ["A1"]), ("b2", "u2", ["A2"])])
+        #expect(oversold.brokenInvariants == [.capacity])
+    }
+
+    @Test("histories round-trip through JSON Lines; a bad line is named")
+    func reading() throws {
+        let history = Self.goodRace().records
+        let text = history.map(HistoryReader.encode).joined(separator: "\n") + "\n"
+        #expect(try HistoryReader.parse(text) == history)
+        #expect(throws: HistoryReadError(line: 2, problem: "missing field 'process'")) {
+            try HistoryReader.parse(#"{"index":0,"time_ns":1,"process":"u1","type":"invoke","f":"hold"}"# + "\n" + #"{"index":1,"time_ns":2,"type":"ok","f":"hold"}"#)
+        }
+        #expect(throws: HistoryReadError(line: 2, problem: "time_ns goes backwards")) {
+            try HistoryReader.parse(#"{"index":0,"time_ns":5,"process":"u1","type":"invoke","f":"hold"}"# + "\n" + #"{"index":1,"time_ns":2,"process":"u1","type":"ok","f":"hold"}"#)
+        }
+    }
+}
