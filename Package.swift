@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "PulseSim"),
+        .target(name: "PulseSim", dependencies: ["PulseProtocol", "PulseReference"]),
         .executableTarget(
             name: "pulse",
             dependencies: [

@@ -95,6 +95,16 @@ struct CheckerTests {
         #expect(history(release: nil).brokenInvariants == [.expiryHonoured], "silent expiry")
         #expect(history(release: (3_000, "expired")).brokenInvariants == [.expiryHonoured], "early expiry")
         #expect(history(release: (7_000, "expired")).brokenInvariants == [.expiryHonoured], "later than the grace")
+
+        var racing = HistoryBuilder()
+        racing.snapshot(0, "s1", seq: 10)
+        racing.hold("u1", ["A1"], id: "h1", invoke: 1, ok: 2, expires: 5_000)
+        racing.see(2, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        racing.add(5_000, "u2", .invoke, "hold", ["event": "e", "seats": ["A1"]])
+        racing.see(5_000, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
+        racing.add(5_000, "u2", .ok, "hold", ["event": "e", "seats": ["A1"], "hold": "h2", "fence": 2, "expires_at_ns": .int(10_000_000_000)])
+        racing.see(5_000, "s1", "seat_locked", seq: 13, seat: "A1", user: "u2")
+        #expect(racing.brokenInvariants == [], "the expiry belongs to the hold granted before it, not to the one racing it")
     }
 
     @Test("broadcast-order: gaps, disagreements, missing seqs and releases of free seats are caught")

@@ -63,7 +63,9 @@ extension HistoryChecker {
         return violations
     }
 
-    /// expiry-honoured: a hold is never reported expired before its expiry, and a hold nobody
+    /// expiry-honoured: a hold is never reported expired before its expiry (the hold taken to have
+    /// expired is the last one granted, before the report, to the user the subscriber was told holds
+    /// the seat), and a hold nobody
     /// released or checked out is reported gone (released, booked, or absent from a snapshot)
     /// to every subscriber still listening within the grace after its expiry.
     static func expiryHonoured(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
@@ -73,23 +75,28 @@ extension HistoryChecker {
         var lastHeard: [String: [String: Int64]] = [:]
         for (subscriber, events) in index.observations {
             for (event, stream) in events {
+                var holder: [String: String] = [:] // seat -> user, as this subscriber was told
                 for record in stream {
                     lastHeard[event, default: [:]][subscriber] = record.timeNs
                     switch record.f {
+                    case "seat_locked":
+                        if let seat = record.string("seat") { holder[seat] = record.string("user") }
                     case "seat_released", "seats_booked":
                         for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") {
                             gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
-                        }
-                        if record.f == "seat_released", record.string("reason") == "expired", let seat = record.string("seat"),
-                           let hold = intervals[event]?[seat]?.last(where: { $0.grant.startNs <= record.timeNs }),
-                           let expires = hold.expiresNs, record.timeNs < expires {
+                            let user = holder.removeValue(forKey: seat)
+                            // The expired hold is the holder's last one granted before this report.
+                            guard record.f == "seat_released", record.string("reason") == "expired", let user,
+                                  let hold = intervals[event]?[seat]?.last(where: { $0.user == user && ($0.grant.completion?.line ?? .max) < record.line }),
+                                  let expires = hold.expiresNs, record.timeNs < expires else { continue }
                             violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
-                                                        message: "\(subscriber) was told it expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
+                                                        message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
                                                         witnessLines: hold.grant.lines + [record.line]))
                         }
                     case "snapshot":
-                        let locked = Set((record.value["locked"]?.object ?? [:]).keys)
-                        for seat in (intervals[event] ?? [:]).keys where !locked.contains(seat) {
+                        let locked = record.value["locked"]?.object ?? [:]
+                        holder = locked.compactMapValues(\.string)
+                        for seat in (intervals[event] ?? [:]).keys where locked[seat] == nil {
                             gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
                         }
                     default:

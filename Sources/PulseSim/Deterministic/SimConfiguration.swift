@@ -1,0 +1,33 @@
+/// What one deterministic run simulates: the venue, the users and their behaviour mix, the
+/// engine's limits. (Scenario files will map onto this; see the simulator issue.)
+public struct SimConfiguration: Sendable, Equatable {
+    public var seed: UInt64 = 1
+    /// Venue of the one event: rows × cols seats.
+    public var rows = 4
+    public var cols = 10
+    public var users = 20
+    /// Hold attempts per user.
+    public var operationsPerUser = 8
+    /// Seats per hold attempt: 1...this.
+    public var seatsPerHoldMax = 2
+    /// Fraction of seat picks that go to the first row (the hot spot).
+    public var hotSpotShare = 0.6
+    /// Longest think time between a user's actions, in virtual milliseconds.
+    public var thinkMsMax: Int64 = 3_000
+    /// After a granted hold: probability of checking out, of releasing, of extending first; the
+    /// rest abandon the hold (it expires).
+    public var checkoutProbability = 0.5
+    public var releaseProbability = 0.2
+    public var extendProbability = 0.2
+    /// Probability of retrying a successful checkout with the same Idempotency-Key.
+    public var retryProbability = 0.3
+    public var holdTTLSeconds = 5
+    public var heldSeatsPerUserMax = 4
+    public var checkoutLeaseSeconds = 2
+    public var subscribers = 2
+    /// How often subscribers poll for changes and the sweeper runs, in virtual milliseconds.
+    public var subscriberPollMs: Int64 = 50
+    public var sweepIntervalMs: Int64 = 250
+
+    public init(seed: UInt64 = 1) { self.seed = seed }
+}

@@ -1,0 +1,123 @@
+import PulseReference
+import Synchronization
+
+/// The deterministic scheduler: simulated processes are Swift tasks, but only one runs at a time.
+/// A process runs until it reaches a yield point (``yield()``, a store boundary), sleeps on virtual
+/// time (``sleep(ms:)``) or ends; then the scheduler picks, with its seeded generator, which parked
+/// process continues. Virtual time moves only when every process sleeps, straight to the earliest
+/// wake-up. The same seed and the same processes give the same interleaving, every time.
+public final class SimScheduler: Sendable {
+    /// The process a task belongs to (set by ``spawn(_:_:)``).
+    @TaskLocal public static var currentProcess: String?
+
+    fileprivate struct Waiter {
+        var process: String
+        var order: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    fileprivate struct State {
+        var random: SimRandom
+        var ready: [Waiter] = []
+        var sleeping: [(wakeMs: Int64, waiter: Waiter)] = []
+        var running = 0
+        var steps = 0
+        var order = 0
+        var idle: CheckedContinuation<Void, Never>?
+    }
+
+    public let clock: ManualClock
+    private let state: Mutex<State>
+
+    public init(seed: UInt64, clock: ManualClock) {
+        self.clock = clock
+        state = Mutex(State(random: SimRandom(seed: seed)))
+    }
+
+    /// Scheduling decisions taken so far.
+    public var steps: Int { state.withLock { $0.steps } }
+
+    /// Starts a process; it waits for its first turn before running `body`.
+    public func spawn(_ process: String, in group: inout TaskGroup<Void>, _ body: @escaping @Sendable () async -> Void) {
+        state.withLock { $0.running += 1 }
+        group.addTask {
+            await SimScheduler.$currentProcess.withValue(process) {
+                await self.yield()
+                await body()
+                self.finished()
+            }
+        }
+    }
+
+    /// Parks the calling process until the scheduler picks it again.
+    public func yield() async {
+        await withCheckedContinuation { continuation in
+            let idle = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.order += 1
+                state.ready.append(Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation))
+                return state.parkOne()
+            }
+            idle?.resume()
+        }
+    }
+
+    /// Sleeps the calling process for `ms` of virtual time.
+    public func sleep(ms: Int64) async {
+        let wake = clock.nowMs() + max(0, ms)
+        await withCheckedContinuation { continuation in
+            let idle = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.order += 1
+                state.sleeping.append((wake, Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation)))
+                return state.parkOne()
+            }
+            idle?.resume()
+        }
+    }
+
+    private func finished() {
+        let idle = state.withLock { $0.parkOne() }
+        idle?.resume()
+    }
+
+    /// Drives the processes until every one has ended. Call once, after spawning them.
+    public func run() async {
+        while true {
+            await withCheckedContinuation { continuation in
+                let alreadyIdle = state.withLock { state -> Bool in
+                    if state.running == 0 { return true }
+                    state.idle = continuation
+                    return false
+                }
+                if alreadyIdle { continuation.resume() }
+            }
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.ready.isEmpty, !state.sleeping.isEmpty {
+                    let wake = state.sleeping.map(\.wakeMs).min()!
+                    if wake > clock.nowMs() { clock.set(toMs: wake) }
+                    state.ready += state.sleeping.filter { $0.wakeMs == wake }.map(\.waiter)
+                    state.sleeping.removeAll { $0.wakeMs == wake }
+                }
+                guard !state.ready.isEmpty else { return nil }
+                // Arrival order among processes that became ready together is not deterministic
+                // (they may run on several threads before parking): choose among them by name.
+                state.ready.sort { ($0.process, $0.order) < ($1.process, $1.order) }
+                let chosen = state.ready.remove(at: state.random.below(state.ready.count))
+                state.running = 1
+                state.steps += 1
+                return chosen.continuation
+            }
+            guard let next else { return }
+            next.resume()
+        }
+    }
+}
+
+extension SimScheduler.State {
+    /// The running process stopped (parked, slept or ended): wake the driver when none runs.
+    fileprivate mutating func parkOne() -> CheckedContinuation<Void, Never>? {
+        running -= 1
+        guard running == 0, let idle else { return nil }
+        self.idle = nil
+        return idle
+    }
+}

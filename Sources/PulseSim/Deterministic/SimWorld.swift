@@ -1,0 +1,151 @@
+import PulseProtocol
+import PulseReference
+import Synchronization
+
+/// The simulated processes of a run and what they share.
+final class SimWorld: Sendable {
+    let configuration: SimConfiguration
+    let engine: BookingEngine
+    let scheduler: SimScheduler
+    let recorder: HistoryRecorder
+    let eventID: String
+    private let usersLeft: Mutex<Int>
+
+    init(configuration: SimConfiguration, engine: BookingEngine, scheduler: SimScheduler, recorder: HistoryRecorder, eventID: String, usersLeft: Int) {
+        self.configuration = configuration
+        self.engine = engine
+        self.scheduler = scheduler
+        self.recorder = recorder
+        self.eventID = eventID
+        self.usersLeft = Mutex(usersLeft)
+    }
+
+    var usersDone: Bool { usersLeft.withLock { $0 == 0 } }
+
+    /// A virtual user: thinks, holds seats (often in the hot first row), then checks out (maybe
+    /// retrying with the same key), releases, extends or abandons the hold.
+    func user(index: Int, id: String) async {
+        let name = "u\(index)"
+        var random = SimRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
+        for operation in 0..<configuration.operationsPerUser {
+            await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
+            let seats = pickSeats(&random)
+            recorder.record(name, .invoke, "hold", ["event": .string(eventID), "seats": .list(seats)])
+            let hold: HoldRecord
+            do {
+                hold = try await engine.hold(eventID: eventID, seatIDs: seats, userID: id)
+                recorder.record(name, .ok, "hold", ["event": .string(eventID), "seats": .list(hold.seatIDs), "hold": .string(hold.id),
+                                                    "fence": .int(hold.fence), "expires_at_ns": .int(hold.expiresAtMs * 1_000_000)])
+            } catch {
+                fail(name, "hold", error)
+                continue
+            }
+            await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
+            if random.chance(configuration.extendProbability) {
+                recorder.record(name, .invoke, "extend", ["event": .string(eventID), "hold": .string(hold.id)])
+                do {
+                    let extended = try await engine.extend(eventID: eventID, holdID: hold.id, userID: id, seconds: nil)
+                    recorder.record(name, .ok, "extend", ["event": .string(eventID), "hold": .string(hold.id), "expires_at_ns": .int(extended.expiresAtMs * 1_000_000)])
+                } catch {
+                    fail(name, "extend", error)
+                }
+            }
+            if random.chance(configuration.checkoutProbability) {
+                let key = "k-\(index)-\(operation)"
+                let booked = await checkout(name, id, seats: hold.seatIDs, key: key)
+                if booked, random.chance(configuration.retryProbability) { _ = await checkout(name, id, seats: hold.seatIDs, key: key) }
+            } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
+                recorder.record(name, .invoke, "release", ["event": .string(eventID), "hold": .string(hold.id)])
+                do {
+                    try await engine.release(eventID: eventID, holdID: hold.id, userID: id)
+                    recorder.record(name, .ok, "release", ["event": .string(eventID), "released": .list(hold.seatIDs)])
+                } catch {
+                    fail(name, "release", error)
+                }
+            }
+        }
+        usersLeft.withLock { $0 -= 1 }
+    }
+
+    private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> Bool {
+        recorder.record(name, .invoke, "checkout", ["event": .string(eventID), "seats": .list(seats), "key": .string(key)])
+        do {
+            let result = try await engine.checkout(eventID: eventID, request: CheckoutRequest(seatIds: seats), idempotencyKey: key, userID: id)
+            recorder.record(name, .ok, "checkout", ["event": .string(eventID), "seats": .list(result.booking.seatIDs), "booking": .string(result.booking.id)])
+            return true
+        } catch {
+            fail(name, "checkout", error)
+            return false
+        }
+    }
+
+    private func fail(_ name: String, _ f: String, _ error: any Error) {
+        let pulse = error as? PulseError
+        // A 5xx may or may not have taken effect: `info`, never `fail`.
+        recorder.record(name, (pulse?.status ?? 500) >= 500 ? .info : .fail, f, ["event": .string(eventID)], error: pulse?.code.rawValue ?? "\(error)")
+    }
+
+    private func pickSeats(_ random: inout SimRandom) -> [String] {
+        var seats: [String] = []
+        for _ in 0..<(1 + random.below(configuration.seatsPerHoldMax)) {
+            let row = random.chance(configuration.hotSpotShare) ? 0 : random.below(configuration.rows)
+            let seat = SeatGrid.label(row: row, col: 1 + random.below(configuration.cols))
+            if !seats.contains(seat) { seats.append(seat) }
+        }
+        return seats
+    }
+
+    /// A subscriber: a snapshot, then every change in order, polled on virtual time; a fresh
+    /// snapshot when it fell out of the log.
+    func subscriber() async {
+        let name = SimScheduler.currentProcess ?? "s"
+        var cursor = await snapshot(name)
+        while !usersDone {
+            await scheduler.sleep(ms: configuration.subscriberPollMs)
+            guard let cursorNow = cursor else { cursor = await snapshot(name); continue }
+            switch try? await engine.changes(eventID: eventID, afterSeq: cursorNow) {
+            case .changes(let changes)?:
+                for change in changes { observe(name, change) }
+                cursor = changes.last?.seq ?? cursorNow
+            case .trimmed?:
+                cursor = await snapshot(name)
+            case nil:
+                continue
+            }
+        }
+    }
+
+    private func snapshot(_ name: String) async -> Int64? {
+        guard let map = try? await engine.seatMap(eventID) else { return nil }
+        var locked: [String: HistoryValue] = [:]
+        for seat in map.seats where seat.status == .locked { locked[seat.id] = .string(userName(seat.lockedBy ?? "")) }
+        recorder.record(name, .observe, "snapshot", ["event": .string(eventID), "seq": .int(map.seq),
+                                                      "booked": .list(map.seats.filter { $0.status == .booked }.map(\.id)), "locked": .object(locked)])
+        return map.seq
+    }
+
+    private func observe(_ name: String, _ change: SeatChange) {
+        switch change {
+        case .seatLocked(_, let seat, let user, let seq):
+            recorder.record(name, .observe, "seat_locked", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "user": .string(userName(user))])
+        case .seatReleased(_, let seat, let reason, let seq):
+            recorder.record(name, .observe, "seat_released", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "reason": .string(reason.rawValue)])
+        case .seatsBooked(_, let seats, let seq):
+            recorder.record(name, .observe, "seats_booked", ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats)])
+        }
+    }
+
+    /// The process name of a user id (`u3`).
+    private func userName(_ id: String) -> String {
+        guard let number = Int(id, radix: 16) else { return id }
+        return "u\(number - 0x5151_0000)"
+    }
+
+    /// The server's own expiry, on virtual time.
+    func sweeper() async {
+        while !usersDone {
+            await scheduler.sleep(ms: configuration.sweepIntervalMs)
+            _ = try? await engine.sweep()
+        }
+    }
+}
