@@ -27,6 +27,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
     var redis: String?
+    @Option(help: "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production.")
+    var mutant: String?
 
     func run() async throws {
         var logger = Logger(label: "pulse")
@@ -55,8 +57,18 @@ struct Serve: AsyncParsableCommand {
         config.adminEmail = environment("PULSE_ADMIN_EMAIL")
         config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
 
+        if let mutant {
+            guard let parsed = Mutant(rawValue: mutant) else {
+                throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.engine.mutant = parsed
+            logger.warning("running with a known defect: this server is broken on purpose", metadata: ["mutant": "\(parsed.rawValue)", "defect": "\(parsed.summary)"])
+        }
         var hotStore: PulseServer.HotStoreFactory?
         if let url = redis ?? environment("PULSE_REDIS_URL") {
+            if let mutant = config.engine.mutant, [.blindReleaseBroadcast, .silentExpiry].contains(mutant) {
+                throw ValidationError("the \(mutant.rawValue) mutant lives in the in-memory hot store; run it without --redis")
+            }
             let redisConfiguration: RedisConfiguration
             do { redisConfiguration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
             hotStore = { durable in RedisHotStore(client: RedisClient(redisConfiguration), recovery: .from(durable)) }

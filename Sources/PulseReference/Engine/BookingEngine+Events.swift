@@ -86,7 +86,9 @@ extension BookingEngine {
 extension BookingEngine {
     /// The event's changes after `afterSeq` from the hot store's log, or `.trimmed` (PB-LIVE-8).
     public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome {
-        try await onHot(mutating: false) { try await hot.changes(eventID: eventID, afterSeq: afterSeq) }
+        let outcome = try await onHot(mutating: false) { try await hot.changes(eventID: eventID, afterSeq: afterSeq) }
+        if configuration.mutant == .noSeq, case .changes(let changes) = outcome { return .changes(changes.reversed()) }
+        return outcome
     }
 }
 

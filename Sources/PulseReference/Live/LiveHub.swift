@@ -95,7 +95,7 @@ public actor LiveHub: Service {
 
     private func deliver(_ eventID: String) async {
         guard let cursors = subscribers[eventID]?.values.map(\.cursor), let oldest = cursors.min() else { return }
-        let outcome = try? await hot.changes(eventID: eventID, afterSeq: oldest)
+        let outcome = try? await engine.changes(eventID: eventID, afterSeq: oldest)
         let encoded: [(seq: Int64, text: String)]
         if case .changes(let changes)? = outcome {
             encoded = changes.map { ($0.seq, LiveCodec.encode(.change($0))) }
@@ -112,7 +112,7 @@ public actor LiveHub: Service {
                 }
             case .trimmed:
                 // This subscriber (or an older one) fell out of the log: resync it with a snapshot.
-                if case .changes(let own)? = try? await hot.changes(eventID: eventID, afterSeq: subscriber.cursor) {
+                if case .changes(let own)? = try? await engine.changes(eventID: eventID, afterSeq: subscriber.cursor) {
                     for change in own { subscriber.outbox.send(LiveCodec.encode(.change(change))) }
                     subscriber.cursor = own.last?.seq ?? subscriber.cursor
                 } else if let seq = try? await sendSnapshot(eventID: eventID, to: subscriber.outbox) {

@@ -38,7 +38,7 @@ extension PulseServer {
         } else {
             durable = try SQLiteDurableStore()
         }
-        let hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
+        let hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration(), mutant: configuration.engine.mutant) }
         let registry = PrometheusCollectorRegistry()
         let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: durable, clock: clock, ids: ids,
                                    metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))

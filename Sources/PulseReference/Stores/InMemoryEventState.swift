@@ -18,7 +18,10 @@ struct InMemoryEventState: Sendable {
     var expiredHoldIDs: [String] = []
     static let expiredHoldIDsMax = 4096
 
-    init(eventID: String, base: Int64, logCapacity: Int) {
+    let mutant: Mutant?
+
+    init(eventID: String, base: Int64, logCapacity: Int, mutant: Mutant? = nil) {
+        self.mutant = mutant
         self.eventID = eventID
         self.base = base
         self.seq = base
@@ -57,6 +60,11 @@ struct InMemoryEventState: Sendable {
             .sorted { ($0.expiresAtMs, $0.id) < ($1.expiresAtMs, $1.id) }
         var changes: [SeatChange] = []
         for hold in due {
+            if mutant == .silentExpiry {
+                hold.seatIDs.forEach { unhold(seat: $0) }
+                expiredHoldIDs.append(hold.id)
+                continue
+            }
             changes += releaseSeats(hold.seatIDs, reason: .expired)
             expiredHoldIDs.append(hold.id)
         }
@@ -96,7 +104,12 @@ struct InMemoryEventState: Sendable {
             let ownedSeats = Set(owned.flatMap(\.seatIDs))
             seats = wanted.filter { ownedSeats.contains($0) }
         }
-        guard !seats.isEmpty else { return (.notFound, []) }
+        guard !seats.isEmpty else {
+            if mutant == .blindReleaseBroadcast, case .seats(let wanted) = target {
+                return (.notFound, wanted.map { seat in record { .seatReleased(eventId: $0, seatId: seat, reason: reason, seq: $1) } })
+            }
+            return (.notFound, [])
+        }
         guard owned.allSatisfy({ $0.checkoutID == nil }) else { return (.inCheckout, []) }
         return (.released(seatIDs: seats), releaseSeats(seats, reason: reason))
     }

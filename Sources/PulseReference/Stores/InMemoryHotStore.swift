@@ -12,17 +12,21 @@ public final class InMemoryHotStore: HotStore {
     private let logCapacity: Int
     private let events = Mutex<[String: InMemoryEventState]>([:])
 
-    /// Seqs and fences of this generation start above `generation << 32`.
-    public init(generation: Int64, logCapacity: Int = 1024) {
+    private let mutant: Mutant?
+
+    /// Seqs and fences of this generation start above `generation << 32`. A `mutant` breaks the
+    /// store on purpose (harness tests only).
+    public init(generation: Int64, logCapacity: Int = 1024, mutant: Mutant? = nil) {
         precondition(generation >= 0 && generation < (1 << 30), "generation out of range")
         self.base = generation << 32
         self.logCapacity = logCapacity
+        self.mutant = mutant
     }
 
     /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
     private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
         let (result, changed) = events.withLock { events in
-            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity)
+            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity, mutant: mutant)
             let expired = nowMs.map { state.expireDue(nowMs: $0) } ?? []
             let (result, changes) = body(&state)
             events[eventID] = state

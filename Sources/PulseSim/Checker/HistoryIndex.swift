@@ -16,7 +16,7 @@ public struct Operation: Sendable {
 }
 
 /// A live hold as the history shows it: granted by an `ok` hold, ended by the first of its
-/// expiry (moved by extensions) and the invocation of a release or checkout by its owner.
+/// expiry (moved by `ok` extensions) and the invocation of any release or checkout by its owner.
 public struct HeldInterval: Sendable {
     public var user: String
     public var holdID: String
@@ -96,10 +96,15 @@ public struct HistoryIndex: Sendable {
     public func heldIntervals() -> [String: [String: [HeldInterval]]] {
         var result: [String: [String: [HeldInterval]]] = [:]
         var places: [String: [(event: String, seat: String, index: Int)]] = [:]
-        for operation in operations where operation.isOK {
-            let completion = operation.completion!
+        for operation in operations {
+            // Holds and extensions count once they are `ok`; a release or checkout by the owner may
+            // end a hold as soon as it is invoked, whatever its answer (a failed checkout may have
+            // frozen the hold before it failed).
+            guard operation.isOK || operation.f == "release" || operation.f == "checkout" else { continue }
+            let completion = operation.completion
             switch operation.f {
             case "hold":
+                let completion = completion!
                 guard let holdID = completion.string("hold") else { continue }
                 let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
                 for seat in seats {
@@ -109,14 +114,14 @@ public struct HistoryIndex: Sendable {
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
             case "extend":
-                guard let holdID = operation.invoke.string("hold"), let expires = completion.int("expires_at_ns") else { continue }
+                guard let holdID = operation.invoke.string("hold"), let expires = completion?.int("expires_at_ns") else { continue }
                 for place in places[holdID] ?? [] {
                     let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires
                     result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires)
                 }
             case "release", "checkout":
                 let holdID = operation.invoke.string("hold")
-                let seats = Set(completion.strings("released") + operation.invoke.strings("seats"))
+                let seats = Set((completion?.strings("released") ?? []) + operation.invoke.strings("seats"))
                 for place in (holdID.flatMap { places[$0] } ?? []) + seats.flatMap({ seat in
                     (result[operation.event]?[seat] ?? []).indices.map { (operation.event, seat, $0) }
                 }) {

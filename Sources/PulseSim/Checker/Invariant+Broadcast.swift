@@ -64,8 +64,8 @@ extension HistoryChecker {
     }
 
     /// expiry-honoured: a hold is never reported expired before its expiry (the hold taken to have
-    /// expired is the last one granted, before the report, to the user the subscriber was told holds
-    /// the seat), and a hold nobody
+    /// expired is, of the holds of the user the subscriber was told holds the seat, granted before
+    /// the report and not yet reported, the one expiring first), and a hold nobody
     /// released or checked out is reported gone (released, booked, or absent from a snapshot)
     /// to every subscriber still listening within the grace after its expiry.
     static func expiryHonoured(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
@@ -76,6 +76,7 @@ extension HistoryChecker {
         for (subscriber, events) in index.observations {
             for (event, stream) in events {
                 var holder: [String: String] = [:] // seat -> user, as this subscriber was told
+                var reported: Set<String> = [] // "hold seat" whose expiry this subscriber was told already
                 for record in stream {
                     lastHeard[event, default: [:]][subscriber] = record.timeNs
                     switch record.f {
@@ -85,10 +86,16 @@ extension HistoryChecker {
                         for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") {
                             gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
                             let user = holder.removeValue(forKey: seat)
-                            // The expired hold is the holder's last one granted before this report.
+                            // The expired hold is, of the holder's holds on the seat granted before this
+                            // report and not reported expired yet, the one that expires first.
                             guard record.f == "seat_released", record.string("reason") == "expired", let user,
-                                  let hold = intervals[event]?[seat]?.last(where: { $0.user == user && ($0.grant.completion?.line ?? .max) < record.line }),
-                                  let expires = hold.expiresNs, record.timeNs < expires else { continue }
+                                  let hold = intervals[event]?[seat]?
+                                      .filter({ $0.user == user && ($0.grant.completion?.line ?? .max) < record.line && !reported.contains("\($0.holdID) \(seat)") })
+                                      .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) }) else { continue }
+                            reported.insert("\(hold.holdID) \(seat)")
+                            // A hold its owner already ended (a checkout whose lease ran out is released
+                            // as expired) is not held to its TTL.
+                            guard hold.endedByNs.map({ $0 > record.timeNs }) ?? true, let expires = hold.expiresNs, record.timeNs < expires else { continue }
                             violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
                                                         message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
                                                         witnessLines: hold.grant.lines + [record.line]))

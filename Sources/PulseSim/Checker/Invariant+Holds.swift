@@ -43,9 +43,42 @@ extension HistoryChecker {
     }
 
     /// release-by-owner-only: an `ok` release never releases a seat whose live hold is another
-    /// user's while the releaser's own hold of it had already expired (seed race 1).
+    /// user's while the releaser's own hold of it had already expired; and a subscriber is never
+    /// told a seat was `released` by its holder when that holder never asked to release it
+    /// (a stale release removed it; seed race 1).
     static func releaseByOwnerOnly(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
         var violations: [Violation] = []
+        var releasesBy: [String: [Operation]] = [:]
+        for operation in index.operations where operation.f == "release" { releasesBy[operation.process, default: []].append(operation) }
+        for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
+            for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
+                var holder: [String: String] = [:]
+                for record in stream {
+                    switch record.f {
+                    case "snapshot":
+                        holder = (record.value["locked"]?.object ?? [:]).compactMapValues(\.string)
+                    case "seat_locked":
+                        if let seat = record.string("seat") { holder[seat] = record.string("user") }
+                    case "seats_booked":
+                        record.strings("seats").forEach { holder[$0] = nil }
+                    case "seat_released":
+                        guard let seat = record.string("seat"), let owner = holder.removeValue(forKey: seat), record.string("reason") == "released" else { continue }
+                        let ownHolds = Set((intervals[event]?[seat] ?? []).filter { $0.user == owner }.map(\.holdID))
+                        let asked = (releasesBy[owner] ?? []).contains { release in
+                            release.event == event && release.startNs <= record.timeNs
+                                && (release.invoke.strings("seats").contains(seat) || release.invoke.string("hold").map(ownHolds.contains) == true)
+                        }
+                        if !asked {
+                            violations.append(Violation(invariant: .releaseByOwnerOnly, event: event, seat: seat,
+                                                        message: "\(subscriber) was told \(owner)'s seat was released, but \(owner) never released it",
+                                                        witnessLines: [record.line]))
+                        }
+                    default:
+                        continue
+                    }
+                }
+            }
+        }
         for release in index.ok("release") {
             let seats = release.completion!.strings("released")
             for seat in seats {

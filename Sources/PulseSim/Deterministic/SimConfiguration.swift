@@ -1,3 +1,5 @@
+import PulseReference
+
 /// What one deterministic run simulates: the venue, the users and their behaviour mix, the
 /// engine's limits. (Scenario files will map onto this; see the simulator issue.)
 public struct SimConfiguration: Sendable, Equatable {
@@ -22,12 +24,20 @@ public struct SimConfiguration: Sendable, Equatable {
     /// Probability of retrying a successful checkout with the same Idempotency-Key.
     public var retryProbability = 0.3
     public var holdTTLSeconds = 5
-    public var heldSeatsPerUserMax = 4
+    public var heldSeatsPerUserMax = 3
     public var checkoutLeaseSeconds = 2
     public var subscribers = 2
     /// How often subscribers poll for changes and the sweeper runs, in virtual milliseconds.
     public var subscriberPollMs: Int64 = 50
     public var sweepIntervalMs: Int64 = 250
+    /// Probability that a user's request pauses at a store boundary (a GC pause, a stalled
+    /// process), and for how long; the default outlasts the hold TTL.
+    public var pauseProbability = 0.03
+    public var pauseMs: Int64 = 6_500
+    /// Of the releases, the share made seat by seat (the socket's `release_lock`) instead of by hold id.
+    public var releaseBySeatsShare = 0.5
+    /// A known defect to run the engine with (harness tests); nil for the reference.
+    public var mutant: Mutant?
 
     public init(seed: UInt64 = 1) { self.seed = seed }
 }

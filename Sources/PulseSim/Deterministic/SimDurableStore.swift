@@ -5,14 +5,14 @@ import PulseReference
 /// between freezing its holds and committing.
 final class SimDurableStore: DurableStore {
     let inner: any DurableStore
-    let scheduler: SimScheduler
+    let faults: SimFaults
 
-    init(_ inner: any DurableStore, scheduler: SimScheduler) {
+    init(_ inner: any DurableStore, faults: SimFaults) {
         self.inner = inner
-        self.scheduler = scheduler
+        self.faults = faults
     }
 
-    private func turn() async { if SimScheduler.currentProcess != nil { await scheduler.yield() } }
+    private func turn() async { await faults.turn() }
 
     func commitBooking(_ booking: NewBooking) async throws -> BookingCommit {
         await turn()

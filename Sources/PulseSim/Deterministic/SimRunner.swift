@@ -22,10 +22,13 @@ public enum SimRunner {
     public static func run(_ configuration: SimConfiguration) async throws -> Outcome {
         let clock = ManualClock(startMs: startMs)
         let scheduler = SimScheduler(seed: configuration.seed, clock: clock)
+        let recorder = HistoryRecorder(clock: clock)
+        let faults = SimFaults(scheduler: scheduler, recorder: recorder, pauseProbability: configuration.pauseProbability, pauseMs: configuration.pauseMs)
         let sqlite = try SQLiteDurableStore()
-        let durable = SimDurableStore(sqlite, scheduler: scheduler)
-        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration()), scheduler: scheduler)
+        let durable = SimDurableStore(sqlite, faults: faults)
+        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), mutant: configuration.mutant), faults: faults)
         var engineConfiguration = EngineConfiguration(holdTTLSeconds: configuration.holdTTLSeconds)
+        engineConfiguration.mutant = configuration.mutant
         engineConfiguration.heldSeatsPerUserMax = configuration.heldSeatsPerUserMax
         engineConfiguration.seatsPerHoldMax = min(engineConfiguration.seatsPerHoldMax, configuration.heldSeatsPerUserMax)
         engineConfiguration.checkoutLeaseSeconds = configuration.checkoutLeaseSeconds
@@ -38,7 +41,6 @@ public enum SimRunner {
         for user in users {
             try await sqlite.createUser(UserRecord(id: user, name: "User", email: "\(user)@sim.invalid", passwordHash: "-", role: .user, createdAtMs: startMs))
         }
-        let recorder = HistoryRecorder(clock: clock)
         recorder.record("harness", .observe, "config", [
             "seats_per_event": .object([event.id: .int(Int64(configuration.rows * configuration.cols))]),
             "held_seats_max": .int(Int64(configuration.heldSeatsPerUserMax)),

@@ -34,6 +34,9 @@ public final class SimScheduler: Sendable {
         state = Mutex(State(random: SimRandom(seed: seed)))
     }
 
+    /// True with probability `p`, from the scheduler's seeded generator (faults use it).
+    public func chance(_ p: Double) -> Bool { state.withLock { $0.random.chance(p) } }
+
     /// Scheduling decisions taken so far.
     public var steps: Int { state.withLock { $0.steps } }
 

@@ -5,15 +5,16 @@ import PulseReference
 /// every step, so the scheduler chooses how concurrent requests interleave at the store.
 final class SimHotStore: HotStore {
     let inner: any HotStore
-    let scheduler: SimScheduler
+    let faults: SimFaults
+    var scheduler: SimScheduler { faults.scheduler }
     var changeFeed: ChangeFeed { inner.changeFeed }
 
-    init(_ inner: any HotStore, scheduler: SimScheduler) {
+    init(_ inner: any HotStore, faults: SimFaults) {
         self.inner = inner
-        self.scheduler = scheduler
+        self.faults = faults
     }
 
-    private func turn() async { if SimScheduler.currentProcess != nil { await scheduler.yield() } }
+    private func turn() async { await faults.turn() }
 
     func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
         await turn()

@@ -55,12 +55,22 @@ final class SimWorld: Sendable {
                 let booked = await checkout(name, id, seats: hold.seatIDs, key: key)
                 if booked, random.chance(configuration.retryProbability) { _ = await checkout(name, id, seats: hold.seatIDs, key: key) }
             } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
-                recorder.record(name, .invoke, "release", ["event": .string(eventID), "hold": .string(hold.id)])
-                do {
-                    try await engine.release(eventID: eventID, holdID: hold.id, userID: id)
-                    recorder.record(name, .ok, "release", ["event": .string(eventID), "released": .list(hold.seatIDs)])
-                } catch {
-                    fail(name, "release", error)
+                if random.chance(configuration.releaseBySeatsShare) {
+                    recorder.record(name, .invoke, "release", ["event": .string(eventID), "seats": .list(hold.seatIDs)])
+                    do {
+                        let released = try await engine.release(eventID: eventID, target: .seats(hold.seatIDs), userID: id, reason: .released)
+                        recorder.record(name, .ok, "release", ["event": .string(eventID), "released": .list(released)])
+                    } catch {
+                        fail(name, "release", error)
+                    }
+                } else {
+                    recorder.record(name, .invoke, "release", ["event": .string(eventID), "hold": .string(hold.id)])
+                    do {
+                        try await engine.release(eventID: eventID, holdID: hold.id, userID: id)
+                        recorder.record(name, .ok, "release", ["event": .string(eventID), "released": .list(hold.seatIDs)])
+                    } catch {
+                        fail(name, "release", error)
+                    }
                 }
             }
         }
