@@ -10,12 +10,13 @@ struct Pulse: AsyncParsableCommand {
             serve   runs the reference server of the Pulse Booking Protocol (SPEC.md) on the embedded
                     stores: an in-memory hot store and SQLite under --data-dir.
             admin   manages accounts in the durable store (create or promote an admin).
+            sim     runs a scenario deterministically against the reference engine and checks it.
             check   checks a history file (HISTORY.md) against every invariant of the checker.
             bench   measures the reference server (live fan-out to many WebSocket subscribers).
 
             Each command's --help lists its flags and the environment variables that set them.
             """,
-        subcommands: [Serve.self, Admin.self, Check.self, Bench.self])
+        subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Bench.self])
 }
 
 /// Reads an environment variable (flags win over variables, variables over defaults).

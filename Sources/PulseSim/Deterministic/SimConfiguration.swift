@@ -36,6 +36,9 @@ public struct SimConfiguration: Sendable, Equatable {
     public var pauseMs: Int64 = 6_500
     /// Of the releases, the share made seat by seat (the socket's `release_lock`) instead of by hold id.
     public var releaseBySeatsShare = 0.5
+    /// How long subscribers and the sweeper go on after the last user finished (the quiesce
+    /// phase), in virtual ms; nil: long enough for every hold to expire (3 × TTL + 1 s).
+    public var quiesceMs: Int64?
     /// A known defect to run the engine with (harness tests); nil for the reference.
     public var mutant: Mutant?
 

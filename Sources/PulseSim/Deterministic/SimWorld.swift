@@ -9,7 +9,7 @@ final class SimWorld: Sendable {
     let scheduler: SimScheduler
     let recorder: HistoryRecorder
     let eventID: String
-    private let usersLeft: Mutex<Int>
+    private let usersLeft: Mutex<(count: Int, doneAtMs: Int64?)>
 
     init(configuration: SimConfiguration, engine: BookingEngine, scheduler: SimScheduler, recorder: HistoryRecorder, eventID: String, usersLeft: Int) {
         self.configuration = configuration
@@ -17,10 +17,14 @@ final class SimWorld: Sendable {
         self.scheduler = scheduler
         self.recorder = recorder
         self.eventID = eventID
-        self.usersLeft = Mutex(usersLeft)
+        self.usersLeft = Mutex((usersLeft, nil))
     }
 
-    var usersDone: Bool { usersLeft.withLock { $0 == 0 } }
+    /// Whether the users have finished and the quiesce phase is over.
+    var finished: Bool {
+        let quiesce = configuration.quiesceMs ?? Int64(3 * configuration.holdTTLSeconds * 1000 + 1000)
+        return usersLeft.withLock { state in state.doneAtMs.map { scheduler.clock.nowMs() >= $0 + quiesce } ?? false }
+    }
 
     /// A virtual user: thinks, holds seats (often in the hot first row), then checks out (maybe
     /// retrying with the same key), releases, extends or abandons the hold.
@@ -74,7 +78,10 @@ final class SimWorld: Sendable {
                 }
             }
         }
-        usersLeft.withLock { $0 -= 1 }
+        usersLeft.withLock { state in
+            state.count -= 1
+            if state.count == 0 { state.doneAtMs = scheduler.clock.nowMs() }
+        }
     }
 
     private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> Bool {
@@ -106,11 +113,11 @@ final class SimWorld: Sendable {
     }
 
     /// A subscriber: a snapshot, then every change in order, polled on virtual time; a fresh
-    /// snapshot when it fell out of the log.
+    /// snapshot when it fell out of the log, and a last one at the end of the run.
     func subscriber() async {
         let name = SimScheduler.currentProcess ?? "s"
         var cursor = await snapshot(name)
-        while !usersDone {
+        while !finished {
             await scheduler.sleep(ms: configuration.subscriberPollMs)
             guard let cursorNow = cursor else { cursor = await snapshot(name); continue }
             switch try? await engine.changes(eventID: eventID, afterSeq: cursorNow) {
@@ -123,6 +130,8 @@ final class SimWorld: Sendable {
                 continue
             }
         }
+        // The final read: what this subscriber would show once everything settled.
+        _ = await snapshot(name)
     }
 
     private func snapshot(_ name: String) async -> Int64? {
@@ -153,7 +162,7 @@ final class SimWorld: Sendable {
 
     /// The server's own expiry, on virtual time.
     func sweeper() async {
-        while !usersDone {
+        while !finished {
             await scheduler.sleep(ms: configuration.sweepIntervalMs)
             _ = try? await engine.sweep()
         }

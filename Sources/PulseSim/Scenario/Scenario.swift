@@ -1,0 +1,10 @@
+/// A scenario file (`Scenarios/*.yaml`, documented in `Scenarios/README.md`): a named race worth
+/// keeping, as the simulation it runs and the invariants it checks.
+public struct Scenario: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    /// The simulation (its `seed` is the scenario's default seed).
+    public var simulation: SimConfiguration
+    /// The invariants to check; all by default.
+    public var checks: [Invariant]
+}

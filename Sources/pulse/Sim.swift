@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import PulseReference
+import PulseSim
+
+/// `pulse sim`: runs a scenario deterministically against the reference engine and checks it.
+struct Sim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario file deterministically against the reference engine and check every invariant.",
+        discussion: """
+            The same scenario and seed give a byte-identical history. --seeds N runs a swarm of N
+            seeds from --seed on, each drawing its own pause rate (printed). Exit status 0 only when
+            no checked invariant was broken; every failure prints its seed and the command that
+            replays it. Scenario files: Scenarios/README.md. Histories: HISTORY.md.
+            """)
+
+    @Argument(help: "The scenario file (YAML).") var scenario: String?
+    @Option(help: "Seed to run (default: the scenario's).") var seed: UInt64?
+    @Option(help: "Run this many seeds, from --seed on.") var seeds: Int = 1
+    @Option(help: "Run the engine with a known defect (see --list-mutants).") var mutant: String?
+    @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
+    @Flag(help: "List the mutants and exit.") var listMutants = false
+
+    func run() async throws {
+        if listMutants {
+            for mutant in Mutant.allCases { print("\(mutant.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)) \(mutant.summary)") }
+            return
+        }
+        guard let path = scenario else { throw ValidationError("give a scenario file (or --list-mutants)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let parsed: Scenario
+        do { parsed = try ScenarioParser.parse(String(decoding: data, as: UTF8.self)) } catch let error as ScenarioError {
+            throw ValidationError("\(path): \(error)")
+        }
+        let chosenMutant = try mutant.map { name -> Mutant in
+            guard let value = Mutant(rawValue: name) else { throw ValidationError("unknown mutant '\(name)'; see --list-mutants") }
+            return value
+        }
+        guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds must be 1...100000") }
+        let first = seed ?? parsed.simulation.seed
+        print("\(parsed.name): \(parsed.simulation.users) users, \(parsed.simulation.rows * parsed.simulation.cols) seats\(chosenMutant.map { ", mutant \($0.rawValue)" } ?? "")")
+        print("    seed  pause p   records  holds ok  refused  bookings  violations  virtual s   wall s    steps  steps/s")
+        var failures: [(seed: UInt64, violations: [Violation])] = []
+        for offset in 0..<UInt64(seeds) {
+            var simulation = parsed.simulation
+            simulation.seed = first &+ offset
+            simulation.mutant = chosenMutant
+            if seeds > 1 {
+                var dice = SimRandom(seed: simulation.seed ^ 0x5EED_FA17)
+                simulation.pauseProbability = min(1, parsed.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
+            }
+            let started = ContinuousClock.now
+            let outcome = try await SimRunner.run(simulation)
+            let wall = ContinuousClock.now - started
+            let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
+            let records = outcome.history
+            let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+            print(String(format: "%8llu  %7.4f  %8d  %8d  %7d  %8d  %10d  %9.1f  %7.2f  %7d  %7.0f", simulation.seed, simulation.pauseProbability, records.count,
+                         records.filter { $0.type == .ok && $0.f == "hold" }.count, records.filter { $0.type == .fail && $0.f == "hold" }.count,
+                         records.filter { $0.type == .ok && $0.f == "checkout" }.count, violations.count, Double(outcome.virtualMs) / 1000,
+                         wallSeconds, outcome.steps, Double(outcome.steps) / max(wallSeconds, 1e-9)))
+            if let history { try records.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: history, atomically: true, encoding: .utf8) }
+            if !violations.isEmpty { failures.append((simulation.seed, violations)) }
+        }
+        for failure in failures {
+            print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
+            for violation in failure.violations.prefix(5) { print("  - \(violation)") }
+            print("  replay: pulse sim \(path) --seed \(failure.seed)\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+}

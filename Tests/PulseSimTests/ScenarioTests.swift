@@ -1,0 +1,80 @@
+import Foundation
+import PulseReference
+import Testing
+@testable import PulseSim
+
+@Suite("Scenario files", .timeLimit(.minutes(3)))
+struct ScenarioTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Scenarios")
+
+    static var files: [URL] {
+        ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
+            .filter { $0.pathExtension == "yaml" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    static func load(_ name: String) throws -> Scenario {
+        try ScenarioParser.parse(try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8))
+    }
+
+    @Test("bad scenario files are refused with the line and the field")
+    func errorsNameLineAndField() {
+        let cases: [(String, ScenarioError)] = [
+            ("name: x\nusers:\n  count: 5\n  colour: red\n", ScenarioError(line: 4, field: "users.colour", problem: "unknown field")),
+            ("name: x\nvenue: { rows: 27 }\n", ScenarioError(line: 2, field: "venue.rows", problem: "27 is out of range 1...26")),
+            ("name: x\nbehaviour:\n  checkout: lots\n", ScenarioError(line: 3, field: "behaviour.checkout", problem: "expected a number")),
+            ("name: x\nbehaviour:\n  checkout: 1.5\n", ScenarioError(line: 3, field: "behaviour.checkout", problem: "1.5 is not a probability (0...1)")),
+            ("description: nameless\n", ScenarioError(line: 1, field: "name", problem: "missing")),
+            ("name: x\nchecks: [no-double-booking, telepathy]\n", ScenarioError(line: 2, field: "checks",
+                problem: "unknown invariant 'telepathy'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")),
+            ("name: x\nusers: 12\n", ScenarioError(line: 2, field: "users", problem: "expected a mapping of fields")),
+        ]
+        for (text, expected) in cases {
+            #expect(throws: expected, "\(text)") { try ScenarioParser.parse(text) }
+        }
+        #expect(throws: ScenarioError.self) { try ScenarioParser.parse("name: [unclosed\n") }
+    }
+
+    @Test("a scenario maps onto the simulation; no faults unless it names them")
+    func mapping() throws {
+        let scenario = try ScenarioParser.parse("name: tiny\nseed: 9\nvenue: { rows: 2, cols: 3 }\nusers: { count: 4 }\nchecks: [capacity]\n")
+        #expect(scenario.simulation.seed == 9)
+        #expect(scenario.simulation.rows == 2 && scenario.simulation.cols == 3 && scenario.simulation.users == 4)
+        #expect(scenario.simulation.pauseProbability == 0)
+        #expect(scenario.checks == [.capacity])
+        #expect(try Self.load("pause-past-ttl.yaml").simulation.pauseProbability == 0.15)
+    }
+
+    @Test("every scenario file parses and, in reduced size, the reference keeps every invariant", arguments: Self.files.map(\.lastPathComponent))
+    func scenarioRunsClean(file: String) async throws {
+        let scenario = try Self.load(file)
+        for seed in 1...3 as ClosedRange<UInt64> {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            simulation.users = min(simulation.users, 60)
+            simulation.operationsPerUser = min(simulation.operationsPerUser, 6)
+            let outcome = try await SimRunner.run(simulation)
+            #expect(outcome.violations.filter { scenario.checks.contains($0.invariant) } == [], "\(file) seed \(seed)")
+        }
+    }
+
+    @Test("each named race catches the mutant it is about within 20 seeds", arguments: [
+        ("release-race.yaml", Mutant.seedRelease, Invariant.releaseByOwnerOnly),
+        ("release-race.yaml", .blindReleaseBroadcast, .broadcastOrder),
+        ("pause-past-ttl.yaml", .noFence, .bookingRequiresLiveHold),
+        ("hoarder.yaml", .noHoldCap, .capacity),
+        ("expiry-storm.yaml", .silentExpiry, .expiryHonoured),
+        ("small-race.yaml", .noSeq, .broadcastOrder),
+    ])
+    func raceCatchesItsMutant(file: String, mutant: Mutant, invariant: Invariant) async throws {
+        let scenario = try Self.load(file)
+        var caught = false
+        for seed in 1...20 as ClosedRange<UInt64> where !caught {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            simulation.mutant = mutant
+            caught = try await SimRunner.run(simulation).violations.contains { $0.invariant == invariant }
+        }
+        #expect(caught, "\(file) did not catch \(mutant.rawValue) as \(invariant.rawValue)")
+    }
+}
