@@ -19,6 +19,7 @@ public final class SimScheduler: Sendable {
     fileprivate struct State {
         var random: SimRandom
         var ready: [Waiter] = []
+        /// Sleeping processes, latest wake-up first (the next to wake is last).
         var sleeping: [(wakeMs: Int64, waiter: Waiter)] = []
         var running = 0
         var steps = 0
@@ -57,7 +58,7 @@ public final class SimScheduler: Sendable {
         await withCheckedContinuation { continuation in
             let idle = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.order += 1
-                state.ready.append(Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation))
+                state.makeReady(Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation))
                 return state.parkOne()
             }
             idle?.resume()
@@ -70,7 +71,7 @@ public final class SimScheduler: Sendable {
         await withCheckedContinuation { continuation in
             let idle = state.withLock { state -> CheckedContinuation<Void, Never>? in
                 state.order += 1
-                state.sleeping.append((wake, Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation)))
+                state.makeSleeping(wake, Waiter(process: Self.currentProcess ?? "?", order: state.order, continuation: continuation))
                 return state.parkOne()
             }
             idle?.resume()
@@ -94,16 +95,14 @@ public final class SimScheduler: Sendable {
                 if alreadyIdle { continuation.resume() }
             }
             let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                if state.ready.isEmpty, !state.sleeping.isEmpty {
-                    let wake = state.sleeping.map(\.wakeMs).min()!
+                if state.ready.isEmpty, let wake = state.sleeping.last?.wakeMs {
                     if wake > clock.nowMs() { clock.set(toMs: wake) }
-                    state.ready += state.sleeping.filter { $0.wakeMs == wake }.map(\.waiter)
-                    state.sleeping.removeAll { $0.wakeMs == wake }
+                    while let sleeper = state.sleeping.last, sleeper.wakeMs == wake {
+                        state.sleeping.removeLast()
+                        state.makeReady(sleeper.waiter)
+                    }
                 }
                 guard !state.ready.isEmpty else { return nil }
-                // Arrival order among processes that became ready together is not deterministic
-                // (they may run on several threads before parking): choose among them by name.
-                state.ready.sort { ($0.process, $0.order) < ($1.process, $1.order) }
                 let chosen = state.ready.remove(at: state.random.below(state.ready.count))
                 state.running = 1
                 state.steps += 1
@@ -116,6 +115,30 @@ public final class SimScheduler: Sendable {
 }
 
 extension SimScheduler.State {
+    /// Adds a ready process, keeping `ready` sorted by (name, order): arrival order among processes
+    /// that became ready together is not deterministic (they may run on several threads before
+    /// parking), so the seeded choice is made among them by name.
+    fileprivate mutating func makeReady(_ waiter: SimScheduler.Waiter) {
+        var low = 0
+        var high = ready.count
+        while low < high {
+            let middle = (low + high) / 2
+            if (ready[middle].process, ready[middle].order) < (waiter.process, waiter.order) { low = middle + 1 } else { high = middle }
+        }
+        ready.insert(waiter, at: low)
+    }
+
+    /// Adds a sleeping process, keeping `sleeping` sorted by wake-up time, latest first.
+    fileprivate mutating func makeSleeping(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) {
+        var low = 0
+        var high = sleeping.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sleeping[middle].wakeMs > wakeMs { low = middle + 1 } else { high = middle }
+        }
+        sleeping.insert((wakeMs, waiter), at: low)
+    }
+
     /// The running process stopped (parked, slept or ended): wake the driver when none runs.
     fileprivate mutating func parkOne() -> CheckedContinuation<Void, Never>? {
         running -= 1
