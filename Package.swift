@@ -75,6 +75,7 @@ let package = Package(
         .target(
             name: "PulseBench",
             dependencies: [
+                "PulseReference",
                 "PulseWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import PulseReference
 import PulseWire
 
 /// Measures hold requests through HTTP: `concurrency` clients, each its own user, each sending
@@ -45,7 +46,7 @@ public struct HoldsBenchmark: Sendable {
         let perClient = try await withThrowingTaskGroup(of: (latencies: [UInt64], granted: Int, conflicts: Int).self) { group in
             for client in 0..<concurrency {
                 group.addTask {
-                    var dice = SplitMix(state: UInt64(concurrency) << 32 | UInt64(client))
+                    var dice = SeededRandom(seed: UInt64(concurrency) << 32 | UInt64(client))
                     var latencies: [UInt64] = []
                     var granted = 0, conflicts = 0
                     while ContinuousClock.now < end {
@@ -71,18 +72,6 @@ public struct HoldsBenchmark: Sendable {
         return Result(concurrency: concurrency, requests: latencies.count, requestsPerSecond: Double(latencies.count) / elapsed,
                       latency: LatencySummary(nanoseconds: latencies), granted: perClient.reduce(0) { $0 + $1.granted },
                       conflicts: perClient.reduce(0) { $0 + $1.conflicts })
-    }
-}
-
-/// A small seeded generator (SplitMix64) for benchmark choices.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

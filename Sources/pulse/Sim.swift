@@ -46,7 +46,7 @@ struct Sim: AsyncParsableCommand {
             simulation.seed = first &+ offset
             simulation.mutant = chosenMutant
             if seeds > 1 {
-                var dice = SimRandom(seed: simulation.seed ^ 0x5EED_FA17)
+                var dice = SeededRandom(seed: simulation.seed ^ 0x5EED_FA17)
                 simulation.pauseProbability = min(1, parsed.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
             }
             let started = ContinuousClock.now

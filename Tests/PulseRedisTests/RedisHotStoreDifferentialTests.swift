@@ -13,16 +13,11 @@ struct RedisHotStoreDifferentialTests {
     static let users = ["u1", "u2", "u3"]
     static let seats = ["A1", "A2", "A3", "A4", "B1", "B2"]
 
-    /// A tiny deterministic generator (SplitMix64) for the operation mix.
+    /// The operation mix's choices, from a seeded generator.
     struct Dice {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random: SeededRandom
+        init(state: UInt64) { random = SeededRandom(seed: state) }
+        mutating func next() -> UInt64 { random.next() }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
         mutating func hex() -> String { String(format: "%016llx%016llx", next(), next()) }

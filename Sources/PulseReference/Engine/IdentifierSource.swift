@@ -43,22 +43,18 @@ public struct SecureIdentifierSource: IdentifierSource {
     }
 }
 
-/// Identifiers from a seeded SplitMix64 generator: the same seed gives the same sequence.
+/// Identifiers from a seeded SplitMix64 generator (``SeededRandom``): the same seed gives the same sequence.
 public final class SeededIdentifierSource: IdentifierSource {
-    private let state: Mutex<UInt64>
+    private let random: Mutex<SeededRandom>
 
-    public init(seed: UInt64) { state = Mutex(seed) }
+    public init(seed: UInt64) { random = Mutex(SeededRandom(seed: seed)) }
 
     public func hex(bytes: Int) -> String {
-        state.withLock { state in
+        random.withLock { random in
             var out: [UInt8] = []
             out.reserveCapacity(bytes)
             while out.count < bytes {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
+                let z = random.next()
                 for shift in stride(from: 0, to: 64, by: 8) where out.count < bytes {
                     out.append(UInt8(truncatingIfNeeded: z >> UInt64(shift)))
                 }

@@ -17,7 +17,7 @@ public final class SimScheduler: Sendable {
     }
 
     fileprivate struct State {
-        var random: SimRandom
+        var random: SeededRandom
         var ready: [Waiter] = []
         /// Sleeping processes, latest wake-up first (the next to wake is last).
         var sleeping: [(wakeMs: Int64, waiter: Waiter)] = []
@@ -32,7 +32,7 @@ public final class SimScheduler: Sendable {
 
     public init(seed: UInt64, clock: ManualClock) {
         self.clock = clock
-        state = Mutex(State(random: SimRandom(seed: seed)))
+        state = Mutex(State(random: SeededRandom(seed: seed)))
     }
 
     /// True with probability `p`, from the scheduler's seeded generator (faults use it).

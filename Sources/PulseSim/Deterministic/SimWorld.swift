@@ -30,7 +30,7 @@ final class SimWorld: Sendable {
     /// retrying with the same key), releases, extends or abandons the hold.
     func user(index: Int, id: String) async {
         let name = "u\(index)"
-        var random = SimRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
+        var random = SeededRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
         for operation in 0..<configuration.operationsPerUser {
             await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
             let seats = pickSeats(&random)
@@ -102,7 +102,7 @@ final class SimWorld: Sendable {
         recorder.record(name, (pulse?.status ?? 500) >= 500 ? .info : .fail, f, ["event": .string(eventID)], error: pulse?.code.rawValue ?? "\(error)")
     }
 
-    private func pickSeats(_ random: inout SimRandom) -> [String] {
+    private func pickSeats(_ random: inout SeededRandom) -> [String] {
         var seats: [String] = []
         for _ in 0..<(1 + random.below(configuration.seatsPerHoldMax)) {
             let row = random.chance(configuration.hotSpotShare) ? 0 : random.below(configuration.rows)

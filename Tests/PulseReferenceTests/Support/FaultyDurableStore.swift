@@ -3,7 +3,7 @@ import Synchronization
 
 /// A SQLite durable store whose `commitBooking` can be made to fail (before or after the commit
 /// took effect) or to pause until released: the faults PB-CHECKOUT-5 and PB-CHECKOUT-7 are about.
-final class FaultyDurableStore: DurableStore {
+final class FaultyDurableStore: DurableStoreDecorator {
     enum CommitFault: Sendable {
         case none
         /// The store is unreachable: nothing is written, the caller gets an error.
@@ -14,7 +14,7 @@ final class FaultyDurableStore: DurableStore {
         case pause
     }
 
-    let inner: SQLiteDurableStore
+    let inner: any DurableStore
     private let state = Mutex<(fault: CommitFault, paused: Bool, resume: CheckedContinuation<Void, Never>?)>((.none, false, nil))
 
     init(_ inner: SQLiteDurableStore) { self.inner = inner }
@@ -49,22 +49,4 @@ final class FaultyDurableStore: DurableStore {
             return try await inner.commitBooking(booking)
         }
     }
-
-    func createUser(_ user: UserRecord) async throws { try await inner.createUser(user) }
-    func user(id: String) async throws -> UserRecord? { try await inner.user(id: id) }
-    func user(email: String) async throws -> UserRecord? { try await inner.user(email: email) }
-    func upsertAdmin(_ user: UserRecord) async throws -> UserRecord { try await inner.upsertAdmin(user) }
-    func createEvent(_ event: EventRecord) async throws { try await inner.createEvent(event) }
-    func event(id: String) async throws -> EventRecord? { try await inner.event(id: id) }
-    func activeEvents() async throws -> [EventRecord] { try await inner.activeEvents() }
-    func updateEvent(_ event: EventRecord) async throws { try await inner.updateEvent(event) }
-    func deleteEvent(id: String) async throws -> Bool { try await inner.deleteEvent(id: id) }
-    func bookedSeatCounts(eventIDs: [String]) async throws -> [String: Int] { try await inner.bookedSeatCounts(eventIDs: eventIDs) }
-    func bookedSeats(eventID: String) async throws -> [String] { try await inner.bookedSeats(eventID: eventID) }
-    func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord? { try await inner.booking(userID: userID, idempotencyKey: idempotencyKey) }
-    func bookings(userID: String) async throws -> [BookingRecord] { try await inner.bookings(userID: userID) }
-    func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
-        try await inner.resolveLapsedCheckout(bookingID: bookingID, eventID: eventID, fences: fences)
-    }
-    func nextHotGeneration() async throws -> Int64 { try await inner.nextHotGeneration() }
 }

@@ -1,5 +1,6 @@
-/// The simulator's only source of randomness: SplitMix64 from a seed.
-public struct SimRandom: Sendable {
+/// A seeded SplitMix64 generator: the only randomness of the simulator, seeded ids, benchmark
+/// choices and randomised tests. The same seed gives the same sequence on every platform.
+public struct SeededRandom: Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
