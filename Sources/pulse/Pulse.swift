@@ -7,14 +7,14 @@ struct Pulse: AsyncParsableCommand {
         commandName: "pulse",
         abstract: "Pulse: a specification harness and reference server for real-time seat reservation.",
         discussion: """
-            serve   runs the reference server of the Pulse Booking Protocol (SPEC.md) on the embedded
-                    stores: an in-memory hot store and SQLite under --data-dir.
-            admin   manages accounts in the durable store (create or promote an admin).
-            sim     runs a scenario deterministically against the reference engine and checks it.
-            check   checks a history file (HISTORY.md) against every invariant of the checker.
-            bench   measures the reference server (live fan-out to many WebSocket subscribers).
+            serve  the reference server (SPEC.md): in-memory hot state and SQLite,
+                   or hot state in Redis with --redis.
+            admin  creates or promotes an admin in the durable store.
+            sim    runs a scenario deterministically and checks every invariant.
+            check  checks a history file (HISTORY.md) against the invariants.
+            bench  measures the server: live fan-out, holds into Redis.
 
-            Each command's --help lists its flags and the environment variables that set them.
+            Each command's --help lists its flags and environment variables.
             """,
         subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Bench.self])
 }
