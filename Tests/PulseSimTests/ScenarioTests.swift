@@ -58,6 +58,25 @@ struct ScenarioTests {
         }
     }
 
+    @Test("losing the hot state mid-sale: nothing sold twice, nothing lost, every subscriber resyncs")
+    func hotStateLoss() async throws {
+        let scenario = try Self.load("redis-restart.yaml")
+        #expect(scenario.simulation.hotStateLossAtMs == [4000, 9000])
+        for seed in 1...5 as ClosedRange<UInt64> {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            let outcome = try await SimRunner.run(simulation)
+            #expect(outcome.violations == [], "seed \(seed): \(outcome.violations.prefix(3))")
+            #expect(outcome.history.filter { $0.type == .fault && $0.f == "hot_state_loss" }.count == 2)
+            for subscriber in ["s0", "s1"] {
+                let snapshots = outcome.history.filter { $0.process == subscriber && $0.f == "snapshot" }
+                #expect(snapshots.count >= 4, "initial, one resync per loss, final")
+                let seqs = snapshots.compactMap { $0.int("seq") }
+                #expect(seqs == seqs.sorted() && Set(seqs.map { $0 >> 32 }).count >= 3, "each resync is of a newer generation")
+            }
+        }
+    }
+
     @Test("each named race catches the mutant it is about within 20 seeds", arguments: [
         ("release-race.yaml", Mutant.seedRelease, Invariant.releaseByOwnerOnly),
         ("release-race.yaml", .blindReleaseBroadcast, .broadcastOrder),

@@ -48,6 +48,8 @@ public struct HistoryIndex: Sendable {
     public var seatsPerEvent: [String: Int] = [:]
     public var heldSeatsMax: Int?
     public var expiryGraceNs: Int64 = 1_000_000_000
+    /// Times of `hot_state_loss` faults: every hold may vanish then (holds are soft state).
+    public var hotStateLossesNs: [Int64] = []
 
     public init(_ records: [HistoryRecord]) {
         self.records = records
@@ -63,7 +65,7 @@ public struct HistoryIndex: Sendable {
             case .observe:
                 observe(record)
             case .fault:
-                continue
+                if record.f == "hot_state_loss" { hotStateLossesNs.append(record.timeNs) }
             }
         }
         for invoke in open.values.sorted(by: { $0.index < $1.index }) { operations.append(Operation(process: invoke.process, f: invoke.f, invoke: invoke, completion: nil)) }
@@ -135,6 +137,18 @@ public struct HistoryIndex: Sendable {
                 continue
             }
         }
+        for loss in hotStateLossesNs {
+            for (event, seats) in result {
+                for (seat, holds) in seats {
+                    for index in holds.indices where holds[index].grant.startNs <= loss && (holds[index].endedByNs ?? .max) > loss {
+                        result[event]![seat]![index].endedByNs = loss
+                    }
+                }
+            }
+        }
         return result
     }
+
+    /// Whether the hot state was lost at some time in `range` (then holds may have vanished).
+    public func hotStateLost(in range: ClosedRange<Int64>) -> Bool { hotStateLossesNs.contains { range.contains($0) } }
 }

@@ -34,6 +34,8 @@ public struct SimConfiguration: Sendable, Equatable {
     /// process), and for how long; the default outlasts the hold TTL.
     public var pauseProbability = 0.03
     public var pauseMs: Int64 = 6_500
+    /// Virtual times (ms after the start) at which the hot store loses all its state.
+    public var hotStateLossAtMs: [Int64] = []
     /// Of the releases, the share made seat by seat (the socket's `release_lock`) instead of by hold id.
     public var releaseBySeatsShare = 0.5
     /// How long subscribers and the sweeper go on after the last user finished (the quiesce

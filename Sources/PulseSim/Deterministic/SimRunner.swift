@@ -56,6 +56,11 @@ public enum SimRunner {
                 scheduler.spawn("s\(index)", in: &group) { await world.subscriber() }
             }
             scheduler.spawn("sweeper", in: &group) { await world.sweeper() }
+            if !configuration.hotStateLossAtMs.isEmpty {
+                scheduler.spawn("nemesis", in: &group) {
+                    await world.nemesis(hot: hot, durable: sqlite, startMs: startMs)
+                }
+            }
             await scheduler.run()
             await group.waitForAll()
         }

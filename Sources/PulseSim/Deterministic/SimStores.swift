@@ -1,18 +1,24 @@
 import PulseProtocol
 import PulseReference
+import Synchronization
 
 /// The hot store of a simulation: the real in-memory hot store, with a scheduling point before
 /// every step, so the scheduler chooses how concurrent requests interleave at the store.
 final class SimHotStore: HotStore {
-    let inner: any HotStore
+    private let current: Mutex<any HotStore>
     let faults: SimFaults
     var scheduler: SimScheduler { faults.scheduler }
+    var inner: any HotStore { current.withLock { $0 } }
     var changeFeed: ChangeFeed { inner.changeFeed }
 
     init(_ inner: any HotStore, faults: SimFaults) {
-        self.inner = inner
+        current = Mutex(inner)
         self.faults = faults
     }
+
+    /// The hot store loses every bit of its state (a Redis restart without persistence) and is
+    /// replaced by `fresh`, as a Redis-backed server rebuilds an event from the durable store.
+    func replace(with fresh: any HotStore) { current.withLock { $0 = fresh } }
 
     private func turn() async { await faults.turn() }
 

@@ -160,6 +160,19 @@ final class SimWorld: Sendable {
         return "u\(number - 0x5151_0000)"
     }
 
+    /// The fault schedule: at each time of ``SimConfiguration/hotStateLossAtMs`` the hot state is
+    /// lost and rebuilt from the durable store with a fresh generation (sold seats stay sold).
+    func nemesis(hot: SimHotStore, durable: SQLiteDurableStore, startMs: Int64) async {
+        for atMs in configuration.hotStateLossAtMs.sorted() {
+            await scheduler.sleep(ms: startMs + atMs - scheduler.clock.nowMs())
+            guard let generation = try? await durable.nextHotGeneration(), let booked = try? await durable.bookedSeats(eventID: eventID) else { continue }
+            recorder.record("nemesis", .fault, "hot_state_loss", ["generation": .int(generation)])
+            let fresh = InMemoryHotStore(generation: generation, mutant: configuration.mutant)
+            try? await fresh.loadBooked(eventID: eventID, seatIDs: booked)
+            hot.replace(with: fresh)
+        }
+    }
+
     /// The server's own expiry, on virtual time.
     func sweeper() async {
         while !finished {

@@ -67,6 +67,10 @@ public enum ScenarioParser {
             } else {
                 simulation.pauseProbability = 0
             }
+            if var loss = try faults.mapping("hot_state_loss") {
+                simulation.hotStateLossAtMs = try loss.intList("at_ms", 0...86_400_000).map(Int64.init)
+                try loss.finish()
+            }
             try faults.finish()
         } else {
             simulation.pauseProbability = 0
@@ -135,6 +139,18 @@ struct MappingReader {
         guard let number = field.value.int else { throw fail(key, field.line, "expected a whole number") }
         guard range.contains(number) else { throw fail(key, field.line, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)") }
         return number
+    }
+
+    /// A list of whole numbers in `range` (required).
+    mutating func intList(_ key: String, _ range: ClosedRange<Int>) throws -> [Int] {
+        guard let field = take(key) else { throw fail(key, node.mark?.line ?? 1, "missing") }
+        guard let items = field.value.sequence else { throw fail(key, field.line, "expected a list of whole numbers") }
+        return try items.map { item in
+            guard let number = item.int, range.contains(number) else {
+                throw fail(key, item.mark?.line ?? field.line, "expected whole numbers in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
     }
 
     mutating func probability(_ key: String, default value: Double) throws -> Double {
