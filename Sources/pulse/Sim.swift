@@ -20,6 +20,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Run the engine with a known defect (see --list-mutants).") var mutant: String?
     @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
     @Flag(help: "List the mutants and exit.") var listMutants = false
+    @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
 
     func run() async throws {
         if listMutants {
@@ -66,6 +67,23 @@ struct Sim: AsyncParsableCommand {
             print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
             for violation in failure.violations.prefix(5) { print("  - \(violation)") }
             print("  replay: pulse sim \(path) --seed \(failure.seed)\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
+        }
+        if let shrinkTo, let failure = failures.first {
+            var failing = parsed.simulation
+            failing.seed = failure.seed
+            failing.mutant = chosenMutant
+            if seeds > 1 {
+                var dice = SeededRandom(seed: failing.seed ^ 0x5EED_FA17)
+                failing.pauseProbability = min(1, parsed.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
+            }
+            let invariant = failure.violations[0].invariant
+            let shrunk = try await Shrinker.shrink(failing, invariant: invariant)
+            let minimal = Scenario(name: "\(parsed.name)-shrunk", description: "\(parsed.name) shrunk to its smallest failure of \(invariant.rawValue)",
+                                   simulation: shrunk.configuration, checks: [invariant])
+            try ScenarioWriter.yaml(minimal).write(toFile: shrinkTo, atomically: true, encoding: .utf8)
+            print("\nshrunk in \(shrunk.attempts) runs to \(shrunk.configuration.users) users x \(shrunk.configuration.operationsPerUser) operations, written to \(shrinkTo); witness:")
+            for violation in shrunk.violations.prefix(3) { print("  - \(violation)") }
+            print("  replay: pulse sim \(shrinkTo)\(mutant.map { " --mutant \($0)" } ?? "")")
         }
         if !failures.isEmpty { throw ExitCode(1) }
     }

@@ -7,4 +7,11 @@ public struct Scenario: Sendable, Equatable {
     public var simulation: SimConfiguration
     /// The invariants to check; all by default.
     public var checks: [Invariant]
+
+    public init(name: String, description: String, simulation: SimConfiguration, checks: [Invariant] = Invariant.allCases) {
+        self.name = name
+        self.description = description
+        self.simulation = simulation
+        self.checks = checks
+    }
 }

@@ -1,0 +1,50 @@
+/// Reduces a failing simulation to a smaller one that still fails the same way with the same
+/// seed: fewer users, operations, subscribers and faults, a smaller venue. Greedy: each step
+/// tries the candidates in order and keeps the first that still breaks the invariant.
+public enum Shrinker {
+    /// The smallest failing configuration found (at most `attemptsMax` runs) and its violations.
+    /// `configuration` must fail with a violation of `invariant`.
+    public static func shrink(_ configuration: SimConfiguration, invariant: Invariant, attemptsMax: Int = 200) async throws
+        -> (configuration: SimConfiguration, violations: [Violation], attempts: Int) {
+        var current = configuration
+        var violations = try await SimRunner.run(current).violations.filter { $0.invariant == invariant }
+        precondition(!violations.isEmpty, "shrink needs a failing configuration")
+        var attempts = 1
+        var progress = true
+        while progress && attempts < attemptsMax {
+            progress = false
+            for candidate in candidates(current) where attempts < attemptsMax {
+                attempts += 1
+                let found = try await SimRunner.run(candidate).violations.filter { $0.invariant == invariant }
+                if !found.isEmpty {
+                    current = candidate
+                    violations = found
+                    progress = true
+                    break
+                }
+            }
+        }
+        return (current, violations, attempts)
+    }
+
+    /// Smaller neighbours of a configuration, the biggest reductions first.
+    static func candidates(_ c: SimConfiguration) -> [SimConfiguration] {
+        var result: [SimConfiguration] = []
+        func with(_ change: (inout SimConfiguration) -> Void) {
+            var next = c
+            change(&next)
+            if next != c { result.append(next) }
+        }
+        with { $0.users = max(1, $0.users / 2) }
+        with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
+        with { $0.hotStateLossAtMs = [] }
+        with { $0.pauseProbability = 0 }
+        with { $0.subscribers = max(0, $0.subscribers - 1) }
+        with { $0.users = max(1, $0.users - 1) }
+        with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }
+        with { $0.rows = max(1, $0.rows / 2) }
+        with { $0.cols = max(1, $0.cols / 2) }
+        if c.hotStateLossAtMs.count > 1 { with { $0.hotStateLossAtMs.removeLast() } }
+        return result
+    }
+}
