@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .target(name: "PulseProtocol"),
@@ -125,6 +126,15 @@ let package = Package(
             .testTarget(
             name: "PulseSimTests",
             dependencies: ["PulseSim"]
+        ),
+            .testTarget(
+            name: "Property",
+            dependencies: [
+                "PulseSim",
+                "PulseReference",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            path: "Tests/Property"
         ),
     ]
 )

@@ -1,0 +1,64 @@
+import PropertyBased
+import PulseReference
+import PulseSim
+import Testing
+
+/// Properties of the simulator over generated scenarios (swift-property-based picks the inputs
+/// and shrinks a failing one; each input is itself a seeded, deterministic simulation).
+@Suite("Simulation properties", .timeLimit(.minutes(5)))
+struct SimulationProperties {
+    /// A generated simulation: venue, crowd, behaviour mix, faults and seed.
+    static func simulation(seed: UInt64, users: Int, operations: Int, rows: Int, cols: Int, mix: Double) -> SimConfiguration {
+        var configuration = SimConfiguration(seed: seed)
+        configuration.users = users
+        configuration.operationsPerUser = operations
+        configuration.rows = rows
+        configuration.cols = cols
+        configuration.checkoutProbability = mix
+        configuration.releaseProbability = (1 - mix) / 2
+        configuration.extendProbability = mix / 3
+        return configuration
+    }
+
+    @Test("generated scenarios keep every invariant on the reference engine")
+    func referenceKeepsInvariants() async {
+        await propertyCheck(count: 40, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 1...40), Gen.int(in: 1...8),
+                            Gen.int(in: 1...4), Gen.int(in: 1...12), Gen.double(in: 0...1)) { seed, users, operations, rows, cols, mix in
+            let outcome = try await SimRunner.run(Self.simulation(seed: seed, users: users, operations: operations, rows: rows, cols: cols, mix: mix))
+            #expect(outcome.violations == [])
+        }
+    }
+
+    @Test("every mutant is caught by a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)
+    func mutantsAreCaught(mutant: Mutant) async {
+        let race = ["seed-release": "release-race", "no-fence": "pause-past-ttl", "blind-release-broadcast": "release-race",
+                    "no-seq": "small-race", "no-hold-cap": "hoarder", "silent-expiry": "expiry-storm"][mutant.rawValue]!
+        await propertyCheck(count: 4, input: Gen.uint64(in: 0...1_000_000)) { start in
+            var configuration = try ScenarioFiles.load(race).simulation
+            configuration.mutant = mutant
+            var caught = false
+            for offset in 0..<60 as Range<UInt64> where !caught {
+                configuration.seed = start + offset
+                caught = try await !SimRunner.run(configuration).violations.isEmpty
+            }
+            #expect(caught, "\(mutant.rawValue) survived seeds \(start)..<\(start + 60) of \(race)")
+        }
+    }
+
+    @Test("shrinking a failing run yields a smaller scenario that still fails")
+    func shrinkingShrinks() async {
+        await propertyCheck(count: 3, input: Gen.uint64(in: 0...1_000_000)) { start in
+            var configuration = try ScenarioFiles.load("pause-past-ttl").simulation
+            configuration.mutant = .noFence
+            var failing: SimConfiguration?
+            for offset in 0..<40 as Range<UInt64> where failing == nil {
+                configuration.seed = start + offset
+                if try await SimRunner.run(configuration).violations.contains(where: { $0.invariant == .bookingRequiresLiveHold }) { failing = configuration }
+            }
+            let original = try #require(failing)
+            let shrunk = try await Shrinker.shrink(original, invariant: .bookingRequiresLiveHold, attemptsMax: 60)
+            #expect(shrunk.configuration.users * shrunk.configuration.operationsPerUser <= original.users * original.operationsPerUser)
+            #expect(try await SimRunner.run(shrunk.configuration).violations.contains { $0.invariant == .bookingRequiresLiveHold })
+        }
+    }
+}
