@@ -105,6 +105,13 @@ struct CheckerTests {
         racing.add(5_000, "u2", .ok, "hold", ["event": "e", "seats": ["A1"], "hold": "h2", "fence": 2, "expires_at_ns": .int(10_000_000_000)])
         racing.see(5_000, "s1", "seat_locked", seq: 13, seat: "A1", user: "u2")
         #expect(racing.brokenInvariants == [], "the expiry belongs to the hold granted before it, not to the one racing it")
+
+        var away = history(release: nil)
+        away.records.removeAll { $0.process == "s1" && $0.timeNs > 2_000_000 }
+        away.add(4_900, "nemesis", .fault, "disconnect", ["process": "s1", "ms": 3_000])
+        away.see(7_900, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
+        away.see(8_001, "s1", "seat_locked", seq: 13, seat: "B1", user: "u2")
+        #expect(away.brokenInvariants == [], "a subscriber away during the expiry hears of it when it rejoins")
     }
 
     @Test("broadcast-order: gaps, disagreements, missing seqs and releases of free seats are caught")

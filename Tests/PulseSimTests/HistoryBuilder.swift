@@ -2,7 +2,7 @@
 
 /// Writes small histories for the checker tests: times in milliseconds, records in order.
 struct HistoryBuilder {
-    private(set) var records: [HistoryRecord] = []
+    var records: [HistoryRecord] = []
 
     mutating func add(_ ms: Int64, _ process: String, _ type: HistoryRecord.Kind, _ f: String, _ value: [String: HistoryValue] = [:], error: String? = nil) {
         let index = records.count

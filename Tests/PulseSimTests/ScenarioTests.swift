@@ -84,6 +84,7 @@ struct ScenarioTests {
         ("hoarder.yaml", .noHoldCap, .capacity),
         ("expiry-storm.yaml", .silentExpiry, .expiryHonoured),
         ("small-race.yaml", .noSeq, .broadcastOrder),
+        ("reconnect-resync.yaml", .noSeq, .broadcastOrder),
     ])
     func raceCatchesItsMutant(file: String, mutant: Mutant, invariant: Invariant) async throws {
         let scenario = try Self.load(file)

@@ -50,6 +50,8 @@ public struct HistoryIndex: Sendable {
     public var expiryGraceNs: Int64 = 1_000_000_000
     /// Times of `hot_state_loss` faults: every hold may vanish then (holds are soft state).
     public var hotStateLossesNs: [Int64] = []
+    /// Periods when a subscriber was disconnected (`disconnect` faults), per subscriber.
+    public var disconnectedNs: [String: [ClosedRange<Int64>]] = [:]
 
     public init(_ records: [HistoryRecord]) {
         self.records = records
@@ -66,6 +68,9 @@ public struct HistoryIndex: Sendable {
                 observe(record)
             case .fault:
                 if record.f == "hot_state_loss" { hotStateLossesNs.append(record.timeNs) }
+                if record.f == "disconnect", let process = record.string("process"), let ms = record.int("ms") {
+                    disconnectedNs[process, default: []].append(record.timeNs...(record.timeNs + ms * 1_000_000))
+                }
             }
         }
         for invoke in open.values.sorted(by: { $0.index < $1.index }) { operations.append(Operation(process: invoke.process, f: invoke.f, invoke: invoke, completion: nil)) }

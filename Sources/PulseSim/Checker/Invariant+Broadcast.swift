@@ -117,8 +117,13 @@ extension HistoryChecker {
                 for hold in holds where hold.endedByNs == nil {
                     guard let expires = hold.expiresNs else { continue }
                     let deadline = expires + index.expiryGraceNs
-                    for (subscriber, heard) in (lastHeard[event] ?? [:]).sorted(by: { $0.key < $1.key }) where heard >= deadline {
-                        let told = gone[event]?[subscriber]?[seat]?.contains { $0 >= hold.grant.startNs && $0 <= deadline } ?? false
+                    for (subscriber, heard) in (lastHeard[event] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                        // A subscriber that was disconnected around the expiry hears of it when it rejoins.
+                        let rejoined = (index.disconnectedNs[subscriber] ?? []).filter { $0.lowerBound <= deadline && $0.upperBound >= expires }
+                            .map(\.upperBound).max()
+                        let ownDeadline = rejoined.map { max(deadline, $0 + index.expiryGraceNs) } ?? deadline
+                        guard heard >= ownDeadline else { continue }
+                        let told = gone[event]?[subscriber]?[seat]?.contains { $0 >= hold.grant.startNs && $0 <= ownDeadline } ?? false
                         if !told {
                             violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
                                                         message: "\(subscriber) was never told that \(hold.user)'s hold expired",

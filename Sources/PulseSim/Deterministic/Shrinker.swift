@@ -39,6 +39,7 @@ public enum Shrinker {
         with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
         with { $0.hotStateLossAtMs = [] }
         with { $0.pauseProbability = 0 }
+        with { $0.subscriberDropProbability = 0 }
         with { $0.subscribers = max(0, $0.subscribers - 1) }
         with { $0.users = max(1, $0.users - 1) }
         with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }

@@ -34,6 +34,12 @@ public struct SimConfiguration: Sendable, Equatable {
     /// process), and for how long; the default outlasts the hold TTL.
     public var pauseProbability = 0.03
     public var pauseMs: Int64 = 6_500
+    /// Probability, at each poll, that a subscriber's connection drops; it rejoins after
+    /// `dropMs` with `sinceSeq` (replayed from the change log, or a snapshot once trimmed).
+    public var subscriberDropProbability = 0.0
+    public var subscriberDropMs: Int64 = 2_000
+    /// Changes the hot store keeps per event for replays (the reference keeps 1024).
+    public var changeLogCapacity = 1024
     /// Virtual times (ms after the start) at which the hot store loses all its state.
     public var hotStateLossAtMs: [Int64] = []
     /// Of the releases, the share made seat by seat (the socket's `release_lock`) instead of by hold id.

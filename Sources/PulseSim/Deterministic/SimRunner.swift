@@ -26,7 +26,7 @@ public enum SimRunner {
         let faults = SimFaults(scheduler: scheduler, recorder: recorder, pauseProbability: configuration.pauseProbability, pauseMs: configuration.pauseMs)
         let sqlite = try SQLiteDurableStore()
         let durable = SimDurableStore(sqlite, faults: faults)
-        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), mutant: configuration.mutant), faults: faults)
+        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant), faults: faults)
         var engineConfiguration = EngineConfiguration(holdTTLSeconds: configuration.holdTTLSeconds)
         engineConfiguration.mutant = configuration.mutant
         engineConfiguration.heldSeatsPerUserMax = configuration.heldSeatsPerUserMax

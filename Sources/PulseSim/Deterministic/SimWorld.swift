@@ -119,11 +119,18 @@ final class SimWorld: Sendable {
         var cursor = await snapshot(name)
         while !finished {
             await scheduler.sleep(ms: configuration.subscriberPollMs)
+            var rejoining = false
+            if configuration.subscriberDropProbability > 0, scheduler.chance(configuration.subscriberDropProbability) {
+                recorder.record("nemesis", .fault, "disconnect", ["process": .string(name), "ms": .int(configuration.subscriberDropMs)])
+                await scheduler.sleep(ms: configuration.subscriberDropMs)
+                rejoining = true
+            }
             guard let cursorNow = cursor else { cursor = await snapshot(name); continue }
             switch try? await engine.changes(eventID: eventID, afterSeq: cursorNow) {
             case .changes(let changes)?:
                 for change in changes { observe(name, change) }
                 cursor = changes.last?.seq ?? cursorNow
+                if rejoining { recorder.record(name, .observe, "joined", ["event": .string(eventID), "seq": .int(cursor ?? cursorNow)]) }
             case .trimmed?:
                 cursor = await snapshot(name)
             case nil:
@@ -167,7 +174,7 @@ final class SimWorld: Sendable {
             await scheduler.sleep(ms: startMs + atMs - scheduler.clock.nowMs())
             guard let generation = try? await durable.nextHotGeneration(), let booked = try? await durable.bookedSeats(eventID: eventID) else { continue }
             recorder.record("nemesis", .fault, "hot_state_loss", ["generation": .int(generation)])
-            let fresh = InMemoryHotStore(generation: generation, mutant: configuration.mutant)
+            let fresh = InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant)
             try? await fresh.loadBooked(eventID: eventID, seatIDs: booked)
             hot.replace(with: fresh)
         }

@@ -57,6 +57,7 @@ public enum ScenarioParser {
             simulation.subscribers = try observers.int("subscribers", 0...100, default: simulation.subscribers)
             simulation.subscriberPollMs = Int64(try observers.int("poll_ms", 1...60_000, default: Int(simulation.subscriberPollMs)))
             simulation.sweepIntervalMs = Int64(try observers.int("sweep_interval_ms", 1...60_000, default: Int(simulation.sweepIntervalMs)))
+            simulation.changeLogCapacity = try observers.int("change_log", 1...1_000_000, default: simulation.changeLogCapacity)
             try observers.finish()
         }
         if var faults = try reader.mapping("faults") {
@@ -66,6 +67,11 @@ public enum ScenarioParser {
                 try pause.finish()
             } else {
                 simulation.pauseProbability = 0
+            }
+            if var drop = try faults.mapping("subscriber_drop") {
+                simulation.subscriberDropProbability = try drop.probability("probability", default: 0.05)
+                simulation.subscriberDropMs = Int64(try drop.int("ms", 0...3_600_000, default: Int(simulation.subscriberDropMs)))
+                try drop.finish()
             }
             if var loss = try faults.mapping("hot_state_loss") {
                 simulation.hotStateLossAtMs = try loss.intList("at_ms", 0...86_400_000).map(Int64.init)

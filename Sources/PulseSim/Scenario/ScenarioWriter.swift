@@ -19,10 +19,11 @@ public enum ScenarioWriter {
             "  retry_same_key: \(number(s.retryProbability))",
             "  release_by_seats: \(number(s.releaseBySeatsShare))",
             "engine: { hold_ttl_seconds: \(s.holdTTLSeconds), held_seats_max: \(s.heldSeatsPerUserMax), checkout_lease_seconds: \(s.checkoutLeaseSeconds) }",
-            "observers: { subscribers: \(s.subscribers), poll_ms: \(s.subscriberPollMs), sweep_interval_ms: \(s.sweepIntervalMs) }",
+            "observers: { subscribers: \(s.subscribers), poll_ms: \(s.subscriberPollMs), sweep_interval_ms: \(s.sweepIntervalMs), change_log: \(s.changeLogCapacity) }",
         ]
         var faults: [String] = []
         if s.pauseProbability > 0 { faults.append("  pause: { probability: \(number(s.pauseProbability)), ms: \(s.pauseMs) }") }
+        if s.subscriberDropProbability > 0 { faults.append("  subscriber_drop: { probability: \(number(s.subscriberDropProbability)), ms: \(s.subscriberDropMs) }") }
         if !s.hotStateLossAtMs.isEmpty { faults.append("  hot_state_loss: { at_ms: [\(s.hotStateLossAtMs.map(String.init).joined(separator: ", "))] }") }
         if !faults.isEmpty { lines += ["faults:"] + faults }
         if let quiesce = s.quiesceMs { lines.append("phases: { quiesce_ms: \(quiesce) }") }
