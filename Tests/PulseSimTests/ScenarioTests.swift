@@ -77,6 +77,27 @@ struct ScenarioTests {
         }
     }
 
+    @Test("failed commits, lost answers and crashed clients: nothing doubled or lost, retries find the booking")
+    func lostAcknowledgements() async throws {
+        let scenario = try Self.load("lost-acknowledgement.yaml")
+        var faults: [String: Int] = [:]
+        var recoveredByRetry = 0
+        for seed in 1...12 as ClosedRange<UInt64> {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            let outcome = try await SimRunner.run(simulation)
+            #expect(outcome.violations == [], "seed \(seed): \(outcome.violations.prefix(3))")
+            for record in outcome.history where record.type == .fault { faults[record.f, default: 0] += 1 }
+            // An unknown outcome followed by an ok retry with the same key.
+            let checkouts = outcome.history.filter { $0.f == "checkout" }
+            for (position, record) in checkouts.enumerated() where record.type == .info {
+                if checkouts[(position + 1)...].first(where: { $0.process == record.process && $0.type != .invoke })?.type == .ok { recoveredByRetry += 1 }
+            }
+        }
+        #expect(faults["durable_error", default: 0] > 3 && faults["client_crash", default: 0] > 0, "\(faults)")
+        #expect(recoveredByRetry > 0, "some unknown outcomes were settled by a retry with the same key")
+    }
+
     @Test("each named race catches the mutant it is about within 20 seeds", arguments: [
         ("release-race.yaml", Mutant.seedRelease, Invariant.releaseByOwnerOnly),
         ("release-race.yaml", .blindReleaseBroadcast, .broadcastOrder),

@@ -40,6 +40,8 @@ public enum Shrinker {
         with { $0.hotStateLossAtMs = [] }
         with { $0.pauseProbability = 0 }
         with { $0.subscriberDropProbability = 0 }
+        with { $0.durableFailureProbability = 0 }
+        with { $0.clientCrashProbability = 0 }
         with { $0.subscribers = max(0, $0.subscribers - 1) }
         with { $0.users = max(1, $0.users - 1) }
         with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }

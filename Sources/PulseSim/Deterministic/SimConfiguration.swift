@@ -38,6 +38,12 @@ public struct SimConfiguration: Sendable, Equatable {
     /// `dropMs` with `sinceSeq` (replayed from the change log, or a snapshot once trimmed).
     public var subscriberDropProbability = 0.0
     public var subscriberDropMs: Int64 = 2_000
+    /// Probability that a booking commit fails in the durable store: half of them before anything
+    /// is written, half after the commit landed but before the answer (a lost acknowledgement).
+    public var durableFailureProbability = 0.0
+    /// Probability that a client crashes right after sending a checkout (it never sees the answer
+    /// and does nothing more).
+    public var clientCrashProbability = 0.0
     /// Changes the hot store keeps per event for replays (the reference keeps 1024).
     public var changeLogCapacity = 1024
     /// Virtual times (ms after the start) at which the hot store loses all its state.

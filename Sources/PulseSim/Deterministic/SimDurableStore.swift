@@ -2,7 +2,8 @@ import PulseReference
 
 /// The durable store of a simulation: the real SQLite store (in memory), with a scheduling point
 /// before the writes and reads a checkout depends on, so a checkout can be overtaken (paused)
-/// between freezing its holds and committing.
+/// between freezing its holds and committing; and, as the fault schedule says, commits that fail
+/// before writing or lose their answer after it.
 final class SimDurableStore: DurableStoreDecorator {
     let inner: any DurableStore
     let faults: SimFaults
@@ -16,7 +17,15 @@ final class SimDurableStore: DurableStoreDecorator {
 
     func commitBooking(_ booking: NewBooking) async throws -> BookingCommit {
         await turn()
-        return try await inner.commitBooking(booking)
+        switch faults.commitFailure() {
+        case .before?:
+            throw DurableStoreError.unavailable("injected: the store did not answer")
+        case .after?:
+            _ = try await inner.commitBooking(booking)
+            throw DurableStoreError.unavailable("injected: the answer was lost")
+        case nil:
+            return try await inner.commitBooking(booking)
+        }
     }
     func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord? {
         await turn()

@@ -7,11 +7,26 @@ final class SimFaults: Sendable {
     let pauseProbability: Double
     let pauseMs: Int64
 
-    init(scheduler: SimScheduler, recorder: HistoryRecorder, pauseProbability: Double, pauseMs: Int64) {
+    let durableFailureProbability: Double
+
+    init(scheduler: SimScheduler, recorder: HistoryRecorder, pauseProbability: Double, pauseMs: Int64, durableFailureProbability: Double = 0) {
         self.scheduler = scheduler
         self.recorder = recorder
         self.pauseProbability = pauseProbability
         self.pauseMs = pauseMs
+        self.durableFailureProbability = durableFailureProbability
+    }
+
+    /// When a durable commit fails, if it does: before writing, or after (the answer is lost).
+    enum CommitFailure { case before, after }
+
+    /// Draws whether the commit of the calling process fails, and records the fault.
+    func commitFailure() -> CommitFailure? {
+        guard durableFailureProbability > 0, let process = SimScheduler.currentProcess, process.hasPrefix("u"),
+              scheduler.chance(durableFailureProbability) else { return nil }
+        let failure: CommitFailure = scheduler.chance(0.5) ? .before : .after
+        recorder.record("nemesis", .fault, "durable_error", ["process": .string(process), "when": .string(failure == .before ? "before" : "after")])
+        return failure
     }
 
     /// A scheduling point. Outside simulated processes (set-up, final reads) it does nothing.

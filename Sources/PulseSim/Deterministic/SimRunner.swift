@@ -23,7 +23,8 @@ public enum SimRunner {
         let clock = ManualClock(startMs: startMs)
         let scheduler = SimScheduler(seed: configuration.seed, clock: clock)
         let recorder = HistoryRecorder(clock: clock)
-        let faults = SimFaults(scheduler: scheduler, recorder: recorder, pauseProbability: configuration.pauseProbability, pauseMs: configuration.pauseMs)
+        let faults = SimFaults(scheduler: scheduler, recorder: recorder, pauseProbability: configuration.pauseProbability, pauseMs: configuration.pauseMs,
+                               durableFailureProbability: configuration.durableFailureProbability)
         let sqlite = try SQLiteDurableStore()
         let durable = SimDurableStore(sqlite, faults: faults)
         let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant), faults: faults)

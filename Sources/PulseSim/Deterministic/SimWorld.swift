@@ -56,8 +56,18 @@ final class SimWorld: Sendable {
             }
             if random.chance(configuration.checkoutProbability) {
                 let key = "k-\(index)-\(operation)"
-                let booked = await checkout(name, id, seats: hold.seatIDs, key: key)
-                if booked, random.chance(configuration.retryProbability) { _ = await checkout(name, id, seats: hold.seatIDs, key: key) }
+                if configuration.clientCrashProbability > 0, random.chance(configuration.clientCrashProbability) {
+                    // The client sends its checkout and dies: the request runs, nobody hears the answer.
+                    recorder.record(name, .invoke, "checkout", ["event": .string(eventID), "seats": .list(hold.seatIDs), "key": .string(key)])
+                    recorder.record("nemesis", .fault, "client_crash", ["process": .string(name)])
+                    _ = try? await engine.checkout(eventID: eventID, request: CheckoutRequest(seatIds: hold.seatIDs), idempotencyKey: key, userID: id)
+                    break
+                }
+                let outcome = await checkout(name, id, seats: hold.seatIDs, key: key)
+                // A careful client retries an unknown outcome with the same key; some retry successes too.
+                if outcome == .unknown || (outcome == .booked && random.chance(configuration.retryProbability)) {
+                    _ = await checkout(name, id, seats: hold.seatIDs, key: key)
+                }
             } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
                 if random.chance(configuration.releaseBySeatsShare) {
                     recorder.record(name, .invoke, "release", ["event": .string(eventID), "seats": .list(hold.seatIDs)])
@@ -84,15 +94,17 @@ final class SimWorld: Sendable {
         }
     }
 
-    private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> Bool {
+    private enum CheckoutOutcome { case booked, refused, unknown }
+
+    private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> CheckoutOutcome {
         recorder.record(name, .invoke, "checkout", ["event": .string(eventID), "seats": .list(seats), "key": .string(key)])
         do {
             let result = try await engine.checkout(eventID: eventID, request: CheckoutRequest(seatIds: seats), idempotencyKey: key, userID: id)
             recorder.record(name, .ok, "checkout", ["event": .string(eventID), "seats": .list(result.booking.seatIDs), "booking": .string(result.booking.id)])
-            return true
+            return .booked
         } catch {
             fail(name, "checkout", error)
-            return false
+            return ((error as? PulseError)?.status ?? 500) >= 500 ? .unknown : .refused
         }
     }
 

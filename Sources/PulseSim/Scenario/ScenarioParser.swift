@@ -73,6 +73,14 @@ public enum ScenarioParser {
                 simulation.subscriberDropMs = Int64(try drop.int("ms", 0...3_600_000, default: Int(simulation.subscriberDropMs)))
                 try drop.finish()
             }
+            if var durable = try faults.mapping("durable_errors") {
+                simulation.durableFailureProbability = try durable.probability("probability", default: 0.05)
+                try durable.finish()
+            }
+            if var crash = try faults.mapping("client_crash") {
+                simulation.clientCrashProbability = try crash.probability("probability", default: 0.05)
+                try crash.finish()
+            }
             if var loss = try faults.mapping("hot_state_loss") {
                 simulation.hotStateLossAtMs = try loss.intList("at_ms", 0...86_400_000).map(Int64.init)
                 try loss.finish()

@@ -23,6 +23,8 @@ public enum ScenarioWriter {
         ]
         var faults: [String] = []
         if s.pauseProbability > 0 { faults.append("  pause: { probability: \(number(s.pauseProbability)), ms: \(s.pauseMs) }") }
+        if s.durableFailureProbability > 0 { faults.append("  durable_errors: { probability: \(number(s.durableFailureProbability)) }") }
+        if s.clientCrashProbability > 0 { faults.append("  client_crash: { probability: \(number(s.clientCrashProbability)) }") }
         if s.subscriberDropProbability > 0 { faults.append("  subscriber_drop: { probability: \(number(s.subscriberDropProbability)), ms: \(s.subscriberDropMs) }") }
         if !s.hotStateLossAtMs.isEmpty { faults.append("  hot_state_loss: { at_ms: [\(s.hotStateLossAtMs.map(String.init).joined(separator: ", "))] }") }
         if !faults.isEmpty { lines += ["faults:"] + faults }
