@@ -73,7 +73,7 @@ struct MultiInstanceTests {
         let finalSeq = try await apiB.call(.GET, "/api/v1/events/\(event)/seats").json["data"].flatMap { ($0 as? [String: Any])?["seq"] as? Int } ?? 0
         let snapshotSeq = onA.snapshotSeqs[0]
         let expected = Int64(finalSeq) - snapshotSeq
-        #expect(expected >= 8)
+        #expect(expected >= 7, "the first hold, then at least six changes of the burst (A3 goes to one of the two users)")
         try await onA.wait("every change at A") { Int64($0.changes.count) >= expected }
         try await onB.wait("every change at B") { Int64($0.changes.count) >= expected }
         #expect(onA.changes == onB.changes, "A: \(onA.changes)\nB: \(onB.changes)")
