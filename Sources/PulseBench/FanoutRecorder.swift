@@ -23,8 +23,7 @@ final class FanoutRecorder: Sendable {
 
     /// Nanoseconds since the recorder was made (monotonic).
     func nowNs() -> UInt64 {
-        let elapsed = (ContinuousClock.now - start).components
-        return UInt64(elapsed.seconds) * 1_000_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000)
+        UInt64((ContinuousClock.now - start).nanoseconds)
     }
 
     /// A subscriber's snapshot arrived at `seq`; every subscriber must see the same one.

@@ -74,7 +74,3 @@ public struct HoldsBenchmark: Sendable {
                       conflicts: perClient.reduce(0) { $0 + $1.conflicts })
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}

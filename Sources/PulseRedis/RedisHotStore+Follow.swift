@@ -18,7 +18,7 @@ extension RedisHotStore: Service {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     if connection?.isOpen != true { connection = try await client.dedicatedConnection() }
-                    let events = try await knownEventIDs()
+                    let events = try await knownEvents()
                     guard !events.isEmpty, let connection else {
                         try await Task.sleep(for: .milliseconds(Self.followBlockMs))
                         continue

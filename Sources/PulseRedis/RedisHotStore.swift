@@ -216,9 +216,7 @@ public final class RedisHotStore: HotStore {
     }
 
     /// Event ids with hot state, sorted (deterministic sweep order).
-    func knownEventIDs() async throws -> [String] { try await knownEvents() }
-
-    private func knownEvents() async throws -> [String] {
+    func knownEvents() async throws -> [String] {
         try await mapErrors { try await client.send("SMEMBERS", Self.eventsKey) }.array?.compactMap(\.string).sorted() ?? []
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PulseBench
 import PulseReference
 import PulseSim
 
@@ -43,19 +44,13 @@ struct Sim: AsyncParsableCommand {
         print("    seed  pause p   records  holds ok  refused  bookings  violations  virtual s   wall s    steps  steps/s")
         var failures: [(seed: UInt64, violations: [Violation])] = []
         for offset in 0..<UInt64(seeds) {
-            var simulation = parsed.simulation
-            simulation.seed = first &+ offset
-            simulation.mutant = chosenMutant
-            if seeds > 1 {
-                var dice = SeededRandom(seed: simulation.seed ^ 0x5EED_FA17)
-                simulation.pauseProbability = min(1, parsed.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
-            }
+            let simulation = configuration(parsed, seed: first &+ offset, mutant: chosenMutant)
             let started = ContinuousClock.now
             let outcome = try await SimRunner.run(simulation)
             let wall = ContinuousClock.now - started
             let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
             let records = outcome.history
-            let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+            let wallSeconds = wall.seconds
             print(String(format: "%8llu  %7.4f  %8d  %8d  %7d  %8d  %10d  %9.1f  %7.2f  %7d  %7.0f", simulation.seed, simulation.pauseProbability, records.count,
                          records.filter { $0.type == .ok && $0.f == "hold" }.count, records.filter { $0.type == .fail && $0.f == "hold" }.count,
                          records.filter { $0.type == .ok && $0.f == "checkout" }.count, violations.count, Double(outcome.virtualMs) / 1000,
@@ -69,13 +64,7 @@ struct Sim: AsyncParsableCommand {
             print("  replay: pulse sim \(path) --seed \(failure.seed)\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
         }
         if let shrinkTo, let failure = failures.first {
-            var failing = parsed.simulation
-            failing.seed = failure.seed
-            failing.mutant = chosenMutant
-            if seeds > 1 {
-                var dice = SeededRandom(seed: failing.seed ^ 0x5EED_FA17)
-                failing.pauseProbability = min(1, parsed.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
-            }
+            let failing = configuration(parsed, seed: failure.seed, mutant: chosenMutant)
             let invariant = failure.violations[0].invariant
             let shrunk = try await Shrinker.shrink(failing, invariant: invariant)
             let minimal = Scenario(name: "\(parsed.name)-shrunk", description: "\(parsed.name) shrunk to its smallest failure of \(invariant.rawValue)",
@@ -86,5 +75,18 @@ struct Sim: AsyncParsableCommand {
             print("  replay: pulse sim \(shrinkTo)\(mutant.map { " --mutant \($0)" } ?? "")")
         }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The simulation of one seed: the scenario's, with the mutant, and in a swarm a pause rate
+    /// drawn from the seed (0 to 2 times the scenario's).
+    private func configuration(_ scenario: Scenario, seed: UInt64, mutant: Mutant?) -> SimConfiguration {
+        var simulation = scenario.simulation
+        simulation.seed = seed
+        simulation.mutant = mutant
+        if seeds > 1 {
+            var dice = SeededRandom(seed: seed ^ 0x5EED_FA17)
+            simulation.pauseProbability = min(1, scenario.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
+        }
+        return simulation
     }
 }

@@ -96,6 +96,30 @@ public struct HistoryIndex: Sendable {
         }
     }
 
+    /// Walks every subscriber's stream of every event (subscribers and events in name order),
+    /// calling `visit` with each record and, as the subscriber had been told just before it, who
+    /// holds each seat (from its snapshots and numbered changes).
+    public func walkSubscriberViews(_ visit: (_ subscriber: String, _ event: String, _ record: HistoryRecord, _ holders: [String: String]) -> Void) {
+        for (subscriber, events) in observations.sorted(by: { $0.key < $1.key }) {
+            for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
+                var holders: [String: String] = [:]
+                for record in stream {
+                    visit(subscriber, event, record, holders)
+                    switch record.f {
+                    case "snapshot":
+                        holders = (record.value["locked"]?.object ?? [:]).compactMapValues(\.string)
+                    case "seat_locked":
+                        if let seat = record.string("seat") { holders[seat] = record.string("user") }
+                    case "seat_released", "seats_booked":
+                        for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") { holders[seat] = nil }
+                    default:
+                        continue
+                    }
+                }
+            }
+        }
+    }
+
     /// The operations named `f` that completed `ok`.
     public func ok(_ f: String) -> [Operation] { operations.filter { $0.f == f && $0.isOK } }
 

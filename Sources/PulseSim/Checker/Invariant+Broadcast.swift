@@ -73,43 +73,35 @@ extension HistoryChecker {
         // event -> subscriber -> seat -> times the seat was shown as no longer held.
         var gone: [String: [String: [String: [Int64]]]] = [:]
         var lastHeard: [String: [String: Int64]] = [:]
-        for (subscriber, events) in index.observations {
-            for (event, stream) in events {
-                var holder: [String: String] = [:] // seat -> user, as this subscriber was told
-                var reported: Set<String> = [] // "hold seat" whose expiry this subscriber was told already
-                for record in stream {
-                    lastHeard[event, default: [:]][subscriber] = record.timeNs
-                    switch record.f {
-                    case "seat_locked":
-                        if let seat = record.string("seat") { holder[seat] = record.string("user") }
-                    case "seat_released", "seats_booked":
-                        for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") {
-                            gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
-                            let user = holder.removeValue(forKey: seat)
-                            // The expired hold is, of the holder's holds on the seat granted before this
-                            // report and not reported expired yet, the one that expires first.
-                            guard record.f == "seat_released", record.string("reason") == "expired", let user,
-                                  let hold = intervals[event]?[seat]?
-                                      .filter({ $0.user == user && ($0.grant.completion?.line ?? .max) < record.line && !reported.contains("\($0.holdID) \(seat)") })
-                                      .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) }) else { continue }
-                            reported.insert("\(hold.holdID) \(seat)")
-                            // A hold its owner already ended (a checkout whose lease ran out is released
-                            // as expired) is not held to its TTL.
-                            guard hold.endedByNs.map({ $0 > record.timeNs }) ?? true, let expires = hold.expiresNs, record.timeNs < expires else { continue }
-                            violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
-                                                        message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
-                                                        witnessLines: hold.grant.lines + [record.line]))
-                        }
-                    case "snapshot":
-                        let locked = record.value["locked"]?.object ?? [:]
-                        holder = locked.compactMapValues(\.string)
-                        for seat in (intervals[event] ?? [:]).keys where locked[seat] == nil {
-                            gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
-                        }
-                    default:
-                        continue
-                    }
+        var reported: Set<String> = [] // "subscriber event hold seat" whose expiry the subscriber was told already
+        index.walkSubscriberViews { subscriber, event, record, holders in
+            lastHeard[event, default: [:]][subscriber] = record.timeNs
+            switch record.f {
+            case "seat_released", "seats_booked":
+                for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") {
+                    gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
+                    // The expired hold is, of the holder's holds on the seat granted before this
+                    // report and not reported expired yet, the one that expires first.
+                    guard record.f == "seat_released", record.string("reason") == "expired", let user = holders[seat],
+                          let hold = intervals[event]?[seat]?
+                              .filter({ $0.user == user && ($0.grant.completion?.line ?? .max) < record.line
+                                  && !reported.contains("\(subscriber) \(event) \($0.holdID) \(seat)") })
+                              .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) }) else { continue }
+                    reported.insert("\(subscriber) \(event) \(hold.holdID) \(seat)")
+                    // A hold its owner already ended (a checkout whose lease ran out is released
+                    // as expired) is not held to its TTL.
+                    guard hold.endedByNs.map({ $0 > record.timeNs }) ?? true, let expires = hold.expiresNs, record.timeNs < expires else { continue }
+                    violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
+                                                message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
+                                                witnessLines: hold.grant.lines + [record.line]))
                 }
+            case "snapshot":
+                let locked = record.value["locked"]?.object ?? [:]
+                for seat in (intervals[event] ?? [:]).keys where locked[seat] == nil {
+                    gone[event, default: [:]][subscriber, default: [:]][seat, default: []].append(record.timeNs)
+                }
+            default:
+                return
             }
         }
         for (event, seats) in intervals.sorted(by: { $0.key < $1.key }) {

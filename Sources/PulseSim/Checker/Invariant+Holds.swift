@@ -53,33 +53,18 @@ extension HistoryChecker {
         var violations: [Violation] = []
         var releasesBy: [String: [Operation]] = [:]
         for operation in index.operations where operation.f == "release" { releasesBy[operation.process, default: []].append(operation) }
-        for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
-            for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
-                var holder: [String: String] = [:]
-                for record in stream {
-                    switch record.f {
-                    case "snapshot":
-                        holder = (record.value["locked"]?.object ?? [:]).compactMapValues(\.string)
-                    case "seat_locked":
-                        if let seat = record.string("seat") { holder[seat] = record.string("user") }
-                    case "seats_booked":
-                        record.strings("seats").forEach { holder[$0] = nil }
-                    case "seat_released":
-                        guard let seat = record.string("seat"), let owner = holder.removeValue(forKey: seat), record.string("reason") == "released" else { continue }
-                        let ownHolds = Set((intervals[event]?[seat] ?? []).filter { $0.user == owner }.map(\.holdID))
-                        let asked = (releasesBy[owner] ?? []).contains { release in
-                            release.event == event && release.startNs <= record.timeNs
-                                && (release.invoke.strings("seats").contains(seat) || release.invoke.string("hold").map(ownHolds.contains) == true)
-                        }
-                        if !asked {
-                            violations.append(Violation(invariant: .releaseByOwnerOnly, event: event, seat: seat,
-                                                        message: "\(subscriber) was told \(owner)'s seat was released, but \(owner) never released it",
-                                                        witnessLines: [record.line]))
-                        }
-                    default:
-                        continue
-                    }
-                }
+        index.walkSubscriberViews { subscriber, event, record, holders in
+            guard record.f == "seat_released", record.string("reason") == "released", let seat = record.string("seat"),
+                  let owner = holders[seat] else { return }
+            let ownHolds = Set((intervals[event]?[seat] ?? []).filter { $0.user == owner }.map(\.holdID))
+            let asked = (releasesBy[owner] ?? []).contains { release in
+                release.event == event && release.startNs <= record.timeNs
+                    && (release.invoke.strings("seats").contains(seat) || release.invoke.string("hold").map(ownHolds.contains) == true)
+            }
+            if !asked {
+                violations.append(Violation(invariant: .releaseByOwnerOnly, event: event, seat: seat,
+                                            message: "\(subscriber) was told \(owner)'s seat was released, but \(owner) never released it",
+                                            witnessLines: [record.line]))
             }
         }
         for release in index.ok("release") {
