@@ -22,6 +22,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
     @Flag(help: "List the mutants and exit.") var listMutants = false
     @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
+    @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
 
     func run() async throws {
         if listMutants {
@@ -61,7 +62,7 @@ struct Sim: AsyncParsableCommand {
         for failure in failures {
             print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
             for violation in failure.violations.prefix(5) { print("  - \(violation)") }
-            print("  replay: pulse sim \(path) --seed \(failure.seed)\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
+            print("  replay: pulse sim \(path) --seed \(failure.seed)\(drawsRates ? " --swarm" : "")\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
         }
         if let shrinkTo, let failure = failures.first {
             let failing = configuration(parsed, seed: failure.seed, mutant: chosenMutant)
@@ -77,13 +78,15 @@ struct Sim: AsyncParsableCommand {
         if !failures.isEmpty { throw ExitCode(1) }
     }
 
+    private var drawsRates: Bool { swarm || seeds > 1 }
+
     /// The simulation of one seed: the scenario's, with the mutant, and in a swarm a pause rate
     /// drawn from the seed (0 to 2 times the scenario's).
     private func configuration(_ scenario: Scenario, seed: UInt64, mutant: Mutant?) -> SimConfiguration {
         var simulation = scenario.simulation
         simulation.seed = seed
         simulation.mutant = mutant
-        if seeds > 1 {
+        if drawsRates {
             var dice = SeededRandom(seed: seed ^ 0x5EED_FA17)
             simulation.pauseProbability = min(1, scenario.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
         }

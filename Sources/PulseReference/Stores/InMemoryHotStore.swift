@@ -23,6 +23,21 @@ public final class InMemoryHotStore: HotStore {
         self.mutant = mutant
     }
 
+    /// A copy of the whole state as it is now, as an asynchronous replica holds it (the simulator's
+    /// failover promotes such a copy taken a little earlier). Its change feed is its own.
+    public func replicaCopy() -> InMemoryHotStore {
+        let copy = InMemoryHotStore(base: base, logCapacity: logCapacity, mutant: mutant)
+        let state = events.withLock { $0 }
+        copy.events.withLock { $0 = state }
+        return copy
+    }
+
+    private init(base: Int64, logCapacity: Int, mutant: Mutant?) {
+        self.base = base
+        self.logCapacity = logCapacity
+        self.mutant = mutant
+    }
+
     /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
     private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
         let (result, changed) = events.withLock { events in

@@ -5,16 +5,22 @@ import GRDB
 /// in-memory database for tests.
 public final class SQLiteDurableStore: DurableStore {
     private let writer: any DatabaseWriter
+    /// Whether statements run on the caller's thread (GRDB's blocking API) instead of awaiting
+    /// GRDB's queue.
+    private let blocking: Bool
 
     /// Opens (creating if needed) the database file at `path` and migrates it.
     public init(path: String) throws {
         writer = try DatabasePool(path: path, configuration: Self.configuration())
+        blocking = false
         try SQLiteSchema.migrator.migrate(writer)
     }
 
-    /// An empty in-memory database.
-    public init() throws {
+    /// An empty in-memory database. `blocking`: run every statement on the calling thread, as the
+    /// single-threaded simulator wants (no thread hop per statement); servers keep the default.
+    public init(blocking: Bool = false) throws {
         writer = try DatabaseQueue(configuration: Self.configuration())
+        self.blocking = blocking
         try SQLiteSchema.migrator.migrate(writer)
     }
 
@@ -31,7 +37,7 @@ public final class SQLiteDurableStore: DurableStore {
     /// Runs a write transaction, turning every storage failure into ``DurableStoreError``.
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.write(body)
+            return try blocking ? Self.blockingWrite(writer, body) : await writer.write(body)
         } catch let error as DurableStoreError {
             throw error
         } catch {
@@ -41,11 +47,15 @@ public final class SQLiteDurableStore: DurableStore {
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.read(body)
+            return try blocking ? Self.blockingRead(writer, body) : await writer.read(body)
         } catch {
             throw DurableStoreError.unavailable(String(describing: error))
         }
     }
+
+    // Outside an async context, GRDB's blocking overloads are the ones chosen.
+    private static func blockingWrite<T>(_ writer: any DatabaseWriter, _ body: (Database) throws -> T) throws -> T { try writer.write(body) }
+    private static func blockingRead<T>(_ writer: any DatabaseWriter, _ body: (Database) throws -> T) throws -> T { try writer.read(body) }
 
     // MARK: Users
 
@@ -57,6 +67,11 @@ public final class SQLiteDurableStore: DurableStore {
                 throw DurableStoreError.emailTaken
             }
         }
+    }
+
+    /// Creates many users in one transaction (simulations and benchmarks seed thousands).
+    public func createUsers(_ users: [UserRecord]) async throws {
+        try await write { db in for user in users { try Self.insert(user, db) } }
     }
 
     private static func insert(_ user: UserRecord, _ db: Database) throws {
@@ -209,6 +224,14 @@ public final class SQLiteDurableStore: DurableStore {
     public func bookings(userID: String) async throws -> [BookingRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM bookings WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC", arguments: [userID])
+                .map { try Self.booking($0, db) }
+        }
+    }
+
+    /// Every booking of an event, oldest first (the simulator's final read).
+    public func bookings(eventID: String) async throws -> [BookingRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bookings WHERE event_id = ? ORDER BY created_at_ms, id", arguments: [eventID])
                 .map { try Self.booking($0, db) }
         }
     }

@@ -48,10 +48,15 @@ public struct HistoryIndex: Sendable {
     public var seatsPerEvent: [String: Int] = [:]
     public var heldSeatsMax: Int?
     public var expiryGraceNs: Int64 = 1_000_000_000
-    /// Times of `hot_state_loss` faults: every hold may vanish then (holds are soft state).
-    public var hotStateLossesNs: [Int64] = []
+    /// Times when every hold may have vanished or moved (holds are soft state): `hot_state_loss`,
+    /// `failover`, `server_crash` and `clock_jump` faults.
+    public var holdDisruptionsNs: [Int64] = []
     /// Periods when a subscriber was disconnected (`disconnect` faults), per subscriber.
     public var disconnectedNs: [String: [ClosedRange<Int64>]] = [:]
+    /// Periods when the server was down (`server_crash` faults): every subscriber was disconnected.
+    public var serverDownNs: [ClosedRange<Int64>] = []
+    /// The server clock's offset from history time after each `clock_jump`, in time order.
+    public var clockOffsetsNs: [(sinceNs: Int64, offsetNs: Int64)] = []
 
     public init(_ records: [HistoryRecord]) {
         self.records = records
@@ -67,7 +72,9 @@ public struct HistoryIndex: Sendable {
             case .observe:
                 observe(record)
             case .fault:
-                if record.f == "hot_state_loss" { hotStateLossesNs.append(record.timeNs) }
+                if ["hot_state_loss", "failover", "server_crash", "clock_jump"].contains(record.f) { holdDisruptionsNs.append(record.timeNs) }
+                if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
+                if record.f == "clock_jump", let offset = record.int("offset_ms") { clockOffsetsNs.append((record.timeNs, offset * 1_000_000)) }
                 if record.f == "disconnect", let process = record.string("process"), let ms = record.int("ms") {
                     disconnectedNs[process, default: []].append(record.timeNs...(record.timeNs + ms * 1_000_000))
                 }
@@ -140,12 +147,13 @@ public struct HistoryIndex: Sendable {
                 let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
                 for seat in seats {
                     let interval = HeldInterval(user: operation.process, holdID: holdID, seat: seat, fence: completion.int("fence"),
-                                                grant: operation, expiresNs: completion.int("expires_at_ns"))
+                                                grant: operation, expiresNs: historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs))
                     result[operation.event, default: [:]][seat, default: []].append(interval)
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
             case "extend":
-                guard let holdID = operation.invoke.string("hold"), let expires = completion?.int("expires_at_ns") else { continue }
+                guard let holdID = operation.invoke.string("hold"), let completion,
+                      let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs) else { continue }
                 for place in places[holdID] ?? [] {
                     let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires
                     result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires)
@@ -166,7 +174,7 @@ public struct HistoryIndex: Sendable {
                 continue
             }
         }
-        for loss in hotStateLossesNs {
+        for loss in holdDisruptionsNs {
             for (event, seats) in result {
                 for (seat, holds) in seats {
                     for index in holds.indices where holds[index].grant.startNs <= loss && (holds[index].endedByNs ?? .max) > loss {
@@ -178,6 +186,16 @@ public struct HistoryIndex: Sendable {
         return result
     }
 
-    /// Whether the hot state was lost at some time in `range` (then holds may have vanished).
-    public func hotStateLost(in range: ClosedRange<Int64>) -> Bool { hotStateLossesNs.contains { range.contains($0) } }
+    /// Whether holds were disrupted at some time in `range` (then they may have vanished).
+    public func holdsDisrupted(in range: ClosedRange<Int64>) -> Bool { holdDisruptionsNs.contains { range.contains($0) } }
+
+    /// Every period when `subscriber` was cut off: its own disconnections and the server's downtime.
+    public func disconnections(of subscriber: String) -> [ClosedRange<Int64>] { (disconnectedNs[subscriber] ?? []) + serverDownNs }
+
+    /// A server time (such as `expires_at_ns`) read at history time `atNs`, in history time: the
+    /// server's clock ran ahead of history time by the offset of the last clock jump before.
+    func historyTime(serverNs: Int64?, at atNs: Int64) -> Int64? {
+        guard let serverNs else { return nil }
+        return serverNs - (clockOffsetsNs.last { $0.sinceNs <= atNs }?.offsetNs ?? 0)
+    }
 }

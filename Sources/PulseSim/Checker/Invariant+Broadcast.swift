@@ -67,7 +67,8 @@ extension HistoryChecker {
     /// expired is, of the holds of the user the subscriber was told holds the seat, granted before
     /// the report and not yet reported, the one expiring first), and a hold nobody
     /// released or checked out is reported gone (released, booked, or absent from a snapshot)
-    /// to every subscriber still listening within the grace after its expiry.
+    /// to every subscriber still listening within the grace after its expiry (or after its grant,
+    /// for a hold granted already expired).
     static func expiryHonoured(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
         var violations: [Violation] = []
         // event -> subscriber -> seat -> times the seat was shown as no longer held.
@@ -108,10 +109,12 @@ extension HistoryChecker {
             for (seat, holds) in seats.sorted(by: { $0.key < $1.key }) {
                 for hold in holds where hold.endedByNs == nil {
                     guard let expires = hold.expiresNs else { continue }
-                    let deadline = expires + index.expiryGraceNs
+                    // A request paused after reading the server's clock may be granted a hold that has
+                    // already expired: its expiry is due right after the grant.
+                    let deadline = max(expires, hold.grant.endNs) + index.expiryGraceNs
                     for (subscriber, heard) in (lastHeard[event] ?? [:]).sorted(by: { $0.key < $1.key }) {
                         // A subscriber that was disconnected around the expiry hears of it when it rejoins.
-                        let rejoined = (index.disconnectedNs[subscriber] ?? []).filter { $0.lowerBound <= deadline && $0.upperBound >= expires }
+                        let rejoined = index.disconnections(of: subscriber).filter { $0.lowerBound <= deadline && $0.upperBound >= expires }
                             .map(\.upperBound).max()
                         let ownDeadline = rejoined.map { max(deadline, $0 + index.expiryGraceNs) } ?? deadline
                         guard heard >= ownDeadline else { continue }

@@ -53,8 +53,72 @@ public struct SimConfiguration: Sendable, Equatable {
     /// How long subscribers and the sweeper go on after the last user finished (the quiesce
     /// phase), in virtual ms; nil: long enough for every hold to expire (3 × TTL + 1 s).
     public var quiesceMs: Int64?
+    /// How users arrive: all at the start (closed: a fixed population, each doing its operations),
+    /// or as a Poisson stream (open: arrivals do not wait for the system).
+    public var arrival: Arrival = .closed
+    /// Closed: users start spread evenly over the ramp. Open: the arrival rate climbs linearly
+    /// from zero to its full value over the ramp.
+    public var rampMs: Int64 = 0
+
+    /// Requests (hold, extend, release, checkout) delayed on the way in or out, by up to
+    /// `requestDelayMsMax`; lost on the way in (never reached the server) or on the way out (the
+    /// server acted, the client never heard); or delivered twice (a retrying proxy). A client
+    /// that hears nothing gives up after `clientTimeoutMs` and records `info`.
+    public var requestDelayProbability = 0.0
+    public var requestDelayMsMax: Int64 = 500
+    public var requestDropProbability = 0.0
+    public var responseDropProbability = 0.0
+    public var requestDuplicateProbability = 0.0
+    public var clientTimeoutMs: Int64 = 3_000
+    /// Live messages delayed (by up to `messageDelayMsMax`) or lost in transit; a subscriber
+    /// notices a lost message by the gap in seqs and asks again from its last seq.
+    public var messageDelayProbability = 0.0
+    public var messageDelayMsMax: Int64 = 500
+    public var messageDropProbability = 0.0
+    /// Times (ms after the start) at which the hot store fails over to a replica that lags by
+    /// `failoverLagMs`: writes of that last stretch are lost.
+    public var failoverAtMs: [Int64] = []
+    public var failoverLagMs: Int64 = 1_000
+    /// Whether the server rebuilds its hot state after a failover (the reference does); false
+    /// only to show that trusting a lagging replica is caught.
+    public var recoverAfterFailover = true
+    /// Steps of the server's clock (positive: forwards), relative to true time.
+    public var clockJumps: [ClockJump] = []
+    /// Times at which the server process crashes; it restarts `serverDownMs` later on the same
+    /// durable store, with a fresh hot state (the embedded store dies with the process).
+    public var serverCrashAtMs: [Int64] = []
+    public var serverDownMs: Int64 = 1_000
+    /// The faulty phase: probabilistic faults happen only in the first `faultsUntilMs` of virtual
+    /// time (nil: all run long); then the system heals, quiesces and is read.
+    public var faultsUntilMs: Int64?
+
+    /// Limits: users start no operation after `durationLimitMs` of virtual time, and no more than
+    /// `operationsLimit` hold attempts are made in all.
+    public var durationLimitMs: Int64?
+    public var operationsLimit: Int?
+
     /// A known defect to run the engine with (harness tests); nil for the reference.
     public var mutant: Mutant?
 
     public init(seed: UInt64 = 1) { self.seed = seed }
+
+    /// How users arrive (see ``arrival``).
+    public enum Arrival: Sendable, Equatable {
+        case closed
+        case open(perSecond: Double)
+    }
+
+    /// One step of the server's clock.
+    public struct ClockJump: Sendable, Equatable {
+        public var atMs: Int64
+        public var byMs: Int64
+        public init(atMs: Int64, byMs: Int64) {
+            self.atMs = atMs
+            self.byMs = byMs
+        }
+    }
+
+    /// Longest a live message may take to reach a subscriber after its change, in virtual ms:
+    /// the sweep, a poll, and an injected delay.
+    var expiryGraceMs: Int64 { sweepIntervalMs + subscriberPollMs + (messageDelayProbability > 0 ? messageDelayMsMax : 0) + 1 }
 }

@@ -13,10 +13,10 @@ final class SimDurableStore: DurableStoreDecorator {
         self.faults = faults
     }
 
-    private func turn() async { await faults.turn() }
+    private func turn() async throws { try await faults.turn() }
 
     func commitBooking(_ booking: NewBooking) async throws -> BookingCommit {
-        await turn()
+        try await turn()
         switch faults.commitFailure() {
         case .before?:
             throw DurableStoreError.unavailable("injected: the store did not answer")
@@ -28,11 +28,11 @@ final class SimDurableStore: DurableStoreDecorator {
         }
     }
     func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord? {
-        await turn()
+        try await turn()
         return try await inner.booking(userID: userID, idempotencyKey: idempotencyKey)
     }
     func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
-        await turn()
+        try await turn()
         return try await inner.resolveLapsedCheckout(bookingID: bookingID, eventID: eventID, fences: fences)
     }
 }

@@ -19,13 +19,28 @@ public enum SimRunner {
     static let startMs: Int64 = 1_767_225_600_000
 
     /// Runs the simulation and checks its history. Throws only when the set-up fails.
-    public static func run(_ configuration: SimConfiguration) async throws -> Outcome {
+    /// How far a run has come (for progress bars).
+    public struct Progress: Sendable {
+        public var usersDone: Int
+        public var users: Int
+        public var virtualMs: Int64
+        public var steps: Int
+    }
+
+    /// Runs the simulation and checks its history. Throws only when the set-up fails. `progress`
+    /// is called every few thousand scheduling steps.
+    public static func run(_ configuration: SimConfiguration, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Outcome {
+        try await SimExecutor.run { try await runOnSimThread(configuration, progress: progress) }
+    }
+
+    private static func runOnSimThread(_ configuration: SimConfiguration, progress: (@Sendable (Progress) -> Void)?) async throws -> Outcome {
         let clock = ManualClock(startMs: startMs)
+        let serverClock = SimServerClock(truth: clock)
         let scheduler = SimScheduler(seed: configuration.seed, clock: clock)
         let recorder = HistoryRecorder(clock: clock)
-        let faults = SimFaults(scheduler: scheduler, recorder: recorder, pauseProbability: configuration.pauseProbability, pauseMs: configuration.pauseMs,
-                               durableFailureProbability: configuration.durableFailureProbability)
-        let sqlite = try SQLiteDurableStore()
+        let server = SimServer()
+        let faults = SimFaults(scheduler: scheduler, recorder: recorder, configuration: configuration, server: server, startMs: startMs)
+        let sqlite = try SQLiteDurableStore(blocking: true)
         let durable = SimDurableStore(sqlite, faults: faults)
         let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant), faults: faults)
         var engineConfiguration = EngineConfiguration(holdTTLSeconds: configuration.holdTTLSeconds)
@@ -33,43 +48,47 @@ public enum SimRunner {
         engineConfiguration.heldSeatsPerUserMax = configuration.heldSeatsPerUserMax
         engineConfiguration.seatsPerHoldMax = min(engineConfiguration.seatsPerHoldMax, configuration.heldSeatsPerUserMax)
         engineConfiguration.checkoutLeaseSeconds = configuration.checkoutLeaseSeconds
-        let engine = BookingEngine(configuration: engineConfiguration, hot: hot, durable: durable, clock: clock,
-                                   ids: SeededIdentifierSource(seed: configuration.seed))
+        // One id source across restarts: a restarted process never repeats a token or a booking id.
+        let ids = SeededIdentifierSource(seed: configuration.seed)
+        let makeEngine: @Sendable (any HotStore) -> BookingEngine = { [engineConfiguration] hot in
+            BookingEngine(configuration: engineConfiguration, hot: hot, durable: durable, clock: serverClock, ids: ids)
+        }
+        let engine = makeEngine(hot)
+        server.restart(engine)
         let event = try await engine.createEvent(CreateEventRequest(
             title: "Simulated", venue: "Sim Hall", date: "2030-01-01T20:00:00Z",
             venueConfig: VenueConfig(rows: configuration.rows, cols: configuration.cols, price: 10)))
-        let users = (0..<configuration.users).map { String(format: "%024x", 0x5151_0000 + $0) }
-        for user in users {
-            try await sqlite.createUser(UserRecord(id: user, name: "User", email: "\(user)@sim.invalid", passwordHash: "-", role: .user, createdAtMs: startMs))
-        }
+        try await sqlite.createUsers((0..<configuration.users).map { index in
+            let id = SimWorld.userID(index)
+            return UserRecord(id: id, name: "User", email: "\(id)@sim.invalid", passwordHash: "-", role: .user, createdAtMs: startMs)
+        })
         recorder.record("harness", .observe, "config", [
             "seats_per_event": .object([event.id: .int(Int64(configuration.rows * configuration.cols))]),
             "held_seats_max": .int(Int64(configuration.heldSeatsPerUserMax)),
-            "expiry_grace_ns": .int((configuration.sweepIntervalMs + configuration.subscriberPollMs + 1) * 1_000_000),
+            "expiry_grace_ns": .int(configuration.expiryGraceMs * 1_000_000),
         ])
-        let world = SimWorld(configuration: configuration, engine: engine, scheduler: scheduler, recorder: recorder, eventID: event.id,
-                             usersLeft: users.count)
+        let world = SimWorld(configuration: configuration, server: server, faults: faults, serverClock: serverClock, eventID: event.id,
+                             startMs: startMs, makeEngine: makeEngine)
         await withTaskGroup(of: Void.self) { group in
-            for (index, user) in users.enumerated() {
-                scheduler.spawn("u\(index)", in: &group) { await world.user(index: index, id: user) }
+            for index in 0..<configuration.users {
+                scheduler.spawn("u\(index)", in: &group) { await world.user(index: index) }
             }
             for index in 0..<configuration.subscribers {
                 scheduler.spawn("s\(index)", in: &group) { await world.subscriber() }
             }
             scheduler.spawn("sweeper", in: &group) { await world.sweeper() }
-            if !configuration.hotStateLossAtMs.isEmpty {
-                scheduler.spawn("nemesis", in: &group) {
-                    await world.nemesis(hot: hot, durable: sqlite, startMs: startMs)
-                }
+            if SimWorld.hasSchedule(configuration) {
+                scheduler.spawn("nemesis", in: &group) { await world.nemesis(hot: hot, durable: sqlite) }
             }
-            await scheduler.run()
+            await scheduler.run(every: progress == nil ? nil : 4_096) {
+                progress?(Progress(usersDone: configuration.users - world.usersLeft, users: configuration.users,
+                                   virtualMs: clock.nowMs() - startMs, steps: scheduler.steps))
+            }
             await group.waitForAll()
         }
         var bookings: [HistoryValue] = []
-        for (index, user) in users.enumerated() {
-            for booking in try await sqlite.bookings(userID: user) {
-                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seatIDs)]))
-            }
+        for booking in try await sqlite.bookings(eventID: event.id) {
+            bookings.append(.object(["booking": .string(booking.id), "user": .string(world.userName(booking.userID)), "seats": .list(booking.seatIDs)]))
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event.id), "bookings": .array(bookings)])
         let history = recorder.all

@@ -38,6 +38,9 @@ public final class SimScheduler: Sendable {
     /// True with probability `p`, from the scheduler's seeded generator (faults use it).
     public func chance(_ p: Double) -> Bool { state.withLock { $0.random.chance(p) } }
 
+    /// A number in `0..<bound` (at least 1), from the scheduler's seeded generator.
+    public func below(_ bound: Int) -> Int { state.withLock { $0.random.below(max(1, bound)) } }
+
     /// Scheduling decisions taken so far.
     public var steps: Int { state.withLock { $0.steps } }
 
@@ -84,8 +87,10 @@ public final class SimScheduler: Sendable {
     }
 
     /// Drives the processes until every one has ended. Call once, after spawning them.
-    public func run() async {
+    /// `tick` is called every `every` steps.
+    public func run(every: Int? = nil, tick: () -> Void = {}) async {
         while true {
+            if let every, steps % every == 0 { tick() }
             await withCheckedContinuation { continuation in
                 let alreadyIdle = state.withLock { state -> Bool in
                     if state.running == 0 { return true }

@@ -34,6 +34,15 @@ public enum ScenarioParser {
         if var users = try reader.mapping("users") {
             simulation.users = try users.int("count", 1...100_000, default: simulation.users)
             simulation.operationsPerUser = try users.int("operations", 1...1000, default: simulation.operationsPerUser)
+            simulation.rampMs = Int64(try users.int("ramp_ms", 0...86_400_000, default: 0))
+            switch try users.optionalString("arrival") ?? "closed" {
+            case "closed":
+                if users.has("rate_per_second") { throw ScenarioError(line: users.line(of: "rate_per_second"), field: "users.rate_per_second", problem: "only an open arrival has a rate") }
+            case "open":
+                simulation.arrival = .open(perSecond: try users.number("rate_per_second", 0.001...1_000_000))
+            default:
+                throw ScenarioError(line: users.line(of: "arrival"), field: "users.arrival", problem: "expected 'closed' or 'open'")
+            }
             try users.finish()
         }
         if var behaviour = try reader.mapping("behaviour") {
@@ -85,13 +94,53 @@ public enum ScenarioParser {
                 simulation.hotStateLossAtMs = try loss.intList("at_ms", 0...86_400_000).map(Int64.init)
                 try loss.finish()
             }
+            if var requests = try faults.mapping("requests") {
+                simulation.requestDelayProbability = try requests.probability("delay", default: 0)
+                simulation.requestDelayMsMax = Int64(try requests.int("delay_ms_max", 1...3_600_000, default: Int(simulation.requestDelayMsMax)))
+                simulation.requestDropProbability = try requests.probability("drop", default: 0)
+                simulation.responseDropProbability = try requests.probability("response_drop", default: 0)
+                simulation.requestDuplicateProbability = try requests.probability("duplicate", default: 0)
+                simulation.clientTimeoutMs = Int64(try requests.int("timeout_ms", 1...3_600_000, default: Int(simulation.clientTimeoutMs)))
+                try requests.finish()
+            }
+            if var messages = try faults.mapping("messages") {
+                simulation.messageDelayProbability = try messages.probability("delay", default: 0)
+                simulation.messageDelayMsMax = Int64(try messages.int("delay_ms_max", 1...3_600_000, default: Int(simulation.messageDelayMsMax)))
+                simulation.messageDropProbability = try messages.probability("drop", default: 0)
+                try messages.finish()
+            }
+            if var failover = try faults.mapping("failover") {
+                simulation.failoverAtMs = try failover.intList("at_ms", 0...86_400_000).map(Int64.init)
+                simulation.failoverLagMs = Int64(try failover.int("lag_ms", 0...3_600_000, default: Int(simulation.failoverLagMs)))
+                try failover.finish()
+            }
+            if let jumps = try faults.mappings("clock_jumps") {
+                simulation.clockJumps = try jumps.map { jump in
+                    var jump = jump
+                    let result = SimConfiguration.ClockJump(atMs: Int64(try jump.int("at_ms", 0...86_400_000, required: true)),
+                                                            byMs: Int64(try jump.int("by_ms", -86_400_000...86_400_000, required: true)))
+                    try jump.finish()
+                    return result
+                }
+            }
+            if var crash = try faults.mapping("server_crash") {
+                simulation.serverCrashAtMs = try crash.intList("at_ms", 0...86_400_000).map(Int64.init)
+                simulation.serverDownMs = Int64(try crash.int("down_ms", 0...3_600_000, default: Int(simulation.serverDownMs)))
+                try crash.finish()
+            }
             try faults.finish()
         } else {
             simulation.pauseProbability = 0
         }
         if var phases = try reader.mapping("phases") {
+            if phases.has("faults_ms") { simulation.faultsUntilMs = Int64(try phases.int("faults_ms", 0...86_400_000, default: 0)) }
             if phases.has("quiesce_ms") { simulation.quiesceMs = Int64(try phases.int("quiesce_ms", 0...3_600_000, default: 0)) }
             try phases.finish()
+        }
+        if var limits = try reader.mapping("limits") {
+            if limits.has("duration_ms") { simulation.durationLimitMs = Int64(try limits.int("duration_ms", 1...86_400_000, default: 0)) }
+            if limits.has("operations") { simulation.operationsLimit = try limits.int("operations", 1...100_000_000, default: 0) }
+            try limits.finish()
         }
         let checks = try reader.checks()
         try reader.finish()
@@ -148,8 +197,11 @@ struct MappingReader {
         return text
     }
 
-    mutating func int(_ key: String, _ range: ClosedRange<Int>, default value: Int) throws -> Int {
-        guard let field = take(key) else { return value }
+    mutating func int(_ key: String, _ range: ClosedRange<Int>, default value: Int = 0, required: Bool = false) throws -> Int {
+        guard let field = take(key) else {
+            if required { throw fail(key, node.mark?.line ?? 1, "missing") }
+            return value
+        }
         guard let number = field.value.int else { throw fail(key, field.line, "expected a whole number") }
         guard range.contains(number) else { throw fail(key, field.line, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)") }
         return number
@@ -173,6 +225,24 @@ struct MappingReader {
         guard (0...1).contains(number) else { throw fail(key, field.line, "\(number) is not a probability (0...1)") }
         return number
     }
+
+    /// A required number in `range`.
+    mutating func number(_ key: String, _ range: ClosedRange<Double>) throws -> Double {
+        guard let field = take(key) else { throw fail(key, node.mark?.line ?? 1, "missing") }
+        guard let number = field.value.float ?? field.value.int.map(Double.init) else { throw fail(key, field.line, "expected a number") }
+        guard range.contains(number) else { throw fail(key, field.line, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return number
+    }
+
+    /// A list of mappings, each read by the caller.
+    mutating func mappings(_ key: String) throws -> [MappingReader]? {
+        guard let field = take(key) else { return nil }
+        guard let items = field.value.sequence else { throw fail(key, field.line, "expected a list") }
+        return try items.enumerated().map { try MappingReader($1, path: "\(qualified(key))[\($0)]") }
+    }
+
+    /// The line of `key` (or of the mapping when it is absent), for errors found later.
+    func line(of key: String) -> Int { fields.first { $0.key == key }?.line ?? node.mark?.line ?? 1 }
 
     /// Whether the mapping has `key` (without reading it).
     func has(_ key: String) -> Bool { fields.contains { $0.key == key } }
