@@ -114,6 +114,51 @@ struct CheckerTests {
         #expect(away.brokenInvariants == [], "a subscriber away during the expiry hears of it when it rejoins")
     }
 
+    @Test("clock jumps, crashes and late grants: the checker reads server times through the clock's offset")
+    func clockAndCrashFaults() {
+        // The server's clock runs 2 s ahead after a jump: a hold it says expires at 7 s (server
+        // time) expires at 5 s of history time, and is announced then.
+        var ahead = HistoryBuilder()
+        ahead.snapshot(0, "s1", seq: 10)
+        ahead.add(1, "nemesis", .fault, "clock_jump", ["by_ms": 2_000, "offset_ms": 2_000])
+        ahead.hold("u1", ["A1"], id: "h1", invoke: 10, ok: 11, expires: 7_011)
+        ahead.see(11, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        ahead.see(5_100, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
+        ahead.snapshot(9_000, "s1", seq: 12)
+        #expect(ahead.brokenInvariants == [])
+        var unexplained = ahead
+        unexplained.records.removeAll { $0.f == "clock_jump" }
+        #expect(unexplained.brokenInvariants == [.expiryHonoured], "without the jump the expiry came 2 s early")
+
+        // A hold granted after its own expiry (the request read the clock, then paused): its
+        // expiry is due right after the grant, not at a time already past.
+        func late(announced: Bool) -> HistoryBuilder {
+            var h = HistoryBuilder()
+            h.snapshot(0, "s1", seq: 10)
+            h.hold("u1", ["A1"], id: "h1", invoke: 10, ok: 8_000, expires: 5_010)
+            h.see(8_000, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+            if announced { h.see(8_200, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired") }
+            h.snapshot(9_500, "s1", seq: announced ? 12 : 11, locked: announced ? [:] : ["A1": "u1"])
+            return h
+        }
+        #expect(late(announced: true).brokenInvariants == [])
+        #expect(late(announced: false).brokenInvariants == [.expiryHonoured])
+
+        // A crash takes the embedded hot state with it: the hold is gone, not silently expired.
+        func crash(recorded: Bool) -> HistoryBuilder {
+            var h = HistoryBuilder()
+            h.snapshot(0, "s1", seq: 10)
+            h.hold("u1", ["A1"], id: "h1", invoke: 10, ok: 11, expires: 5_011)
+            h.see(11, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+            if recorded { h.add(4_000, "nemesis", .fault, "server_crash", ["down_ms": 3_000]) }
+            h.snapshot(9_000, "s1", seq: 11, locked: ["A1": "u1"])
+            return h
+        }
+        #expect(crash(recorded: true).brokenInvariants == [])
+        #expect(crash(recorded: false).brokenInvariants == [.expiryHonoured])
+        #expect(HistoryIndex(crash(recorded: true).records).disconnections(of: "s1") == [4_000_000_000...7_000_000_000])
+    }
+
     @Test("broadcast-order: gaps, disagreements, missing seqs and releases of free seats are caught")
     func broadcastOrder() {
         var gap = HistoryBuilder()

@@ -28,6 +28,11 @@ struct ScenarioTests {
             ("name: x\nchecks: [no-double-booking, telepathy]\n", ScenarioError(line: 2, field: "checks",
                 problem: "unknown invariant 'telepathy'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")),
             ("name: x\nusers: 12\n", ScenarioError(line: 2, field: "users", problem: "expected a mapping of fields")),
+            ("name: x\nusers: { count: 3, arrival: sometimes }\n", ScenarioError(line: 2, field: "users.arrival", problem: "expected 'closed' or 'open'")),
+            ("name: x\nusers: { rate_per_second: 3 }\n", ScenarioError(line: 2, field: "users.rate_per_second", problem: "only an open arrival has a rate")),
+            ("name: x\nfaults:\n  clock_jumps:\n    - { at_ms: 5 }\n", ScenarioError(line: 4, field: "faults.clock_jumps[0].by_ms", problem: "missing")),
+            ("name: x\nfaults:\n  requests: { drop: 2 }\n", ScenarioError(line: 3, field: "faults.requests.drop", problem: "2.0 is not a probability (0...1)")),
+            ("name: x\nlimits: { operations: 0 }\n", ScenarioError(line: 2, field: "limits.operations", problem: "0 is out of range 1...100000000")),
         ]
         for (text, expected) in cases {
             #expect(throws: expected, "\(text)") { try ScenarioParser.parse(text) }
@@ -43,6 +48,14 @@ struct ScenarioTests {
         #expect(scenario.simulation.pauseProbability == 0)
         #expect(scenario.checks == [.capacity])
         #expect(try Self.load("pause-past-ttl.yaml").simulation.pauseProbability == 0.15)
+        for file in Self.files.map(\.lastPathComponent) {
+            let loaded = try Self.load(file)
+            #expect(try ScenarioParser.parse(ScenarioWriter.yaml(loaded)).simulation == loaded.simulation, "\(file) survives writing and reading")
+        }
+        let flaky = try Self.load("flaky-network.yaml").simulation
+        #expect(flaky.arrival == .open(perSecond: 4) && flaky.rampMs == 5_000 && flaky.faultsUntilMs == 20_000)
+        #expect(flaky.requestDuplicateProbability == 0.05 && flaky.messageDropProbability == 0.05 && flaky.operationsLimit == 200)
+        #expect(try Self.load("clock-jump.yaml").simulation.clockJumps == [.init(atMs: 5_000, byMs: 4_000), .init(atMs: 12_000, byMs: -3_000)])
     }
 
     @Test("every scenario file parses and, in reduced size, the reference keeps every invariant", arguments: Self.files.map(\.lastPathComponent))
@@ -96,6 +109,72 @@ struct ScenarioTests {
         }
         #expect(faults["durable_error", default: 0] > 3 && faults["client_crash", default: 0] > 0, "\(faults)")
         #expect(recoveredByRetry > 0, "some unknown outcomes were settled by a retry with the same key")
+    }
+
+    @Test("failover, clock jumps, server crashes and a flaky network: the faults happen and the reference keeps every invariant", arguments: [
+        ("failover.yaml", ["failover"]),
+        ("clock-jump.yaml", ["clock_jump"]),
+        ("server-crash.yaml", ["server_crash", "server_restart"]),
+        ("flaky-network.yaml", ["delay", "request_drop", "response_drop", "request_duplicate", "message_delay", "message_drop"]),
+    ])
+    func scheduledAndNetworkFaults(file: String, kinds: [String]) async throws {
+        let scenario = try Self.load(file)
+        var seen: [String: Int] = [:]
+        var unanswered = 0
+        for seed in 1...5 as ClosedRange<UInt64> {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            let outcome = try await SimRunner.run(simulation)
+            #expect(outcome.violations == [], "\(file) seed \(seed): \(outcome.violations.prefix(3))")
+            for record in outcome.history where record.type == .fault { seen[record.f, default: 0] += 1 }
+            unanswered += outcome.history.filter { $0.type == .info }.count
+            if let until = simulation.faultsUntilMs {
+                let late = outcome.history.filter { $0.type == .fault && $0.timeNs >= (SimRunner.startMs + until) * 1_000_000 }
+                #expect(late.isEmpty, "no fault after the faulty phase: \(late.prefix(2))")
+            }
+        }
+        for kind in kinds { #expect(seen[kind, default: 0] > 0, "\(file) never injected \(kind): \(seen)") }
+        if file != "clock-jump.yaml" && file != "failover.yaml" { #expect(unanswered > 0, "some requests went unanswered and were recorded as info") }
+    }
+
+    @Test("a server that trusts a lagging replica after a failover is caught")
+    func trustingAReplicaIsCaught() async throws {
+        var simulation = try Self.load("failover.yaml").simulation
+        simulation.recoverAfterFailover = false
+        var broken: Set<Invariant> = []
+        for seed in 1...10 as ClosedRange<UInt64> {
+            simulation.seed = seed
+            broken.formUnion(try await SimRunner.run(simulation).violations.map(\.invariant))
+        }
+        #expect(broken.contains(.broadcastOrder), "seqs repeat and views diverge: \(broken)")
+    }
+
+    @Test("open arrivals ramp up; limits stop new operations")
+    func arrivalsAndLimits() async throws {
+        var open = SimConfiguration()
+        open.users = 60
+        open.arrival = .open(perSecond: 4)
+        open.rampMs = 5_000
+        let arrivals = SimWorld.arrivals(open)
+        #expect(arrivals == arrivals.sorted() && arrivals.count == 60)
+        let inRamp = arrivals.filter { $0 < 5_000 }.count
+        #expect((4...20).contains(inRamp), "about rate x ramp / 2 = 10 arrive while the rate climbs: \(inRamp)")
+        #expect((12_000...30_000).contains(arrivals.last!), "then about 4 a second: the last at ~17.5 s, not \(arrivals.last!)")
+        var closed = SimConfiguration()
+        closed.users = 4
+        closed.rampMs = 2_000
+        #expect(SimWorld.arrivals(closed) == [0, 500, 1_000, 1_500])
+
+        let scenario = try Self.load("flaky-network.yaml")
+        let limit = try #require(scenario.simulation.operationsLimit)
+        let duration = try #require(scenario.simulation.durationLimitMs)
+        var limited = scenario.simulation
+        limited.operationsLimit = 40
+        for simulation in [scenario.simulation, limited] {
+            let holds = try await SimRunner.run(simulation).history.filter { $0.type == .invoke && $0.f == "hold" }
+            #expect(holds.count <= (simulation.operationsLimit ?? limit) && holds.count >= (simulation.operationsLimit ?? limit) / 2)
+            #expect(holds.allSatisfy { $0.timeNs < (SimRunner.startMs + duration) * 1_000_000 })
+        }
     }
 
     @Test("each named race catches the mutant it is about within 20 seeds", arguments: [
