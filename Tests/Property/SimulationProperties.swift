@@ -29,6 +29,33 @@ struct SimulationProperties {
         }
     }
 
+    @Test("generated fault mixes keep every invariant on the reference engine")
+    func referenceSurvivesFaults() async {
+        await propertyCheck(count: 30, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 2...30), Gen.double(in: 0...0.15),
+                            Gen.int(in: 0...4), Gen.int(in: 500...15_000)) { seed, users, rate, scheduled, atMs in
+            var configuration = Self.simulation(seed: seed, users: users, operations: 5, rows: 3, cols: 8, mix: 0.6)
+            configuration.requestDelayProbability = rate
+            configuration.requestDropProbability = rate / 2
+            configuration.responseDropProbability = rate / 2
+            configuration.requestDuplicateProbability = rate
+            configuration.messageDelayProbability = rate
+            configuration.messageDropProbability = rate
+            configuration.subscriberDropProbability = rate / 2
+            configuration.durableFailureProbability = rate / 2
+            configuration.clientCrashProbability = rate / 3
+            let at = Int64(atMs)
+            switch scheduled {
+            case 1: configuration.hotStateLossAtMs = [at]
+            case 2: configuration.failoverAtMs = [at]
+            case 3: configuration.serverCrashAtMs = [at]
+            case 4: configuration.clockJumps = [.init(atMs: at, byMs: at % 2 == 0 ? 3_000 : -3_000)]
+            default: break
+            }
+            let outcome = try await SimRunner.run(configuration)
+            #expect(outcome.violations == [])
+        }
+    }
+
     @Test("every mutant is caught by a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)
     func mutantsAreCaught(mutant: Mutant) async {
         let race = ["seed-release": "release-race", "no-fence": "pause-past-ttl", "blind-release-broadcast": "release-race",

@@ -25,6 +25,9 @@ public struct HeldInterval: Sendable {
     public var grant: Operation
     /// The hold's expiry in history time, moved by `ok` extensions.
     public var expiresNs: Int64?
+    /// Whether an extension may have moved the expiry later without the history saying so (an
+    /// `extend` whose answer never came): then no deadline for announcing the expiry is known.
+    public var expiryUncertain = false
     /// The start of the first release or checkout of the owner that ended it.
     public var endedByNs: Int64?
     public var endLines: [Int] = []
@@ -135,10 +138,11 @@ public struct HistoryIndex: Sendable {
         var result: [String: [String: [HeldInterval]]] = [:]
         var places: [String: [(event: String, seat: String, index: Int)]] = [:]
         for operation in operations {
-            // Holds and extensions count once they are `ok`; a release or checkout by the owner may
+            // Holds and extensions count once they are `ok` (an unanswered extension makes the
+            // expiry uncertain); a release or checkout by the owner may
             // end a hold as soon as it is invoked, whatever its answer (a failed checkout may have
             // frozen the hold before it failed).
-            guard operation.isOK || operation.f == "release" || operation.f == "checkout" else { continue }
+            guard operation.isOK || operation.f == "release" || operation.f == "checkout" || operation.f == "extend" else { continue }
             let completion = operation.completion
             switch operation.f {
             case "hold":
@@ -152,7 +156,11 @@ public struct HistoryIndex: Sendable {
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
             case "extend":
-                guard let holdID = operation.invoke.string("hold"), let completion,
+                if completion?.type != .ok && completion?.type != .fail, let holdID = operation.invoke.string("hold") {
+                    for place in places[holdID] ?? [] { result[place.event]![place.seat]![place.index].expiryUncertain = true }
+                    continue
+                }
+                guard let holdID = operation.invoke.string("hold"), let completion, completion.type == .ok,
                       let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs) else { continue }
                 for place in places[holdID] ?? [] {
                     let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires

@@ -107,7 +107,7 @@ extension HistoryChecker {
         }
         for (event, seats) in intervals.sorted(by: { $0.key < $1.key }) {
             for (seat, holds) in seats.sorted(by: { $0.key < $1.key }) {
-                for hold in holds where hold.endedByNs == nil {
+                for hold in holds where hold.endedByNs == nil && !hold.expiryUncertain {
                     guard let expires = hold.expiresNs else { continue }
                     // A request paused after reading the server's clock may be granted a hold that has
                     // already expired: its expiry is due right after the grant.
