@@ -22,6 +22,8 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
     @Flag(help: "List the mutants and exit.") var listMutants = false
     @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
+    @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations) and the history of every failing seed.") var report: String?
+    @Flag(help: "Never show the progress bar (it shows only on a terminal).") var noProgress = false
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
 
     func run() async throws {
@@ -40,25 +42,33 @@ struct Sim: AsyncParsableCommand {
             return value
         }
         guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds must be 1...100000") }
+        if let report { try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true) }
         let first = seed ?? parsed.simulation.seed
         print("\(parsed.name): \(parsed.simulation.users) users, \(parsed.simulation.rows * parsed.simulation.cols) seats\(chosenMutant.map { ", mutant \($0.rawValue)" } ?? "")")
-        print("    seed  pause p   records  holds ok  refused  bookings  violations  virtual s   wall s    steps  steps/s")
+        print(SeedRow.header)
         var failures: [(seed: UInt64, violations: [Violation])] = []
+        var rows: [SeedRow] = []
+        let progress = ProgressBar(enabled: !noProgress)
         for offset in 0..<UInt64(seeds) {
             let simulation = configuration(parsed, seed: first &+ offset, mutant: chosenMutant)
             let started = ContinuousClock.now
-            let outcome = try await SimRunner.run(simulation)
-            let wall = ContinuousClock.now - started
+            let seed = simulation.seed
+            let onProgress: (@Sendable (SimRunner.Progress) -> Void)? = progress.enabled ? { @Sendable in progress.show(seed: seed, $0) } : nil
+            let outcome = try await SimRunner.run(simulation, progress: onProgress)
+            progress.clear()
             let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
-            let records = outcome.history
-            let wallSeconds = wall.seconds
-            print(String(format: "%8llu  %7.4f  %8d  %8d  %7d  %8d  %10d  %9.1f  %7.2f  %7d  %7.0f", simulation.seed, simulation.pauseProbability, records.count,
-                         records.filter { $0.type == .ok && $0.f == "hold" }.count, records.filter { $0.type == .fail && $0.f == "hold" }.count,
-                         records.filter { $0.type == .ok && $0.f == "checkout" }.count, violations.count, Double(outcome.virtualMs) / 1000,
-                         wallSeconds, outcome.steps, Double(outcome.steps) / max(wallSeconds, 1e-9)))
-            if let history { try records.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: history, atomically: true, encoding: .utf8) }
+            let row = SeedRow(simulation: simulation, swarm: drawsRates ? SwarmDraw(seed: simulation.seed) : nil, outcome: outcome, violations: violations,
+                              wallSeconds: (ContinuousClock.now - started).seconds)
+            print(row.line)
+            rows.append(row)
+            let lines = outcome.history.map(HistoryReader.encode).joined(separator: "\n").appending("\n")
+            if let history { try lines.write(toFile: history, atomically: true, encoding: .utf8) }
+            if let report, !violations.isEmpty || seeds == 1 {
+                try lines.write(toFile: "\(report)/seed-\(simulation.seed).jsonl", atomically: true, encoding: .utf8)
+            }
             if !violations.isEmpty { failures.append((simulation.seed, violations)) }
         }
+        if let report { try writeReport(report, scenario: parsed, path: path, rows: rows) }
         for failure in failures {
             print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
             for violation in failure.violations.prefix(5) { print("  - \(violation)") }
@@ -80,16 +90,30 @@ struct Sim: AsyncParsableCommand {
 
     private var drawsRates: Bool { swarm || seeds > 1 }
 
-    /// The simulation of one seed: the scenario's, with the mutant, and in a swarm a pause rate
-    /// drawn from the seed (0 to 2 times the scenario's).
+    /// The simulation of one seed: the scenario's, with the mutant, and in a swarm the fault mix
+    /// drawn from the seed (``SwarmDraw``).
     private func configuration(_ scenario: Scenario, seed: UInt64, mutant: Mutant?) -> SimConfiguration {
         var simulation = scenario.simulation
         simulation.seed = seed
         simulation.mutant = mutant
-        if drawsRates {
-            var dice = SeededRandom(seed: seed ^ 0x5EED_FA17)
-            simulation.pauseProbability = min(1, scenario.simulation.pauseProbability * Double(dice.below(2001)) / 1000)
+        return drawsRates ? SwarmDraw(seed: seed).applied(to: simulation) : simulation
+    }
+}
+
+extension Sim {
+    /// `summary.json` of `--report`: the scenario, the command that replays each seed, every seed's row.
+    private func writeReport(_ directory: String, scenario: Scenario, path: String, rows: [SeedRow]) throws {
+        struct Summary: Encodable {
+            var scenario: String
+            var file: String
+            var mutant: String?
+            var seeds: [SeedRow]
+            var failingSeeds: [UInt64]
         }
-        return simulation
+        let summary = Summary(scenario: scenario.name, file: path, mutant: mutant, seeds: rows, failingSeeds: rows.filter { !$0.violations.isEmpty }.map(\.seed))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"))
+        print("report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history of each failing seed")")
     }
 }

@@ -75,6 +75,15 @@ extension HistoryChecker {
         var gone: [String: [String: [String: [Int64]]]] = [:]
         var lastHeard: [String: [String: Int64]] = [:]
         var reported: Set<String> = [] // "subscriber event hold seat" whose expiry the subscriber was told already
+        // "user event seat" -> first invocation of a hold of it whose answer never came: it may have
+        // been granted, and its expiry may be the one reported.
+        var unanswered: [String: Int64] = [:]
+        for operation in index.operations where operation.f == "hold" && operation.completion?.type != .ok && operation.completion?.type != .fail {
+            for seat in operation.invoke.strings("seats") {
+                let key = "\(operation.process) \(operation.event) \(seat)"
+                unanswered[key] = min(unanswered[key] ?? .max, operation.startNs)
+            }
+        }
         index.walkSubscriberViews { subscriber, event, record, holders in
             lastHeard[event, default: [:]][subscriber] = record.timeNs
             switch record.f {
@@ -84,6 +93,7 @@ extension HistoryChecker {
                     // The expired hold is, of the holder's holds on the seat granted before this
                     // report and not reported expired yet, the one that expires first.
                     guard record.f == "seat_released", record.string("reason") == "expired", let user = holders[seat],
+                          (unanswered["\(user) \(event) \(seat)"] ?? .max) > record.timeNs,
                           let hold = intervals[event]?[seat]?
                               .filter({ $0.user == user && ($0.grant.completion?.line ?? .max) < record.line
                                   && !reported.contains("\(subscriber) \(event) \($0.holdID) \(seat)") })
