@@ -61,10 +61,9 @@ struct Sim: AsyncParsableCommand {
                               wallSeconds: (ContinuousClock.now - started).seconds)
             print(row.line)
             rows.append(row)
-            let lines = outcome.history.map(HistoryReader.encode).joined(separator: "\n").appending("\n")
-            if let history { try lines.write(toFile: history, atomically: true, encoding: .utf8) }
-            if let report, !violations.isEmpty || seeds == 1 {
-                try lines.write(toFile: "\(report)/seed-\(simulation.seed).jsonl", atomically: true, encoding: .utf8)
+            let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { !violations.isEmpty || seeds == 1 ? $0 : nil }
+            for file in [history, reportHistory].compactMap({ $0 }) {
+                try outcome.history.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
             }
             if !violations.isEmpty { failures.append((simulation.seed, violations)) }
         }

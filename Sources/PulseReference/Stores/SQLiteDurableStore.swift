@@ -55,7 +55,9 @@ public final class SQLiteDurableStore: DurableStore {
 
     // Outside an async context, GRDB's blocking overloads are the ones chosen.
     private static func blockingWrite<T>(_ writer: any DatabaseWriter, _ body: (Database) throws -> T) throws -> T { try writer.write(body) }
-    private static func blockingRead<T>(_ writer: any DatabaseWriter, _ body: (Database) throws -> T) throws -> T { try writer.read(body) }
+    // A blocking store has one caller at a time (the simulator's thread): its reads need no
+    // read-only transaction of their own, which costs more than the lookups themselves.
+    private static func blockingRead<T>(_ writer: any DatabaseWriter, _ body: (Database) throws -> T) throws -> T { try writer.unsafeRead(body) }
 
     // MARK: Users
 

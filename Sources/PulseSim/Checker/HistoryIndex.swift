@@ -56,6 +56,8 @@ public struct HistoryIndex: Sendable {
     public var holdDisruptionsNs: [Int64] = []
     /// Periods when a subscriber was disconnected (`disconnect` faults), per subscriber.
     public var disconnectedNs: [String: [ClosedRange<Int64>]] = [:]
+    /// Live messages to a subscriber lost or held up in transit (`message_drop`, `message_delay`).
+    public var messageTroubleNs: [String: [ClosedRange<Int64>]] = [:]
     /// Periods when the server was down (`server_crash` faults): every subscriber was disconnected.
     public var serverDownNs: [ClosedRange<Int64>] = []
     /// The server clock's offset from history time after each `clock_jump`, in time order.
@@ -77,6 +79,9 @@ public struct HistoryIndex: Sendable {
             case .fault:
                 if ["hot_state_loss", "failover", "server_crash", "clock_jump"].contains(record.f) { holdDisruptionsNs.append(record.timeNs) }
                 if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
+                if record.f == "message_drop" || record.f == "message_delay", let process = record.string("process") {
+                    messageTroubleNs[process, default: []].append(record.timeNs...(record.timeNs + (record.int("ms") ?? 0) * 1_000_000))
+                }
                 if record.f == "clock_jump", let offset = record.int("offset_ms") { clockOffsetsNs.append((record.timeNs, offset * 1_000_000)) }
                 if record.f == "disconnect", let process = record.string("process"), let ms = record.int("ms") {
                     disconnectedNs[process, default: []].append(record.timeNs...(record.timeNs + ms * 1_000_000))
@@ -199,6 +204,18 @@ public struct HistoryIndex: Sendable {
 
     /// Every period when `subscriber` was cut off: its own disconnections and the server's downtime.
     public func disconnections(of subscriber: String) -> [ClosedRange<Int64>] { (disconnectedNs[subscriber] ?? []) + serverDownNs }
+
+    /// When `subscriber` must have heard of a change made at `changedNs` that everyone else hears
+    /// of by `deadline`: each disconnection, downtime, lost or late message of its own that
+    /// begins before its deadline and reaches past the change pushes its deadline to one grace
+    /// after that trouble ends (troubles may chain).
+    public func deliveryDeadline(of subscriber: String, from changedNs: Int64, deadline: Int64) -> Int64 {
+        let troubles = (disconnections(of: subscriber) + (messageTroubleNs[subscriber] ?? [])).filter { $0.upperBound >= changedNs }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        var own = deadline
+        for trouble in troubles where trouble.lowerBound <= own { own = max(own, trouble.upperBound + expiryGraceNs) }
+        return own
+    }
 
     /// A server time (such as `expires_at_ns`) read at history time `atNs`, in history time: the
     /// server's clock ran ahead of history time by the offset of the last clock jump before.

@@ -123,10 +123,7 @@ extension HistoryChecker {
                     // already expired: its expiry is due right after the grant.
                     let deadline = max(expires, hold.grant.endNs) + index.expiryGraceNs
                     for (subscriber, heard) in (lastHeard[event] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                        // A subscriber that was disconnected around the expiry hears of it when it rejoins.
-                        let rejoined = index.disconnections(of: subscriber).filter { $0.lowerBound <= deadline && $0.upperBound >= expires }
-                            .map(\.upperBound).max()
-                        let ownDeadline = rejoined.map { max(deadline, $0 + index.expiryGraceNs) } ?? deadline
+                        let ownDeadline = index.deliveryDeadline(of: subscriber, from: max(expires, hold.grant.endNs), deadline: deadline)
                         guard heard >= ownDeadline else { continue }
                         let told = gone[event]?[subscriber]?[seat]?.contains { $0 >= hold.grant.startNs && $0 <= ownDeadline } ?? false
                         if !told {

@@ -69,7 +69,7 @@ public enum SimRunner {
         ])
         let world = SimWorld(configuration: configuration, server: server, faults: faults, serverClock: serverClock, eventID: event.id,
                              startMs: startMs, makeEngine: makeEngine)
-        await withTaskGroup(of: Void.self) { group in
+        await withDiscardingTaskGroup { group in
             for index in 0..<configuration.users {
                 scheduler.spawn("u\(index)", in: &group) { await world.user(index: index) }
             }
@@ -84,7 +84,6 @@ public enum SimRunner {
                 progress?(Progress(usersDone: configuration.users - world.usersLeft, users: configuration.users,
                                    virtualMs: clock.nowMs() - startMs, steps: scheduler.steps))
             }
-            await group.waitForAll()
         }
         var bookings: [HistoryValue] = []
         for booking in try await sqlite.bookings(eventID: event.id) {

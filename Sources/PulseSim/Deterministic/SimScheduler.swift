@@ -19,8 +19,8 @@ public final class SimScheduler: Sendable {
     fileprivate struct State {
         var random: SeededRandom
         var ready: [Waiter] = []
-        /// Sleeping processes, latest wake-up first (the next to wake is last).
-        var sleeping: [(wakeMs: Int64, waiter: Waiter)] = []
+        /// Sleeping processes, a min-heap on (wake-up time, order).
+        var sleeping = SleeperHeap()
         var running = 0
         var steps = 0
         var order = 0
@@ -45,7 +45,7 @@ public final class SimScheduler: Sendable {
     public var steps: Int { state.withLock { $0.steps } }
 
     /// Starts a process; it waits for its first turn before running `body`.
-    public func spawn(_ process: String, in group: inout TaskGroup<Void>, _ body: @escaping @Sendable () async -> Void) {
+    public func spawn(_ process: String, in group: inout DiscardingTaskGroup, _ body: @escaping @Sendable () async -> Void) {
         state.withLock { $0.running += 1 }
         group.addTask {
             await SimScheduler.$currentProcess.withValue(process) {
@@ -100,11 +100,10 @@ public final class SimScheduler: Sendable {
                 if alreadyIdle { continuation.resume() }
             }
             let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                if state.ready.isEmpty, let wake = state.sleeping.last?.wakeMs {
+                if state.ready.isEmpty, let wake = state.sleeping.earliestWakeMs {
                     if wake > clock.nowMs() { clock.set(toMs: wake) }
-                    while let sleeper = state.sleeping.last, sleeper.wakeMs == wake {
-                        state.sleeping.removeLast()
-                        state.makeReady(sleeper.waiter)
+                    while state.sleeping.earliestWakeMs == wake {
+                        state.makeReady(state.sleeping.pop())
                     }
                 }
                 guard !state.ready.isEmpty else { return nil }
@@ -133,16 +132,8 @@ extension SimScheduler.State {
         ready.insert(waiter, at: low)
     }
 
-    /// Adds a sleeping process, keeping `sleeping` sorted by wake-up time, latest first.
-    fileprivate mutating func makeSleeping(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) {
-        var low = 0
-        var high = sleeping.count
-        while low < high {
-            let middle = (low + high) / 2
-            if sleeping[middle].wakeMs > wakeMs { low = middle + 1 } else { high = middle }
-        }
-        sleeping.insert((wakeMs, waiter), at: low)
-    }
+    /// Adds a sleeping process.
+    fileprivate mutating func makeSleeping(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) { sleeping.push(wakeMs, waiter) }
 
     /// The running process stopped (parked, slept or ended): wake the driver when none runs.
     fileprivate mutating func parkOne() -> CheckedContinuation<Void, Never>? {
@@ -150,5 +141,43 @@ extension SimScheduler.State {
         guard running == 0, let idle else { return nil }
         self.idle = nil
         return idle
+    }
+}
+
+/// The sleeping processes: a binary min-heap on (wake-up time, order), so that ten thousand
+/// sleepers cost a logarithm per sleep, not a shift of the whole list.
+fileprivate struct SleeperHeap {
+    private var items: [(wakeMs: Int64, waiter: SimScheduler.Waiter)] = []
+
+    var earliestWakeMs: Int64? { items.first?.wakeMs }
+
+    private func less(_ a: Int, _ b: Int) -> Bool { (items[a].wakeMs, items[a].waiter.order) < (items[b].wakeMs, items[b].waiter.order) }
+
+    mutating func push(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) {
+        items.append((wakeMs, waiter))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard less(child, parent) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Removes and returns the earliest sleeper (the heap must not be empty).
+    mutating func pop() -> SimScheduler.Waiter {
+        items.swapAt(0, items.count - 1)
+        let earliest = items.removeLast().waiter
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count, less(left, smallest) { smallest = left }
+            if right < items.count, less(right, smallest) { smallest = right }
+            guard smallest != parent else { return earliest }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }
