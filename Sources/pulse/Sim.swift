@@ -32,11 +32,7 @@ struct Sim: AsyncParsableCommand {
             return
         }
         guard let path = scenario else { throw ValidationError("give a scenario file (or --list-mutants)") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-        let parsed: Scenario
-        do { parsed = try ScenarioParser.parse(String(decoding: data, as: UTF8.self)) } catch let error as ScenarioError {
-            throw ValidationError("\(path): \(error)")
-        }
+        let parsed = try loadScenario(path)
         let chosenMutant = try mutant.map { name -> Mutant in
             guard let value = Mutant(rawValue: name) else { throw ValidationError("unknown mutant '\(name)'; see --list-mutants") }
             return value

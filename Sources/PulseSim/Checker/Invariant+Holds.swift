@@ -2,17 +2,27 @@
 /// capacity (per-user hold cap).
 extension HistoryChecker {
     /// hold-exclusive: no hold is granted while another hold of the same seat is surely live.
+    /// Per seat, one sweep in time order: each grant is compared with the earlier-live hold that
+    /// stays live the longest (n log n per seat, not a comparison of every pair).
     static func holdExclusive(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
         var violations: [Violation] = []
         for (event, seats) in intervals.sorted(by: { $0.key < $1.key }) {
             for (seat, holds) in seats.sorted(by: { $0.key < $1.key }) {
-                for (position, later) in holds.enumerated() {
-                    for earlier in holds[..<position] where earlier.holdID != later.holdID
-                        && later.grant.startNs > earlier.surelyLiveFromNs && later.grant.endNs < earlier.surelyLiveUntilNs {
-                        violations.append(Violation(invariant: .holdExclusive, event: event, seat: seat,
-                                                    message: "\(later.user)'s hold was granted while \(earlier.user)'s hold was live",
-                                                    witnessLines: (earlier.grant.lines + later.grant.lines).sorted()))
+                let byLiveFrom = holds.indices.sorted { (holds[$0].surelyLiveFromNs, $0) < (holds[$1].surelyLiveFromNs, $1) }
+                let byGrant = holds.indices.sorted { (holds[$0].grant.startNs, $0) < (holds[$1].grant.startNs, $1) }
+                var next = 0
+                var longest: Int? // of the holds surely live before the grant, the one live the longest
+                for later in byGrant {
+                    while next < byLiveFrom.count, holds[byLiveFrom[next]].surelyLiveFromNs < holds[later].grant.startNs {
+                        let candidate = byLiveFrom[next]
+                        if longest.map({ holds[candidate].surelyLiveUntilNs > holds[$0].surelyLiveUntilNs }) ?? true { longest = candidate }
+                        next += 1
                     }
+                    guard let earlier = longest, holds[earlier].holdID != holds[later].holdID,
+                          holds[later].grant.endNs < holds[earlier].surelyLiveUntilNs else { continue }
+                    violations.append(Violation(invariant: .holdExclusive, event: event, seat: seat,
+                                                message: "\(holds[later].user)'s hold was granted while \(holds[earlier].user)'s hold was live",
+                                                witnessLines: (holds[earlier].grant.lines + holds[later].grant.lines).sorted()))
                 }
             }
         }

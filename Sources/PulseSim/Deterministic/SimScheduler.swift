@@ -5,7 +5,8 @@ import Synchronization
 /// A process runs until it reaches a yield point (``yield()``, a store boundary), sleeps on virtual
 /// time (``sleep(ms:)``) or ends; then the scheduler picks, with its seeded generator, which parked
 /// process continues. Virtual time moves only when every process sleeps, straight to the earliest
-/// wake-up. The same seed and the same processes give the same interleaving, every time.
+/// wake-up. The same seed and the same processes give the same interleaving, every time, provided
+/// the processes run on one thread (``SimRunner`` runs them on an executor of their own).
 public final class SimScheduler: Sendable {
     /// The process a task belongs to (set by ``spawn(_:_:)``).
     @TaskLocal public static var currentProcess: String?
@@ -47,12 +48,31 @@ public final class SimScheduler: Sendable {
     /// Starts a process; it waits for its first turn before running `body`.
     public func spawn(_ process: String, in group: inout DiscardingTaskGroup, _ body: @escaping @Sendable () async -> Void) {
         state.withLock { $0.running += 1 }
-        group.addTask {
-            await SimScheduler.$currentProcess.withValue(process) {
-                await self.yield()
-                await body()
-                self.finished()
+        group.addTask { await self.lifetime(process, body) }
+    }
+
+    /// Starts many processes (`count` of them, named and run by `make`). They are grouped in
+    /// task groups of a few dozen: a group of ten thousand children spends its time finding the
+    /// one that ended.
+    public func spawn(_ count: Int, in group: inout DiscardingTaskGroup, _ make: @escaping @Sendable (Int) -> (String, @Sendable () async -> Void)) {
+        state.withLock { $0.running += count }
+        for start in stride(from: 0, to: count, by: 64) {
+            group.addTask {
+                await withDiscardingTaskGroup { inner in
+                    for index in start..<min(count, start + 64) {
+                        let (process, body) = make(index)
+                        inner.addTask { await self.lifetime(process, body) }
+                    }
+                }
             }
+        }
+    }
+
+    private func lifetime(_ process: String, _ body: @Sendable () async -> Void) async {
+        await SimScheduler.$currentProcess.withValue(process) {
+            await yield()
+            await body()
+            finished()
         }
     }
 
@@ -107,7 +127,9 @@ public final class SimScheduler: Sendable {
                     }
                 }
                 guard !state.ready.isEmpty else { return nil }
-                let chosen = state.ready.remove(at: state.random.below(state.ready.count))
+                let index = state.random.below(state.ready.count)
+                state.ready.swapAt(index, state.ready.count - 1)
+                let chosen = state.ready.removeLast()
                 state.running = 1
                 state.steps += 1
                 return chosen.continuation
@@ -119,18 +141,9 @@ public final class SimScheduler: Sendable {
 }
 
 extension SimScheduler.State {
-    /// Adds a ready process, keeping `ready` sorted by (name, order): arrival order among processes
-    /// that became ready together is not deterministic (they may run on several threads before
-    /// parking), so the seeded choice is made among them by name.
-    fileprivate mutating func makeReady(_ waiter: SimScheduler.Waiter) {
-        var low = 0
-        var high = ready.count
-        while low < high {
-            let middle = (low + high) / 2
-            if (ready[middle].process, ready[middle].order) < (waiter.process, waiter.order) { low = middle + 1 } else { high = middle }
-        }
-        ready.insert(waiter, at: low)
-    }
+    /// Adds a ready process. Processes run on one thread (``SimRunner`` gives them their own
+    /// executor), so the order in which they become ready is itself deterministic.
+    fileprivate mutating func makeReady(_ waiter: SimScheduler.Waiter) { ready.append(waiter) }
 
     /// Adds a sleeping process.
     fileprivate mutating func makeSleeping(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) { sleeping.push(wakeMs, waiter) }

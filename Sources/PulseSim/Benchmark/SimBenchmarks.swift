@@ -1,0 +1,57 @@
+import PulseReference
+
+/// Measurements behind `pulse bench sim` and `pulse bench checker` (BENCHMARKS.md). Each pairs
+/// the thing measured with a reference measured in the same run, so results read as ratios.
+public enum SimBenchmarks {
+    /// Steps per second of the scheduler alone: `processes` processes that only yield and sleep,
+    /// `turns` times each, with no engine behind them (the floor a simulation step costs).
+    public static func bareScheduler(processes: Int, turns: Int) async -> (steps: Int, seconds: Double) {
+        let started = ContinuousClock.now
+        let steps = await SimExecutor.run {
+            let scheduler = SimScheduler(seed: 1, clock: ManualClock())
+            await withDiscardingTaskGroup { group in
+                scheduler.spawn(processes, in: &group) { index in
+                    ("p\(index)", {
+                        for turn in 0..<turns {
+                            if turn % 2 == 0 { await scheduler.yield() } else { await scheduler.sleep(ms: Int64(1 + turn % 7)) }
+                        }
+                    })
+                }
+                await scheduler.run()
+            }
+            return scheduler.steps
+        }
+        return (steps, seconds(since: started))
+    }
+
+    /// A history of about `records` records: the flash-sale workload (`base`) with as many users
+    /// as it takes (`recordsPerUser` from a pilot run).
+    public static func history(records: Int, base: SimConfiguration, recordsPerUser: Double) async throws -> [HistoryRecord] {
+        var configuration = base
+        configuration.users = max(1, Int(Double(records) / recordsPerUser))
+        return try await SimRunner.run(configuration, check: false).history
+    }
+
+    /// Seconds the checker takes on `history`, and seconds of a plain pass over the same records
+    /// (decoding nothing, counting per process: the floor any checker pays), best of `repeats`.
+    public static func checker(_ history: [HistoryRecord], repeats: Int = 3) -> (checker: Double, linearPass: Double, violations: Int) {
+        var best = (checker: Double.infinity, linearPass: Double.infinity, violations: 0)
+        for _ in 0..<repeats {
+            var started = ContinuousClock.now
+            let violations = HistoryChecker.check(history)
+            best.checker = min(best.checker, seconds(since: started))
+            best.violations = violations.count
+            started = ContinuousClock.now
+            var perProcess: [String: Int] = [:]
+            for record in history { perProcess[record.process, default: 0] += record.value.count }
+            precondition(!perProcess.isEmpty || history.isEmpty)
+            best.linearPass = min(best.linearPass, seconds(since: started))
+        }
+        return best
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
