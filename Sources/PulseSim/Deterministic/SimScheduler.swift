@@ -158,38 +158,52 @@ extension SimScheduler.State {
 }
 
 /// The sleeping processes: a binary min-heap on (wake-up time, order), so that ten thousand
-/// sleepers cost a logarithm per sleep, not a shift of the whole list.
+/// sleepers cost a logarithm per sleep, not a shift of the whole list. The heap moves plain
+/// numbers; the waiters wait in slots beside it.
 fileprivate struct SleeperHeap {
-    private var items: [(wakeMs: Int64, waiter: SimScheduler.Waiter)] = []
+    private var heap: [(wakeMs: Int64, order: Int, slot: Int)] = []
+    private var slots: [SimScheduler.Waiter?] = []
+    private var freeSlots: [Int] = []
 
-    var earliestWakeMs: Int64? { items.first?.wakeMs }
+    var earliestWakeMs: Int64? { heap.first?.wakeMs }
 
-    private func less(_ a: Int, _ b: Int) -> Bool { (items[a].wakeMs, items[a].waiter.order) < (items[b].wakeMs, items[b].waiter.order) }
+    private func less(_ a: Int, _ b: Int) -> Bool { (heap[a].wakeMs, heap[a].order) < (heap[b].wakeMs, heap[b].order) }
 
     mutating func push(_ wakeMs: Int64, _ waiter: SimScheduler.Waiter) {
-        items.append((wakeMs, waiter))
-        var child = items.count - 1
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = waiter
+        } else {
+            slot = slots.count
+            slots.append(waiter)
+        }
+        heap.append((wakeMs, waiter.order, slot))
+        var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
             guard less(child, parent) else { break }
-            items.swapAt(child, parent)
+            heap.swapAt(child, parent)
             child = parent
         }
     }
 
     /// Removes and returns the earliest sleeper (the heap must not be empty).
     mutating func pop() -> SimScheduler.Waiter {
-        items.swapAt(0, items.count - 1)
-        let earliest = items.removeLast().waiter
+        heap.swapAt(0, heap.count - 1)
+        let slot = heap.removeLast().slot
+        let earliest = slots[slot]!
+        slots[slot] = nil
+        freeSlots.append(slot)
         var parent = 0
         while true {
             let left = 2 * parent + 1
             let right = left + 1
             var smallest = parent
-            if left < items.count, less(left, smallest) { smallest = left }
-            if right < items.count, less(right, smallest) { smallest = right }
+            if left < heap.count, less(left, smallest) { smallest = left }
+            if right < heap.count, less(right, smallest) { smallest = right }
             guard smallest != parent else { return earliest }
-            items.swapAt(parent, smallest)
+            heap.swapAt(parent, smallest)
             parent = smallest
         }
     }
