@@ -4,6 +4,31 @@ import Testing
 
 @Suite("Shrinking a failing run", .timeLimit(.minutes(2)))
 struct ShrinkerTests {
+    @Test("shrinking drops the faults a failure does not need and keeps the one it does")
+    func shrinksFaults() async throws {
+        var failing = try ScenarioTests.load("failover.yaml").simulation
+        failing.recoverAfterFailover = false
+        failing.requestDelayProbability = 0.05
+        failing.requestDuplicateProbability = 0.05
+        failing.messageDelayProbability = 0.05
+        failing.clockJumps = [.init(atMs: 2_000, byMs: 500)]
+        var seed: UInt64 = 1
+        while !(try await SimRunner.run({ var c = failing; c.seed = seed; return c }()).violations.contains { $0.invariant == .broadcastOrder }) {
+            seed += 1
+            try #require(seed <= 20, "no failing seed to shrink")
+        }
+        failing.seed = seed
+        let shrunk = try await Shrinker.shrink(failing, invariant: .broadcastOrder)
+        let small = shrunk.configuration
+        func faultKinds(_ c: SimConfiguration) -> Int {
+            [c.pauseProbability > 0, c.requestDelayProbability + c.requestDuplicateProbability > 0, c.messageDelayProbability > 0,
+             !c.clockJumps.isEmpty, !c.failoverAtMs.isEmpty].filter { $0 }.count
+        }
+        #expect(faultKinds(small) < faultKinds(failing), "some faults were dropped: \(small)")
+        #expect(!small.failoverAtMs.isEmpty, "the failover is what breaks the order; it stays")
+        #expect(try await SimRunner.run(small).violations.contains { $0.invariant == .broadcastOrder })
+    }
+
     @Test("a mutant's failure shrinks to a smaller scenario that still fails the same way, and round-trips as a file")
     func shrinksAndRoundTrips() async throws {
         var failing = try ScenarioTests.load("pause-past-ttl.yaml").simulation

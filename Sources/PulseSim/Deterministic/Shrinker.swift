@@ -42,12 +42,28 @@ public enum Shrinker {
         with { $0.subscriberDropProbability = 0 }
         with { $0.durableFailureProbability = 0 }
         with { $0.clientCrashProbability = 0 }
+        with { $0.failoverAtMs = [] }
+        with { $0.clockJumps = [] }
+        with { $0.serverCrashAtMs = [] }
+        with {
+            $0.requestDelayProbability = 0
+            $0.requestDropProbability = 0
+            $0.responseDropProbability = 0
+            $0.requestDuplicateProbability = 0
+        }
+        with {
+            $0.messageDelayProbability = 0
+            $0.messageDropProbability = 0
+        }
         with { $0.subscribers = max(0, $0.subscribers - 1) }
         with { $0.users = max(1, $0.users - 1) }
         with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }
         with { $0.rows = max(1, $0.rows / 2) }
         with { $0.cols = max(1, $0.cols / 2) }
         if c.hotStateLossAtMs.count > 1 { with { $0.hotStateLossAtMs.removeLast() } }
+        if c.failoverAtMs.count > 1 { with { $0.failoverAtMs.removeLast() } }
+        if c.clockJumps.count > 1 { with { $0.clockJumps.removeLast() } }
+        if c.serverCrashAtMs.count > 1 { with { $0.serverCrashAtMs.removeLast() } }
         return result
     }
 }
