@@ -10,7 +10,7 @@ struct Sim: AsyncParsableCommand {
         abstract: "Run a scenario file deterministically against the reference engine and check every invariant.",
         discussion: """
             The same scenario and seed give a byte-identical history. --seeds N runs a swarm of N
-            seeds from --seed on, each drawing its own pause rate (printed). Exit status 0 only when
+            seeds from --seed on, each drawing its own fault mix (printed). Exit status 0 only when
             no checked invariant was broken; every failure prints its seed and the command that
             replays it. Scenario files: Scenarios/README.md. Histories: HISTORY.md.
             """)

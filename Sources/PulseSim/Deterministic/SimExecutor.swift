@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The one thread a simulation runs on. Every simulated process is a task with this executor as
 /// its preference (``run(_:)``), so a scheduling decision resumes the next process on the same
@@ -46,9 +47,19 @@ final class SimExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
+    /// At most this many simulations run at once (one core is left to everything else: a test
+    /// run starts many simulations side by side, and their threads sit outside Swift's pool).
+    private static let gate = SimulationGate(limit: max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+
     /// Runs `body` and every task it starts (task groups, `async let`) on one fresh thread, which
-    /// ends when `body` has returned.
+    /// ends when `body` has returned. Waits while too many simulations run already.
     static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await gate.enter()
+        defer { gate.leave() }
+        return try await runOnNewThread(body)
+    }
+
+    private static func runOnNewThread<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
         let executor = SimExecutor()
         let thread = Thread { executor.loop() }
         thread.name = "pulse-sim"
@@ -56,5 +67,39 @@ final class SimExecutor: TaskExecutor, @unchecked Sendable {
         thread.start()
         defer { executor.stop() }
         return try await withTaskExecutorPreference(executor) { try await body() }
+    }
+}
+
+/// A counting semaphore for simulations, first come first served.
+private final class SimulationGate: Sendable {
+    let limit: Int
+    private let state = Mutex<(running: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() async {
+        await withCheckedContinuation { continuation in
+            let admitted = state.withLock { state in
+                guard state.running < limit else {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.running += 1
+                return true
+            }
+            if admitted { continuation.resume() }
+        }
+    }
+
+    /// Lets the next waiting simulation in (it takes over this one's place).
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.running -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }
