@@ -55,6 +55,7 @@ struct ScenarioTests {
         let flaky = try Self.load("flaky-network.yaml").simulation
         #expect(flaky.arrival == .open(perSecond: 4) && flaky.rampMs == 5_000 && flaky.faultsUntilMs == 20_000)
         #expect(flaky.requestDuplicateProbability == 0.05 && flaky.messageDropProbability == 0.05 && flaky.operationsLimit == 200)
+        #expect(flaky.browseProbability == 0.3)
         #expect(try Self.load("clock-jump.yaml").simulation.clockJumps == [.init(atMs: 5_000, byMs: 4_000), .init(atMs: 12_000, byMs: -3_000)])
     }
 
@@ -121,6 +122,7 @@ struct ScenarioTests {
         let scenario = try Self.load(file)
         var seen: [String: Int] = [:]
         var unanswered = 0
+        var browses = 0
         for seed in 1...5 as ClosedRange<UInt64> {
             var simulation = scenario.simulation
             simulation.seed = seed
@@ -128,6 +130,7 @@ struct ScenarioTests {
             #expect(outcome.violations == [], "\(file) seed \(seed): \(outcome.violations.prefix(3))")
             for record in outcome.history where record.type == .fault { seen[record.f, default: 0] += 1 }
             unanswered += outcome.history.filter { $0.type == .info }.count
+            browses += outcome.history.filter { $0.type == .ok && $0.f == "browse" }.count
             if let until = simulation.faultsUntilMs {
                 let late = outcome.history.filter { $0.type == .fault && $0.timeNs >= (SimRunner.startMs + until) * 1_000_000 }
                 #expect(late.isEmpty, "no fault after the faulty phase: \(late.prefix(2))")
@@ -135,6 +138,7 @@ struct ScenarioTests {
         }
         for kind in kinds { #expect(seen[kind, default: 0] > 0, "\(file) never injected \(kind): \(seen)") }
         if file != "clock-jump.yaml" && file != "failover.yaml" { #expect(unanswered > 0, "some requests went unanswered and were recorded as info") }
+        #expect((browses > 0) == (scenario.simulation.browseProbability > 0), "users browse the seat map when the file says so")
     }
 
     @Test("a server that trusts a lagging replica after a failover is caught")

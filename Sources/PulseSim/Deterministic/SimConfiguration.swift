@@ -21,6 +21,8 @@ public struct SimConfiguration: Sendable, Equatable {
     public var checkoutProbability = 0.5
     public var releaseProbability = 0.2
     public var extendProbability = 0.2
+    /// Probability that a user looks at the seat map before each hold attempt (a `browse`).
+    public var browseProbability = 0.0
     /// Probability of retrying a successful checkout with the same Idempotency-Key.
     public var retryProbability = 0.3
     public var holdTTLSeconds = 5

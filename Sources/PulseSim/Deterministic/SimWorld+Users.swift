@@ -2,7 +2,7 @@ import PulseProtocol
 import PulseReference
 
 extension SimWorld {
-    /// A virtual user: arrives, then for each operation thinks, holds seats (often in the hot
+    /// A virtual user: arrives, then for each operation thinks, maybe browses the seat map, holds seats (often in the hot
     /// first row), then checks out (maybe retrying with the same key), releases, extends or
     /// abandons the hold (it expires).
     func user(index: Int) async {
@@ -13,8 +13,13 @@ extension SimWorld {
         operations: for operation in 0..<configuration.operationsPerUser {
             await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
             guard mayStartOperation() else { break }
-            let seats = pickSeats(&random)
             let event = eventID
+            if configuration.browseProbability > 0, random.chance(configuration.browseProbability) {
+                _ = await perform(name, "browse", ["event": .string(event)], { try await $0.seatMap(event) }, okValue: { map in
+                    ["seq": .int(map.seq), "free": .int(Int64(map.seats.filter { $0.status == .available }.count))]
+                })
+            }
+            let seats = pickSeats(&random)
             let answer = await perform(name, "hold", ["event": .string(event), "seats": .list(seats)], { engine in
                 try await engine.hold(eventID: event, seatIDs: seats, userID: id)
             }, okValue: { hold in

@@ -54,6 +54,7 @@ public enum ScenarioParser {
             simulation.extendProbability = try behaviour.probability("extend", default: simulation.extendProbability)
             simulation.retryProbability = try behaviour.probability("retry_same_key", default: simulation.retryProbability)
             simulation.releaseBySeatsShare = try behaviour.probability("release_by_seats", default: simulation.releaseBySeatsShare)
+            simulation.browseProbability = try behaviour.probability("browse", default: simulation.browseProbability)
             try behaviour.finish()
         }
         if var engine = try reader.mapping("engine") {

@@ -18,6 +18,7 @@ public enum ScenarioWriter {
             "  extend: \(number(s.extendProbability))",
             "  retry_same_key: \(number(s.retryProbability))",
             "  release_by_seats: \(number(s.releaseBySeatsShare))",
+            "  browse: \(number(s.browseProbability))",
             "engine: { hold_ttl_seconds: \(s.holdTTLSeconds), held_seats_max: \(s.heldSeatsPerUserMax), checkout_lease_seconds: \(s.checkoutLeaseSeconds) }",
             "observers: { subscribers: \(s.subscribers), poll_ms: \(s.subscriberPollMs), sweep_interval_ms: \(s.sweepIntervalMs), change_log: \(s.changeLogCapacity) }",
         ]
