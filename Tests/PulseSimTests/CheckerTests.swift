@@ -58,6 +58,14 @@ struct CheckerTests {
         fenced.hold("u2", ["A1"], id: "h2", invoke: 6_000, ok: 6_001, expires: 16_000)
         fenced.add(7_000, "u1", .fail, "checkout", ["event": "e"], error: "hold_superseded")
         #expect(fenced.brokenInvariants == [])
+        // A clock jump moves expiries but loses no hold: fencing is still owed across it. A lost
+        // hot state restarts fences: there only the durable store arbitrates.
+        var jumped = h
+        jumped.add(2_000, "nemesis", .fault, "clock_jump", ["by_ms": 3_000, "offset_ms": 3_000])
+        #expect(jumped.brokenInvariants.contains(.bookingRequiresLiveHold))
+        var lost = h
+        lost.add(2_000, "nemesis", .fault, "hot_state_loss", ["generation": 2])
+        #expect(!lost.brokenInvariants.contains(.bookingRequiresLiveHold))
         var noHold = HistoryBuilder()
         noHold.checkout("u3", ["B1"], booking: "b9", invoke: 0, end: 1)
         #expect(noHold.brokenInvariants == [.bookingRequiresLiveHold])

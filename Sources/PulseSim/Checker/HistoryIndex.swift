@@ -54,6 +54,9 @@ public struct HistoryIndex: Sendable {
     /// Times when every hold may have vanished or moved (holds are soft state): `hot_state_loss`,
     /// `failover`, `server_crash` and `clock_jump` faults.
     public var holdDisruptionsNs: [Int64] = []
+    /// Times when every hold may have vanished (`hot_state_loss`, `failover`, `server_crash`):
+    /// fences restart above the old ones there. A clock jump moves expiries but loses nothing.
+    public var holdLossesNs: [Int64] = []
     /// Periods when a subscriber was disconnected (`disconnect` faults), per subscriber.
     public var disconnectedNs: [String: [ClosedRange<Int64>]] = [:]
     /// Live messages to a subscriber lost or held up in transit (`message_drop`, `message_delay`).
@@ -78,6 +81,7 @@ public struct HistoryIndex: Sendable {
                 observe(record)
             case .fault:
                 if ["hot_state_loss", "failover", "server_crash", "clock_jump"].contains(record.f) { holdDisruptionsNs.append(record.timeNs) }
+                if ["hot_state_loss", "failover", "server_crash"].contains(record.f) { holdLossesNs.append(record.timeNs) }
                 if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
                 if record.f == "message_drop" || record.f == "message_delay", let process = record.string("process") {
                     messageTroubleNs[process, default: []].append(record.timeNs...(record.timeNs + (record.int("ms") ?? 0) * 1_000_000))
@@ -199,8 +203,8 @@ public struct HistoryIndex: Sendable {
         return result
     }
 
-    /// Whether holds were disrupted at some time in `range` (then they may have vanished).
-    public func holdsDisrupted(in range: ClosedRange<Int64>) -> Bool { holdDisruptionsNs.contains { range.contains($0) } }
+    /// Whether holds may have vanished at some time in `range`.
+    public func holdsLost(in range: ClosedRange<Int64>) -> Bool { holdLossesNs.contains { range.contains($0) } }
 
     /// Every period when `subscriber` was cut off: its own disconnections and the server's downtime.
     public func disconnections(of subscriber: String) -> [ClosedRange<Int64>] { (disconnectedNs[subscriber] ?? []) + serverDownNs }

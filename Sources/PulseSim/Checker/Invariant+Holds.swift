@@ -44,7 +44,7 @@ extension HistoryChecker {
                 }
                 // Across a loss of the hot state, holds are gone and fences restart above the old
                 // ones; only no-double-booking still holds there (the durable store arbitrates).
-                if index.holdsDisrupted(in: own.grant.startNs...max(own.grant.startNs, checkout.endNs)) { continue }
+                if index.holdsLost(in: own.grant.startNs...max(own.grant.startNs, checkout.endNs)) { continue }
                 for other in holds where other.user != checkout.process && other.grant.startNs > own.grant.endNs && other.grant.endNs < checkout.endNs {
                     violations.append(Violation(invariant: .bookingRequiresLiveHold, event: checkout.event, seat: seat,
                                                 message: "\(checkout.process)'s booking landed although \(other.user) was granted the seat after \(checkout.process)'s hold",

@@ -18,7 +18,6 @@ public enum SimRunner {
 
     static let startMs: Int64 = 1_767_225_600_000
 
-    /// Runs the simulation and checks its history. Throws only when the set-up fails.
     /// How far a run has come (for progress bars).
     public struct Progress: Sendable {
         public var usersDone: Int
@@ -28,8 +27,8 @@ public enum SimRunner {
     }
 
     /// Runs the simulation and checks its history. Throws only when the set-up fails. `progress`
-    /// is called every few thousand scheduling steps.
-    /// `check: false` skips the checker (benchmarks that time it on their own).
+    /// is called every few thousand scheduling steps; `check: false` skips the checker
+    /// (benchmarks that time it on their own).
     public static func run(_ configuration: SimConfiguration, check: Bool = true, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Outcome {
         try await SimExecutor.run { try await runOnSimThread(configuration, check: check, progress: progress) }
     }
