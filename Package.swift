@@ -68,6 +68,8 @@ let package = Package(
             name: "PulseWire",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,6 +83,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PulseConform",
+            dependencies: [
+                "PulseWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
@@ -99,6 +108,7 @@ let package = Package(
                 "PulseSim",
                 "PulseBench",
                 "PulseWire",
+                "PulseConform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -123,7 +133,12 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
-            .testTarget(
+        .testTarget(
+            name: "Conformance",
+            dependencies: ["PulseConform", "PulseWire", "PulseReference"],
+            path: "Tests/Conformance"
+        ),
+        .testTarget(
             name: "PulseSimTests",
             dependencies: ["PulseSim"]
         ),

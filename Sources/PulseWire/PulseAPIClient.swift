@@ -11,6 +11,8 @@ public struct APIReply: @unchecked Sendable {
     public var json: [String: Any]
     /// Response headers.
     public var headers: HTTPHeaders
+    /// The body as text (for answers that are not JSON, such as /metrics).
+    public var text: String = ""
 
     /// The envelope's `code` on an error reply.
     public var code: String? { json["code"] as? String }
@@ -50,10 +52,27 @@ public struct PulseAPIClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
         }
+        return try await reply(to: request, timeout: timeout)
+    }
+
+    /// Sends `method path` with a raw body (bad-input checks: malformed JSON, oversized bodies).
+    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, rawBody: String, contentType: String = "application/json",
+                     headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIReply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(ByteBuffer(string: rawBody))
+        return try await reply(to: request, timeout: timeout)
+    }
+
+    private func reply(to request: HTTPClientRequest, timeout: TimeAmount) async throws -> APIReply {
         let response = try await http.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: Self.responseBytesMax)
         let object = bytes.readableBytes == 0 ? nil : try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))
-        return APIReply(status: Int(response.status.code), json: object as? [String: Any] ?? [:], headers: response.headers)
+        return APIReply(status: Int(response.status.code), json: object as? [String: Any] ?? [:], headers: response.headers,
+                        text: String(decoding: bytes.readableBytesView, as: UTF8.self))
     }
 
     /// Logs in and returns the token. Throws ``APIError`` unless the server answers 200 with a token.

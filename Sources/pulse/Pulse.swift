@@ -16,7 +16,7 @@ struct Pulse: AsyncParsableCommand {
 
             Each command's --help lists its flags and environment variables.
             """,
-        subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Bench.self])
+        subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Conform.self, Bench.self])
 }
 
 /// Reads an environment variable (flags win over variables, variables over defaults).

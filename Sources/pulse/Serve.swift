@@ -29,6 +29,8 @@ struct Serve: AsyncParsableCommand {
     var redis: String?
     @Option(help: "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production.")
     var mutant: String?
+    @Flag(help: "Offer the test-control profile of SPEC.md §14 for `pulse conform` (an admin token on request, short hold TTLs, named rate-limit clients, stalls). Never in production.")
+    var testControl = false
 
     func run() async throws {
         var logger = Logger(label: "pulse")
@@ -57,6 +59,8 @@ struct Serve: AsyncParsableCommand {
         config.adminEmail = environment("PULSE_ADMIN_EMAIL")
         config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
 
+        config.testControl = testControl
+        if testControl { logger.warning("test control is on: any caller can get an admin token; never expose this server") }
         if let mutant {
             guard let parsed = Mutant(rawValue: mutant) else {
                 throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")

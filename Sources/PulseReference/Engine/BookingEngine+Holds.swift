@@ -9,7 +9,7 @@ extension BookingEngine {
         let seats = try validSeats(seatIDs, of: event, max: configuration.seatsPerHoldMax)
         let outcome = try await onHot {
             try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
-                               ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.mutant == .noHoldCap ? Int.max / 2 : configuration.heldSeatsPerUserMax)
+                               ttlMs: TestControlRequest.current?.holdTTLSeconds.map { Int64($0) * 1000 } ?? configuration.holdTTLMs, heldSeatsPerUserMax: configuration.mutant == .noHoldCap ? Int.max / 2 : configuration.heldSeatsPerUserMax)
         }
         switch outcome {
         case .granted(let hold):

@@ -10,6 +10,8 @@ public struct PulseRequestContext: RequestContext, WebSocketRequestContext, Remo
     public let remoteAddress: SocketAddress?
     /// The caller, once authenticated.
     public var user: UserRecord?
+    /// The test client a conformance suite named (`Pulse-Test-Client`, only with `--test-control`).
+    public var testClient: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -27,6 +29,6 @@ public struct PulseRequestContext: RequestContext, WebSocketRequestContext, Remo
         return user
     }
 
-    /// The client's IP address, for rate limiting.
-    var clientKey: String { remoteAddress?.ipAddress ?? "unknown" }
+    /// The client's IP address, for rate limiting; a named test client counts on its own (PB-TEST-4).
+    var clientKey: String { testClient.map { "test:\($0)" } ?? remoteAddress?.ipAddress ?? "unknown" }
 }

@@ -5,7 +5,7 @@ extension UserRecord {
     var resource: UserResource { UserResource(id: id, name: name, email: email, role: role.rawValue) }
 }
 
-private struct UserData: Encodable { var user: UserResource }
+struct UserData: Encodable { var user: UserResource }
 
 extension PulseServer {
     /// PB-USER: sign-up and log-in, both rate limited per client address.

@@ -18,6 +18,8 @@ public final class PulseServer: Sendable {
     let loginLimiter: RateLimiter
     let liveConnections: Meter
     let sweepInterval: Duration
+    /// Whether the test-control profile (SPEC.md §14) is offered.
+    let testControl: Bool
     let logger: Logger
 
     /// Limits of the auth routes: attempts per client address per window (the seed's 10 per 15 min).
@@ -31,7 +33,7 @@ public final class PulseServer: Sendable {
     }
 
     public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
-                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), logger: Logger) {
+                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, logger: Logger) {
         self.engine = engine
         self.accounts = accounts
         self.registry = registry
@@ -42,6 +44,7 @@ public final class PulseServer: Sendable {
         loginLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
         liveConnections = Meter(label: "pulse_live_connections", factory: metricsFactory)
         self.sweepInterval = sweepInterval
+        self.testControl = testControl
         self.logger = logger
     }
 
@@ -52,7 +55,9 @@ public final class PulseServer: Sendable {
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
         router.add(middleware: ErrorMiddleware())
+        if testControl { router.add(middleware: TestControlMiddleware()) }
         let api = router.group("api/v1")
+        if testControl { addTestControlRoutes(to: api) }
         addUserRoutes(to: api)
         addEventRoutes(to: api)
         addBookingRoutes(to: api)
@@ -84,7 +89,7 @@ public final class PulseServer: Sendable {
             logger: logger)
         app.addServices(hub, ExpirySweeper(engine: engine, interval: sweepInterval, logger: logger))
         // A shared hot store (Redis) follows the changes other instances make.
-        if let follower = engine.hot as? any Service { app.addServices(follower) }
+        if let follower = ((engine.hot as? TestControlHotStore)?.inner ?? engine.hot) as? any Service { app.addServices(follower) }
         return app
     }
 }

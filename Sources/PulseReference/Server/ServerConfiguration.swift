@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var adminEmail: String?
     public var adminPassword: String?
     public var sweepInterval: Duration = .milliseconds(250)
+    /// Offer the test-control profile of SPEC.md §14 (`--test-control`): never in production.
+    public var testControl = false
 
     public init(jwtSecret: String) { self.jwtSecret = jwtSecret }
 }
@@ -38,9 +40,14 @@ extension PulseServer {
         } else {
             durable = try SQLiteDurableStore()
         }
-        let hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration(), mutant: configuration.engine.mutant) }
+        var hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration(), mutant: configuration.engine.mutant) }
+        var engineDurable: any DurableStore = durable
+        if configuration.testControl {
+            hot = TestControlHotStore(hot)
+            engineDurable = TestControlDurableStore(durable)
+        }
         let registry = PrometheusCollectorRegistry()
-        let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: durable, clock: clock, ids: ids,
+        let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: engineDurable, clock: clock, ids: ids,
                                    metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         try await engine.warmUp()
         let tokens = await TokenService(secret: configuration.jwtSecret, lifetimeSeconds: configuration.jwtLifetimeSeconds, clock: clock)
@@ -50,6 +57,6 @@ extension PulseServer {
             logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
         }
         return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
-                           sweepInterval: configuration.sweepInterval, logger: logger)
+                           sweepInterval: configuration.sweepInterval, testControl: configuration.testControl, logger: logger)
     }
 }

@@ -1,0 +1,82 @@
+/// How a case came out (the grades of the conformance report).
+public enum Grade: String, Sendable, Codable, CaseIterable {
+    /// The target does what the clause says.
+    case ok = "OK"
+    /// A SHOULD of the clause is missed.
+    case nonStrict = "NON-STRICT"
+    /// A MUST of the clause is missed.
+    case failed = "FAILED"
+    /// An optional capability the case needs is absent (for example the test-control profile).
+    case unimplemented = "UNIMPLEMENTED"
+    /// Measured or observed, not graded.
+    case informational = "INFORMATIONAL"
+}
+
+/// The force of the clause a case checks (RFC 2119, as SPEC.md uses it).
+public enum Requirement: String, Sendable, Codable {
+    case must = "MUST"
+    case should = "SHOULD"
+    case info = "INFO"
+}
+
+/// What a case needs from the target beyond the protocol itself (SPEC.md §14).
+public enum Capability: String, Sendable, Codable, CaseIterable {
+    /// An admin token: from the test-control profile, or `--admin-email` and `--admin-password`.
+    case admin
+    /// The test-control headers: short hold TTLs, named rate-limit clients, stalls.
+    case testControl = "test-control"
+}
+
+/// One conformance case: a check of one clause of SPEC.md against a live target.
+public struct ConformanceCase: Sendable {
+    /// Stable id, `area.what` (for example `holds.all-or-nothing`).
+    public var id: String
+    /// The SPEC.md clause it tests (for example `PB-HOLD-4`).
+    public var clause: String
+    public var requirement: Requirement
+    /// One line on what it checks.
+    public var title: String
+    public var needs: Set<Capability>
+    /// Runs the case: returns when the target conforms, throws ``CaseFailure`` when it does not.
+    public var run: @Sendable (CaseContext) async throws -> Void
+
+    /// A MUST case.
+    public init(_ id: String, _ clause: String, _ title: String, needs: Set<Capability> = [.admin],
+                run: @escaping @Sendable (CaseContext) async throws -> Void) {
+        self.init(id, clause, .must, title, needs: needs, run: run)
+    }
+
+    public init(_ id: String, _ clause: String, _ requirement: Requirement, _ title: String, needs: Set<Capability> = [.admin],
+                run: @escaping @Sendable (CaseContext) async throws -> Void) {
+        self.id = id
+        self.clause = clause
+        self.requirement = requirement
+        self.title = title
+        self.needs = needs
+        self.run = run
+    }
+}
+
+/// Why a case found the target wanting: what was expected and what came instead.
+public struct CaseFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A case that cannot run against this target (a capability it does not offer).
+public struct CaseUnimplemented: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The result of one case.
+public struct CaseResult: Sendable, Codable {
+    public var id: String
+    public var clause: String
+    public var requirement: Requirement
+    public var title: String
+    public var grade: Grade
+    public var durationSeconds: Double
+    /// What the case saw: the failure, the requests and answers that show it, or a note.
+    public var evidence: [String]
+}

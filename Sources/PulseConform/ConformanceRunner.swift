@@ -1,0 +1,134 @@
+import AsyncHTTPClient
+import Foundation
+import PulseWire
+
+/// The outcome of a conformance run: the target, what it offered, and every case's result.
+public struct ConformanceReport: Sendable, Codable {
+    public var target: String
+    public var testControl: Bool
+    public var admin: Bool
+    public var results: [CaseResult]
+
+    /// True when no MUST case failed (NON-STRICT and UNIMPLEMENTED do not fail a run).
+    public var passed: Bool { !results.contains { $0.grade == .failed } }
+
+    /// How many cases got each grade.
+    public var counts: [Grade: Int] { Dictionary(grouping: results, by: \.grade).mapValues(\.count) }
+}
+
+/// Runs catalogue cases against a live target.
+public struct ConformanceRunner: Sendable {
+    public var baseURL: String
+    public var adminEmail: String?
+    public var adminPassword: String?
+    /// Cases run at once.
+    public var concurrency = 4
+    /// Longest a case may take.
+    public var caseTimeoutSeconds = 60.0
+    /// Distinguishes this run's accounts and keys from earlier runs on the same target.
+    public var runID: String
+
+    public init(baseURL: String, runID: String, adminEmail: String? = nil, adminPassword: String? = nil) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.runID = runID
+        self.adminEmail = adminEmail
+        self.adminPassword = adminPassword
+    }
+
+    /// Learns what the target offers: the test-control profile (and with it an admin token), or
+    /// an admin from the given credentials; without test control, a small pool of users (sign-ups
+    /// are rate limited). Throws when the target does not answer at all.
+    public func prepare(http: HTTPClient = .shared) async throws -> TargetSession {
+        let api = PulseAPIClient(baseURL: baseURL, http: http)
+        var session = TargetSession(baseURL: baseURL, testControl: false, adminToken: nil, userPool: [], runID: runID)
+        let profile = try await api.call(.GET, "/api/v1/test-control", timeout: .seconds(10))
+        let data = profile.json["data"] as? [String: Any] ?? [:]
+        if profile.status == 200, data["profile"] as? String == "pulse-test-control/1" {
+            session.testControl = true
+            session.holdTTLSeconds = (data["holdTTLSeconds"] as? NSNumber)?.intValue
+            session.heldSeatsMax = (data["heldSeatsMax"] as? NSNumber)?.intValue
+            let admin = try await api.call(.POST, "/api/v1/test-control/admin-token", json: [:], timeout: .seconds(10))
+            session.adminToken = admin.json["token"] as? String
+        }
+        if session.adminToken == nil, let adminEmail, let adminPassword {
+            session.adminToken = try await api.login(email: adminEmail, password: adminPassword)
+        }
+        if !session.testControl {
+            for index in 0..<3 {
+                let email = "pool-\(runID)-\(index)@conform.invalid"
+                let password = "password-\(runID)"
+                if let (token, id) = try? await api.signup(name: "Conformance Pool", email: email, password: password) {
+                    session.userPool.append(TestUser(token: token, id: id, email: email, password: password))
+                }
+            }
+        }
+        return session
+    }
+
+    /// Runs `cases` (in catalogue order in the report), calling `progress` as each ends.
+    public func run(_ cases: [ConformanceCase], http: HTTPClient = .shared, progress: @escaping @Sendable (CaseResult) -> Void = { _ in }) async throws -> ConformanceReport {
+        let session = try await prepare(http: http)
+        var results = [CaseResult?](repeating: nil, count: cases.count)
+        try await withThrowingTaskGroup(of: (Int, CaseResult).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < cases.count else { return }
+                let index = next
+                next += 1
+                group.addTask { (index, await self.run(cases[index], session: session, http: http)) }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                progress(result)
+                startNext()
+            }
+        }
+        return ConformanceReport(target: baseURL, testControl: session.testControl, admin: session.adminToken != nil, results: results.compactMap { $0 })
+    }
+
+    private func run(_ testCase: ConformanceCase, session: TargetSession, http: HTTPClient) async -> CaseResult {
+        var result = CaseResult(id: testCase.id, clause: testCase.clause, requirement: testCase.requirement, title: testCase.title,
+                                grade: .ok, durationSeconds: 0, evidence: [])
+        if testCase.needs.contains(.admin) && session.adminToken == nil || testCase.needs.contains(.testControl) && !session.testControl {
+            result.grade = .unimplemented
+            result.evidence = ["needs \(testCase.needs.map(\.rawValue).sorted().joined(separator: " and ")), which the target does not offer"]
+            return result
+        }
+        let context = CaseContext(session: session, caseID: testCase.id, http: http)
+        let started = ContinuousClock.now
+        let timeout = caseTimeoutSeconds
+        let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
+                do { try await testCase.run(context); return nil } catch { return error }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                return CaseFailure("the case did not finish within \(Int(timeout)) s")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        context.closeConnections()
+        let elapsed = ContinuousClock.now - started
+        result.durationSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        switch outcome {
+        case nil:
+            result.grade = testCase.requirement == .info ? .informational : .ok
+        case let missing as CaseUnimplemented:
+            result.grade = .unimplemented
+            result.evidence = [missing.description]
+            return result
+        case let error?:
+            result.grade = switch testCase.requirement {
+            case .must: .failed
+            case .should: .nonStrict
+            case .info: .informational
+            }
+            result.evidence = ["\(error)"]
+        }
+        result.evidence += context.evidence
+        return result
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PulseConform
+import PulseReference
+
+/// `pulse conform`: runs the conformance catalogue against a live server and grades it.
+struct Conform: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a live booking server against the Pulse Booking Protocol (SPEC.md) and grade every clause.",
+        discussion: """
+            Each case cites the SPEC.md clause it tests and is graded OK, NON-STRICT (a SHOULD
+            missed), FAILED (a MUST missed), UNIMPLEMENTED (needs a capability the target does not
+            offer) or INFORMATIONAL. A target started with the test-control profile (SPEC.md §14;
+            `pulse serve --test-control`) gets every case; without it, give --admin-email and
+            --admin-password for the cases that create events. Exit status 0 only when no MUST case
+            failed.
+            """)
+
+    @Option(help: "The server's root URL.") var target: String = "http://127.0.0.1:5000"
+    @Option(help: "Protocol profile: pulse (the Pulse Booking Protocol). socketio is not built yet.") var profile: String = "pulse"
+    @Option(help: "Run only the cases whose clause (or id) starts with this, e.g. PB-HOLD or PB-LIVE-7.") var only: String?
+    @Option(help: "Write JUnit XML here.") var junit: String?
+    @Option(help: "Write the JSON report here.") var json: String?
+    @Option(help: "Write the HTML report here.") var html: String?
+    @Option(help: "Admin email on a target without test control.") var adminEmail: String?
+    @Option(help: "Admin password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
+    @Option(help: "Cases run at once.") var concurrency: Int = 4
+    @Flag(help: "List the catalogue and exit.") var list = false
+
+    func run() async throws {
+        if list {
+            for testCase in Catalogue.all {
+                print("\(testCase.clause.padding(toLength: 15, withPad: " ", startingAt: 0)) \(testCase.requirement.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                      + "\(testCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(testCase.title)")
+            }
+            print("\(Catalogue.all.count) cases")
+            return
+        }
+        guard profile == "pulse" else { throw ValidationError("profile '\(profile)' is not available yet; only 'pulse'") }
+        guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be 1...32") }
+        let cases = Catalogue.cases(clausePrefix: only)
+        guard !cases.isEmpty else { throw ValidationError("no case matches '\(only ?? "")'") }
+        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
+                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
+        var configured = runner
+        configured.concurrency = concurrency
+        let report: ConformanceReport
+        do {
+            report = try await configured.run(cases) { result in
+                FileHandle.standardError.write(Data("  \(result.grade.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(result.id)\n".utf8))
+            }
+        } catch {
+            throw ValidationError("cannot reach \(target): \(error)")
+        }
+        print(report.consoleText(), terminator: "")
+        if let junit { try report.junitXML().write(toFile: junit, atomically: true, encoding: .utf8) }
+        if let json { try report.jsonData().write(to: URL(fileURLWithPath: json)) }
+        if let html { try report.html().write(toFile: html, atomically: true, encoding: .utf8) }
+        if !report.passed { throw ExitCode(1) }
+    }
+}

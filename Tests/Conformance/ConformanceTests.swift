@@ -1,0 +1,106 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import PulseConform
+import PulseReference
+import PulseWire
+import Testing
+
+/// The conformance catalogue against the reference server started live (`pulse serve
+/// --test-control`, built next to this test bundle), on the embedded stores and on Redis; the same
+/// suite against every mutant must fail, at the case that is about its defect.
+@Suite("Conformance of the reference server", .serialized, .timeLimit(.minutes(10)))
+struct ConformanceTests {
+    static var pulseExecutable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pulse").path
+    }
+
+    /// A reference server with the test-control profile and the default sign-up rate limit (the
+    /// rate-limit case needs it).
+    static func server(_ arguments: [String] = []) async throws -> ServerProcess {
+        try await ServerProcess(executable: pulseExecutable, arguments: ["--test-control"] + arguments, environment: ["PULSE_AUTH_RATE_LIMIT": "10"])
+    }
+
+    static func run(_ server: ServerProcess, adminEmail: String? = nil, adminPassword: String? = nil, only: String? = nil) async throws -> ConformanceReport {
+        try await ConformanceRunner(baseURL: server.baseURL, runID: "t\(Int.random(in: 0..<1_000_000))", adminEmail: adminEmail, adminPassword: adminPassword)
+            .run(Catalogue.cases(clausePrefix: only))
+    }
+
+    static func failures(_ report: ConformanceReport) -> [String] {
+        report.results.filter { $0.grade == .failed || $0.grade == .nonStrict }.map { "\($0.id): \($0.evidence.prefix(3).joined(separator: " / "))" }
+    }
+
+    @Test("the catalogue has at least 60 cases, each citing a clause of SPEC.md, with unique ids")
+    func catalogueCitesSpec() throws {
+        let spec = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("SPEC.md"), encoding: .utf8)
+        #expect(Catalogue.all.count >= 60)
+        #expect(Set(Catalogue.all.map(\.id)).count == Catalogue.all.count, "ids are unique")
+        for testCase in Catalogue.all {
+            #expect(spec.contains("**\(testCase.clause)**"), "\(testCase.id) cites \(testCase.clause), which SPEC.md does not define")
+        }
+        #expect(Catalogue.cases(clausePrefix: "PB-HOLD").allSatisfy { $0.clause.hasPrefix("PB-HOLD") })
+    }
+
+    @Test("the reference on the embedded stores: every case OK, and the reports say so in every format")
+    func embedded() async throws {
+        let server = try await Self.server()
+        defer { server.stop() }
+        let report = try await Self.run(server)
+        #expect(Self.failures(report) == [])
+        #expect(report.results.filter { $0.grade == .unimplemented }.isEmpty, "test control offers every capability")
+        #expect(report.passed && report.testControl && report.admin)
+
+        let json = try JSONSerialization.jsonObject(with: try report.jsonData()) as? [String: Any]
+        #expect((json?["cases"] as? [Any])?.count == report.results.count && json?["passed"] as? Bool == true)
+        let junit = report.junitXML()
+        #expect(junit.contains(#"<testsuites name="pulse-conformance" tests="\#(report.results.count)" failures="0""#))
+        #expect(XMLParser(data: Data(junit.utf8)).parse(), "the JUnit report is well-formed XML")
+        let html = report.html()
+        #expect(html.contains("PASSED: no MUST case failed") && html.contains("<h2>PB-HOLD</h2>"))
+        #expect(report.consoleText().contains("PASSED"))
+    }
+
+    @Test("the reference on Redis: every case OK")
+    func redis() async throws {
+        let redis = try await RedisServerProcess()
+        defer { redis.stop() }
+        let server = try await Self.server(["--redis", redis.url])
+        defer { server.stop() }
+        let report = try await Self.run(server)
+        #expect(Self.failures(report) == [])
+        #expect(report.passed)
+    }
+
+    @Test("without test control the capabilities it gives are UNIMPLEMENTED, never FAILED")
+    func withoutTestControl() async throws {
+        let server = try await ServerProcess(executable: Self.pulseExecutable, environment: ["PULSE_AUTH_RATE_LIMIT": "10"])
+        defer { server.stop() }
+        let anonymous = try await Self.run(server)
+        #expect(!anonymous.testControl && !anonymous.admin)
+        #expect(Self.failures(anonymous) == [])
+        #expect(anonymous.results.filter { $0.grade == .unimplemented }.count > 40, "cases that create events need an admin")
+        #expect(anonymous.results.filter { $0.grade == .ok }.count >= 10, "the public routes are still checked")
+        let withAdmin = try await Self.run(server, adminEmail: server.adminEmail, adminPassword: server.adminPassword, only: "PB-HOLD")
+        #expect(Self.failures(withAdmin) == [])
+        #expect(withAdmin.results.contains { $0.grade == .ok && $0.id == "holds.all-or-nothing" })
+        #expect(withAdmin.results.filter { $0.grade == .unimplemented }.map(\.id).contains("holds.ttl"), "a short TTL needs test control")
+    }
+
+    @Test("every mutant fails the suite, at the case about its defect", arguments: [
+        (Mutant.seedRelease, "holds.stale-release"),
+        (.noFence, "checkout.fenced"),
+        (.blindReleaseBroadcast, "live.no-empty-release"),
+        (.noSeq, "live.seq-order"),
+        (.noHoldCap, "holds.cap"),
+        (.silentExpiry, "holds.expiry-broadcast"),
+    ])
+    func mutantsFail(mutant: Mutant, caseID: String) async throws {
+        let server = try await Self.server(["--mutant", mutant.rawValue])
+        defer { server.stop() }
+        let report = try await Self.run(server)
+        #expect(!report.passed, "\(mutant.rawValue) passed the suite")
+        #expect(report.results.first { $0.id == caseID }?.grade == .failed, "\(caseID) did not catch \(mutant.rawValue)")
+    }
+}
