@@ -234,6 +234,35 @@ check(checked.returncode == 0, "pulse check agrees with pulse sim on that histor
 mutant = subprocess.run([binary, "sim", "Scenarios/pause-past-ttl.yaml", "--mutant", "no-fence", "--seeds", "10"], capture_output=True, text=True, timeout=300)
 check(mutant.returncode == 1 and "replay: pulse sim" in mutant.stdout, "pulse sim fails a mutant and prints the replay command")
 
+print("smoke: pulse serve --test-control and pulse conform with every report")
+conform_dir = os.path.join(work, "conform-data")
+conform_port = free_port()
+conform_env = dict(os.environ, PULSE_JWT_SECRET=secret, PULSE_BCRYPT_COST="4", PULSE_LOG_LEVEL="warning")
+conform_server = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", str(conform_port), "--data-dir", conform_dir, "--test-control"],
+                                  env=conform_env)
+try:
+    conform_base = f"http://127.0.0.1:{conform_port}"
+    for _ in range(300):
+        try:
+            if call(conform_base, "GET", "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    junit, report_json, report_html = (os.path.join(work, name) for name in ("conform.xml", "conform.json", "conform.html"))
+    conform = subprocess.run([binary, "conform", "--target", conform_base, "--junit", junit, "--json", report_json, "--html", report_html],
+                             capture_output=True, text=True, timeout=600)
+    check(conform.returncode == 0 and "PASSED: no MUST case failed" in conform.stdout,
+          "pulse conform grades the reference all OK" + ("" if conform.returncode == 0 else ": " + conform.stdout[-1500:]))
+    import xml.etree.ElementTree as ElementTree
+    suites = ElementTree.parse(junit).getroot()
+    check(suites.tag == "testsuites" and int(suites.get("tests")) >= 60 and suites.get("failures") == "0", "the JUnit report is XML with every case and no failure")
+    summary = json.load(open(report_json))
+    check(summary["passed"] and len(summary["cases"]) >= 60 and all({"id", "clause", "grade", "durationSeconds", "evidence"} <= set(case) for case in summary["cases"]),
+          "the JSON report has id, clause, grade, duration and evidence per case")
+    check("<h2>PB-LIVE</h2>" in open(report_html).read(), "the HTML report has a section per clause area")
+finally:
+    stop_server(conform_server)
+
 print("smoke: pulse bench fanout (a short run; figures are not checked here)")
 bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)
 print(bench.stdout)
