@@ -38,6 +38,7 @@ public final class CaseContext: Sendable {
     private let notes = Mutex<[String]>([])
     private let counter = Mutex(0)
     private let connections = Mutex<[LiveConnection]>([])
+    private let sockets = Mutex<[SocketIOConnection]>([])
 
     init(session: TargetSession, caseID: String, http: HTTPClient) {
         self.session = session
@@ -163,5 +164,24 @@ public final class CaseContext: Sendable {
         return connection
     }
 
-    func closeConnections() { for connection in connections.withLock({ $0 }) { connection.close() } }
+    /// A Socket.IO connection (the seed's auth: `{"token": "Bearer <jwt>"}`), closed when the case ends.
+    public func socket(_ token: String) -> SocketIOConnection {
+        let socket = SocketIOConnection(baseURL: session.baseURL, auth: ["token": "Bearer \(token)"])
+        sockets.withLock { $0.append(socket) }
+        return socket
+    }
+
+    /// A connected Socket.IO client that joined `event`'s room.
+    public func joinedSocket(_ event: String, token: String) async throws -> SocketIOConnection {
+        let socket = self.socket(token)
+        try await socket.waitConnected()
+        socket.emit("join_event", event)
+        try await Task.sleep(for: .milliseconds(100)) // the seed does not acknowledge a join
+        return socket
+    }
+
+    func closeConnections() {
+        for connection in connections.withLock({ $0 }) { connection.close() }
+        for socket in sockets.withLock({ $0 }) { socket.close() }
+    }
 }

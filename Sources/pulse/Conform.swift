@@ -17,7 +17,7 @@ struct Conform: AsyncParsableCommand {
             """)
 
     @Option(help: "The server's root URL.") var target: String = "http://127.0.0.1:5000"
-    @Option(help: "Protocol profile: pulse (the Pulse Booking Protocol). socketio is not built yet.") var profile: String = "pulse"
+    @Option(help: "pulse (the Pulse Booking Protocol) or socketio (a seed-style server: its REST routes, live updates over Socket.IO 4).") var profile: String = "pulse"
     @Option(help: "Run only the cases whose clause (or id) starts with this, e.g. PB-HOLD or PB-LIVE-7.") var only: String?
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Option(help: "Write the JSON report here.") var json: String?
@@ -29,16 +29,16 @@ struct Conform: AsyncParsableCommand {
 
     func run() async throws {
         if list {
-            for testCase in Catalogue.all {
+            for testCase in Catalogue.all + Catalogue.cases(profile: .socketio).filter({ $0.id.hasPrefix("socketio.") }) {
                 print("\(testCase.clause.padding(toLength: 15, withPad: " ", startingAt: 0)) \(testCase.requirement.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
                       + "\(testCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(testCase.title)")
             }
-            print("\(Catalogue.all.count) cases")
+            print("\(Catalogue.all.count) cases in the pulse profile; the socketio profile runs \(Catalogue.cases(profile: .socketio).count)")
             return
         }
-        guard profile == "pulse" else { throw ValidationError("profile '\(profile)' is not available yet; only 'pulse'") }
+        guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be 1...32") }
-        let cases = Catalogue.cases(clausePrefix: only)
+        let cases = Catalogue.cases(profile: chosenProfile, clausePrefix: only)
         guard !cases.isEmpty else { throw ValidationError("no case matches '\(only ?? "")'") }
         let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
                                        adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])

@@ -5,11 +5,8 @@ public enum Catalogue {
     /// All cases, in report order.
     public static let all: [ConformanceCase] = rest + accounts + events + holds + checkout + live + races
 
-    /// The cases whose clause starts with `prefix` (`PB-HOLD`, `PB-LIVE-7`), or all for nil.
-    public static func cases(clausePrefix prefix: String?) -> [ConformanceCase] {
-        guard let prefix, !prefix.isEmpty else { return all }
-        return all.filter { $0.clause.hasPrefix(prefix) || $0.id.hasPrefix(prefix) }
-    }
+    /// The Pulse profile's cases whose clause (or id) starts with `prefix` (`PB-HOLD`, `PB-LIVE-7`), or all for nil.
+    public static func cases(clausePrefix prefix: String?) -> [ConformanceCase] { cases(profile: .pulse, clausePrefix: prefix) }
 }
 
 /// Small readers of JSON answers for the cases.
