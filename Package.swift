@@ -89,6 +89,8 @@ let package = Package(
             name: "PulseConform",
             dependencies: [
                 "PulseWire",
+                "PulseSim",
+                "PulseReference",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -135,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "Conformance",
-            dependencies: ["PulseConform", "PulseWire", "PulseReference"],
+            dependencies: ["PulseConform", "PulseWire", "PulseReference", "PulseSim"],
             path: "Tests/Conformance"
         ),
         .testTarget(

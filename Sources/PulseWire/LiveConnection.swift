@@ -13,6 +13,8 @@ public final class LiveConnection: Sendable {
     public struct Message: @unchecked Sendable {
         public var text: String
         public var json: [String: Any]?
+        /// When it arrived: wall-clock nanoseconds since 1970 (wire-mode histories use wall time).
+        public var receivedAtNs: Int64 = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         public var type: String? { json?["type"] as? String }
         public var seq: Int64? { (json?["seq"] as? NSNumber)?.int64Value }
         public func string(_ key: String) -> String? { json?[key] as? String }

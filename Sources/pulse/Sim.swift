@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseBench
+import PulseConform
 import PulseReference
 import PulseSim
 
@@ -24,6 +25,10 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
     @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations) and the history of every failing seed.") var report: String?
     @Flag(help: "Never show the progress bar (it shows only on a terminal).") var noProgress = false
+    @Option(help: "Wire mode: run the scenario's users and subscribers against this live server in real time (no faults injected).") var target: String?
+    @Option(help: "Wire mode's protocol profile (pulse only for now).") var profile: String = "pulse"
+    @Option(help: "Wire mode: an admin account on a target without test control.") var adminEmail: String?
+    @Option(help: "Wire mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
 
     func run() async throws {
@@ -33,6 +38,7 @@ struct Sim: AsyncParsableCommand {
         }
         guard let path = scenario else { throw ValidationError("give a scenario file (or --list-mutants)") }
         let parsed = try loadScenario(path)
+        if let target { return try await runOnWire(parsed, target: target) }
         let chosenMutant = try mutant.map { name -> Mutant in
             guard let value = Mutant(rawValue: name) else { throw ValidationError("unknown mutant '\(name)'; see --list-mutants") }
             return value
@@ -110,5 +116,31 @@ extension Sim {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"))
         print("report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history of each failing seed")")
+    }
+}
+
+extension Sim {
+    /// Wire mode: the scenario against a live server, checked with the same checker.
+    private func runOnWire(_ scenario: Scenario, target: String) async throws {
+        guard profile == "pulse" else { throw ValidationError("wire mode speaks the pulse profile only; the socketio profile is for pulse conform") }
+        guard seeds == 1, mutant == nil, shrinkTo == nil else { throw ValidationError("--seeds, --mutant and --shrink-to are for the deterministic mode, not --target") }
+        var simulation = scenario.simulation
+        simulation.seed = seed ?? simulation.seed
+        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
+                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
+        let session: TargetSession
+        do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
+        guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
+        print("\(scenario.name) on \(target): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
+        let outcome = try await WireRunner(session: session).run(simulation)
+        let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }
+        let records = outcome.history
+        print(String(format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", records.count,
+                     records.filter { $0.type == .ok && $0.f == "hold" }.count, records.filter { $0.type == .fail && $0.f == "hold" }.count,
+                     records.filter { $0.type == .ok && $0.f == "checkout" }.count, records.filter { $0.type == .info }.count, violations.count, outcome.wallSeconds))
+        if let history { try records.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: history, atomically: true, encoding: .utf8) }
+        for violation in violations.prefix(10) { print("  - \(violation)") }
+        print("\n" + WireRunner.guarantees)
+        if !violations.isEmpty { throw ExitCode(1) }
     }
 }

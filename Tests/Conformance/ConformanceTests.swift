@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import PulseConform
+import PulseSim
 import PulseReference
 import PulseWire
 import Testing
@@ -173,5 +174,52 @@ struct SocketIOConformanceTests {
             #expect(grades["errors.route-not-found"] == .failed, "no stable code in the seed's error envelope")
             #expect(!report.passed)
         }
+    }
+}
+
+/// Wire mode: a scenario's users and subscribers against the reference started live, checked with
+/// the simulator's checker; a broken server is caught the same way.
+@Suite("Wire mode", .serialized, .timeLimit(.minutes(5)))
+struct WireModeTests {
+    static var simulation: SimConfiguration {
+        var configuration = SimConfiguration(seed: 4)
+        configuration.rows = 2
+        configuration.cols = 6
+        configuration.users = 8
+        configuration.operationsPerUser = 3
+        configuration.thinkMsMax = 800
+        configuration.holdTTLSeconds = 2
+        configuration.checkoutProbability = 0.3
+        configuration.releaseProbability = 0
+        configuration.extendProbability = 0.1
+        return configuration
+    }
+
+    static func run(mutant: Mutant?) async throws -> WireRunner.Outcome {
+        let server = try await ConformanceTests.server(mutant.map { ["--mutant", $0.rawValue] } ?? [])
+        defer { server.stop() }
+        let session = try await ConformanceRunner(baseURL: server.baseURL, runID: "w\(Int.random(in: 0..<1_000_000))").prepare()
+        return try await WireRunner(session: session).run(simulation)
+    }
+
+    @Test("the reference keeps every invariant in wire mode, and the history holds what the clients saw")
+    func reference() async throws {
+        let outcome = try await Self.run(mutant: nil)
+        #expect(outcome.violations == [])
+        let history = outcome.history
+        #expect(history.contains { $0.type == .ok && $0.f == "hold" } && history.contains { $0.type == .ok && $0.f == "checkout" })
+        #expect(history.filter { $0.process == "s0" && $0.f == "snapshot" }.count == 2, "a snapshot on joining and a final one")
+        #expect(history.contains { $0.f == "seat_released" && $0.string("reason") == "expired" }, "abandoned holds expire and are announced")
+        #expect(history.map(\.timeNs) == history.map(\.timeNs).sorted() && history.map(\.line) == Array(1...history.count))
+        #expect(HistoryChecker.check(try HistoryReader.parse(history.map(HistoryReader.encode).joined(separator: "\n"))) == [],
+                "the written history checks the same")
+    }
+
+    @Test("wire mode catches a server whose broadcasts arrive out of order, and one that expires holds silently", arguments: [
+        (Mutant.noSeq, Invariant.broadcastOrder), (.silentExpiry, .expiryHonoured),
+    ])
+    func mutants(mutant: Mutant, invariant: Invariant) async throws {
+        let outcome = try await Self.run(mutant: mutant)
+        #expect(outcome.violations.contains { $0.invariant == invariant }, "\(mutant.rawValue): \(outcome.violations.prefix(3))")
     }
 }
