@@ -1,3 +1,4 @@
+import PulseReference
 import Foundation
 import HummingbirdWSClient
 import Logging

@@ -1,3 +1,4 @@
+import PulseReference
 import Synchronization
 
 /// What the subscribers of a fan-out run observed: when each numbered change was triggered,

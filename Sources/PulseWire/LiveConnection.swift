@@ -94,14 +94,8 @@ public final class LiveConnection: Sendable {
     /// `what` and the messages seen when it does not.
     @discardableResult
     public func waitUntil(seconds: Double = 5, _ what: String, _ condition: ([Message]) -> Bool) async throws -> [Message] {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while true {
-            let (seen, closed) = shared.state.withLock { ($0.messages, $0.closed) }
-            if condition(seen) { return seen }
-            guard ContinuousClock.now < deadline, !closed else {
-                throw APIError("\(what): not seen within \(seconds) s\(closed ? " (connection closed\(failure.map { ": \($0)" } ?? ""))" : ""); received \(seen.suffix(5).map(\.text))")
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        try await poll(seconds: seconds, { let seen = messages; return condition(seen) ? seen : nil }, gaveUp: { closed }) {
+            APIError("\(what): not seen within \(seconds) s\(closed ? " (connection closed\(failure.map { ": \($0)" } ?? ""))" : ""); received \(messages.suffix(5).map(\.text))")
         }
     }
 

@@ -18,6 +18,8 @@ public struct APIReply: @unchecked Sendable {
     public var code: String? { json["code"] as? String }
     /// `data[key]` as an object, or an empty object.
     public func object(_ key: String) -> [String: Any] { (json["data"] as? [String: Any])?[key] as? [String: Any] ?? [:] }
+    /// `data[key]` as a list of objects, or an empty list.
+    public func objects(_ key: String) -> [[String: Any]] { (json["data"] as? [String: Any])?[key] as? [[String: Any]] ?? [] }
 }
 
 /// Why a call to a Pulse server did not give the expected answer.

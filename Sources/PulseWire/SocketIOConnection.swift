@@ -108,23 +108,18 @@ public final class SocketIOConnection: Sendable {
 
     /// Waits until the namespace is joined; throws ``APIError`` with the server's connect error.
     public func waitConnected(seconds: Double = 5) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while !connected {
+        try await poll(seconds: seconds, {
             if let error = connectError { throw APIError("connect_error: \(error)") }
-            guard ContinuousClock.now < deadline, !closed else {
-                throw APIError("not connected within \(seconds) s\(shared.state.withLock { $0.failure }.map { ": \($0)" } ?? "")")
-            }
-            try await Task.sleep(for: .milliseconds(10))
+            return connected ? () : nil
+        }, gaveUp: { closed }) {
+            APIError("not connected within \(seconds) s\(shared.state.withLock { $0.failure }.map { ": \($0)" } ?? "")")
         }
     }
 
     /// Waits for the first event after the first `after` for which `match` holds.
     public func next(after: Int = 0, seconds: Double = 5, _ what: String, where match: @escaping (Event) -> Bool) async throws -> Event {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while true {
-            if let found = events.dropFirst(after).first(where: match) { return found }
-            guard ContinuousClock.now < deadline, !closed else { throw APIError("\(what): not seen within \(seconds) s; received \(events.suffix(5).map(\.name))") }
-            try await Task.sleep(for: .milliseconds(10))
+        try await poll(seconds: seconds, { events.dropFirst(after).first(where: match) }, gaveUp: { closed }) {
+            APIError("\(what): not seen within \(seconds) s; received \(events.suffix(5).map(\.name))")
         }
     }
 

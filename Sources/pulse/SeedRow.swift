@@ -6,6 +6,47 @@ struct SeedRow: Encodable {
     var seed: UInt64
     /// The fault mix a swarm drew for this seed.
     var swarm: SwarmDraw?
+    var counts: HistoryCounts
+    var violations: [String]
+    var virtualSeconds: Double
+    var wallSeconds: Double
+    var steps: Int
+
+    init(simulation: SimConfiguration, swarm: SwarmDraw?, outcome: SimRunner.Outcome, violations: [Violation], wallSeconds: Double) {
+        seed = simulation.seed
+        self.swarm = swarm
+        counts = HistoryCounts(outcome.history)
+        self.violations = violations.map(\.description)
+        virtualSeconds = Double(outcome.virtualMs) / 1000
+        self.wallSeconds = wallSeconds
+        steps = outcome.steps
+    }
+
+    private enum CodingKeys: String, CodingKey { case seed, swarm, violations, virtualSeconds, wallSeconds, steps }
+
+    /// The counts sit beside the other fields in summary.json, not nested.
+    func encode(to encoder: any Encoder) throws {
+        try counts.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(seed, forKey: .seed)
+        try container.encodeIfPresent(swarm, forKey: .swarm)
+        try container.encode(violations, forKey: .violations)
+        try container.encode(virtualSeconds, forKey: .virtualSeconds)
+        try container.encode(wallSeconds, forKey: .wallSeconds)
+        try container.encode(steps, forKey: .steps)
+    }
+
+    static let header = "    seed   records  holds ok  refused  bookings  unknown  faults  violations  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
+
+    var line: String {
+        String(format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, counts.records, counts.holdsGranted,
+               counts.holdsRefused, counts.bookings, counts.unanswered, counts.faults, violations.count, virtualSeconds, wallSeconds, steps,
+               Double(steps) / max(wallSeconds, 1e-9), virtualSeconds / max(wallSeconds, 1e-9)) + (swarm.map { "  \($0.summary)" } ?? "")
+    }
+}
+
+/// What a history holds, counted for summaries (`pulse sim`, deterministic and wire mode).
+struct HistoryCounts: Encodable {
     var records: Int
     var holdsGranted: Int
     var holdsRefused: Int
@@ -13,34 +54,20 @@ struct SeedRow: Encodable {
     /// Requests whose outcome the client never learned (`info`).
     var unanswered: Int
     var faults: Int
-    var violations: [String]
-    var virtualSeconds: Double
-    var wallSeconds: Double
-    var steps: Int
 
-    init(simulation: SimConfiguration, swarm: SwarmDraw?, outcome: SimRunner.Outcome, violations: [Violation], wallSeconds: Double) {
-        let history = outcome.history
-        seed = simulation.seed
-        self.swarm = swarm
+    init(_ history: [HistoryRecord]) {
         records = history.count
         holdsGranted = history.filter { $0.type == .ok && $0.f == "hold" }.count
         holdsRefused = history.filter { $0.type == .fail && $0.f == "hold" }.count
         bookings = history.filter { $0.type == .ok && $0.f == "checkout" }.count
         unanswered = history.filter { $0.type == .info }.count
         faults = history.filter { $0.type == .fault }.count
-        self.violations = violations.map(\.description)
-        virtualSeconds = Double(outcome.virtualMs) / 1000
-        self.wallSeconds = wallSeconds
-        steps = outcome.steps
     }
+}
 
-    static let header = "    seed   records  holds ok  refused  bookings  unknown  faults  violations  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
-
-    var line: String {
-        String(format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, records, holdsGranted,
-               holdsRefused, bookings, unanswered, faults, violations.count, virtualSeconds, wallSeconds, steps,
-               Double(steps) / max(wallSeconds, 1e-9), virtualSeconds / max(wallSeconds, 1e-9)) + (swarm.map { "  \($0.summary)" } ?? "")
-    }
+/// Writes a history as JSON Lines (HISTORY.md).
+func writeHistory(_ history: [HistoryRecord], to path: String) throws {
+    try history.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
 }
 
 /// A one-line progress bar on standard error, shown only on a terminal and at most ten times a second.

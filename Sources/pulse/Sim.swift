@@ -64,9 +64,7 @@ struct Sim: AsyncParsableCommand {
             print(row.line)
             rows.append(row)
             let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { !violations.isEmpty || seeds == 1 ? $0 : nil }
-            for file in [history, reportHistory].compactMap({ $0 }) {
-                try outcome.history.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
-            }
+            for file in [history, reportHistory].compactMap({ $0 }) { try writeHistory(outcome.history, to: file) }
             if !violations.isEmpty { failures.append((simulation.seed, violations)) }
         }
         if let report { try writeReport(report, scenario: parsed, path: path, rows: rows) }
@@ -134,11 +132,10 @@ extension Sim {
         print("\(scenario.name) on \(target): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
         let outcome = try await WireRunner(session: session).run(simulation)
         let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }
-        let records = outcome.history
-        print(String(format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", records.count,
-                     records.filter { $0.type == .ok && $0.f == "hold" }.count, records.filter { $0.type == .fail && $0.f == "hold" }.count,
-                     records.filter { $0.type == .ok && $0.f == "checkout" }.count, records.filter { $0.type == .info }.count, violations.count, outcome.wallSeconds))
-        if let history { try records.map(HistoryReader.encode).joined(separator: "\n").appending("\n").write(toFile: history, atomically: true, encoding: .utf8) }
+        let counts = HistoryCounts(outcome.history)
+        print(String(format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
+                     counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wallSeconds))
+        if let history { try writeHistory(outcome.history, to: history) }
         for violation in violations.prefix(10) { print("  - \(violation)") }
         print("\n" + WireRunner.guarantees)
         if !violations.isEmpty { throw ExitCode(1) }

@@ -11,7 +11,7 @@ extension Catalogue {
             let booking = reply.object("booking")
             try c.check(booking.string("status") == "confirmed" && booking.double("totalAmount") == 50 && booking.string("userId") == user.id
                         && Set(booking.strings("seatIds")) == ["A1", "A2"], "booking is \(booking)")
-            let mine = ((try await c.call(.GET, "/api/v1/bookings/me", token: user.token).json["data"] as? [String: Any]) ?? [:]).objects("bookings")
+            let mine = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings")
             try c.check(mine.contains { $0.string("id") == booking.string("id") }, "bookings/me lacks the booking")
         },
         ConformanceCase("checkout.with-hold-id", "PB-CHECKOUT-1", "a checkout naming its hold books it; an unknown hold id is 404 hold_not_found") { c in
@@ -69,7 +69,7 @@ extension Catalogue {
             try c.expect(again, 201, nil, "the retry")
             try c.check(first.object("booking").string("id") == again.object("booking").string("id"), "the retry made another booking")
             try c.check(again.headers.first(name: "Idempotent-Replayed") == "true", "no Idempotent-Replayed: true")
-            let mine = ((try await c.call(.GET, "/api/v1/bookings/me", token: user.token).json["data"] as? [String: Any]) ?? [:]).objects("bookings")
+            let mine = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings")
             try c.check(mine.filter { $0.string("eventId") == event }.count == 1, "\(mine.count) bookings for the event")
         },
         ConformanceCase("checkout.key-reused", "PB-CHECKOUT-6", "the same key for other seats is 422 idempotency_key_reused") { c in

@@ -22,7 +22,7 @@ extension Catalogue {
         },
         ConformanceCase("events.list", "PB-EVENT-2", "a new active event is listed with its available seats") { c in
             let event = try await c.event(rows: 1, cols: 5)
-            let events = (try await c.call(.GET, "/api/v1/events").json["data"] as? [String: Any])?["events"] as? [[String: Any]] ?? []
+            let events = try await c.call(.GET, "/api/v1/events").objects("events")
             try c.check(events.first { $0.string("id") == event }?.int("availableSeats") == 5, "the event is not listed with 5 available seats")
         },
         ConformanceCase("events.get", "PB-EVENT-4", "an event is read by id; an unknown id is 404 event_not_found") { c in
@@ -63,7 +63,7 @@ extension Catalogue {
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A2"], as: user)
-            let seats = ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any]) ?? [:]).objects("seats")
+            let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
             let held = seats.first { $0.string("id") == "A2" } ?? [:]
             try c.check(held.string("status") == "locked" && held.string("lockedBy") == user.id, "A2 is \(held)")
             try c.check(seats.filter { $0.string("id") != "A2" }.allSatisfy { $0["lockedBy"] == nil && $0.string("status") == "available" }, "another seat is not plainly available")
@@ -73,7 +73,7 @@ extension Catalogue {
             let user = try await c.user()
             _ = try await c.hold(event, ["B3"], as: user)
             try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["B3"]]), 201)
-            let seats = ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any]) ?? [:]).objects("seats")
+            let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
             try c.check(seats.first { $0.string("id") == "B3" }?.string("status") == "booked", "B3 is not booked")
             try c.check(try await c.call(.GET, "/api/v1/events/\(event)").object("event").int("availableSeats") == 19, "availableSeats is not 19")
         },

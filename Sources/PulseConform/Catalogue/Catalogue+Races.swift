@@ -28,7 +28,7 @@ extension Catalogue {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
             try c.check(Set(granted).count == granted.count && !granted.isEmpty, "seats granted more than once: \(granted.sorted())")
-            let seats = ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any]) ?? [:]).objects("seats")
+            let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
             try c.check(Set(seats.filter { $0.string("status") == "locked" }.compactMap { $0.string("id") }) == Set(granted), "the seat map disagrees with the grants")
         },
         ConformanceCase("race.checkout-against-expiry", "PB-CHECKOUT-5", "checkouts racing their holds' expiry and rival holds: never two owners of a seat",

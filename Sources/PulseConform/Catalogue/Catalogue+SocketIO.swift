@@ -117,8 +117,7 @@ extension Catalogue {
             let socket = try await c.joinedSocket(event, token: owner.token)
             socket.emit("request_lock", ["eventId": event, "seatId": "A4"])
             _ = try await socket.next("seat_locked A4") { $0.name == "seat_locked" }
-            let data = (try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any]) ?? [:]
-            let seat = data.objects("seats").first { $0.string("id") == "A4" || $0.string("label") == "A4" } ?? [:]
+            let seat = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats").first { $0.string("id") == "A4" || $0.string("label") == "A4" } ?? [:]
             try c.check(seat.string("status") == "locked" && seat.string("lockedBy") == owner.id, "A4 is \(seat)")
         },
         ConformanceCase("socketio.malformed-payload", "PB-ERR-3", "a malformed payload neither crashes the server nor ends other connections") { c in

@@ -33,8 +33,6 @@ final class WireRecorder: Sendable {
 }
 
 extension HistoryValue {
-    static func list(_ strings: [String]) -> HistoryValue { .array(strings.map { .string($0) }) }
-
     /// A JSON value of a server message, as a history value.
     init(json: Any) {
         switch json {

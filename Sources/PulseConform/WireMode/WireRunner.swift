@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import PulseReference
 import PulseSim
 import PulseWire
 import Synchronization
@@ -69,8 +70,6 @@ public struct WireRunner: Sendable {
         for (_, connection) in subscribers { connection.close() }
         try await world.finalReads(users: users)
         let history = recorder.all
-        let elapsed = ContinuousClock.now - started
-        return Outcome(history: history, violations: HistoryChecker.check(history),
-                       wallSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Outcome(history: history, violations: HistoryChecker.check(history), wallSeconds: (ContinuousClock.now - started).seconds)
     }
 }

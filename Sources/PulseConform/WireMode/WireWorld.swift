@@ -25,12 +25,7 @@ struct WireWorld: Sendable {
         var random = SeededRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
         for operation in 0..<configuration.operationsPerUser {
             try await Task.sleep(for: .milliseconds(random.below(Int(configuration.thinkMsMax) + 1)))
-            var seats: [String] = []
-            for _ in 0..<(1 + random.below(configuration.seatsPerHoldMax)) {
-                let row = random.chance(configuration.hotSpotShare) ? 0 : random.below(configuration.rows)
-                let seat = "\(Character(UnicodeScalar(65 + row)!))\(1 + random.below(configuration.cols))"
-                if !seats.contains(seat) { seats.append(seat) }
-            }
+            let seats = configuration.pickSeats(&random)
             let held = try await perform(name, "hold", ["event": .string(event), "seats": .list(seats)],
                                          .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": seats], headers: holdHeaders) { reply in
                 let hold = reply.object("hold")
@@ -122,7 +117,7 @@ struct WireWorld: Sendable {
         var bookings: [HistoryValue] = []
         for (index, user) in users.enumerated() where context.session.testControl || index < context.session.userPool.count {
             let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
-            for booking in (reply.json["data"] as? [String: Any])?["bookings"] as? [[String: Any]] ?? [] where booking["eventId"] as? String == event {
+            for booking in reply.objects("bookings") where booking["eventId"] as? String == event {
                 bookings.append(.object(["booking": .string(booking["id"] as? String ?? ""), "user": .string("u\(index)"),
                                          "seats": .list(booking["seatIds"] as? [String] ?? [])]))
             }

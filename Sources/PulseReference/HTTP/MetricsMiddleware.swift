@@ -13,7 +13,7 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         let dimensions = [("method", request.method.rawValue), ("route", context.endpointPath ?? "unmatched"), ("status", String(response.status.code))]
         let elapsed = ContinuousClock.now - start
         Timer(label: "pulse_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(elapsed.nanoseconds)
         Counter(label: "pulse_http_requests_total", dimensions: dimensions, factory: factory).increment()
         return response
     }

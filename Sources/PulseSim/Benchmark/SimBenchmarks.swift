@@ -21,7 +21,7 @@ public enum SimBenchmarks {
             }
             return scheduler.steps
         }
-        return (steps, seconds(since: started))
+        return (steps, (ContinuousClock.now - started).seconds)
     }
 
     /// A history of about `records` records: the flash-sale workload (`base`) with as many users
@@ -43,19 +43,14 @@ public enum SimBenchmarks {
         for _ in 0..<repeats {
             var started = ContinuousClock.now
             let violations = HistoryChecker.check(history)
-            best.checker = min(best.checker, seconds(since: started))
+            best.checker = min(best.checker, (ContinuousClock.now - started).seconds)
             best.violations = violations.count
             started = ContinuousClock.now
             var perProcess: [String: Int] = [:]
             for record in history { perProcess[record.process, default: 0] += record.value.count }
             precondition(!perProcess.isEmpty || history.isEmpty)
-            best.linearPass = min(best.linearPass, seconds(since: started))
+            best.linearPass = min(best.linearPass, (ContinuousClock.now - started).seconds)
         }
         return best
-    }
-
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 }

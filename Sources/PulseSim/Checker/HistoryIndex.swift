@@ -7,6 +7,8 @@ public struct Operation: Sendable {
     public var completion: HistoryRecord?
 
     public var isOK: Bool { completion?.type == .ok }
+    /// Whether it may or may not have taken effect: `info`, or no completion at all.
+    public var isIndeterminate: Bool { completion?.type != .ok && completion?.type != .fail }
     /// When the operation surely had not yet taken effect.
     public var startNs: Int64 { invoke.timeNs }
     /// When it surely had taken effect, if it did (`ok`); the end of the history otherwise.
@@ -165,7 +167,7 @@ public struct HistoryIndex: Sendable {
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
             case "extend":
-                if completion?.type != .ok && completion?.type != .fail, let holdID = operation.invoke.string("hold") {
+                if operation.isIndeterminate, let holdID = operation.invoke.string("hold") {
                     for place in places[holdID] ?? [] { result[place.event]![place.seat]![place.index].expiryUncertain = true }
                     continue
                 }

@@ -78,7 +78,7 @@ extension HistoryChecker {
         // "user event seat" -> first invocation of a hold of it whose answer never came: it may have
         // been granted, and its expiry may be the one reported.
         var unanswered: [String: Int64] = [:]
-        for operation in index.operations where operation.f == "hold" && operation.completion?.type != .ok && operation.completion?.type != .fail {
+        for operation in index.operations where operation.f == "hold" && operation.isIndeterminate {
             for seat in operation.invoke.strings("seats") {
                 let key = "\(operation.process) \(operation.event) \(seat)"
                 unanswered[key] = min(unanswered[key] ?? .max, operation.startNs)

@@ -19,7 +19,3 @@ final class HistoryRecorder: Sendable {
 
     var all: [HistoryRecord] { records.withLock { $0 } }
 }
-
-extension HistoryValue {
-    static func list(_ strings: [String]) -> HistoryValue { .array(strings.map { .string($0) }) }
-}

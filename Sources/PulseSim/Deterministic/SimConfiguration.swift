@@ -1,3 +1,4 @@
+import PulseProtocol
 import PulseReference
 
 /// What one deterministic run simulates: the venue, the users and their behaviour mix, the
@@ -118,6 +119,19 @@ public struct SimConfiguration: Sendable, Equatable {
             self.atMs = atMs
             self.byMs = byMs
         }
+    }
+
+    /// The seats of one hold attempt: 1...`seatsPerHoldMax` picks, each in the hot first row with
+    /// probability `hotSpotShare`, else anywhere (repeats dropped). Deterministic and wire users
+    /// draw them the same way.
+    public func pickSeats(_ random: inout SeededRandom) -> [String] {
+        var seats: [String] = []
+        for _ in 0..<(1 + random.below(seatsPerHoldMax)) {
+            let row = random.chance(hotSpotShare) ? 0 : random.below(rows)
+            let seat = SeatGrid.label(row: row, col: 1 + random.below(cols))
+            if !seats.contains(seat) { seats.append(seat) }
+        }
+        return seats
     }
 
     /// Longest a live message may take to reach a subscriber after its change, in virtual ms:

@@ -19,7 +19,7 @@ extension SimWorld {
                     ["seq": .int(map.seq), "free": .int(Int64(map.seats.filter { $0.status == .available }.count))]
                 })
             }
-            let seats = pickSeats(&random)
+            let seats = configuration.pickSeats(&random)
             let answer = await perform(name, "hold", ["event": .string(event), "seats": .list(seats)], { engine in
                 try await engine.hold(eventID: event, seatIDs: seats, userID: id)
             }, okValue: { hold in
@@ -71,15 +71,5 @@ extension SimWorld {
         return await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], { engine in
             try await engine.checkout(eventID: event, request: CheckoutRequest(seatIds: seats), idempotencyKey: key, userID: id)
         }, okValue: { result in ["seats": .list(result.booking.seatIDs), "booking": .string(result.booking.id)] })
-    }
-
-    private func pickSeats(_ random: inout SeededRandom) -> [String] {
-        var seats: [String] = []
-        for _ in 0..<(1 + random.below(configuration.seatsPerHoldMax)) {
-            let row = random.chance(configuration.hotSpotShare) ? 0 : random.below(configuration.rows)
-            let seat = SeatGrid.label(row: row, col: 1 + random.below(configuration.cols))
-            if !seats.contains(seat) { seats.append(seat) }
-        }
-        return seats
     }
 }

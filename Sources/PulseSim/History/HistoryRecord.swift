@@ -93,3 +93,8 @@ extension HistoryValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     public init(arrayLiteral elements: HistoryValue...) { self = .array(elements) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
+
+extension HistoryValue {
+    /// A list of strings (seats, released seats).
+    public static func list(_ strings: [String]) -> HistoryValue { .array(strings.map { .string($0) }) }
+}

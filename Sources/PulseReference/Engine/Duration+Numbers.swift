@@ -1,3 +1,4 @@
+/// Durations as the numbers reports and metrics want (benchmarks, simulator, conformance runs, request timers).
 extension Duration {
     /// The duration in seconds, for reports.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
