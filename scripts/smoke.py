@@ -4,7 +4,8 @@
 Starts `pulse serve` on a free loopback port with a fresh data directory, drives the REST API,
 checks the server's own expiry, `pulse admin create` against the live database, that the served
 OpenAPI document is valid OpenAPI 3, graceful shutdown on SIGTERM, that an acknowledged booking
-survives a restart, and that `pulse bench fanout` completes. Usage: smoke.py PATH/TO/pulse
+survives a restart, `pulse conform` and wire mode on the reference, wire mode over Socket.IO on the
+seed stand-in, and that `pulse bench fanout` completes. Usage: smoke.py PATH/TO/pulse
 """
 import json, os, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
 
@@ -260,8 +261,34 @@ try:
     check(summary["passed"] and len(summary["cases"]) >= 60 and all({"id", "clause", "grade", "durationSeconds", "evidence"} <= set(case) for case in summary["cases"]),
           "the JSON report has id, clause, grade, duration and evidence per case")
     check("<h2>PB-LIVE</h2>" in open(report_html).read(), "the HTML report has a section per clause area")
+    wire = subprocess.run([binary, "sim", "Scenarios/small-race.yaml", "--target", conform_base, "--history", os.path.join(work, "wire.jsonl")],
+                          capture_output=True, text=True, timeout=300)
+    check(wire.returncode == 0 and "violations 0" in wire.stdout and "Wire mode checks what clients observed" in wire.stdout,
+          "pulse sim --target runs a scenario on the live reference and finds nothing" + ("" if wire.returncode == 0 else ": " + wire.stdout[-800:]))
 finally:
     stop_server(conform_server)
+
+print("smoke: wire mode over Socket.IO against the seed stand-in")
+python = os.path.abspath(".build/py-venv/bin/python")
+seed_port = free_port()
+seed_env = dict(os.environ, ADMIN_EMAIL="admin@seed.test", ADMIN_PASSWORD="admin-password")
+seed_server = subprocess.Popen([python, "Tests/Conformance/Support/seed_server.py", str(seed_port)], env=seed_env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    seed_base = f"http://127.0.0.1:{seed_port}"
+    for _ in range(300):
+        try:
+            if call(seed_base, "GET", "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    seed_wire = subprocess.run([binary, "sim", "Scenarios/small-race.yaml", "--target", seed_base, "--profile", "socketio",
+                                "--admin-email", "admin@seed.test", "--admin-password", "admin-password"], capture_output=True, text=True, timeout=300)
+    check(seed_wire.returncode == 1 and "without seq" in seed_wire.stdout and "seat_released of a seat that was booked" in seed_wire.stdout,
+          "pulse sim --profile socketio shows the seed's unnumbered broadcasts and its booked seats announced free" + ("" if seed_wire.returncode == 1 else ": " + seed_wire.stdout[-800:] + seed_wire.stderr[-400:]))
+finally:
+    seed_server.kill()
+    seed_server.wait()
 
 print("smoke: pulse bench fanout (a short run; figures are not checked here)")
 bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)

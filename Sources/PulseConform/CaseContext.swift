@@ -115,9 +115,13 @@ public final class CaseContext: Sendable {
             return session.userPool[index]
         }
         let email = unique("user") + "@conform.invalid"
+        return try await signUp(email: email, headers: [("Pulse-Test-Client", email)])
+    }
+
+    /// Signs up a new account with `email` (throws ``CaseFailure`` with the target's answer when it refuses).
+    public func signUp(email: String, headers: [(String, String)] = []) async throws -> TestUser {
         let password = "password-\(session.runID)"
-        let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password],
-                                   headers: [("Pulse-Test-Client", email)])
+        let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password], headers: headers)
         try expect(reply, 201, nil, "sign-up")
         guard let token = reply.json["token"] as? String, let id = reply.object("user")["id"] as? String else {
             throw CaseFailure("sign-up answered 201 without a token and a user id")

@@ -18,6 +18,8 @@ public final class SocketIOConnection: Sendable {
         public var name: String
         /// The first argument (usually an object).
         public var payload: Any?
+        /// When it arrived (wall clock, nanoseconds since 1970).
+        public var receivedAtNs: Int64 = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         public var object: [String: Any] { payload as? [String: Any] ?? [:] }
     }
 

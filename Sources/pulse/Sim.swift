@@ -4,6 +4,7 @@ import PulseBench
 import PulseConform
 import PulseReference
 import PulseSim
+import PulseWire
 
 /// `pulse sim`: runs a scenario deterministically against the reference engine and checks it.
 struct Sim: AsyncParsableCommand {
@@ -26,7 +27,8 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations) and the history of every failing seed.") var report: String?
     @Flag(help: "Never show the progress bar (it shows only on a terminal).") var noProgress = false
     @Option(help: "Wire mode: run the scenario's users and subscribers against this live server in real time (no faults injected).") var target: String?
-    @Option(help: "Wire mode's protocol profile (pulse only for now).") var profile: String = "pulse"
+    @Option(help: "Wire mode's protocol: pulse (REST and the live WebSocket) or socketio (a seed-style server: one-seat locks and live updates over Socket.IO 4, checkout over REST).") var profile: String = "pulse"
+    @Option(help: "Wire mode: the target's hold (lock) TTL in seconds, when it cannot say (default: the scenario's; 600 with --profile socketio, the seed's).") var targetHoldTtl: Int?
     @Option(help: "Wire mode: an admin account on a target without test control.") var adminEmail: String?
     @Option(help: "Wire mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
@@ -120,17 +122,20 @@ extension Sim {
 extension Sim {
     /// Wire mode: the scenario against a live server, checked with the same checker.
     private func runOnWire(_ scenario: Scenario, target: String) async throws {
-        guard profile == "pulse" else { throw ValidationError("wire mode speaks the pulse profile only; the socketio profile is for pulse conform") }
+        guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
+        if let targetHoldTtl, !(1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 1...86400 seconds") }
         guard seeds == 1, mutant == nil, shrinkTo == nil else { throw ValidationError("--seeds, --mutant and --shrink-to are for the deterministic mode, not --target") }
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
         let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
                                        adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
-        let session: TargetSession
+        var session: TargetSession
         do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
+        if let targetHoldTtl, !session.testControl { session.holdTTLSeconds = targetHoldTtl }
         guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
-        print("\(scenario.name) on \(target): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
-        let outcome = try await WireRunner(session: session).run(simulation)
+        print("\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
+        let outcome: WireRunner.Outcome
+        do { outcome = try await WireRunner(session: session).run(simulation, profile: chosenProfile) } catch let error as APIError { throw ValidationError("\(target): \(error)") }
         let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }
         let counts = HistoryCounts(outcome.history)
         print(String(format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,

@@ -175,6 +175,36 @@ struct SocketIOConformanceTests {
             #expect(!report.passed)
         }
     }
+
+    @Test("wire mode over Socket.IO drives the seed stand-in and catches its lies: no seq, booked seats announced free on disconnect")
+    func wireMode() async throws {
+        try await Self.withSeedServer { base in
+            let session = try await ConformanceRunner(baseURL: base, runID: "ws", adminEmail: "admin@seed.test", adminPassword: "admin-password").prepare()
+            var configuration = WireModeTests.simulation
+            configuration.rows = 4
+            configuration.cols = 10
+            configuration.checkoutProbability = 0.5
+            configuration.releaseProbability = 0.2
+            let outcome = try await WireRunner(session: session).run(configuration, profile: .socketio)
+            let history = outcome.history
+            for f in ["hold", "checkout", "release"] {
+                #expect(history.contains { $0.type == .ok && $0.f == f }, "no ok \(f): the users did not get through")
+            }
+            #expect(history.contains { $0.type == .fail && $0.f == "hold" } || history.filter { $0.type == .ok && $0.f == "hold" }.count > 8,
+                    "one-seat locks were asked for and answered")
+            #expect(history.contains { $0.process == "s0" && $0.f == "seat_locked" && $0.string("user")?.hasPrefix("u") == true }, "lockedBy names a user")
+            let violations = outcome.violations
+            // The stand-in locks and books correctly: nothing about holds or bookings is flagged.
+            for invariant in [Invariant.noDoubleBooking, .holdExclusive, .bookingRequiresLiveHold, .durableAck, .idempotentCheckout] {
+                #expect(!violations.contains { $0.invariant == invariant }, "\(invariant): \(violations.filter { $0.invariant == invariant }.prefix(2))")
+            }
+            // Seed race 6: nothing carries a seq (said once per subscriber). Race 4: a socket that
+            // leaves announces its booked seats free.
+            #expect(violations.filter { $0.message.contains("without seq") }.count == configuration.subscribers)
+            #expect(violations.contains { $0.invariant == .broadcastOrder && $0.message.contains("seat_released of a seat that was booked") },
+                    "\(violations.prefix(5))")
+        }
+    }
 }
 
 /// Wire mode: a scenario's users and subscribers against the reference started live, checked with

@@ -214,6 +214,17 @@ struct CheckerTests {
         unnumbered.see(1, "s1", "seat_locked", seq: nil, seat: "A1", user: "u1")
         #expect(unnumbered.brokenInvariants == [.broadcastOrder])
 
+        // A seed-style stream (a seat map, then unnumbered changes): flagged once, and its changes
+        // are still checked as transitions of what the browser shows.
+        var seedStream = HistoryBuilder()
+        seedStream.snapshot(0, "s1", seq: nil)
+        seedStream.see(1, "s1", "seat_locked", seq: nil, seat: "A1", user: "u1")
+        seedStream.see(2, "s1", "seats_booked", seq: nil, seats: ["A1"])
+        seedStream.see(3, "s1", "seat_locked", seq: nil, seat: "A2", user: "u2")
+        #expect(seedStream.messages == ["broadcast-order: s1: snapshot without seq: this stream's order and gaps cannot be verified"])
+        seedStream.see(4, "s1", "seat_released", seq: nil, seat: "A1")
+        #expect(seedStream.messages.last == "broadcast-order: s1: seat_released of a seat that was booked", "seed race 4 over Socket.IO")
+
         var blind = HistoryBuilder()
         blind.snapshot(0, "s1", seq: 10, locked: ["A2": "u2"])
         blind.see(1, "s1", "seat_released", seq: 11, seat: "A1", reason: "released")

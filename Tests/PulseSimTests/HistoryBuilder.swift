@@ -36,10 +36,14 @@ struct HistoryBuilder {
         add(ms, subscriber, .observe, f, value)
     }
 
-    mutating func snapshot(_ ms: Int64, _ subscriber: String, seq: Int64, booked: [String] = [], locked: [String: String] = [:]) {
-        add(ms, subscriber, .observe, "snapshot", ["event": "e", "seq": .int(seq), "booked": .array(booked.map { .string($0) }),
-                                                   "locked": .object(locked.mapValues { .string($0) })])
+    mutating func snapshot(_ ms: Int64, _ subscriber: String, seq: Int64?, booked: [String] = [], locked: [String: String] = [:]) {
+        var value: [String: HistoryValue] = ["event": "e", "booked": .array(booked.map { .string($0) }), "locked": .object(locked.mapValues { .string($0) })]
+        if let seq { value["seq"] = .int(seq) }
+        add(ms, subscriber, .observe, "snapshot", value)
     }
+
+    /// The violations found, as `invariant: message` lines.
+    var messages: [String] { HistoryChecker.check(records).map { "\($0.invariant.rawValue): \($0.message)" } }
 
     mutating func finalBookings(_ ms: Int64, _ bookings: [(id: String, user: String, seats: [String])]) {
         add(ms, "harness", .observe, "final_bookings", ["event": "e", "bookings": .array(bookings.map { booking in

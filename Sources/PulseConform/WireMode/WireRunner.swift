@@ -6,9 +6,9 @@ import PulseWire
 import Synchronization
 
 /// Wire mode: a scenario's users and subscribers run against a live server in real time, over
-/// HTTP and the live WebSocket; the history they record is checked with the same checker as a
-/// deterministic run. The fault schedule is not injected (the target's own faults are what they
-/// are); think times and TTLs run on the real clock.
+/// HTTP and the live WebSocket (Pulse profile) or Socket.IO (a seed-style server); the history
+/// they record is checked with the same checker as a deterministic run. The fault schedule is not
+/// injected (the target's own faults are what they are); think times and TTLs run on the real clock.
 public struct WireRunner: Sendable {
     /// What a wire run can and cannot establish, printed with every report.
     public static let guarantees = """
@@ -18,7 +18,9 @@ public struct WireRunner: Sendable {
         widens every window). It cannot establish what no client observed (interleavings inside the
         server), cannot inject the scenario's faults (run them on the target's infrastructure), and a
         clean run is one sample, not a proof: the deterministic mode explores interleavings, wire
-        mode witnesses one.
+        mode witnesses one. Over Socket.IO (a seed-style server) messages carry no seq, so order and
+        gaps cannot be verified (that is reported once per subscriber), and a lock's expiry is the
+        target's TTL counted from the request, as the seed never says it.
         """
 
     public var session: TargetSession
@@ -36,40 +38,80 @@ public struct WireRunner: Sendable {
         public var wallSeconds: Double
     }
 
-    /// Runs `configuration`'s users and subscribers against the target.
-    public func run(_ configuration: SimConfiguration) async throws -> Outcome {
+    /// Runs `configuration`'s users and subscribers against the target, speaking `profile`.
+    public func run(_ configuration: SimConfiguration, profile: Profile = .pulse) async throws -> Outcome {
         let started = ContinuousClock.now
         let context = CaseContext(session: session, caseID: "wire", http: http)
         let recorder = WireRecorder()
         let event = try await context.event(rows: configuration.rows, cols: configuration.cols, price: 10)
-        var users: [TestUser] = []
-        for index in 0..<configuration.users { users.append(try await context.user(session.testControl ? 0 : index)) }
+        let users = try await signUp(configuration.users, context)
         let names = Dictionary(users.enumerated().map { ($1.id, "u\($0)") }, uniquingKeysWith: { first, _ in first })
+        // Under test control the scenario's TTL is asked for; otherwise the target's own (the seed's is 600 s).
+        let ttl = session.testControl ? configuration.holdTTLSeconds : (session.holdTTLSeconds ?? (profile == .socketio ? 600 : configuration.holdTTLSeconds))
         recorder.record("harness", .observe, "config", [
             "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
+            // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
             "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
             // PB-HOLD-8's second, and network latency on both sides.
             "expiry_grace_ns": .int(2_000_000_000),
         ])
-        let world = WireWorld(configuration: configuration, context: context, recorder: recorder, event: event, names: names)
-        let subscribers = (0..<configuration.subscribers).map { world.subscribe("s\($0)", token: users[0].token) }
+        let world = WireWorld(configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl)
+        switch profile {
+        case .pulse: try await runPulse(world, users: users, ttl: ttl)
+        case .socketio: try await runSocketIO(world, users: users)
+        }
+        try await world.finalReads(users: users)
+        let history = recorder.all
+        return Outcome(history: history, violations: HistoryChecker.check(history), wallSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// The scenario's users: fresh accounts (under test control each in its own rate-limit
+    /// bucket). A target that refuses a sign-up (a rate limit) stops the run with its answer.
+    private func signUp(_ count: Int, _ context: CaseContext) async throws -> [TestUser] {
+        var users: [TestUser] = []
+        for index in 0..<count {
+            do {
+                users.append(session.testControl ? try await context.user() : try await context.signUp(email: "wire-\(session.runID)-\(index)@conform.invalid"))
+            } catch {
+                throw APIError("user \(index + 1) of \(count): \(error); a target that rate-limits sign-ups needs the test-control profile (SPEC.md §14) or fewer users")
+            }
+        }
+        return users
+    }
+
+    /// Pulse profile: users over REST, subscribers on the live WebSocket; at the end every hold
+    /// expires and is announced, and each subscriber asks for a fresh snapshot.
+    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int) async throws {
+        let subscribers = (0..<world.configuration.subscribers).map { world.subscribe("s\($0)", token: users[0].token) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, user) in users.enumerated() { group.addTask { try await world.user(index: index, user) } }
             try await group.waitForAll()
         }
         // Quiesce: every hold expires (the server's TTL, or the scenario's under test control) and is announced.
-        let ttl = session.testControl ? configuration.holdTTLSeconds : (session.holdTTLSeconds ?? configuration.holdTTLSeconds)
         try await Task.sleep(for: .seconds(ttl + 2))
         // The final view of each subscriber: a fresh snapshot on its connection, as a client that reloads would show.
         for (_, connection) in subscribers {
             let before = connection.messages.filter { $0.type == "snapshot" }.count
-            connection.send(["type": "join_event", "eventId": event])
+            connection.send(["type": "join_event", "eventId": world.event])
             _ = try? await connection.waitUntil(seconds: 5, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
         }
         for (name, connection) in subscribers { world.recordStream(name, connection) }
         for (_, connection) in subscribers { connection.close() }
-        try await world.finalReads(users: users)
-        let history = recorder.all
-        return Outcome(history: history, violations: HistoryChecker.check(history), wallSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// Socket.IO profile: users on their own sockets, subscribers that read the seat map and then
+    /// listen; at the end every user leaves (the server releases their locks) and each subscriber
+    /// reloads the seat map.
+    private func runSocketIO(_ world: WireWorld, users: [TestUser]) async throws {
+        var subscribers: [(String, SocketIOConnection)] = []
+        for index in 0..<world.configuration.subscribers { subscribers.append(try await world.socketSubscriber("s\(index)", token: users[0].token)) }
+        defer { for (_, socket) in subscribers { socket.close() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, user) in users.enumerated() { group.addTask { try await world.socketUser(index: index, user) } }
+            try await group.waitForAll()
+        }
+        try await Task.sleep(for: .seconds(2)) // the releases of the users' leaving reach the room
+        for (name, socket) in subscribers { world.recordStream(name, socket) }
+        for (name, _) in subscribers { try await world.readSeatMap(name) }
     }
 }

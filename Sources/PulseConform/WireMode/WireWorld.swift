@@ -4,8 +4,9 @@ import PulseReference
 import PulseSim
 import PulseWire
 
-/// The processes of a wire run: virtual users doing what the scenario's behaviour mix says, over
-/// HTTP, and subscribers on the live WebSocket.
+/// The processes of a wire run: virtual users doing what the scenario's behaviour mix says, and
+/// subscribers listening to the event, over the target's protocol (WireWorld+Pulse,
+/// WireWorld+SocketIO). This file holds what both protocols share.
 struct WireWorld: Sendable {
     let configuration: SimConfiguration
     let context: CaseContext
@@ -13,54 +14,12 @@ struct WireWorld: Sendable {
     let event: String
     /// User id -> process name (`u3`).
     let names: [String: String]
-
-    private var holdHeaders: [(String, String)] {
-        context.session.testControl ? [("Pulse-Test-Hold-TTL", "\(configuration.holdTTLSeconds)")] : []
-    }
-
-    /// One user: thinks, holds, then checks out (retrying an unknown outcome with the same key),
-    /// releases, extends or abandons, as SimWorld's users do, on the real clock.
-    func user(index: Int, _ user: TestUser) async throws {
-        let name = "u\(index)"
-        var random = SeededRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
-        for operation in 0..<configuration.operationsPerUser {
-            try await Task.sleep(for: .milliseconds(random.below(Int(configuration.thinkMsMax) + 1)))
-            let seats = configuration.pickSeats(&random)
-            let held = try await perform(name, "hold", ["event": .string(event), "seats": .list(seats)],
-                                         .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": seats], headers: holdHeaders) { reply in
-                let hold = reply.object("hold")
-                return ["seats": .list(hold["seatIds"] as? [String] ?? seats), "hold": .string(hold["id"] as? String ?? ""),
-                        "fence": .int((hold["fence"] as? NSNumber)?.int64Value ?? 0), "expires_at_ns": .int(Self.ns(hold["expiresAt"] as? String))]
-            }
-            guard let hold = held?.object("hold")["id"] as? String else { continue }
-            try await Task.sleep(for: .milliseconds(random.below(Int(configuration.thinkMsMax) + 1)))
-            if random.chance(configuration.extendProbability) {
-                _ = try await perform(name, "extend", ["event": .string(event), "hold": .string(hold)], .POST,
-                                      "/api/v1/events/\(event)/holds/\(hold)/extend", user, [:]) { reply in
-                    ["hold": .string(hold), "expires_at_ns": .int(Self.ns(reply.object("hold")["expiresAt"] as? String))]
-                }
-            }
-            if random.chance(configuration.checkoutProbability) {
-                let key = "wire-\(context.session.runID)-\(index)-\(operation)"
-                var answer: APIReply?
-                for _ in 0..<3 {
-                    answer = try await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
-                                               "/api/v1/events/\(event)/seats", user, ["seatIds": seats], headers: [("Idempotency-Key", key)]) { reply in
-                        let booking = reply.object("booking")
-                        return ["seats": .list(booking["seatIds"] as? [String] ?? seats), "booking": .string(booking["id"] as? String ?? "")]
-                    }
-                    if let status = answer?.status, status < 500 { break }
-                }
-            } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
-                _ = try await perform(name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
-                                      "/api/v1/events/\(event)/holds/\(hold)", user, nil) { _ in ["released": .list(seats)] }
-            }
-        }
-    }
+    /// The target's hold TTL, for holds whose answer does not say when they expire (Socket.IO locks).
+    let holdTTLSeconds: Int
 
     /// Records `invoke`, sends the request, records `ok` (2xx), `fail` (4xx) or `info` (5xx or no answer).
-    private func perform(_ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
-                         _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]) async throws -> APIReply? {
+    func perform(_ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
+                 _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]) async throws -> APIReply? {
         recorder.record(name, .invoke, f, invoke)
         let base: [String: HistoryValue] = ["event": .string(event)]
         do {
@@ -77,52 +36,72 @@ struct WireWorld: Sendable {
         }
     }
 
-    /// A subscriber that joined the event (its messages are recorded at the end, with their arrival times).
-    func subscribe(_ name: String, token: String) -> (String, LiveConnection) {
-        let connection = context.live(token)
-        connection.send(["type": "join_event", "eventId": event])
-        return (name, connection)
+    /// A checkout over REST (both protocols book over HTTP), retried with the same idempotency key
+    /// while its outcome is unknown. The seed's route also wants `totalAmount` (it trusts it; the
+    /// reference ignores it).
+    func checkout(_ name: String, _ seats: [String], key: String, as user: TestUser) async throws -> APIReply? {
+        var answer: APIReply?
+        for _ in 0..<3 {
+            answer = try await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
+                                       "/api/v1/events/\(event)/seats", user, ["seatIds": seats, "totalAmount": 10 * seats.count],
+                                       headers: [("Idempotency-Key", key)]) { reply in
+                let booking = Self.booking(reply.object("booking"))
+                return ["seats": .list(booking.seats.isEmpty ? seats : booking.seats), "booking": .string(booking.id)]
+            }
+            if let status = answer?.status, status < 500 { break }
+        }
+        return answer
     }
 
-    /// Turns a subscriber's messages into `observe` records.
-    func recordStream(_ name: String, _ connection: LiveConnection) {
-        for message in connection.messages {
-            guard let json = message.json, let type = message.type else { continue }
-            var value: [String: HistoryValue] = ["event": .string(event)]
-            if let seq = message.seq { value["seq"] = .int(seq) }
-            switch type {
-            case "snapshot":
-                let seats = json["seats"] as? [[String: Any]] ?? []
-                value["booked"] = .list(seats.filter { $0["status"] as? String == "booked" }.compactMap { $0["id"] as? String })
-                value["locked"] = .object(Dictionary(uniqueKeysWithValues: seats.filter { $0["status"] as? String == "locked" }.compactMap { seat in
-                    (seat["id"] as? String).map { ($0, HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
-                }))
-            case "seat_locked":
-                value["seat"] = .string(json["seatId"] as? String ?? "")
-                value["user"] = .string(names[json["lockedBy"] as? String ?? ""] ?? "?")
-            case "seat_released":
-                value["seat"] = .string(json["seatId"] as? String ?? "")
-                value["reason"] = .string(json["reason"] as? String ?? "")
-            case "seats_booked":
-                value["seats"] = .list(json["seatIds"] as? [String] ?? [])
-            default:
-                continue
-            }
-            recorder.record(at: message.receivedAtNs, name, .observe, type, value)
+    /// A subscriber's view of a seat list (a snapshot or a seat map): booked seats and who holds what.
+    func seatsView(_ seats: [[String: Any]]) -> [String: HistoryValue] {
+        [
+            "event": .string(event),
+            "booked": .list(seats.filter { $0["status"] as? String == "booked" }.compactMap { $0["id"] as? String }),
+            "locked": .object(Dictionary(seats.filter { $0["status"] as? String == "locked" }.compactMap { seat in
+                (seat["id"] as? String).map { ($0, HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
+            }, uniquingKeysWith: { first, _ in first })),
+        ]
+    }
+
+    /// A live change as an `observe` value (both protocols name the fields the same way), or nil
+    /// for a message that is not a change.
+    func change(_ type: String, _ json: [String: Any]) -> [String: HistoryValue]? {
+        var value: [String: HistoryValue] = ["event": .string(event)]
+        switch type {
+        case "seat_locked":
+            value["seat"] = .string(json["seatId"] as? String ?? "")
+            value["user"] = .string(names[json["lockedBy"] as? String ?? ""] ?? "?")
+        case "seat_released":
+            value["seat"] = .string(json["seatId"] as? String ?? "")
+            value["reason"] = .string(json["reason"] as? String ?? "")
+        case "seats_booked":
+            value["seats"] = .list(json["seatIds"] as? [String] ?? [])
+        default:
+            return nil
         }
+        if let seq = (json["seq"] as? NSNumber)?.int64Value { value["seq"] = .int(seq) }
+        return value
     }
 
     /// The final reads: every user's bookings of the event.
     func finalReads(users: [TestUser]) async throws {
         var bookings: [HistoryValue] = []
-        for (index, user) in users.enumerated() where context.session.testControl || index < context.session.userPool.count {
+        for (index, user) in users.enumerated() {
             let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
-            for booking in reply.objects("bookings") where booking["eventId"] as? String == event {
-                bookings.append(.object(["booking": .string(booking["id"] as? String ?? ""), "user": .string("u\(index)"),
-                                         "seats": .list(booking["seatIds"] as? [String] ?? [])]))
+            for booking in reply.objects("bookings").map(Self.booking) where booking.event == event {
+                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats)]))
             }
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event), "bookings": .array(bookings)])
+    }
+
+    /// A booking's id, event and seats, in the Pulse shape (`eventId`, `seatIds`) or the seed's
+    /// (`event`, possibly populated, and `seats`).
+    static func booking(_ object: [String: Any]) -> (id: String, event: String, seats: [String]) {
+        let event = object["eventId"] as? String ?? object["event"] as? String
+            ?? (object["event"] as? [String: Any]).flatMap { $0["id"] as? String ?? $0["_id"] as? String } ?? ""
+        return (object["id"] as? String ?? object["_id"] as? String ?? "", event, object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? [])
     }
 
     /// An ISO 8601 instant as nanoseconds since 1970.
@@ -135,3 +114,33 @@ struct WireWorld: Sendable {
     }
 }
 
+/// What one wire user does next, drawn from the scenario's behaviour mix with the user's own
+/// seeded generator; both protocols draw the same sequence, so a scenario and seed ask the same
+/// things of a Pulse server and of a seed-style one.
+struct UserChoices {
+    /// How a held attempt ends.
+    enum Ending { case checkout, release, abandon }
+
+    private let configuration: SimConfiguration
+    private var random: SeededRandom
+
+    init(_ configuration: SimConfiguration, user index: Int) {
+        self.configuration = configuration
+        random = SeededRandom(seed: configuration.seed &* 0x100_0000_01B3 &+ UInt64(index) &+ 1)
+    }
+
+    /// A think time.
+    mutating func think() -> Duration { .milliseconds(random.below(Int(configuration.thinkMsMax) + 1)) }
+
+    /// The seats of the next attempt.
+    mutating func seats() -> [String] { configuration.pickSeats(&random) }
+
+    /// Whether to extend the hold before it ends.
+    mutating func extends() -> Bool { random.chance(configuration.extendProbability) }
+
+    /// How the attempt ends.
+    mutating func ending() -> Ending {
+        if random.chance(configuration.checkoutProbability) { return .checkout }
+        return random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) ? .release : .abandon
+    }
+}

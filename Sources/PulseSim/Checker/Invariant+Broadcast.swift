@@ -4,7 +4,8 @@ extension HistoryChecker {
     /// contiguous seqs; every subscriber sees the same change at a given seq; each change is a
     /// possible transition of the seat it names in the subscriber's own view (a release of a seat
     /// that was not held is a lie; seed race 4); and no view shows a seat booked that the final
-    /// read does not have.
+    /// read does not have. A stream without seqs (seed race 6) is flagged once, and its changes are
+    /// still checked as transitions in the order they arrived (what its browser shows).
     static func broadcastOrder(_ index: HistoryIndex) -> [Violation] {
         var violations: [Violation] = []
         var seen: [String: [Int64: (signature: String, line: Int)]] = [:]
@@ -12,15 +13,24 @@ extension HistoryChecker {
             for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
                 var last: Int64?
                 var view: [String: String]?
+                var unnumbered = false
                 func flag(_ seat: String?, _ message: String, _ lines: [Int]) {
                     violations.append(Violation(invariant: .broadcastOrder, event: event, seat: seat, message: "\(subscriber): \(message)", witnessLines: lines))
+                }
+                func flagUnnumbered(_ record: HistoryRecord) {
+                    guard !unnumbered else { return }
+                    unnumbered = true
+                    flag(record.string("seat"), "\(record.f) without seq: this stream's order and gaps cannot be verified", [record.line])
                 }
                 for record in stream {
                     switch record.f {
                     case "snapshot":
-                        guard let seq = record.int("seq") else { flag(nil, "a snapshot without seq", [record.line]); continue }
-                        if let last, seq < last { flag(nil, "a snapshot at seq \(seq) after seq \(last)", [record.line]) }
-                        last = seq
+                        if let seq = record.int("seq") {
+                            if let last, seq < last { flag(nil, "a snapshot at seq \(seq) after seq \(last)", [record.line]) }
+                            last = seq
+                        } else {
+                            flagUnnumbered(record)
+                        }
                         var fresh: [String: String] = [:]
                         for seat in record.strings("booked") { fresh[seat] = "booked" }
                         for (seat, user) in record.value["locked"]?.object ?? [:] { fresh[seat] = "held by \(user.string ?? "?")" }
@@ -28,15 +38,18 @@ extension HistoryChecker {
                     case "joined":
                         if let seq = record.int("seq"), let last, seq != last { flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line]) }
                     case "seat_locked", "seat_released", "seats_booked":
-                        guard let seq = record.int("seq") else { flag(record.string("seat"), "\(record.f) without seq", [record.line]); continue }
-                        if let last, seq != last + 1 { flag(record.string("seat"), "seq \(seq) arrived after seq \(last)", [record.line]) }
-                        last = seq
                         let seats = record.string("seat").map { [$0] } ?? record.strings("seats")
-                        let signature = "\(record.f) \(seats.joined(separator: ",")) \(record.string("user") ?? "") \(record.string("reason") ?? "")"
-                        if let other = seen[event]?[seq], other.signature != signature {
-                            flag(seats.first, "seq \(seq) is '\(signature)' here but '\(other.signature)' elsewhere", [other.line, record.line])
+                        if let seq = record.int("seq") {
+                            if let last, seq != last + 1 { flag(record.string("seat"), "seq \(seq) arrived after seq \(last)", [record.line]) }
+                            last = seq
+                            let signature = "\(record.f) \(seats.joined(separator: ",")) \(record.string("user") ?? "") \(record.string("reason") ?? "")"
+                            if let other = seen[event]?[seq], other.signature != signature {
+                                flag(seats.first, "seq \(seq) is '\(signature)' here but '\(other.signature)' elsewhere", [other.line, record.line])
+                            } else {
+                                seen[event, default: [:]][seq] = (signature, record.line)
+                            }
                         } else {
-                            seen[event, default: [:]][seq] = (signature, record.line)
+                            flagUnnumbered(record)
                         }
                         guard var current = view else { continue }
                         for seat in seats {

@@ -190,7 +190,16 @@ async def request_lock(sid, data):
         return
     locks[(event_id, seat_id)] = (socket_users[sid], time.time() + LOCK_TTL)
     socket_seats[sid].add((event_id, seat_id))
+    asyncio.ensure_future(release_later(event_id, seat_id))
     await sio.emit("seat_locked", {"seatId": seat_id, "lockedBy": socket_users[sid]}, room=event_id)
+
+
+async def release_later(event_id, seat_id):
+    # The seed's in-process TTL timer. Seed races 4 and 5: it removes whatever lock is there by
+    # then (a newer one too) and announces the seat free either way.
+    await asyncio.sleep(LOCK_TTL)
+    locks.pop((event_id, seat_id), None)
+    await sio.emit("seat_released", {"seatId": seat_id}, room=event_id)
 
 
 @sio.event
