@@ -22,9 +22,17 @@ public final class RedisClient: Sendable {
     /// ``RedisError/unavailable`` when the outcome is unknown.
     @discardableResult
     public func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
+        try await send(boundToServer: { _ in arguments })
+    }
+
+    /// Sends the command `build` makes for the connection it goes out on, given that connection's
+    /// server run id (``RedisConnection/serverRunID``), so that a command can be bound to the
+    /// Redis process that runs it.
+    @discardableResult
+    public func send(boundToServer build: (_ serverRunID: String) -> [[UInt8]]) async throws -> RESPValue {
         let slot = slots[cursor.add(1, ordering: .relaxed).newValue % slots.count]
         let connection = try await slot.connection().get()
-        let reply = try await connection.send(arguments, timeout: configuration.commandTimeout)
+        let reply = try await connection.send(build(connection.serverRunID), timeout: configuration.commandTimeout)
         if case .error(let message) = reply { throw RedisError.server(message) }
         return reply
     }

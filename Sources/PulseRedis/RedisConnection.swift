@@ -8,8 +8,14 @@ import Synchronization
 public final class RedisConnection: Sendable {
     let channel: any Channel
     private let nextID = Atomic<UInt64>(0)
+    private let runID = Mutex<String>("")
 
     init(channel: any Channel) { self.channel = channel }
+
+    /// The `run_id` of the Redis process at the other end (read from `INFO server` on connecting;
+    /// empty when the server does not say). A restarted Redis, or a replica promoted after a
+    /// failover, has a new one, and it cannot change under an open connection.
+    public var serverRunID: String { runID.withLock { $0 } }
 
     /// Whether the connection can still carry commands.
     public var isOpen: Bool { channel.isActive }
@@ -39,6 +45,12 @@ public final class RedisConnection: Sendable {
                         throw RedisError.server(refusal)
                     }
                     return connection
+                }.flatMap { connection in
+                    // A server that refuses INFO (renamed away) leaves the run id unknown.
+                    connection.sendFuture([Array("INFO".utf8), Array("server".utf8)], timeout: configuration.connectTimeout).map { reply in
+                        connection.runID.withLock { $0 = reply.string.flatMap(Self.runID(in:)) ?? "" }
+                        return connection
+                    }
                 }.flatMapErrorThrowing { error in
                     channel.close(promise: nil)
                     throw error
@@ -65,6 +77,11 @@ public final class RedisConnection: Sendable {
             promise.fail(error as? RedisError ?? RedisError.unavailable("\(error)"))
         }
         return promise.futureResult
+    }
+
+    /// The `run_id:` field of an `INFO server` reply.
+    static func runID(in info: String) -> String? {
+        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map { String($0.dropFirst("run_id:".count)).trimmingCharacters(in: .whitespaces) }
     }
 
     /// Closes the connection; waiting commands fail with ``RedisError/unavailable``.

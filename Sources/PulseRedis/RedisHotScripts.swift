@@ -10,15 +10,24 @@
 /// of recently expired hold ids, newest first, 4096 at most) and `log` (stream: entry id `<seq>-0`,
 /// fields t type, s seat or seats, u lockedBy, r reason; the last 1024 kept).
 ///
-/// Every script but `init` first answers `{"NOSTATE"}` when the event has no `meta` (a new event,
-/// or Redis lost its data): the store then initialises the event from the durable store with a
-/// fresh generation, so seqs and fences never go back, and retries. The first element of every
-/// other answer is 1 when the step appended changes to the log, else 0.
+/// `ARGV[1]` names the step, optionally followed by `@<run id>` of the Redis process running it
+/// (``RedisScript/run(on:keys:arguments:bound:)``); `meta` keeps the run id the state was built
+/// on (`sid`). Every script but `init` first answers `{"NOSTATE"}` when the event has no `meta` (a
+/// new event, or Redis lost its data) or when its state was built on another Redis process (Redis
+/// restarted from an older snapshot, or a replica that may lag behind was promoted: its seqs,
+/// fences and holds may be older than what clients were told). The store then initialises the
+/// event from the durable store with a fresh generation, so seqs and fences never go back and
+/// subscribers resync, and retries. The first element of every other answer is 1 when the step
+/// appended changes to the log, else 0.
 enum RedisHotScripts {
     static let prelude = """
         local P = KEYS[1]
         local CHANGED = 0
-        if ARGV[1] ~= 'init' and redis.call('EXISTS', P .. 'meta') == 0 then return {'NOSTATE'} end
+        local OP, SID = string.match(ARGV[1], '^([^@]*)@?(.*)$')
+        local function built_here()
+          return SID == '' or redis.call('HGET', P .. 'meta', 'sid') == SID
+        end
+        if OP ~= 'init' and (redis.call('EXISTS', P .. 'meta') == 0 or not built_here()) then return {'NOSTATE'} end
         local NOW = tonumber(ARGV[2])
         local function split(s)
           local t = {}
@@ -79,10 +88,17 @@ enum RedisHotScripts {
 
         """
 
-    /// ARGV: 'init', -, base, booked seats... Creates the event's state unless it exists. Answers 1 if it did.
+    /// ARGV: 'init', -, base, booked seats... Creates the event's state unless it exists and was
+    /// built on this Redis process; state built on another process is dropped first. Answers 1
+    /// if it created the state.
     static let initialise = RedisScript(prelude + """
-        if redis.call('EXISTS', P .. 'meta') == 1 then return 0 end
-        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3])
+        if redis.call('EXISTS', P .. 'meta') == 1 then
+          if built_here() then return 0 end
+          for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
+          for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
+          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'booked', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'log')
+        end
+        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'sid', SID)
         for i = 4, #ARGV do redis.call('SADD', P .. 'booked', ARGV[i]) end
         return 1
         """)

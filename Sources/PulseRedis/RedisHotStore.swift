@@ -23,9 +23,10 @@ public struct HotStateRecovery: Sendable {
 /// The hot store on Redis: every step one Lua script on one event's keys (``RedisHotScripts``),
 /// so several server instances sharing one Redis act as one engine.
 ///
-/// An event's state is created on first use, and re-created after Redis lost it, from a fresh
-/// generation of the durable store (its seqs and fences start above every earlier one, so
-/// subscribers resync with a snapshot) and the durable store's booked seats.
+/// An event's state is created on first use, and re-created after Redis lost it or when it was
+/// built on another Redis process (a restart, a promoted replica: see ``RedisHotScripts``), from a
+/// fresh generation of the durable store (its seqs and fences start above every earlier one, so
+/// subscribers resync with a snapshot) and the durable store's booked seats; holds do not survive.
 /// Redis timeouts and lost connections surface as ``HotStoreError/unavailable(_:)``.
 ///
 /// As a `Service` it follows the change logs of every event, so that the change feed also rings
@@ -48,7 +49,7 @@ public final class RedisHotStore: HotStore {
     /// change feed when the step appended changes. Returns the answer after the changed flag.
     func run(_ script: RedisScript, _ eventID: String, _ arguments: [String]) async throws -> [RESPValue] {
         for attempt in 0..<2 {
-            let reply = try await mapErrors { try await script.run(on: client, keys: [Self.prefix(eventID)], arguments: arguments) }
+            let reply = try await mapErrors { try await script.run(on: client, keys: [Self.prefix(eventID)], arguments: arguments, bound: true) }
             guard let elements = reply.array, let first = elements.first else { throw HotStoreError.unavailable("unexpected reply \(reply)") }
             if first.string == "NOSTATE" {
                 guard attempt == 0 else { break }
@@ -65,7 +66,7 @@ public final class RedisHotStore: HotStore {
         let base = try await recovery.nextGeneration() << 32
         let booked = try await recovery.bookedSeats(eventID)
         _ = try await mapErrors {
-            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + booked)
+            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + booked, bound: true)
         }
         _ = try await mapErrors { try await client.send("SADD", Self.eventsKey, eventID) }
     }

@@ -8,13 +8,16 @@ public final class RedisScript: Sendable {
 
     public init(_ source: String) { self.source = source }
 
-    /// Runs the script with `keys` and `arguments` on `client`. Throws ``RedisError``.
-    public func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RESPValue {
+    /// Runs the script with `keys` and `arguments` on `client`. With `bound`, the first argument
+    /// goes out as `<argument>@<run id>` of the Redis process that runs it
+    /// (``RedisConnection/serverRunID``; unchanged when unknown), so the script can tell state
+    /// built on another process. Throws ``RedisError``.
+    public func run(on client: RedisClient, keys: [String], arguments: [String], bound: Bool = false) async throws -> RESPValue {
         let loaded = try await loadedSHA(client, reload: false)
         do {
-            return try await evalsha(loaded, client, keys, arguments)
+            return try await evalsha(loaded, client, keys, arguments, bound)
         } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
-            return try await evalsha(try await loadedSHA(client, reload: true), client, keys, arguments)
+            return try await evalsha(try await loadedSHA(client, reload: true), client, keys, arguments, bound)
         }
     }
 
@@ -25,7 +28,11 @@ public final class RedisScript: Sendable {
         return loaded
     }
 
-    private func evalsha(_ sha: String, _ client: RedisClient, _ keys: [String], _ arguments: [String]) async throws -> RESPValue {
-        try await client.send((["EVALSHA", sha, String(keys.count)] + keys + arguments).map { Array($0.utf8) })
+    private func evalsha(_ sha: String, _ client: RedisClient, _ keys: [String], _ arguments: [String], _ bound: Bool) async throws -> RESPValue {
+        try await client.send(boundToServer: { runID in
+            var arguments = arguments
+            if bound, !runID.isEmpty, !arguments.isEmpty { arguments[0] += "@" + runID }
+            return (["EVALSHA", sha, String(keys.count)] + keys + arguments).map { Array($0.utf8) }
+        })
     }
 }

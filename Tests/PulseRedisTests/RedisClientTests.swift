@@ -88,18 +88,26 @@ struct RedisClientTests {
         #expect(try await client.send("GET", "k").string == "v", "the timed-out SET did happen: its outcome was rightly unknown")
     }
 
-    @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back")
+    @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back, to a process with a new run id")
     func restart() async throws {
         let server = try await RedisServerProcess()
         let client = RedisClient(try RedisConfiguration(url: server.url))
         defer { Task { await client.close() } }
         try await client.send("SET", "k", "v")
+        let before = try await client.dedicatedConnection()
+        let runID = before.serverRunID
+        await before.close()
+        #expect(runID.count == 40 && runID.allSatisfy(\.isHexDigit), "the run id from INFO server: '\(runID)'")
+        #expect(try await client.send(boundToServer: { id in [Array("ECHO".utf8), Array(id.utf8)] }).string == runID, "a bound command sees its connection's run id")
         server.stop()
         let error = await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
         if case .unavailable = error {} else { Issue.record("expected unavailable, got \(String(describing: error))") }
         try await server.start()
         try await eventually { try await client.send("PING") == .status("PONG") }
         #expect(try await client.send("GET", "k") == .null, "a restarted server without persistence lost its data")
+        let after = try await client.dedicatedConnection()
+        #expect(!after.serverRunID.isEmpty && after.serverRunID != runID, "a restarted Redis is another process")
+        await after.close()
     }
 }
 
