@@ -1,67 +1,27 @@
 import Foundation
-import HummingbirdWSClient
-import Logging
 import PulseWire
-import Synchronization
 
-/// A WebSocket subscriber of one event on one server: joins, records every message as JSON, and
-/// stays connected until ``stop()``.
+/// A WebSocket subscriber of one event on one server (``PulseWire/LiveConnection`` joined to the
+/// event), read as seat changes and snapshot seqs; stays connected until ``stop()``.
 final class LiveSubscriber: Sendable {
-    private final class Received: Sendable {
-        let messages = Mutex<[[String: any Sendable]]>([])
-    }
-    private let received = Received()
-    private let stopSignal = AsyncStream<Void>.makeStream()
-    private let task: Task<Void, any Error>
+    private let connection: LiveConnection
 
     init(baseURL: String, token: String, eventID: String) {
-        let url = baseURL.replacingOccurrences(of: "http://", with: "ws://") + "/api/v1/live?token=\(token)"
-        let received = received
-        let stopStream = stopSignal.stream
-        task = Task {
-            var logger = Logger(label: "subscriber")
-            logger.logLevel = .critical
-            try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
-                try await outbound.write(.text(#"{"type":"join_event","eventId":"\#(eventID)"}"#))
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await _ in stopStream {}
-                        try await outbound.close(.normalClosure, reason: nil)
-                    }
-                    for try await message in inbound.messages(maxSize: 1 << 22) {
-                        guard case .text(let text) = message,
-                              let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
-                        received.messages.withLock { $0.append(object.mapValues { LiveSubscriber.sendable($0) }) }
-                    }
-                    group.cancelAll()
-                }
-            }
-        }
+        connection = LiveConnection(url: LiveConnection.url(baseURL: baseURL, token: token))
+        connection.send(["type": "join_event", "eventId": eventID])
     }
-
-    private static func sendable(_ value: Any) -> any Sendable {
-        switch value {
-        case let number as NSNumber: number.int64Value
-        case let text as String: text
-        case let list as [Any]: list.map { sendable($0) }
-        default: "\(value)"
-        }
-    }
-
-    var messages: [[String: any Sendable]] { received.messages.withLock { $0 } }
 
     /// The numbered seat changes received, as (seq, type, seat or seats).
     var changes: [Change] {
-        messages.compactMap { message in
-            guard let type = message["type"] as? String, ["seat_locked", "seat_released", "seats_booked"].contains(type),
-                  let seq = message["seq"] as? Int64 else { return nil }
-            let seats = (message["seatId"] as? String).map { [$0] } ?? (message["seatIds"] as? [any Sendable])?.compactMap { $0 as? String } ?? []
-            return Change(seq: seq, type: type, seats: seats, reason: message["reason"] as? String)
+        connection.messages.compactMap { message in
+            guard let type = message.type, ["seat_locked", "seat_released", "seats_booked"].contains(type), let seq = message.seq else { return nil }
+            let seats = message.string("seatId").map { [$0] } ?? message.json?["seatIds"] as? [String] ?? []
+            return Change(seq: seq, type: type, seats: seats, reason: message.string("reason"))
         }
     }
 
     /// The seqs of the snapshots received, in order.
-    var snapshotSeqs: [Int64] { messages.filter { $0["type"] as? String == "snapshot" }.compactMap { $0["seq"] as? Int64 } }
+    var snapshotSeqs: [Int64] { connection.messages.filter { $0.type == "snapshot" }.compactMap(\.seq) }
 
     struct Change: Equatable, CustomStringConvertible {
         var seq: Int64
@@ -75,13 +35,13 @@ final class LiveSubscriber: Sendable {
     func wait(seconds: Double = 15, _ what: String, until condition: (LiveSubscriber) -> Bool) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while !condition(self) {
-            guard ContinuousClock.now < deadline else { throw APIError("timed out waiting until \(what); received \(messages.count) messages") }
+            guard ContinuousClock.now < deadline else { throw APIError("timed out waiting until \(what); received \(connection.messages.count) messages") }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
 
     func stop() async {
-        stopSignal.continuation.finish()
-        _ = try? await task.value
+        connection.close()
+        _ = try? await connection.waitUntil(seconds: 5, "the close") { [connection] _ in connection.closed }
     }
 }
