@@ -24,7 +24,7 @@ public struct HeldInterval: Sendable {
     public var holdID: String
     public var seat: String
     public var fence: Int64?
-    public var grant: Operation
+    public var grant: Grant
     /// The hold's expiry in history time, moved by `ok` extensions.
     public var expiresNs: Int64?
     /// Whether an extension may have moved the expiry later without the history saying so (an
@@ -38,6 +38,25 @@ public struct HeldInterval: Sendable {
     public var surelyLiveFromNs: Int64 { grant.endNs }
     /// ...until it surely could have ended.
     public var surelyLiveUntilNs: Int64 { min(expiresNs ?? .max, endedByNs ?? .max) }
+}
+
+/// What the checker keeps of the `ok` hold operation that granted a hold: its times and lines
+/// (not the records themselves, which a hold of many seats would copy once per seat).
+public struct Grant: Sendable {
+    /// When the hold surely had not been granted yet (the invoke).
+    public var startNs: Int64
+    /// When it surely had been (the `ok`).
+    public var endNs: Int64
+    public var invokeLine: Int
+    public var completionLine: Int?
+    public var lines: [Int] { [invokeLine] + (completionLine.map { [$0] } ?? []) }
+
+    init(_ operation: Operation) {
+        startNs = operation.startNs
+        endNs = operation.endNs
+        invokeLine = operation.invoke.line
+        completionLine = operation.completion?.line
+    }
 }
 
 /// The history organised for the checker: operations paired per process, per-event seat holds,
@@ -70,15 +89,17 @@ public struct HistoryIndex: Sendable {
 
     public init(_ records: [HistoryRecord]) {
         self.records = records
-        var open: [String: HistoryRecord] = [:]
+        // Each operation takes its place in invoke order when invoked (so no sort is needed) and
+        // gets its completion in place; a process's next invoke leaves an open one unanswered.
+        var open: [String: Int] = [:]
         for record in records {
             switch record.type {
             case .invoke:
-                if let previous = open[record.process] { operations.append(Operation(process: previous.process, f: previous.f, invoke: previous, completion: nil)) }
-                open[record.process] = record
+                open[record.process] = operations.count
+                operations.append(Operation(process: record.process, f: record.f, invoke: record, completion: nil))
             case .ok, .fail, .info:
-                guard let invoke = open.removeValue(forKey: record.process) else { continue }
-                operations.append(Operation(process: record.process, f: invoke.f, invoke: invoke, completion: record))
+                guard let place = open.removeValue(forKey: record.process) else { continue }
+                operations[place].completion = record
             case .observe:
                 observe(record)
             case .fault:
@@ -94,8 +115,6 @@ public struct HistoryIndex: Sendable {
                 }
             }
         }
-        for invoke in open.values.sorted(by: { $0.index < $1.index }) { operations.append(Operation(process: invoke.process, f: invoke.f, invoke: invoke, completion: nil)) }
-        operations.sort { $0.invoke.index < $1.invoke.index }
     }
 
     private mutating func observe(_ record: HistoryRecord) {
@@ -160,9 +179,11 @@ public struct HistoryIndex: Sendable {
                 let completion = completion!
                 guard let holdID = completion.string("hold") else { continue }
                 let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
+                let grant = Grant(operation)
+                let fence = completion.int("fence")
+                let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs)
                 for seat in seats {
-                    let interval = HeldInterval(user: operation.process, holdID: holdID, seat: seat, fence: completion.int("fence"),
-                                                grant: operation, expiresNs: historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs))
+                    let interval = HeldInterval(user: operation.process, holdID: holdID, seat: seat, fence: fence, grant: grant, expiresNs: expires)
                     result[operation.event, default: [:]][seat, default: []].append(interval)
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }

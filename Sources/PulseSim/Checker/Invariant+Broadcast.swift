@@ -108,7 +108,7 @@ extension HistoryChecker {
                     guard record.f == "seat_released", record.string("reason") == "expired", let user = holders[seat],
                           (unanswered["\(user) \(event) \(seat)"] ?? .max) > record.timeNs,
                           let hold = intervals[event]?[seat]?
-                              .filter({ $0.user == user && ($0.grant.completion?.line ?? .max) < record.line
+                              .filter({ $0.user == user && ($0.grant.completionLine ?? .max) < record.line
                                   && !reported.contains("\(subscriber) \(event) \($0.holdID) \(seat)") })
                               .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) }) else { continue }
                     reported.insert("\(subscriber) \(event) \(hold.holdID) \(seat)")
