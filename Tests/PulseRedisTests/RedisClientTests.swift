@@ -78,14 +78,16 @@ struct RedisClientTests {
         configuration.commandTimeout = .milliseconds(300)
         let client = RedisClient(configuration)
         defer { Task { await client.close() } }
-        #expect(try await client.send("PING") == .status("PONG"))
+        // The 300 ms timeout is tight for a loaded machine (CI starts every suite at once): the
+        // connection is made before the stall, and reads after it may be retried.
+        try await eventually { try await client.send("PING") == .status("PONG") }
         server.pause()
         let error = await #expect(throws: RedisError.self) { try await client.send("SET", "k", "v") }
         #expect(error == .timeout)
         #expect(error?.outcomeUnknown == true)
         server.resume()
         try await eventually { try await client.send("PING") == .status("PONG") }
-        #expect(try await client.send("GET", "k").string == "v", "the timed-out SET did happen: its outcome was rightly unknown")
+        try await eventually { try await client.send("GET", "k").string == "v" } // the timed-out SET did happen: its outcome was rightly unknown
     }
 
     @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back, to a process with a new run id")
