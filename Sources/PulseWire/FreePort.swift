@@ -1,12 +1,20 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
-/// Finds a free TCP port on 127.0.0.1 by binding port 0 and closing again. Another process may
-/// take the port before it is used; callers that start servers retry on a bind failure.
+/// Ports this process has handed out already: the kernel may give a port that was just closed
+/// to the next `bind(0)`, and two servers started by one test run must not race for one port.
+private let handedOut = Mutex<Set<Int>>([])
+
+/// Finds a free TCP port on 127.0.0.1 by binding port 0 and closing again, never one this process
+/// handed out before. Another process may still take the port before it is used.
 public func freeLoopbackPort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress?.port ?? 0
-    try await channel.close()
-    guard port > 0 else { throw APIError("could not find a free port") }
-    return port
+    for _ in 0..<64 {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        guard port > 0 else { throw APIError("could not find a free port") }
+        if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw APIError("could not find a port not handed out before")
 }

@@ -132,9 +132,11 @@ struct SocketIOConformanceTests {
         let base = "http://127.0.0.1:\(port)"
         let api = PulseAPIClient(baseURL: base)
         for _ in 0..<200 {
-            if let reply = try? await api.call(.GET, "/healthz", timeout: .seconds(1)), reply.status == 200 { break }
+            // Its own answer ({"ok": true}), from a process still running: not another server's on a reused port.
+            if let reply = try? await api.call(.GET, "/healthz", timeout: .seconds(1)), reply.status == 200, reply.json["ok"] as? Bool == true { break }
             try await Task.sleep(for: .milliseconds(50))
         }
+        try #require(process.isRunning, "the seed stand-in exited (port \(port) taken?)")
         return try await body(base)
     }
 
