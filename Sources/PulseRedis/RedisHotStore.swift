@@ -143,29 +143,45 @@ public final class RedisHotStore: HotStore {
     }
 
     public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] {
+        try await mapEvents { eventID in try await self.lapsedCheckouts(eventID: eventID, nowMs: nowMs) }.flatMap { $0 }
+            .sorted { ($0.leaseUntilMs, $0.checkoutID) < ($1.leaseUntilMs, $1.checkoutID) }
+    }
+
+    private func lapsedCheckouts(eventID: String, nowMs: Int64) async throws -> [CheckoutTicket] {
+        let prefix = Self.prefix(eventID)
         var tickets: [CheckoutTicket] = []
-        for eventID in try await knownEvents() {
-            let prefix = Self.prefix(eventID)
-            let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(nowMs)) }.array ?? []
-            for id in ids.compactMap(\.string) {
-                let fields = try await mapErrors { try await client.send("HMGET", prefix + "co:" + id, "u", "s", "f", "l") }.array ?? []
-                guard fields.count == 4, let user = fields[0].string, let seatList = fields[1].string, let fenceList = fields[2].string,
-                      let lease = fields[3].int else { continue }
-                let seats = seatList.split(separator: ",").map(String.init)
-                let fences = fenceList.split(separator: ",").compactMap { Int64($0) }
-                tickets.append(CheckoutTicket(checkoutID: id, eventID: eventID, userID: user, seatIDs: seats,
-                                              fences: Dictionary(uniqueKeysWithValues: zip(seats, fences)), leaseUntilMs: lease))
-            }
+        let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(nowMs)) }.array ?? []
+        for id in ids.compactMap(\.string) {
+            let fields = try await mapErrors { try await client.send("HMGET", prefix + "co:" + id, "u", "s", "f", "l") }.array ?? []
+            guard fields.count == 4, let user = fields[0].string, let seatList = fields[1].string, let fenceList = fields[2].string,
+                  let lease = fields[3].int else { continue }
+            let seats = seatList.split(separator: ",").map(String.init)
+            let fences = fenceList.split(separator: ",").compactMap { Int64($0) }
+            tickets.append(CheckoutTicket(checkoutID: id, eventID: eventID, userID: user, seatIDs: seats,
+                                          fences: Dictionary(uniqueKeysWithValues: zip(seats, fences)), leaseUntilMs: lease))
         }
-        return tickets.sorted { ($0.leaseUntilMs, $0.checkoutID) < ($1.leaseUntilMs, $1.checkoutID) }
+        return tickets
     }
 
     public func expireDue(nowMs: Int64) async throws -> Int {
-        var released = 0
-        for eventID in try await knownEvents() {
-            released += Int(try int(try await run(RedisHotScripts.expire, eventID, ["expire", String(nowMs)]), 0))
+        try await mapEvents { eventID in Int(try self.int(try await self.run(RedisHotScripts.expire, eventID, ["expire", String(nowMs)]), 0)) }
+            .reduce(0, +)
+    }
+
+    /// `body` for every event with hot state, up to 64 at once (their commands pipeline on the
+    /// pool, so a sweep over many events takes a few round trips, not one per event); the results
+    /// in event order.
+    func mapEvents<T: Sendable>(_ body: @escaping @Sendable (String) async throws -> T) async throws -> [T] {
+        let events = try await knownEvents()
+        var results = [T?](repeating: nil, count: events.count)
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for (index, eventID) in events.enumerated() {
+                if index >= 64, let (done, value) = try await group.next() { results[done] = value }
+                group.addTask { (index, try await body(eventID)) }
+            }
+            for try await (done, value) in group { results[done] = value }
         }
-        return released
+        return results.map { $0! }
     }
 
     public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot {
@@ -221,7 +237,7 @@ public final class RedisHotStore: HotStore {
         try await mapErrors { try await client.send("SMEMBERS", Self.eventsKey) }.array?.compactMap(\.string).sorted() ?? []
     }
 
-    private func int(_ values: [RESPValue], _ index: Int) throws -> Int64 {
+    func int(_ values: [RESPValue], _ index: Int) throws -> Int64 {
         guard index < values.count, let value = values[index].int else { throw unexpected(values) }
         return value
     }
