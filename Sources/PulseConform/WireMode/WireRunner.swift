@@ -43,7 +43,7 @@ public struct WireRunner: Sendable {
         let started = ContinuousClock.now
         let context = CaseContext(session: session, caseID: "wire", http: http)
         let recorder = WireRecorder()
-        let event = try await context.event(rows: configuration.rows, cols: configuration.cols, price: 10)
+        let event = try await context.event(rows: configuration.rows, cols: configuration.cols, price: Double(WireWorld.seatPrice))
         let users = try await signUp(configuration.users, context)
         let names = Dictionary(users.enumerated().map { ($1.id, "u\($0)") }, uniquingKeysWith: { first, _ in first })
         // Under test control the scenario's TTL is asked for; otherwise the target's own (the seed's is 600 s).
@@ -66,10 +66,11 @@ public struct WireRunner: Sendable {
     }
 
     /// The scenario's users: fresh accounts (under test control each in its own rate-limit
-    /// bucket). A target that refuses a sign-up (a rate limit) stops the run with its answer.
+    /// bucket); without test control the session's pool first, so its sign-ups are not spent
+    /// twice. A target that refuses a sign-up (a rate limit) stops the run with its answer.
     private func signUp(_ count: Int, _ context: CaseContext) async throws -> [TestUser] {
-        var users: [TestUser] = []
-        for index in 0..<count {
+        var users = session.testControl ? [] : Array(session.userPool.prefix(count))
+        for index in users.count..<count {
             do {
                 users.append(session.testControl ? try await context.user() : try await context.signUp(email: "wire-\(session.runID)-\(index)@conform.invalid"))
             } catch {

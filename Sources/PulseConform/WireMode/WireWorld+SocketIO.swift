@@ -14,10 +14,9 @@ extension WireWorld {
     func socketUser(index: Int, _ user: TestUser) async throws {
         let name = "u\(index)"
         var choices = UserChoices(configuration, user: index)
-        let socket = SocketIOConnection(baseURL: context.session.baseURL, auth: ["token": "Bearer \(user.token)"])
+        // Joined before its first request_lock: a lock is confirmed by the room's seat_locked.
+        let socket = try await context.joinedSocket(event, token: user.token)
         defer { socket.close() }
-        try await socket.waitConnected()
-        socket.emit("join_event", event)
         var holding: [String] = []
         for operation in 0..<configuration.operationsPerUser {
             try await Task.sleep(for: choices.think())
@@ -88,10 +87,7 @@ extension WireWorld {
     /// A subscriber as a seed browser is: it joins the room, then reads the seat map over REST (its
     /// first view; the seed gives no seq to order the two).
     func socketSubscriber(_ name: String, token: String) async throws -> (String, SocketIOConnection) {
-        let socket = SocketIOConnection(baseURL: context.session.baseURL, auth: ["token": "Bearer \(token)"])
-        try await socket.waitConnected()
-        socket.emit("join_event", event)
-        try await Task.sleep(for: .milliseconds(200)) // the seed does not acknowledge a join
+        let socket = try await context.joinedSocket(event, token: token)
         try await readSeatMap(name)
         return (name, socket)
     }

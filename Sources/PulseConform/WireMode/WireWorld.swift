@@ -17,6 +17,9 @@ struct WireWorld: Sendable {
     /// The target's hold TTL, for holds whose answer does not say when they expire (Socket.IO locks).
     let holdTTLSeconds: Int
 
+    /// The price of every seat of the run's event (the seed's checkout wants the total).
+    static let seatPrice = 10
+
     /// Records `invoke`, sends the request, records `ok` (2xx), `fail` (4xx) or `info` (5xx or no answer).
     func perform(_ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
                  _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]) async throws -> APIReply? {
@@ -43,7 +46,7 @@ struct WireWorld: Sendable {
         var answer: APIReply?
         for _ in 0..<3 {
             answer = try await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
-                                       "/api/v1/events/\(event)/seats", user, ["seatIds": seats, "totalAmount": 10 * seats.count],
+                                       "/api/v1/events/\(event)/seats", user, ["seatIds": seats, "totalAmount": Self.seatPrice * seats.count],
                                        headers: [("Idempotency-Key", key)]) { reply in
                 let booking = Self.booking(reply.object("booking"))
                 return ["seats": .list(booking.seats.isEmpty ? seats : booking.seats), "booking": .string(booking.id)]
