@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "PulseProtocol"),
@@ -89,6 +90,7 @@ let package = Package(
             name: "PulseConform",
             dependencies: [
                 "PulseWire",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "PulseSim",
                 "PulseReference",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -7,6 +7,9 @@ import Synchronization
 /// What the runner learned about the target before the cases ran, shared by every case.
 public struct TargetSession: Sendable {
     public var baseURL: String
+    /// The protocol the target speaks: it decides how documents name their ids (`id`, or the
+    /// seed's `_id`) and how seats are addressed.
+    public var profile: Profile = .pulse
     /// Whether the target offers the test-control profile (SPEC.md §14).
     public var testControl: Bool
     /// An admin token, when the target gave one (test control) or credentials were given.
@@ -14,8 +17,14 @@ public struct TargetSession: Sendable {
     /// The target's hold TTL and per-user cap, when it says (test control).
     public var holdTTLSeconds: Int?
     public var heldSeatsMax: Int?
-    /// Users signed up in advance, for targets without test control (their sign-ups are rate limited).
+    /// The target's lock TTL as the operator gave it (`--target-hold-ttl`), for a target that
+    /// cannot say (a seed-style server); the seed races that need an expiry run only when it is short.
+    public var lockTTLSeconds: Double?
+    /// Users signed up in advance, for targets without test control whose sign-ups are rate
+    /// limited (cases sign up their own users while the target lets them).
     public var userPool: [TestUser]
+    /// Whether the target has refused a sign-up with 429 in this run (then cases take the pool).
+    let signUpsRefused = SignUpGate()
     /// Distinguishes this run's emails and keys from earlier runs on the same target.
     public var runID: String
 }
@@ -39,6 +48,8 @@ public final class CaseContext: Sendable {
     private let counter = Mutex(0)
     private let connections = Mutex<[LiveConnection]>([])
     private let sockets = Mutex<[SocketIOConnection]>([])
+    private let users = Mutex<[Int: TestUser]>([:])
+    private let seatMaps = Mutex<[String: [String: String]]>([:])
 
     init(session: TargetSession, caseID: String, http: HTTPClient) {
         self.session = session
@@ -107,26 +118,79 @@ public final class CaseContext: Sendable {
         guard session.testControl else { throw CaseUnimplemented("the target does not offer the test-control profile (SPEC.md §14)") }
     }
 
-    /// A user of its own for this case: signed up now under test control, else from the pool
-    /// (the `index`-th, so a case can ask for several distinct users).
-    public func user(_ index: Int = 0) async throws -> TestUser {
-        if !session.testControl {
-            guard index < session.userPool.count else { throw CaseUnimplemented("needs \(index + 1) users; the pool has \(session.userPool.count)") }
-            return session.userPool[index]
+    /// A user of its own for this case: a new account at every call under test control (each in
+    /// its own rate-limit bucket); without it the first user of the pool signed up in advance.
+    public func user() async throws -> TestUser { try await newUser(poolIndex: 0) }
+
+    /// The `index`-th user of this case: the same user for the same index, distinct users for
+    /// distinct indexes. Without test control, the pool's first (sign-ups may be rate limited),
+    /// then new accounts while the target lets the suite sign up (a seed-style server does not
+    /// limit sign-ups); ``CaseUnimplemented`` once it answers 429.
+    public func user(_ index: Int) async throws -> TestUser {
+        if let known = users.withLock({ $0[index] }) { return known }
+        let user = try await newUser(poolIndex: index)
+        return users.withLock { users in
+            if let raced = users[index] { return raced }
+            users[index] = user
+            return user
         }
-        let email = unique("user") + "@conform.invalid"
-        return try await signUp(email: email, headers: [("Pulse-Test-Client", email)])
     }
+
+    private func newUser(poolIndex index: Int) async throws -> TestUser {
+        let email = unique("user") + "@conform.invalid"
+        if session.testControl { return try await signUp(email: email, headers: [("Pulse-Test-Client", email)]) }
+        if index < session.userPool.count { return session.userPool[index] }
+        if !session.signUpsRefused.refused {
+            let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password])
+            if reply.status != 429 { return try signedUp(reply, email: email) }
+            session.signUpsRefused.refuse()
+        }
+        throw CaseUnimplemented("needs \(index + 1) users; the target rate-limits sign-ups (429) and the pool has \(session.userPool.count)")
+    }
+
+    /// The password of every account the suite signs up in this run.
+    public var password: String { "password-\(session.runID)" }
 
     /// Signs up a new account with `email` (throws ``CaseFailure`` with the target's answer when it refuses).
     public func signUp(email: String, headers: [(String, String)] = []) async throws -> TestUser {
-        let password = "password-\(session.runID)"
         let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password], headers: headers)
+        return try signedUp(reply, email: email)
+    }
+
+    /// The user a sign-up answer describes: 201 with a token and the user's id (`id`, or the seed's `_id`).
+    private func signedUp(_ reply: APIReply, email: String) throws -> TestUser {
         try expect(reply, 201, nil, "sign-up")
-        guard let token = reply.json["token"] as? String, let id = reply.object("user")["id"] as? String else {
+        guard let token = reply.json["token"] as? String, let id = documentID(reply.object("user")) else {
             throw CaseFailure("sign-up answered 201 without a token and a user id")
         }
         return TestUser(token: token, id: id, email: email, password: password)
+    }
+
+    /// A document's id: `id` under the Pulse profile (PB-REST-3); the seed's `_id` (or `id`) for a
+    /// seed-style server, which returns Mongoose documents as they are.
+    public func documentID(_ document: [String: Any]) -> String? {
+        switch session.profile {
+        case .pulse: document["id"] as? String
+        case .socketio: document["_id"] as? String ?? document["id"] as? String
+        }
+    }
+
+    /// The ids of `event`'s seats by label (`A1` -> its id), read from the seat map once per case
+    /// and event. A Pulse server's seat id is its label; a seed-style server's is an ObjectId.
+    public func seatIDs(_ event: String) async throws -> [String: String] {
+        if let known = seatMaps.withLock({ $0[event] }) { return known }
+        let reply = try await call(.GET, "/api/v1/events/\(event)/seats")
+        try expect(reply, 200, nil, "the seat map")
+        let pairs = reply.objects("seats").compactMap { seat in documentID(seat).map { ((seat["label"] as? String) ?? $0, $0) } }
+        let ids = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+        seatMaps.withLock { $0[event] = ids }
+        return ids
+    }
+
+    /// The id of the seat labelled `label` (`A1`) of `event`; ``CaseFailure`` when the map lacks it.
+    public func seat(_ event: String, _ label: String) async throws -> String {
+        guard let id = try await seatIDs(event)[label] else { throw CaseFailure("the seat map has no seat \(label)") }
+        return id
     }
 
     /// An active event of `rows` × `cols` seats at `price`, created by the admin.
@@ -136,7 +200,7 @@ public final class CaseContext: Sendable {
             "venueConfig": ["rows": rows, "cols": cols, "price": price],
         ])
         try expect(reply, 201, nil, "event creation")
-        guard let id = reply.object("event")["id"] as? String else { throw CaseFailure("event creation answered 201 without an id") }
+        guard let id = documentID(reply.object("event")) else { throw CaseFailure("event creation answered 201 without an id") }
         return id
     }
 
@@ -188,4 +252,11 @@ public final class CaseContext: Sendable {
         for connection in connections.withLock({ $0 }) { connection.close() }
         for socket in sockets.withLock({ $0 }) { socket.close() }
     }
+}
+
+/// Remembers, for a whole run, that the target refused a sign-up with 429 (so cases stop asking).
+final class SignUpGate: Sendable {
+    private let state = Mutex(false)
+    var refused: Bool { state.withLock { $0 } }
+    func refuse() { state.withLock { $0 = true } }
 }

@@ -37,6 +37,9 @@ public struct ConformanceCase: Sendable {
     /// One line on what it checks.
     public var title: String
     public var needs: Set<Capability>
+    /// Whether the case may bring a defective target down (a payload that crashes the seed): it
+    /// runs alone, after every other case, so no other case fails for its sake.
+    public var runsLast = false
     /// Runs the case: returns when the target conforms, throws ``CaseFailure`` when it does not.
     public var run: @Sendable (CaseContext) async throws -> Void
 
@@ -54,6 +57,15 @@ public struct ConformanceCase: Sendable {
         self.title = title
         self.needs = needs
         self.run = run
+    }
+}
+
+extension ConformanceCase {
+    /// This case, run alone after every other case (it may bring a defective target down).
+    func last() -> ConformanceCase {
+        var copy = self
+        copy.runsLast = true
+        return copy
     }
 }
 

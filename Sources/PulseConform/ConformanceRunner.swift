@@ -28,20 +28,30 @@ public struct ConformanceRunner: Sendable {
     public var caseTimeoutSeconds = 60.0
     /// Distinguishes this run's accounts and keys from earlier runs on the same target.
     public var runID: String
+    /// The protocol the target speaks.
+    public var profile: Profile
+    /// The target's hold (lock) TTL in seconds when the operator knows it and the target cannot
+    /// say (a seed-style server): races that need an expiry run only when it is short.
+    public var holdTTLSeconds: Double?
 
-    public init(baseURL: String, runID: String, adminEmail: String? = nil, adminPassword: String? = nil) {
+    public init(baseURL: String, runID: String, profile: Profile = .pulse, adminEmail: String? = nil, adminPassword: String? = nil,
+                holdTTLSeconds: Double? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.runID = runID
+        self.profile = profile
+        self.holdTTLSeconds = holdTTLSeconds
         self.adminEmail = adminEmail
         self.adminPassword = adminPassword
     }
 
     /// Learns what the target offers: the test-control profile (and with it an admin token), or
-    /// an admin from the given credentials; without test control, a small pool of users (sign-ups
-    /// are rate limited). Throws when the target does not answer at all.
+    /// an admin from the given credentials; without test control, a small pool of users for when
+    /// the target rate-limits sign-ups (a refused sign-up leaves the pool smaller, and the cases
+    /// that need more users are UNIMPLEMENTED). Throws when the target does not answer at all.
     public func prepare(http: HTTPClient = .shared) async throws -> TargetSession {
         let api = PulseAPIClient(baseURL: baseURL, http: http)
-        var session = TargetSession(baseURL: baseURL, testControl: false, adminToken: nil, userPool: [], runID: runID)
+        var session = TargetSession(baseURL: baseURL, profile: profile, testControl: false, adminToken: nil, userPool: [], runID: runID)
+        session.lockTTLSeconds = holdTTLSeconds
         let profile = try await api.call(.GET, "/api/v1/test-control", timeout: .seconds(10))
         let data = profile.json["data"] as? [String: Any] ?? [:]
         if profile.status == 200, data["profile"] as? String == "pulse-test-control/1" {
@@ -51,6 +61,7 @@ public struct ConformanceRunner: Sendable {
             let admin = try await api.call(.POST, "/api/v1/test-control/admin-token", json: [:], timeout: .seconds(10))
             session.adminToken = admin.json["token"] as? String
         }
+        if !session.testControl, let holdTTLSeconds { session.holdTTLSeconds = Int(holdTTLSeconds.rounded(.up)) }
         if session.adminToken == nil, let adminEmail, let adminPassword {
             session.adminToken = try await api.login(email: adminEmail, password: adminPassword)
         }
@@ -66,23 +77,27 @@ public struct ConformanceRunner: Sendable {
         return session
     }
 
-    /// Runs `cases` (in catalogue order in the report), calling `progress` as each ends.
+    /// Runs `cases` (in catalogue order in the report), `concurrency` at once, then the cases that
+    /// run last one by one, calling `progress` as each ends.
     public func run(_ cases: [ConformanceCase], http: HTTPClient = .shared, progress: @escaping @Sendable (CaseResult) -> Void = { _ in }) async throws -> ConformanceReport {
         let session = try await prepare(http: http)
         var results = [CaseResult?](repeating: nil, count: cases.count)
-        try await withThrowingTaskGroup(of: (Int, CaseResult).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < cases.count else { return }
-                let index = next
-                next += 1
-                group.addTask { (index, await self.run(cases[index], session: session, http: http)) }
-            }
-            for _ in 0..<max(1, concurrency) { startNext() }
-            while let (index, result) = try await group.next() {
-                results[index] = result
-                progress(result)
-                startNext()
+        let ordinary = cases.indices.filter { !cases[$0].runsLast }
+        for (batch, width) in [(ordinary, max(1, concurrency)), (cases.indices.filter { cases[$0].runsLast }, 1)] {
+            try await withThrowingTaskGroup(of: (Int, CaseResult).self) { group in
+                var next = 0
+                func startNext() {
+                    guard next < batch.count else { return }
+                    let index = batch[next]
+                    next += 1
+                    group.addTask { (index, await self.run(cases[index], session: session, http: http)) }
+                }
+                for _ in 0..<width { startNext() }
+                while let (index, result) = try await group.next() {
+                    results[index] = result
+                    progress(result)
+                    startNext()
+                }
             }
         }
         return ConformanceReport(target: baseURL, testControl: session.testControl, admin: session.adminToken != nil, results: results.compactMap { $0 })

@@ -4,10 +4,11 @@
 /// Every script gets `KEYS[1]` = the event's key prefix `pulse:{ev:<id>}:` (the hash tag keeps an
 /// event's keys in one Redis Cluster slot) and builds its key names from it. The keys:
 /// `meta` (hash: seq, fence, base), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
-/// x expires, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
+/// x expires, t TTL granted, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
 /// seat count), `booked` (set), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
 /// s seats, f fences in seat order, l lease), `leases` (zset checkout id -> lease), `expired` (list
-/// of recently expired hold ids, newest first, 4096 at most) and `log` (stream: entry id `<seq>-0`,
+/// of recently expired hold ids, newest first, 4096 at most), `lapsed` (hash seat -> user whose
+/// hold of it lapsed, until the seat is held or booked again) and `log` (stream: entry id `<seq>-0`,
 /// fields t type, s seat or seats, u lockedBy, r reason; the last 1024 kept).
 ///
 /// `ARGV[1]` names the step, optionally followed by `@<run id>` of the Redis process running it
@@ -68,13 +69,16 @@ enum RedisHotScripts {
             record('seat_released', seat, nil, reason)
           end
         end
+        local function lapse(id)
+          local h = redis.call('HMGET', P .. 'h:' .. id, 'u', 's')
+          local seats = split(h[2])
+          release_seats(seats, 'expired')
+          for _, seat in ipairs(seats) do redis.call('HSET', P .. 'lapsed', seat, h[1]) end
+          remember_expired(id)
+        end
         local function expire_due()
           for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'deadlines', '-inf', NOW)) do
-            local hk = P .. 'h:' .. id
-            if redis.call('HEXISTS', hk, 'k') == 0 then
-              release_seats(split(redis.call('HGET', hk, 's')), 'expired')
-              remember_expired(id)
-            end
+            if redis.call('HEXISTS', P .. 'h:' .. id, 'k') == 0 then lapse(id) end
           end
         end
         local function was_expired(id)
@@ -96,7 +100,7 @@ enum RedisHotScripts {
           if built_here() then return 0 end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
-          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'booked', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'log')
+          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'booked', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
         end
         redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'sid', SID)
         for i = 4, #ARGV do redis.call('SADD', P .. 'booked', ARGV[i]) end
@@ -118,11 +122,12 @@ enum RedisHotScripts {
         local held = tonumber(redis.call('HGET', P .. 'user', user) or '0')
         if held + #seats > cap then return {CHANGED, 'limit', held} end
         local fence = redis.call('HINCRBY', P .. 'meta', 'fence', 1)
-        redis.call('HSET', P .. 'h:' .. id, 'u', user, 's', table.concat(seats, ','), 'f', fence, 'c', NOW, 'x', NOW + ttl)
+        redis.call('HSET', P .. 'h:' .. id, 'u', user, 's', table.concat(seats, ','), 'f', fence, 'c', NOW, 'x', NOW + ttl, 't', ttl)
         redis.call('ZADD', P .. 'deadlines', NOW + ttl, id)
         redis.call('HSET', P .. 'user', user, held + #seats)
         for _, seat in ipairs(seats) do
           redis.call('HSET', P .. 'seat', seat, id)
+          redis.call('HDEL', P .. 'lapsed', seat)
           record('seat_locked', seat, user, nil)
         end
         return {CHANGED, 'granted', fence, NOW, NOW + ttl}
@@ -155,22 +160,26 @@ enum RedisHotScripts {
         return {CHANGED, 'released', unpack(seats)}
         """)
 
-    /// ARGV: 'extend', now, holdId, userId, byMs, lifetimeMaxMs.
-    /// Answers {changed, 'extended', fence, createdAt, expiresAt, seats} | {changed, 'notfound' | 'expired' | 'incheckout'}.
+    /// ARGV: 'extend', now, holdId, userId, byMs or '' (the hold's TTL), lifetimeMs, lifetimeForTTLMs.
+    /// Answers {changed, 'extended', fence, createdAt, expiresAt, seats, ttl} | {changed, 'beyondttl', ttl} |
+    /// {changed, 'notfound' | 'expired' | 'incheckout'}.
     static let extend = RedisScript(prelude + """
         expire_due()
         local id, user = ARGV[3], ARGV[4]
         local hk = P .. 'h:' .. id
-        local h = redis.call('HMGET', hk, 'u', 'f', 'c', 'x', 'k', 's')
+        local h = redis.call('HMGET', hk, 'u', 'f', 'c', 'x', 'k', 's', 't')
         if h[1] ~= user then
           if was_expired(id) then return {CHANGED, 'expired'} end
           return {CHANGED, 'notfound'}
         end
         if h[5] then return {CHANGED, 'incheckout'} end
-        local x = math.max(tonumber(h[4]), math.min(NOW + tonumber(ARGV[5]), tonumber(h[3]) + tonumber(ARGV[6])))
+        local ttl = tonumber(h[7]) or (tonumber(h[4]) - tonumber(h[3]))
+        local by = tonumber(ARGV[5]) or ttl
+        if by > ttl then return {CHANGED, 'beyondttl', ttl} end
+        local x = math.max(tonumber(h[4]), math.min(NOW + by, tonumber(h[3]) + math.floor(ttl * tonumber(ARGV[6]) / tonumber(ARGV[7]))))
         redis.call('HSET', hk, 'x', x)
         redis.call('ZADD', P .. 'deadlines', x, id)
-        return {CHANGED, 'extended', tonumber(h[2]), tonumber(h[3]), x, h[6]}
+        return {CHANGED, 'extended', tonumber(h[2]), tonumber(h[3]), x, h[6], ttl}
         """)
 
     /// ARGV: 'begin', now, userId, holdId or '', checkoutId, leaseMs, seats...
@@ -204,7 +213,12 @@ enum RedisHotScripts {
             notHeld[#notHeld + 1] = seat
           end
         end
-        if #notHeld > 0 then return {CHANGED, 'notheld', unpack(notHeld)} end
+        if #notHeld > 0 then
+          for _, seat in ipairs(notHeld) do
+            if redis.call('HGET', P .. 'lapsed', seat) ~= user then return {CHANGED, 'notheld', unpack(notHeld)} end
+          end
+          return {CHANGED, 'holdexpired', unpack(notHeld)}
+        end
         if #frozen > 0 then return {CHANGED, 'inprogress', unpack(frozen)} end
         for i = 1, #seats do redis.call('HSET', P .. 'h:' .. ids[i], 'k', checkoutId) end
         local lease = NOW + leaseMs
@@ -249,6 +263,7 @@ enum RedisHotScripts {
         if #newly == 0 then return {CHANGED} end
         for _, seat in ipairs(newly) do
           redis.call('SADD', P .. 'booked', seat)
+          redis.call('HDEL', P .. 'lapsed', seat)
           unhold(seat)
         end
         for _, id in ipairs(ids) do redis.call('HDEL', P .. 'h:' .. id, 'k') end
@@ -265,10 +280,7 @@ enum RedisHotScripts {
         for _, id in ipairs(ids) do
           local hk = P .. 'h:' .. id
           redis.call('HDEL', hk, 'k')
-          if ARGV[4] == '1' and redis.call('EXISTS', hk) == 1 then
-            release_seats(split(redis.call('HGET', hk, 's')), 'expired')
-            remember_expired(id)
-          end
+          if ARGV[4] == '1' and redis.call('EXISTS', hk) == 1 then lapse(id) end
         end
         expire_due()
         return {CHANGED}
@@ -313,8 +325,8 @@ enum RedisHotScripts {
         for _, id in ipairs(redis.call('HVALS', P .. 'seat')) do
           if not seen[id] then
             seen[id] = true
-            local h = redis.call('HMGET', P .. 'h:' .. id, 'u', 's', 'f', 'c', 'x', 'k')
-            if h[1] == user then out[#out + 1] = {id, h[2], tonumber(h[3]), tonumber(h[4]), tonumber(h[5]), h[6] or ''} end
+            local h = redis.call('HMGET', P .. 'h:' .. id, 'u', 's', 'f', 'c', 'x', 'k', 't')
+            if h[1] == user then out[#out + 1] = {id, h[2], tonumber(h[3]), tonumber(h[4]), tonumber(h[5]), h[6] or '', tonumber(h[7]) or (tonumber(h[5]) - tonumber(h[4]))} end
           end
         end
         return {CHANGED, out}

@@ -84,7 +84,7 @@ public final class RedisHotStore: HotStore {
         switch answer.first?.string {
         case "granted":
             return .granted(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: try int(answer, 1),
-                                       createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3)))
+                                       createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: ttlMs))
         case "unavailable": return .unavailable(seatIDs: strings(answer.dropFirst()))
         case "limit": return .limitExceeded(heldSeats: Int(try int(answer, 1)))
         default: throw unexpected(answer)
@@ -105,12 +105,13 @@ public final class RedisHotStore: HotStore {
         }
     }
 
-    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome {
-        let answer = try await run(RedisHotScripts.extend, eventID, ["extend", String(nowMs), holdID, userID, String(byMs), String(lifetimeMaxMs)])
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
+        let answer = try await run(RedisHotScripts.extend, eventID, ["extend", String(nowMs), holdID, userID, byMs.map(String.init) ?? "", String(lifetimeMs), String(lifetimeForTTLMs)])
         switch answer.first?.string {
         case "extended":
             return .extended(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seats(answer, 4), fence: try int(answer, 1),
-                                        createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3)))
+                                        createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: try int(answer, 5)))
+        case "beyondttl": return .beyondTTL(ttlMs: try int(answer, 1))
         case "notfound": return .notFound
         case "expired": return .expired
         case "incheckout": return .inCheckout
@@ -207,10 +208,11 @@ public final class RedisHotStore: HotStore {
         let answer = try await run(RedisHotScripts.holds, eventID, ["holds", String(nowMs), userID])
         guard let rows = answer.first?.array else { throw unexpected(answer) }
         return try rows.map { row in
-            guard let fields = row.array, fields.count == 6, let id = fields[0].string else { throw unexpected(answer) }
+            guard let fields = row.array, fields.count == 7, let id = fields[0].string else { throw unexpected(answer) }
             let checkout = fields[5].string ?? ""
             return HoldRecord(id: id, eventID: eventID, userID: userID, seatIDs: seats(fields, 1), fence: try int(fields, 2),
-                              createdAtMs: try int(fields, 3), expiresAtMs: try int(fields, 4), checkoutID: checkout.isEmpty ? nil : checkout)
+                              createdAtMs: try int(fields, 3), expiresAtMs: try int(fields, 4), ttlMs: try int(fields, 6),
+                              checkoutID: checkout.isEmpty ? nil : checkout)
         }.sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
     }
 

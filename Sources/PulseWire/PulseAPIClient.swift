@@ -22,6 +22,11 @@ public struct APIReply: @unchecked Sendable {
     public func objects(_ key: String) -> [[String: Any]] { (json["data"] as? [String: Any])?[key] as? [[String: Any]] ?? [] }
 }
 
+extension Dictionary where Key == String, Value == Any {
+    /// The document's id: `id` (Pulse), else `_id` (a seed-style server returns Mongoose documents as they are).
+    public var documentID: String? { self["id"] as? String ?? self["_id"] as? String }
+}
+
 /// Why a call to a Pulse server did not give the expected answer.
 public struct APIError: Error, CustomStringConvertible {
     public var description: String
@@ -87,7 +92,7 @@ public struct PulseAPIClient: Sendable {
     /// Signs up a user and returns its token and id. Throws ``APIError`` unless the server answers 201.
     public func signup(name: String, email: String, password: String) async throws -> (token: String, id: String) {
         let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": name, "email": email, "password": password])
-        guard reply.status == 201, let token = reply.json["token"] as? String, let id = reply.object("user")["id"] as? String else {
+        guard reply.status == 201, let token = reply.json["token"] as? String, let id = reply.object("user").documentID else {
             throw APIError("signup of \(email) failed: \(reply.status) \(reply.json)")
         }
         return (token, id)
@@ -99,7 +104,7 @@ public struct PulseAPIClient: Sendable {
             "title": title, "venue": "Pulse Hall", "date": "2030-01-01T20:00:00Z",
             "venueConfig": ["rows": rows, "cols": cols, "price": price],
         ])
-        guard reply.status == 201, let id = reply.object("event")["id"] as? String else { throw APIError("event creation failed: \(reply.status) \(reply.json)") }
+        guard reply.status == 201, let id = reply.object("event").documentID else { throw APIError("event creation failed: \(reply.status) \(reply.json)") }
         return id
     }
 }

@@ -25,11 +25,21 @@ struct Conform: AsyncParsableCommand {
     @Option(help: "Admin email on a target without test control.") var adminEmail: String?
     @Option(help: "Admin password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Option(help: "Cases run at once.") var concurrency: Int = 4
+    @Option(help: ArgumentHelp("The target's lock (hold) TTL in seconds, for a target that cannot say (a seed-style server: LOCK_TTL).",
+                               discussion: "The seed races that need an expiry run only when it is 1...5 s; start the target with such a TTL to see them."))
+    var targetHoldTtl: Double?
     @Flag(help: "List the catalogue and exit.") var list = false
+    @Flag(help: "Print which cases test each clause of SPEC.md (a Markdown table) and exit.") var coverage = false
+    @Option(help: "SPEC.md, for --coverage.") var spec: String = "SPEC.md"
 
     func run() async throws {
+        if coverage {
+            guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else { throw ValidationError("cannot read \(spec) (give --spec PATH)") }
+            print(ClauseCoverage(spec: text).markdown, terminator: "")
+            return
+        }
         if list {
-            for testCase in Catalogue.all + Catalogue.cases(profile: .socketio).filter({ $0.id.hasPrefix("socketio.") }) {
+            for testCase in Catalogue.all + Catalogue.cases(profile: .socketio).filter({ !Catalogue.all.map(\.id).contains($0.id) }) {
                 print("\(testCase.clause.padding(toLength: 15, withPad: " ", startingAt: 0)) \(testCase.requirement.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
                       + "\(testCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(testCase.title)")
             }
@@ -40,8 +50,10 @@ struct Conform: AsyncParsableCommand {
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be 1...32") }
         let cases = Catalogue.cases(profile: chosenProfile, clausePrefix: only)
         guard !cases.isEmpty else { throw ValidationError("no case matches '\(only ?? "")'") }
-        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
-                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
+        if let targetHoldTtl, !(0.1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 0.1...86400 seconds") }
+        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
+                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
+                                       holdTTLSeconds: targetHoldTtl)
         var configured = runner
         configured.concurrency = concurrency
         let report: ConformanceReport

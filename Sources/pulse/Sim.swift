@@ -127,13 +127,15 @@ extension Sim {
         guard seeds == 1, mutant == nil, shrinkTo == nil else { throw ValidationError("--seeds, --mutant and --shrink-to are for the deterministic mode, not --target") }
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
-        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), adminEmail: adminEmail,
+        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
                                        adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
         var session: TargetSession
         do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
         if let targetHoldTtl, !session.testControl { session.holdTTLSeconds = targetHoldTtl }
         guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
         print("\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
+        let unhonoured = WireRunner.unhonoured(simulation, targetCap: session.heldSeatsMax ?? 10)
+        if !unhonoured.isEmpty { print("not honoured in wire mode: \(unhonoured.joined(separator: "; "))") }
         let outcome: WireRunner.Outcome
         do { outcome = try await WireRunner(session: session).run(simulation, profile: chosenProfile) } catch let error as APIError { throw ValidationError("\(target): \(error)") }
         let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }

@@ -107,20 +107,56 @@ struct ConformanceTests {
 }
 
 /// `--profile socketio` against a real Socket.IO server: Tests/Conformance/Support/seed_server.py,
-/// a stand-in for the seed built on python-socketio (scripts/test.sh makes its venv).
-@Suite("Conformance of a seed-style Socket.IO server", .serialized, .timeLimit(.minutes(5)))
+/// a stand-in for the seed in its real wire format (`_id`s, seats addressed by ObjectId), built
+/// on python-socketio (scripts/test.sh makes its venv), each of its defects switchable off.
+@Suite("Conformance of a seed-style Socket.IO server", .serialized, .timeLimit(.minutes(10)))
 struct SocketIOConformanceTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The stand-in's lock TTL in these tests (the races that need an expiry run with it).
+    static let lockTTL = 1.0
 
-    /// The seed stand-in on a free loopback port, stopped when `body` returns.
-    static func withSeedServer<T>(_ body: (String) async throws -> T) async throws -> T {
+    /// Each defect of the stand-in (SEED-BEHAVIOUR.md) and the cases that must fail when it alone
+    /// is on. `locked-hides-booked` needs a lock over a sold seat, which only races 2 and 3 make,
+    /// so it is shown with `lock-reads-stale`; race 8's write conflict needs two checkouts past the
+    /// lock check at once, which the checkout fence stops, so it is shown with `checkout-no-fence`
+    /// (the first entry of a pair is the one under test).
+    static let defectCases: [([String], [String])] = [
+        (["release-get-del"], ["socketio.race-repeated-release"]),
+        (["checkout-no-fence"], ["socketio.race-checkout-at-expiry"]),
+        (["lock-reads-stale"], ["socketio.race-lock-while-booking"]),
+        (["locked-hides-booked", "lock-reads-stale"], ["socketio.race-lock-while-booking"]),
+        (["release-broadcast-always"], ["socketio.race-release-lie"]),
+        (["stale-timer"], ["socketio.race-stale-timer"]),
+        (["no-seq"], ["socketio.seq"]),
+        (["no-reason"], ["socketio.release-reason"]),
+        (["crash-on-bad-payload"], ["seed.bad-input", "seed.bad-token", "seed.invalid-id", "socketio.malformed-payload"]),
+        (["transaction-conflict-500", "checkout-no-fence"], ["seed.concurrent-checkout"]),
+        (["duplicate-email"], ["seed.email-unique-race"]),
+        (["event-grid-not-atomic"], ["seed.event-grid-atomic"]),
+        (["no-hold-cap"], ["socketio.hold-cap"]),
+        (["trusts-total"], ["seed.server-price"]),
+        (["no-error-codes"], ["errors.envelope", "errors.route-not-found"]),
+    ]
+
+    /// The cases whose defect shows only in an interleaving inside the server, which timing
+    /// alone provokes (most runs, not every run).
+    static let timingCases: Set<String> = [
+        "socketio.race-repeated-release", "socketio.race-checkout-at-expiry", "socketio.race-lock-while-booking", "socketio.race-release-lie",
+        "seed.event-grid-atomic", "seed.concurrent-checkout",
+    ]
+
+    /// The stand-in on a free loopback port with `defects` on (nil: all of them, the seed as it
+    /// is), stopped when `body` returns.
+    static func withSeedServer<T>(defects: [String]? = nil, _ body: (String) async throws -> T) async throws -> T {
         let python = root.appendingPathComponent(".build/py-venv/bin/python").path
         try #require(FileManager.default.isExecutableFile(atPath: python), "no Python venv with python-socketio: run scripts/test.sh once")
+        let all = Set(defectCases.flatMap(\.0))
         let port = try await freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [root.appendingPathComponent("Tests/Conformance/Support/seed_server.py").path, "\(port)"]
-        process.environment = ["ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "PATH": "/usr/bin:/bin"]
+        process.environment = ["ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "PATH": "/usr/bin:/bin", "LOCK_TTL": "\(lockTTL)",
+                               "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? ""]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -140,48 +176,81 @@ struct SocketIOConformanceTests {
         return try await body(base)
     }
 
-    @Test("the Socket.IO client speaks Engine.IO v4 with python-socketio: connect, refusal, events both ways")
+    static func runner(_ base: String) -> ConformanceRunner {
+        ConformanceRunner(baseURL: base, runID: "seed\(Int.random(in: 0..<1_000_000))", profile: .socketio, adminEmail: "admin@seed.test",
+                          adminPassword: "admin-password", holdTTLSeconds: lockTTL)
+    }
+
+    static func grades(_ report: ConformanceReport) -> [String: Grade] { Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0.grade) }) }
+
+    @Test("the Socket.IO client speaks Engine.IO v4 with python-socketio, and reads the seed's _id format")
     func client() async throws {
         try await Self.withSeedServer { base in
             let api = PulseAPIClient(baseURL: base)
             let (token, id) = try await api.signup(name: "Sock", email: "sock@seed.test", password: "secret12")
+            #expect(id.count == 24, "the user's _id")
             let refused = SocketIOConnection(baseURL: base, auth: ["token": "Bearer nope"])
             await #expect(throws: APIError.self) { try await refused.waitConnected() }
             #expect(refused.connectError?.contains("Authentication error") == true)
             let admin = try await api.login(email: "admin@seed.test", password: "admin-password")
             let event = try await api.createEvent(adminToken: admin, title: "Seed", rows: 1, cols: 3, price: 5)
+            let seats = try await api.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
+            let seat = try #require(seats.first { $0["label"] as? String == "A2" }?["_id"] as? String, "seat A2 has an _id")
+            #expect(seats.allSatisfy { $0["id"] == nil }, "the seed's documents have no id field")
             let socket = SocketIOConnection(baseURL: base, auth: ["token": "Bearer \(token)"])
             try await socket.waitConnected()
             socket.emit("join_event", event)
             try await Task.sleep(for: .milliseconds(100))
-            socket.emit("request_lock", ["eventId": event, "seatId": "A2"])
+            socket.emit("request_lock", ["eventId": event, "seatId": seat])
             let locked = try await socket.next("seat_locked") { $0.name == "seat_locked" }
-            #expect(locked.object["seatId"] as? String == "A2" && locked.object["lockedBy"] as? String == id)
+            #expect(locked.object["seatId"] as? String == seat && locked.object["lockedBy"] as? String == id)
             socket.close()
         }
     }
 
-    @Test("--profile socketio grades the seed stand-in: the live protocol works, its known defects fail")
-    func seedProfile() async throws {
+    @Test("the seed as it is, without test control: every defect's case FAILED, every other case OK, nothing UNIMPLEMENTED")
+    func seedAsItIs() async throws {
         try await Self.withSeedServer { base in
-            let report = try await ConformanceRunner(baseURL: base, runID: "seed", adminEmail: "admin@seed.test", adminPassword: "admin-password")
-                .run(Catalogue.cases(profile: .socketio))
-            let grades = Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0.grade) })
-            for working in ["socketio.connect", "socketio.connect-refused", "socketio.lock-broadcast", "socketio.lock-failed",
-                            "socketio.disconnect-releases", "socketio.booked", "socketio.seat-map", "socketio.no-empty-release", "socketio.malformed-payload"] {
-                #expect(grades[working] == .ok, "\(working): \(report.results.first { $0.id == working }?.evidence ?? [])")
+            let report = try await Self.runner(base).run(Catalogue.cases(profile: .socketio))
+            let expected = Set(Self.defectCases.flatMap(\.1))
+            let grades = Self.grades(report)
+            #expect(!report.testControl)
+            for result in report.results where expected.contains(result.id) != (result.grade == .failed) {
+                // A race shown by timing may miss one run (README gives the rates); the per-defect test retries.
+                if !Self.timingCases.contains(result.id) || result.grade != .ok {
+                    Issue.record("\(result.id): \(result.grade.rawValue) \(result.evidence.prefix(3))")
+                }
             }
-            // The seed's broadcasts carry no seq and no reason (seed races 4 and 6); its errors carry no code.
-            #expect(grades["socketio.seq"] == .failed && grades["socketio.release-reason"] == .failed)
-            #expect(grades["errors.route-not-found"] == .failed, "no stable code in the seed's error envelope")
-            #expect(!report.passed)
+            #expect(grades.values.filter { $0 == .unimplemented }.isEmpty)
         }
     }
 
-    @Test("wire mode over Socket.IO drives the seed stand-in and catches its lies: no seq, booked seats announced free on disconnect")
+    @Test("with every defect fixed the stand-in passes the whole profile: no false alarm")
+    func allFixed() async throws {
+        try await Self.withSeedServer(defects: []) { base in
+            let report = try await Self.runner(base).run(Catalogue.cases(profile: .socketio))
+            #expect(report.results.filter { $0.grade != .ok }.map { "\($0.id): \($0.grade.rawValue) \($0.evidence.prefix(3))" } == [])
+        }
+    }
+
+    @Test("each seed defect alone is caught by its case (a timing race within three runs)", arguments: Self.defectCases)
+    func eachDefect(defects: [String], caseIDs: [String]) async throws {
+        try await Self.withSeedServer(defects: defects) { base in
+            let cases = Catalogue.cases(profile: .socketio).filter { caseIDs.contains($0.id) }
+            #expect(cases.count == caseIDs.count, "every named case exists")
+            var missed = Set(caseIDs)
+            for _ in 0..<3 where !missed.isEmpty {
+                let report = try await Self.runner(base).run(cases.filter { missed.contains($0.id) })
+                missed.subtract(report.results.filter { $0.grade == .failed }.map(\.id))
+            }
+            #expect(missed.isEmpty, "\(defects[0]) passed \(missed.sorted())")
+        }
+    }
+
+    @Test("wire mode over Socket.IO drives the seed stand-in in its real format and catches its lies: no seq, booked seats announced free")
     func wireMode() async throws {
         try await Self.withSeedServer { base in
-            let session = try await ConformanceRunner(baseURL: base, runID: "ws", adminEmail: "admin@seed.test", adminPassword: "admin-password").prepare()
+            let session = try await Self.runner(base).prepare()
             var configuration = WireModeTests.simulation
             configuration.rows = 4
             configuration.cols = 10
@@ -192,19 +261,29 @@ struct SocketIOConformanceTests {
             for f in ["hold", "checkout", "release"] {
                 #expect(history.contains { $0.type == .ok && $0.f == f }, "no ok \(f): the users did not get through")
             }
-            #expect(history.contains { $0.type == .fail && $0.f == "hold" } || history.filter { $0.type == .ok && $0.f == "hold" }.count > 8,
-                    "one-seat locks were asked for and answered")
             #expect(history.contains { $0.process == "s0" && $0.f == "seat_locked" && $0.string("user")?.hasPrefix("u") == true }, "lockedBy names a user")
+            #expect(history.contains { $0.f == "seat_locked" && ($0.string("seat")?.count ?? 0) <= 3 }, "seats are named by label in the history, not by ObjectId")
             let violations = outcome.violations
-            // The stand-in locks and books correctly: nothing about holds or bookings is flagged.
-            for invariant in [Invariant.noDoubleBooking, .holdExclusive, .bookingRequiresLiveHold, .durableAck, .idempotentCheckout] {
-                #expect(!violations.contains { $0.invariant == invariant }, "\(invariant): \(violations.filter { $0.invariant == invariant }.prefix(2))")
-            }
             // Seed race 6: nothing carries a seq (said once per subscriber). Race 4: a socket that
             // leaves announces its booked seats free.
             #expect(violations.filter { $0.message.contains("without seq") }.count == configuration.subscribers)
             #expect(violations.contains { $0.invariant == .broadcastOrder && $0.message.contains("seat_released of a seat that was booked") },
                     "\(violations.prefix(5))")
+        }
+    }
+
+    @Test("wire mode against the stand-in with every defect fixed: nothing about holds, bookings or order is flagged")
+    func wireModeFixed() async throws {
+        try await Self.withSeedServer(defects: []) { base in
+            let session = try await Self.runner(base).prepare()
+            var configuration = WireModeTests.simulation
+            configuration.rows = 4
+            configuration.cols = 10
+            configuration.checkoutProbability = 0.5
+            configuration.releaseProbability = 0.2
+            let outcome = try await WireRunner(session: session).run(configuration, profile: .socketio)
+            #expect(outcome.history.contains { $0.type == .ok && $0.f == "checkout" })
+            #expect(outcome.violations.map(\.description) == [])
         }
     }
 }
@@ -245,6 +324,38 @@ struct WireModeTests {
         #expect(history.map(\.timeNs) == history.map(\.timeNs).sorted() && history.map(\.line) == Array(1...history.count))
         #expect(HistoryChecker.check(try HistoryReader.parse(history.map(HistoryReader.encode).joined(separator: "\n"))) == [],
                 "the written history checks the same")
+    }
+
+    @Test("wire mode honours retries with the same key (after the answer and racing it), releases by seats, browsing; and says what it cannot honour")
+    func scenarioFields() async throws {
+        let server = try await ConformanceTests.server()
+        defer { server.stop() }
+        var configuration = Self.simulation
+        configuration.checkoutProbability = 0.6
+        configuration.releaseProbability = 0.4
+        configuration.retryProbability = 1
+        configuration.releaseBySeatsShare = 1
+        configuration.browseProbability = 0.5
+        configuration.operationsPerUser = 4
+        let session = try await ConformanceRunner(baseURL: server.baseURL, runID: "f\(Int.random(in: 0..<1_000_000))").prepare()
+        let outcome = try await WireRunner(session: session).run(configuration)
+        let history = outcome.history
+        let checkouts = history.filter { $0.type == .invoke && $0.f == "checkout" }
+        let keys = Dictionary(grouping: checkouts, by: { $0.string("key") ?? "" })
+        #expect(keys.values.contains { $0.count >= 2 }, "a key was used again")
+        #expect(checkouts.contains { $0.process.hasSuffix("/2") }, "a retry raced its first attempt from a second client")
+        #expect(history.contains { $0.type == .ok && $0.f == "release" && $0.strings("released").count == 1 }, "a release_lock by seat")
+        #expect(history.contains { $0.type == .ok && $0.f == "browse" })
+        #expect(outcome.violations == [], "\(outcome.violations.prefix(3))")
+        var faulty = configuration
+        faulty.pauseProbability = 0.1
+        faulty.failoverAtMs = [100]
+        faulty.heldSeatsPerUserMax = 3
+        let unhonoured = WireRunner.unhonoured(faulty, targetCap: 10)
+        #expect(unhonoured.contains { $0.contains("pauses") } && unhonoured.contains("failovers") && unhonoured.contains { $0.contains("cap 3") })
+        var calm = Self.simulation
+        calm.pauseProbability = 0
+        #expect(WireRunner.unhonoured(calm, targetCap: calm.heldSeatsPerUserMax) == [], "nothing to say of a scenario without faults")
     }
 
     @Test("wire mode catches a server whose broadcasts arrive out of order, and one that expires holds silently", arguments: [

@@ -68,8 +68,8 @@ struct RedisHotStoreDifferentialTests {
                     guard !holdIDs.isEmpty else { continue }
                     let id = dice.pick(holdIDs)
                     what = "extend \(id) by \(user)"
-                    let a = try await memory.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMaxMs: 2500)
-                    let b = try await redis.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMaxMs: 2500)
+                    let a = try await memory.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
+                    let b = try await redis.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
                     same = a == b
                 case 5, 6:
                     let id = dice.hex()

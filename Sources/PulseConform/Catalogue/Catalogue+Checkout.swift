@@ -1,4 +1,5 @@
 import Foundation
+import PulseWire
 
 extension Catalogue {
     static let checkout: [ConformanceCase] = [
@@ -42,14 +43,82 @@ extension Catalogue {
             try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "hold_required")
             try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A1"]]), 201, nil, "the owner's checkout")
         },
-        ConformanceCase("checkout.lapsed-hold", "PB-CHECKOUT-3", "a checkout after the hold lapsed is 410 hold_expired", needs: [.admin, .testControl]) { c in
+        ConformanceCase("checkout.lapsed-hold", "PB-CHECKOUT-3", "a checkout after the hold lapsed is 410 hold_expired, by seat ids and by hold id",
+                        needs: [.admin, .testControl]) { c in
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A1"], as: user, headers: try c.shortTTL(1))
+            let hold = try await c.hold(event, ["A2"], as: user, headers: try c.shortTTL(1))
             try await Task.sleep(for: .milliseconds(1_200))
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 410, "hold_expired", "by seat ids")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"], "holdId": hold.string("id") ?? ""]),
+                         410, "hold_expired", "by hold id")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "hold_required",
+                         "another user's checkout of the lapsed seat")
+        },
+        ConformanceCase("checkout.at-expiry", "PB-HOLD-6", "a checkout that starts at expiresAt is 410, before any sweep could run", needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let hold = try await c.hold(event, ["A1"], as: user, headers: try c.shortTTL(1))
+            let expires = WireWorld.ns(hold.string("expiresAt"))
+            // Sent so that it reaches the server just after expiresAt (well before a 1 s sweep bound).
+            try await Task.sleep(for: .nanoseconds(max(0, expires - WireRecorder.nowNs() + 20_000_000)))
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 410, "hold_expired")
+        },
+        ConformanceCase("checkout.partial", "PB-CHECKOUT-1", "a checkout of part of a hold books those seats; the others stay held by the same hold") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let hold = try await c.hold(event, ["A1", "A2"], as: user)
             let reply = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]])
-            try c.check(reply.status == 410 && reply.code == "hold_expired" || reply.status == 409 && reply.code == "hold_required",
-                        "expected 410 hold_expired, got \(reply.status) \(reply.code ?? "")")
+            try c.expect(reply, 201)
+            try c.check(reply.object("booking").strings("seatIds") == ["A1"], "booked \(reply.object("booking").strings("seatIds"))")
+            let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: user.token).objects("holds")
+            try c.check(holds.count == 1 && holds[0].string("id") == hold.string("id") && holds[0].strings("seatIds") == ["A2"]
+                        && holds[0].string("expiresAt") == hold.string("expiresAt"), "holds after the partial checkout: \(holds)")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A2"]]), 409, "seat_unavailable",
+                         "another user's hold of the seat still held")
+        },
+        ConformanceCase("checkout.concurrent-same-hold", "PB-CHECKOUT-5", "five concurrent checkouts of one hold by its owner make one booking") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1", "A2"], as: user)
+            let replies = try await withThrowingTaskGroup(of: APIReply.self) { group in
+                for _ in 0..<5 { group.addTask { try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"]]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let statuses = replies.map(\.status).sorted()
+            try c.check(statuses.filter { $0 == 201 }.count == 1, "answers \(statuses): \(statuses.filter { $0 == 201 }.count) bookings of one hold")
+            try c.check(replies.allSatisfy { $0.status == 201 || $0.status == 409 && ["checkout_in_progress", "hold_required", "seat_unavailable"].contains($0.code ?? "") },
+                        "the others answered \(replies.map { "\($0.status) \($0.code ?? "")" })")
+            let mine = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings").filter { $0.string("eventId") == event }
+            try c.check(mine.count == 1, "\(mine.count) bookings listed")
+        },
+        ConformanceCase("checkout.store-failure", "PB-CHECKOUT-7", "a failed commit is 503 store_unavailable, outcomeUnknown, Retry-After; the seats stay frozen",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user(0)
+            _ = try await c.hold(event, ["A1"], as: user)
+            let failed = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Fault", "commit=fail")])
+            try c.expect(failed, 503, "store_unavailable")
+            try c.check(failed.json["outcomeUnknown"] as? Bool == true, "outcomeUnknown is \(failed.json["outcomeUnknown"] ?? "absent")")
+            try c.check(Int(failed.headers.first(name: "Retry-After") ?? "") != nil, "no Retry-After")
+            try c.check(try await c.bookings(of: user, in: event).isEmpty, "a commit that failed before writing left a booking")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable",
+                         "another user's hold while the failed checkout is undecided")
+        },
+        ConformanceCase("checkout.lost-answer", "PB-ERR-4", "a commit whose answer is lost is 503 outcomeUnknown; a retry with the key returns the booking",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user)
+            let key = ("Idempotency-Key", c.unique("key"))
+            let lost = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Fault", "commit=lost"), key])
+            try c.expect(lost, 503, "store_unavailable")
+            try c.check(lost.json["outcomeUnknown"] as? Bool == true && Int(lost.headers.first(name: "Retry-After") ?? "") != nil, "no outcomeUnknown true with Retry-After")
+            let retry = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [key])
+            try c.expect(retry, 201, nil, "the retry with the same key")
+            let mine = try await c.bookings(of: user, in: event)
+            try c.check(mine.count == 1 && c.documentID(mine[0]) == c.documentID(retry.object("booking")), "bookings after the retry: \(mine.count)")
         },
         ConformanceCase("checkout.booked-seat", "PB-HOLD-4", "a booked seat cannot be held again (409 seat_unavailable)") { c in
             let event = try await c.event()
@@ -91,8 +160,10 @@ extension Catalogue {
             let checkout = try await stalled
             try c.check(!(rival.status == 201 && checkout.status == 201),
                         "the stalled checkout booked A1 although another user was granted A1 while it stalled")
-            try c.check(checkout.status == 201 || checkout.code == "hold_superseded" || checkout.code == "hold_expired",
-                        "the stalled checkout answered \(checkout.status) \(checkout.code ?? "")")
+            // The checkout froze the hold before its expiry, so (PB-HOLD-6) it may commit within its
+            // lease, and the rival must have been refused meanwhile.
+            try c.check(checkout.status == 201 && rival.status == 409 && rival.code == "seat_unavailable",
+                        "the stalled checkout answered \(checkout.status) \(checkout.code ?? ""), the rival's hold \(rival.status) \(rival.code ?? "")")
         },
         ConformanceCase("checkout.bookings-need-token", "PB-CHECKOUT-2", "bookings/me without a token is 401", needs: []) { c in
             try c.expect(try await c.call(.GET, "/api/v1/bookings/me"), 401, "unauthenticated")

@@ -3,11 +3,15 @@ import PulseWire
 
 extension Catalogue {
     static let live: [ConformanceCase] = [
-        ConformanceCase("live.upgrade", "PB-LIVE-1", "a plain GET of the live endpoint is 426 upgrade_required; an upgrade without a token is refused", needs: []) { c in
-            try c.expect(try await c.call(.GET, "/api/v1/live", token: try await c.user().token), 426, "upgrade_required")
-            let anonymous = c.live(nil)
-            try await anonymous.waitUntil(seconds: 5, "the refused upgrade to end the connection") { _ in anonymous.closed }
-            try c.check(anonymous.failure != nil || anonymous.messages.isEmpty, "an upgrade without a token was accepted")
+        ConformanceCase("live.upgrade", "PB-LIVE-1",
+                        "a plain GET is 426 (401 without a token); an upgrade without a valid token is a 401 or an error with its code, then close 1008",
+                        needs: []) { c in
+            let user = try await c.user()
+            try c.expect(try await c.call(.GET, "/api/v1/live", token: user.token), 426, "upgrade_required")
+            try c.expect(try await c.call(.GET, "/api/v1/live"), 401, "unauthenticated", "a plain GET without a token")
+            for (token, code) in [(nil, "unauthenticated"), ("garbage", "invalid_token")] as [(String?, String)] {
+                try await c.refusedUpgrade(token: token, code: code)
+            }
         },
         ConformanceCase("live.snapshot", "PB-LIVE-8", "join_event is answered with a snapshot: eventId, seq and every seat") { c in
             let event = try await c.event(rows: 2, cols: 5)

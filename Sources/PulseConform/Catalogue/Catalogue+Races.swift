@@ -31,30 +31,46 @@ extension Catalogue {
             let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
             try c.check(Set(seats.filter { $0.string("status") == "locked" }.compactMap { $0.string("id") }) == Set(granted), "the seat map disagrees with the grants")
         },
-        ConformanceCase("race.checkout-against-expiry", "PB-CHECKOUT-5", "checkouts racing their holds' expiry and rival holds: never two owners of a seat",
+        ConformanceCase("race.checkout-against-expiry", "PB-HOLD-6",
+                        "checkouts stalled to begin just before and just after their holds' expiry, against rival holds: exactly one owner per seat",
                         needs: [.admin, .testControl]) { c in
-            let event = try await c.event(rows: 1, cols: 6)
+            let event = try await c.event(rows: 1, cols: 4)
             var owners: [TestUser] = []
-            var rivals: [TestUser] = []
-            for _ in 0..<6 { owners.append(try await c.user()); rivals.append(try await c.user()) }
+            for _ in 0..<4 { owners.append(try await c.user()) }
+            // A1, A2: checkouts begun before the expiry (booked; the rival is refused). A3: begun
+            // after it, when the rival already holds the seat (409 hold_required). A4: begun after
+            // it, nobody took the seat since (410 hold_expired; the rival does not ask for A4).
+            let rival = try await c.user()
+            let granted = ContinuousClock.now
             for (index, owner) in owners.enumerated() { _ = try await c.hold(event, ["A\(index + 1)"], as: owner, headers: try c.shortTTL(1)) }
-            try await Task.sleep(for: .milliseconds(900))
-            let outcomes = try await withThrowingTaskGroup(of: (seat: String, booked: Bool, rivalHeld: Bool).self) { group in
-                for index in 0..<6 {
-                    let seat = "A\(index + 1)"
-                    let (owner, rival) = (owners[index], rivals[index])
+            // Each checkout is sent at 0.5 s and stalled (PB-TEST-5 before=) to begin at about
+            // 0.6, 0.8, 1.5 and 1.8 s; the rival asks for A1...A3 at 1.2 s.
+            let stalls = [100, 300, 1_000, 1_300]
+            try await Task.sleep(until: granted + .milliseconds(500))
+            let outcomes = try await withThrowingTaskGroup(of: (index: Int, checkout: APIReply, rival: APIReply?).self) { group in
+                for (index, owner) in owners.enumerated() {
                     group.addTask {
-                        async let booking = c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": [seat]])
-                        try await Task.sleep(for: .milliseconds(50 * index))
-                        let held = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: rival.token, json: ["seatIds": [seat]])
-                        return (seat, try await booking.status == 201, held.status == 201)
+                        async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A\(index + 1)"]],
+                                                    headers: [("Pulse-Test-Stall", "before=\(stalls[index])")])
+                        try await Task.sleep(until: granted + .milliseconds(1_200))
+                        let held = index == 3 ? nil : try await c.call(.POST, "/api/v1/events/\(event)/holds", token: rival.token, json: ["seatIds": ["A\(index + 1)"]])
+                        return (index, try await checkout, held)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
+            }.sorted { $0.index < $1.index }
+            c.note(outcomes.map { "A\($0.index + 1): checkout \($0.checkout.status) \($0.checkout.code ?? ""), rival \($0.rival.map { "\($0.status)" } ?? "-")" }
+                .joined(separator: "; "))
+            for outcome in outcomes {
+                try c.check(!(outcome.checkout.status == 201 && outcome.rival?.status == 201), "A\(outcome.index + 1) was booked and granted to another user")
             }
-            let broken = outcomes.filter { $0.booked && $0.rivalHeld }
-            c.note("outcomes: \(outcomes.sorted { $0.seat < $1.seat }.map { "\($0.seat): booked \($0.booked), rival held \($0.rivalHeld)" }.joined(separator: "; "))")
-            try c.check(broken.isEmpty, "seats booked by their first holder although a rival was granted them: \(broken.map(\.seat))")
+            for outcome in outcomes.prefix(2) {
+                try c.expect(outcome.checkout, 201, nil, "a checkout begun before its hold's expiry")
+                try c.expect(try c.require(outcome.rival, "no rival"), 409, "seat_unavailable", "the rival's hold of a booked seat")
+            }
+            try c.expect(outcomes[2].checkout, 409, "hold_required", "a checkout begun after its hold's expiry, of a seat another user then held")
+            try c.expect(try c.require(outcomes[2].rival, "no rival"), 201, nil, "the rival's hold of a lapsed seat")
+            try c.expect(outcomes[3].checkout, 410, "hold_expired", "a checkout begun after its hold's expiry, of a seat nobody took since")
         },
         ConformanceCase("race.same-key", "PB-CHECKOUT-6", "concurrent checkouts with one Idempotency-Key make one booking") { c in
             let event = try await c.event()

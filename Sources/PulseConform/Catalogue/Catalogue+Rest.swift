@@ -9,11 +9,22 @@ extension Catalogue {
             try c.check(reply.json["results"] is NSNumber, "no numeric results")
             try c.check((reply.json["data"] as? [String: Any])?["events"] is [Any], "no data.events list")
         },
-        ConformanceCase("rest.id-forms", "PB-REST-3", "event ids are 24 hex characters, hold ids 32") { c in
+        ConformanceCase("rest.id-forms", "PB-REST-3", "user, event and booking ids are 24 hex characters, hold ids 32") { c in
             let event = try await c.event()
-            try c.check(isHex(event, count: 24), "event id \(event) is not 24 lower-case hex characters")
-            let hold = try await c.hold(event, ["A1"], as: try await c.user())
+            let user = try await c.user()
+            try c.check(isHex(event, count: 24) && isHex(user.id, count: 24), "event id \(event) or user id \(user.id) is not 24 lower-case hex characters")
+            let hold = try await c.hold(event, ["A1"], as: user)
             try c.check(isHex(hold.string("id"), count: 32), "hold id \(hold.string("id") ?? "absent") is not 32 lower-case hex characters")
+            let booking = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]])
+            try c.expect(booking, 201)
+            try c.check(isHex(booking.object("booking").string("id"), count: 24), "booking id \(booking.object("booking").string("id") ?? "absent") is not 24 lower-case hex characters")
+        },
+        ConformanceCase("rest.prefix", "PB-REST-1", "the routes live under /api/v1 and nowhere else", needs: []) { c in
+            try c.expect(try await c.call(.GET, "/api/v1/events"), 200)
+            for path in ["/events", "/api/events", "/api/v2/events"] {
+                let reply = try await c.call(.GET, path)
+                try c.check(reply.status == 404, "\(path) answered \(reply.status)")
+            }
         },
         ConformanceCase("rest.instants", "PB-REST-4", "instants are ISO 8601 UTC with milliseconds") { c in
             let event = try await c.event()

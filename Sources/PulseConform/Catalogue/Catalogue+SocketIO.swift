@@ -11,25 +11,22 @@ public enum Profile: String, Sendable, CaseIterable {
 }
 
 extension Catalogue {
-    /// The REST cases that apply to a seed-style server (routes it has); the rest of its grade comes
-    /// from the Socket.IO cases.
-    static let seedRESTCases: Set<String> = [
-        "rest.success-envelope", "errors.envelope", "errors.route-not-found", "errors.invalid-id", "users.signup", "users.login",
-        "users.login-refused", "auth.missing-token", "auth.malformed-token", "auth.tampered-token", "auth.alg-none", "auth.token-payload",
-        "auth.admin-only", "events.create", "events.get", "seats.map",
-    ]
+    /// The Pulse profile's cases that apply to a seed-style server as they are (they read no
+    /// document ids and no Pulse-only fields); the rest of its grade comes from the seed-shaped
+    /// REST cases, the Socket.IO cases and the seed races.
+    static let sharedWithSeed: Set<String> = ["rest.success-envelope", "errors.envelope", "errors.route-not-found", "auth.token-payload"]
 
     /// The cases of `profile` whose clause (or id) starts with `prefix`.
     public static func cases(profile: Profile, clausePrefix prefix: String? = nil) -> [ConformanceCase] {
         let chosen = switch profile {
         case .pulse: all
-        case .socketio: all.filter { seedRESTCases.contains($0.id) } + socketIO
+        case .socketio: all.filter { sharedWithSeed.contains($0.id) } + seedREST + socketIO + seedRaces
         }
         guard let prefix, !prefix.isEmpty else { return chosen }
         return chosen.filter { $0.clause.hasPrefix(prefix) || $0.id.hasPrefix(prefix) }
     }
 
-    /// The live clauses over Socket.IO (`--profile socketio`).
+    /// The live clauses over Socket.IO, with seats addressed by the ids the seat map gives.
     static let socketIO: [ConformanceCase] = [
         ConformanceCase("socketio.connect", "PB-LIVE-1", "a Socket.IO client connects with auth.token = Bearer <jwt>", needs: []) { c in
             let socket = c.socket(try await c.user().token)
@@ -46,90 +43,121 @@ extension Catalogue {
         },
         ConformanceCase("socketio.lock-broadcast", "PB-LIVE-4", "request_lock broadcasts seat_locked {seatId, lockedBy} to the event's room") { c in
             let event = try await c.event()
+            let seat = try await c.seat(event, "A1")
             let (owner, watcher) = (try await c.user(0), try await c.user(1))
             let watching = try await c.joinedSocket(event, token: watcher.token)
             let locking = try await c.joinedSocket(event, token: owner.token)
-            locking.emit("request_lock", ["eventId": event, "seatId": "A1"])
-            let locked = try await watching.next("seat_locked A1") { $0.name == "seat_locked" && $0.object["seatId"] as? String == "A1" }
+            locking.emit("request_lock", ["eventId": event, "seatId": seat])
+            let locked = try await watching.next("seat_locked A1") { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat }
             try c.check(locked.object["lockedBy"] as? String == owner.id, "lockedBy is \(locked.object["lockedBy"] ?? "absent")")
         },
         ConformanceCase("socketio.lock-failed", "PB-LIVE-9", "request_lock of a held seat answers lock_failed {seatId, ...} to the caller") { c in
             let event = try await c.event()
-            let first = try await c.joinedSocket(event, token: try await c.user(0).token)
-            first.emit("request_lock", ["eventId": event, "seatId": "A1"])
-            _ = try await first.next("seat_locked A1") { $0.name == "seat_locked" }
-            let second = try await c.joinedSocket(event, token: try await c.user(1).token)
-            second.emit("request_lock", ["eventId": event, "seatId": "A1"])
-            let failed = try await second.next("lock_failed") { $0.name == "lock_failed" || $0.name == "lock_acquired" }
-            try c.check(failed.name == "lock_failed" && failed.object["seatId"] as? String == "A1", "got \(failed.name) \(failed.object)")
+            let seat = try await c.seat(event, "A1")
+            let owner = try await c.user(0)
+            let first = try await c.joinedSocket(event, token: owner.token)
+            try c.check(try await c.lock(first, event, seat, as: owner), "the lock of a free seat failed")
+            let rival = try await c.user(1)
+            let second = try await c.joinedSocket(event, token: rival.token)
+            try c.check(!(try await c.lock(second, event, seat, as: rival)), "a second user was granted a held seat")
         },
         ConformanceCase("socketio.release-reason", "PB-LIVE-6", "release_lock by the owner broadcasts seat_released with reason released") { c in
             let event = try await c.event()
-            let socket = try await c.joinedSocket(event, token: try await c.user(0).token)
-            socket.emit("request_lock", ["eventId": event, "seatId": "A1"])
-            _ = try await socket.next("seat_locked A1") { $0.name == "seat_locked" }
-            socket.emit("release_lock", ["eventId": event, "seatId": "A1"])
+            let seat = try await c.seat(event, "A1")
+            let user = try await c.user(0)
+            let socket = try await c.joinedSocket(event, token: user.token)
+            try c.check(try await c.lock(socket, event, seat, as: user), "the lock of a free seat failed")
+            socket.emit("release_lock", ["eventId": event, "seatId": seat])
             let released = try await socket.next("seat_released A1") { $0.name == "seat_released" }
             try c.check(released.object["reason"] as? String == "released", "seat_released carries no reason: \(released.object)")
         },
-        ConformanceCase("socketio.seq", "PB-LIVE-5", "every change carries the event's next seq") { c in
+        ConformanceCase("socketio.seq", "PB-LIVE-5", "every change carries the event's next seq (seed race 6)") { c in
             let event = try await c.event()
+            let seats = [try await c.seat(event, "A1"), try await c.seat(event, "A2")]
             let socket = try await c.joinedSocket(event, token: try await c.user(0).token)
-            for seat in ["A1", "A2"] { socket.emit("request_lock", ["eventId": event, "seatId": seat]) }
-            _ = try await socket.next(after: 1, "two seat_locked") { $0.name == "seat_locked" && $0.object["seatId"] as? String == "A2" }
+            for seat in seats { socket.emit("request_lock", ["eventId": event, "seatId": seat]) }
+            for seat in seats { _ = try await socket.next("seat_locked of each seat") { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat } }
+            // In arrival order, which is broadcast order: the two seqs follow each other.
             let seqs = socket.events.filter { $0.name == "seat_locked" }.map { ($0.object["seq"] as? NSNumber)?.int64Value }
             try c.check(seqs.allSatisfy { $0 != nil } && seqs.count == 2 && seqs[1]! == seqs[0]! + 1, "seat_locked seqs: \(seqs)")
         },
         ConformanceCase("socketio.no-empty-release", "PB-LIVE-5", "release_lock of a seat the caller does not hold broadcasts nothing") { c in
             let event = try await c.event()
-            let owner = try await c.joinedSocket(event, token: try await c.user(0).token)
-            owner.emit("request_lock", ["eventId": event, "seatId": "A1"])
-            _ = try await owner.next("seat_locked A1") { $0.name == "seat_locked" }
+            let (first, second) = (try await c.seat(event, "A1"), try await c.seat(event, "A2"))
+            let user = try await c.user(0)
+            let owner = try await c.joinedSocket(event, token: user.token)
+            try c.check(try await c.lock(owner, event, first, as: user), "the lock of a free seat failed")
             let stranger = try await c.joinedSocket(event, token: try await c.user(1).token)
-            stranger.emit("release_lock", ["eventId": event, "seatId": "A1"])
+            let mark = owner.events.count
+            stranger.emit("release_lock", ["eventId": event, "seatId": first])
             try await Task.sleep(for: .milliseconds(300))
-            owner.emit("request_lock", ["eventId": event, "seatId": "A2"])
-            let next = try await owner.next(after: 1, "the next change") { $0.name == "seat_locked" || $0.name == "seat_released" }
+            owner.emit("request_lock", ["eventId": event, "seatId": second])
+            let next = try await owner.next(after: mark, "the next change") { $0.name == "seat_locked" || $0.name == "seat_released" }
             try c.check(next.name == "seat_locked", "a release that released nothing was broadcast")
         },
         ConformanceCase("socketio.disconnect-releases", "PB-LIVE-11", "a socket's locks are released when it disconnects") { c in
             let event = try await c.event()
+            let seat = try await c.seat(event, "B2")
             let watcher = try await c.joinedSocket(event, token: try await c.user(1).token)
-            let locker = try await c.joinedSocket(event, token: try await c.user(0).token)
-            locker.emit("request_lock", ["eventId": event, "seatId": "B2"])
-            _ = try await watcher.next("seat_locked B2") { $0.name == "seat_locked" }
+            let user = try await c.user(0)
+            let locker = try await c.joinedSocket(event, token: user.token)
+            try c.check(try await c.lock(locker, event, seat, as: user), "the lock of a free seat failed")
             locker.close()
-            _ = try await watcher.next("seat_released B2") { $0.name == "seat_released" && $0.object["seatId"] as? String == "B2" }
+            _ = try await watcher.next("seat_released B2") { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }
         },
         ConformanceCase("socketio.booked", "PB-LIVE-4", "a checkout broadcasts seats_booked {seatIds} to the room") { c in
             let event = try await c.event()
+            let seat = try await c.seat(event, "A3")
             let owner = try await c.user(0)
             let socket = try await c.joinedSocket(event, token: owner.token)
-            socket.emit("request_lock", ["eventId": event, "seatId": "A3"])
-            _ = try await socket.next("seat_locked A3") { $0.name == "seat_locked" }
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A3"], "totalAmount": 25]), 201)
+            try c.check(try await c.lock(socket, event, seat, as: owner), "the lock of a free seat failed")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": [seat], "totalAmount": 25]), 201)
             let booked = try await socket.next("seats_booked") { $0.name == "seats_booked" }
-            try c.check(booked.object["seatIds"] as? [String] == ["A3"], "seats_booked is \(booked.object)")
+            try c.check(booked.object["seatIds"] as? [String] == [seat], "seats_booked is \(booked.object)")
         },
         ConformanceCase("socketio.seat-map", "PB-SEAT-1", "a locked seat shows locked with lockedBy in the seat map") { c in
             let event = try await c.event()
+            let seat = try await c.seat(event, "A4")
             let owner = try await c.user(0)
             let socket = try await c.joinedSocket(event, token: owner.token)
-            socket.emit("request_lock", ["eventId": event, "seatId": "A4"])
-            _ = try await socket.next("seat_locked A4") { $0.name == "seat_locked" }
-            let seat = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats").first { $0.string("id") == "A4" || $0.string("label") == "A4" } ?? [:]
-            try c.check(seat.string("status") == "locked" && seat.string("lockedBy") == owner.id, "A4 is \(seat)")
+            try c.check(try await c.lock(socket, event, seat, as: owner), "the lock of a free seat failed")
+            let shown = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats").first { c.documentID($0) == seat } ?? [:]
+            try c.check(shown.string("status") == "locked" && shown.string("lockedBy") == owner.id, "A4 is \(shown)")
         },
-        ConformanceCase("socketio.malformed-payload", "PB-ERR-3", "a malformed payload neither crashes the server nor ends other connections") { c in
+        ConformanceCase("socketio.hold-cap", "PB-HOLD-5", "a user cannot lock more than 10 seats of an event (seed race 9: hoarding)") { c in
+            let event = try await c.event(rows: 1, cols: 12)
+            let user = try await c.user(0)
+            let socket = try await c.joinedSocket(event, token: user.token)
+            var granted = 0
+            for column in 1...11 where try await c.lock(socket, event, try await c.seat(event, "A\(column)"), as: user) { granted += 1 }
+            try c.check(granted <= 10, "one user holds \(granted) seats of one event")
+        },
+        ConformanceCase("socketio.malformed-payload", "PB-ERR-3", "malformed payloads neither crash the server nor end other connections (seed race 7)") { c in
             let event = try await c.event()
-            let bystander = try await c.joinedSocket(event, token: try await c.user(1).token)
+            let seat = try await c.seat(event, "B5")
+            let user = try await c.user(1)
+            let bystander = try await c.joinedSocket(event, token: user.token)
             let sender = try await c.joinedSocket(event, token: try await c.user(0).token)
             sender.emit("request_lock", "not an object")
             sender.emit("request_lock", ["eventId": 42])
+            sender.emit("release_lock", ["seatId": ["x"]])
             try await Task.sleep(for: .milliseconds(300))
-            bystander.emit("request_lock", ["eventId": event, "seatId": "B5"])
-            _ = try await bystander.next("seat_locked B5 after the malformed payloads") { $0.name == "seat_locked" }
+            try c.check(!bystander.closed, "another client's connection ended after the malformed payloads")
+            try c.check(try await c.lock(bystander, event, seat, as: user), "a lock after the malformed payloads failed")
             try c.expect(try await c.call(.GET, "/api/v1/events/\(event)"), 200, nil, "the server after the malformed payloads")
-        },
+        }.last(),
     ]
+}
+
+extension CaseContext {
+    /// `request_lock` of `seat` on `socket`: true when the room announces `seat_locked` for
+    /// `user`, false on `lock_failed`; throws when neither comes within `seconds`.
+    func lock(_ socket: SocketIOConnection, _ event: String, _ seat: String, as user: TestUser, seconds: Double = 5) async throws -> Bool {
+        let mark = socket.events.count
+        socket.emit("request_lock", ["eventId": event, "seatId": seat])
+        let answer = try await socket.next(after: mark, seconds: seconds, "the answer to request_lock") {
+            $0.object["seatId"] as? String == seat && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
+        }
+        return answer.name == "seat_locked"
+    }
 }

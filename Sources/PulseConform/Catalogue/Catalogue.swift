@@ -3,7 +3,7 @@ import Foundation
 /// The conformance catalogue: every case, each citing the SPEC.md clause it tests.
 public enum Catalogue {
     /// All cases, in report order.
-    public static let all: [ConformanceCase] = rest + accounts + events + holds + checkout + live + races
+    public static let all: [ConformanceCase] = rest + accounts + events + holds + checkout + live + races + clauses
 
     /// The Pulse profile's cases whose clause (or id) starts with `prefix` (`PB-HOLD`, `PB-LIVE-7`), or all for nil.
     public static func cases(clausePrefix prefix: String?) -> [ConformanceCase] { cases(profile: .pulse, clausePrefix: prefix) }

@@ -26,6 +26,32 @@ public struct WireRunner: Sendable {
     public var session: TargetSession
     public var http: HTTPClient
 
+    /// The scenario settings wire mode cannot honour against a live target: its faults (the
+    /// target's own infrastructure decides those) and a per-user cap other than the target's (the
+    /// checker holds the target to its own cap). Everything else is honoured: users, arrivals'
+    /// order, think times, seats and hot spots, hold TTL (under test control), extensions,
+    /// checkouts with retries of unknown outcomes, retries with the same key (after the answer or
+    /// racing it), releases by hold and by seats, browsing, abandoning, subscribers.
+    public static func unhonoured(_ configuration: SimConfiguration, targetCap: Int?) -> [String] {
+        var ignored: [String] = []
+        func note(_ active: Bool, _ what: String) { if active { ignored.append(what) } }
+        note(configuration.pauseProbability > 0, "process pauses (faults.pause)")
+        note(configuration.subscriberDropProbability > 0, "subscriber disconnects (faults.subscriber_drop)")
+        note(configuration.durableFailureProbability > 0, "durable-store failures (faults.durable_failure)")
+        note(configuration.clientCrashProbability > 0, "client crashes (faults.client_crash)")
+        note(!configuration.hotStateLossAtMs.isEmpty, "hot-state losses (faults.hot_state_loss_at_ms)")
+        note(configuration.requestDelayProbability > 0 || configuration.requestDropProbability > 0 || configuration.responseDropProbability > 0
+             || configuration.requestDuplicateProbability > 0, "request faults (network.*)")
+        note(configuration.messageDelayProbability > 0 || configuration.messageDropProbability > 0, "live-message faults (messages.*)")
+        note(!configuration.failoverAtMs.isEmpty, "failovers")
+        note(!configuration.clockJumps.isEmpty, "clock jumps")
+        note(!configuration.serverCrashAtMs.isEmpty, "server crashes")
+        if let targetCap, targetCap != configuration.heldSeatsPerUserMax {
+            ignored.append("the per-user cap \(configuration.heldSeatsPerUserMax) (the target enforces \(targetCap), and is checked against it)")
+        }
+        return ignored
+    }
+
     public init(session: TargetSession, http: HTTPClient = .shared) {
         self.session = session
         self.http = http
@@ -55,7 +81,9 @@ public struct WireRunner: Sendable {
             // PB-HOLD-8's second, and network latency on both sides.
             "expiry_grace_ns": .int(2_000_000_000),
         ])
-        let world = WireWorld(configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl)
+        let seatIDs = try await context.seatIDs(event)
+        let world = WireWorld(configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
+                              seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
         switch profile {
         case .pulse: try await runPulse(world, users: users, ttl: ttl)
         case .socketio: try await runSocketIO(world, users: users)

@@ -8,18 +8,22 @@ extension WireWorld {
         context.session.testControl ? [("Pulse-Test-Hold-TTL", "\(configuration.holdTTLSeconds)")] : []
     }
 
-    /// One user: thinks, holds, then checks out (retrying an unknown outcome with the same key),
-    /// releases, extends or abandons, as SimWorld's users do, on the real clock.
+    /// One user: thinks, maybe browses the seat map, holds, then checks out (retrying an unknown
+    /// outcome with the same key, and sometimes a booked one: after its answer or racing it from a
+    /// second client, `u3/2`), releases (by hold id over REST, or seat by seat with `release_lock`
+    /// on its own live connection), extends or abandons, as SimWorld's users do, on the real clock.
     func user(index: Int, _ user: TestUser) async throws {
         let name = "u\(index)"
         var choices = UserChoices(configuration, user: index)
+        var live: LiveConnection?
         for operation in 0..<configuration.operationsPerUser {
             try await Task.sleep(for: choices.think())
+            if choices.browses() { await browse(name, as: user) }
             let seats = choices.seats()
             let held = try await perform(name, "hold", ["event": .string(event), "seats": .list(seats)],
-                                         .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": seats], headers: holdHeaders) { reply in
+                                         .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": ids(seats)], headers: holdHeaders) { reply in
                 let hold = reply.object("hold")
-                return ["seats": .list(hold["seatIds"] as? [String] ?? seats), "hold": .string(hold["id"] as? String ?? ""),
+                return ["seats": .list((hold["seatIds"] as? [String])?.map(label) ?? seats), "hold": .string(hold["id"] as? String ?? ""),
                         "fence": .int((hold["fence"] as? NSNumber)?.int64Value ?? 0), "expires_at_ns": .int(Self.ns(hold["expiresAt"] as? String))]
             }
             guard let hold = held?.object("hold")["id"] as? String else { continue }
@@ -32,13 +36,54 @@ extension WireWorld {
             }
             switch choices.ending() {
             case .checkout:
-                _ = try await checkout(name, seats, key: "wire-\(context.session.runID)-\(index)-\(operation)", as: user)
+                let key = "wire-\(context.session.runID)-\(index)-\(operation)"
+                switch choices.retry() {
+                case .racing?:
+                    async let first = checkout(name, seats, key: key, as: user)
+                    async let second = checkout("\(name)/2", seats, key: key, as: user)
+                    _ = try await (first, second)
+                case .after?:
+                    if try await checkout(name, seats, key: key, as: user)?.status == 201 { _ = try await checkout(name, seats, key: key, as: user) }
+                case nil:
+                    _ = try await checkout(name, seats, key: key, as: user)
+                }
             case .release:
-                _ = try await perform(name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
-                                      "/api/v1/events/\(event)/holds/\(hold)", user, nil) { _ in ["released": .list(seats)] }
+                if choices.releasesBySeats() {
+                    if live == nil { live = try await joined(user) }
+                    for seat in seats { await releaseLock(name, seat, on: live!) }
+                } else {
+                    _ = try await perform(name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
+                                          "/api/v1/events/\(event)/holds/\(hold)", user, nil) { _ in ["released": .list(seats)] }
+                }
             case .abandon:
                 continue
             }
+        }
+        live?.close()
+    }
+
+    /// The user's own live connection, joined to the event (for `release_lock`).
+    private func joined(_ user: TestUser) async throws -> LiveConnection {
+        let connection = context.live(user.token)
+        connection.send(["type": "join_event", "eventId": event])
+        _ = try await connection.next(seconds: 10, "the user's snapshot") { $0.type == "snapshot" }
+        return connection
+    }
+
+    /// `release_lock` of one seat: `ok` when the event announces it released, `fail` on an
+    /// `error` (the code), `info` when neither comes.
+    private func releaseLock(_ name: String, _ seat: String, on connection: LiveConnection) async {
+        recorder.record(name, .invoke, "release", ["event": .string(event), "seats": .list([seat])])
+        let id = ids([seat])[0]
+        let mark = connection.messages.count
+        connection.send(["type": "release_lock", "eventId": event, "seatId": id])
+        let answer = try? await connection.next(after: mark, seconds: 5, "the answer to release_lock") {
+            $0.type == "seat_released" && $0.string("seatId") == id || $0.type == "error"
+        }
+        switch answer?.type {
+        case "seat_released"?: recorder.record(name, .ok, "release", ["event": .string(event), "released": .list([seat])])
+        case "error"?: recorder.record(name, .fail, "release", ["event": .string(event)], error: answer?.string("code") ?? "error")
+        default: recorder.record(name, .info, "release", ["event": .string(event)], error: "no answer to release_lock within 5 s")
         }
     }
 

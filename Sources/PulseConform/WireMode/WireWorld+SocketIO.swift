@@ -20,6 +20,7 @@ extension WireWorld {
         var holding: [String] = []
         for operation in 0..<configuration.operationsPerUser {
             try await Task.sleep(for: choices.think())
+            if choices.browses() { await browse(name, as: user) }
             var seats: [String] = []
             for seat in choices.seats() where await lock(name, seat, hold: "\(name)-\(operation)-\(seat)", on: socket, as: user) {
                 seats.append(seat)
@@ -30,9 +31,12 @@ extension WireWorld {
             _ = choices.extends() // the seed cannot extend a lock; the draw keeps both profiles' sequences alike
             switch choices.ending() {
             case .checkout:
+                // The seed has no idempotency: a retry books again or fails, so none is sent (the draw keeps the sequences alike).
+                _ = choices.retry()
                 let answer = try await checkout(name, seats, key: "wire-\(context.session.runID)-\(index)-\(operation)", as: user)
                 if answer?.status == 201 || answer?.status == 200 { holding.removeAll { seats.contains($0) } }
             case .release:
+                _ = choices.releasesBySeats() // the seed releases seat by seat over Socket.IO only
                 for seat in seats { await release(name, seat, on: socket) }
                 holding.removeAll { seats.contains($0) }
             case .abandon:
@@ -53,10 +57,11 @@ extension WireWorld {
         recorder.record(name, .invoke, "hold", ["event": .string(event), "seats": .list([seat])])
         let requestedNs = WireRecorder.nowNs()
         let mark = socket.events.count
-        socket.emit("request_lock", ["eventId": event, "seatId": seat])
+        let seatID = ids([seat])[0]
+        socket.emit("request_lock", ["eventId": event, "seatId": seatID])
         do {
             let answer = try await socket.next(after: mark, seconds: 10, "the answer to request_lock \(seat)") {
-                $0.object["seatId"] as? String == seat && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
+                $0.object["seatId"] as? String == seatID && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
             }
             guard answer.name == "seat_locked" else {
                 recorder.record(name, .fail, "hold", ["event": .string(event)], error: "lock_failed")
@@ -76,8 +81,9 @@ extension WireWorld {
     private func release(_ name: String, _ seat: String, on socket: SocketIOConnection) async {
         recorder.record(name, .invoke, "release", ["event": .string(event), "seats": .list([seat])])
         let mark = socket.events.count
-        socket.emit("release_lock", ["eventId": event, "seatId": seat])
-        if (try? await socket.next(after: mark, seconds: 5, "seat_released \(seat)") { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }) != nil {
+        let seatID = ids([seat])[0]
+        socket.emit("release_lock", ["eventId": event, "seatId": seatID])
+        if (try? await socket.next(after: mark, seconds: 5, "seat_released \(seat)") { $0.name == "seat_released" && $0.object["seatId"] as? String == seatID }) != nil {
             recorder.record(name, .ok, "release", ["event": .string(event), "released": .list([seat])])
         } else {
             recorder.record(name, .info, "release", ["event": .string(event)], error: "no seat_released within 5 s")
@@ -97,7 +103,9 @@ extension WireWorld {
     func readSeatMap(_ name: String) async throws {
         let reply = try await context.call(.GET, "/api/v1/events/\(event)/seats")
         guard reply.status == 200 else { throw APIError("the seat map answered \(reply.status)") }
-        recorder.record(name, .observe, "snapshot", seatsView(reply.objects("seats")))
+        var view = seatsView(reply.objects("seats"))
+        if let seq = ((reply.json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value { view["seq"] = .int(seq) }
+        recorder.record(name, .observe, "snapshot", view)
     }
 
     /// Turns a subscriber's Socket.IO events into `observe` records.

@@ -16,6 +16,17 @@ struct WireWorld: Sendable {
     let names: [String: String]
     /// The target's hold TTL, for holds whose answer does not say when they expire (Socket.IO locks).
     let holdTTLSeconds: Int
+    /// The seat map's ids by label (`A1` -> its id) and back. A Pulse server's seat id is its
+    /// label; a seed-style server's is an ObjectId. Requests carry ids; the history names labels,
+    /// so a history reads the same whatever the target calls its seats.
+    let seatIDs: [String: String]
+    let seatLabels: [String: String]
+
+    /// The seats' ids for a request.
+    func ids(_ labels: [String]) -> [String] { labels.map { seatIDs[$0] ?? $0 } }
+
+    /// A seat's label for the history (an id the map did not list stays as it is).
+    func label(_ id: String) -> String { seatLabels[id] ?? id }
 
     /// The price of every seat of the run's event (the seed's checkout wants the total).
     static let seatPrice = 10
@@ -46,23 +57,35 @@ struct WireWorld: Sendable {
         var answer: APIReply?
         for _ in 0..<3 {
             answer = try await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
-                                       "/api/v1/events/\(event)/seats", user, ["seatIds": seats, "totalAmount": Self.seatPrice * seats.count],
+                                       "/api/v1/events/\(event)/seats", user, ["seatIds": ids(seats), "totalAmount": Self.seatPrice * seats.count],
                                        headers: [("Idempotency-Key", key)]) { reply in
                 let booking = Self.booking(reply.object("booking"))
-                return ["seats": .list(booking.seats.isEmpty ? seats : booking.seats), "booking": .string(booking.id)]
+                return ["seats": .list(booking.seats.isEmpty ? seats : booking.seats.map(label)), "booking": .string(booking.id)]
             }
             if let status = answer?.status, status < 500 { break }
         }
         return answer
     }
 
+    /// A read of the seat map, recorded as a `browse` with the seq it is as of and the free seats.
+    func browse(_ name: String, as user: TestUser) async {
+        recorder.record(name, .invoke, "browse", ["event": .string(event)])
+        guard let reply = try? await context.call(.GET, "/api/v1/events/\(event)/seats", token: user.token), reply.status == 200 else {
+            recorder.record(name, .info, "browse", ["event": .string(event)], error: "no seat map")
+            return
+        }
+        let data = reply.json["data"] as? [String: Any] ?? [:]
+        let free = reply.objects("seats").filter { $0["status"] as? String == "available" }.count
+        recorder.record(name, .ok, "browse", ["event": .string(event), "seq": .int((data["seq"] as? NSNumber)?.int64Value ?? -1), "free": .int(Int64(free))])
+    }
+
     /// A subscriber's view of a seat list (a snapshot or a seat map): booked seats and who holds what.
     func seatsView(_ seats: [[String: Any]]) -> [String: HistoryValue] {
         [
             "event": .string(event),
-            "booked": .list(seats.filter { $0["status"] as? String == "booked" }.compactMap { $0["id"] as? String }),
+            "booked": .list(seats.filter { $0["status"] as? String == "booked" }.compactMap { $0.documentID.map(label) }),
             "locked": .object(Dictionary(seats.filter { $0["status"] as? String == "locked" }.compactMap { seat in
-                (seat["id"] as? String).map { ($0, HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
+                seat.documentID.map { (label($0), HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
             }, uniquingKeysWith: { first, _ in first })),
         ]
     }
@@ -73,13 +96,13 @@ struct WireWorld: Sendable {
         var value: [String: HistoryValue] = ["event": .string(event)]
         switch type {
         case "seat_locked":
-            value["seat"] = .string(json["seatId"] as? String ?? "")
+            value["seat"] = .string(label(json["seatId"] as? String ?? ""))
             value["user"] = .string(names[json["lockedBy"] as? String ?? ""] ?? "?")
         case "seat_released":
-            value["seat"] = .string(json["seatId"] as? String ?? "")
+            value["seat"] = .string(label(json["seatId"] as? String ?? ""))
             value["reason"] = .string(json["reason"] as? String ?? "")
         case "seats_booked":
-            value["seats"] = .list(json["seatIds"] as? [String] ?? [])
+            value["seats"] = .list((json["seatIds"] as? [String] ?? []).map(label))
         default:
             return nil
         }
@@ -93,18 +116,18 @@ struct WireWorld: Sendable {
         for (index, user) in users.enumerated() {
             let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
             for booking in reply.objects("bookings").map(Self.booking) where booking.event == event {
-                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats)]))
+                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats.map(label))]))
             }
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event), "bookings": .array(bookings)])
     }
 
-    /// A booking's id, event and seats, in the Pulse shape (`eventId`, `seatIds`) or the seed's
-    /// (`event`, possibly populated, and `seats`).
+    /// A booking's id, event and seat ids, in the Pulse shape (`id`, `eventId`, `seatIds`) or the
+    /// seed's (`_id`, `event` and `seats`, each possibly populated into documents).
     static func booking(_ object: [String: Any]) -> (id: String, event: String, seats: [String]) {
-        let event = object["eventId"] as? String ?? object["event"] as? String
-            ?? (object["event"] as? [String: Any]).flatMap { $0["id"] as? String ?? $0["_id"] as? String } ?? ""
-        return (object["id"] as? String ?? object["_id"] as? String ?? "", event, object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? [])
+        let event = object["eventId"] as? String ?? object["event"] as? String ?? (object["event"] as? [String: Any])?.documentID ?? ""
+        let seats = object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? (object["seats"] as? [[String: Any]])?.compactMap(\.documentID) ?? []
+        return (object.documentID ?? "", event, seats)
     }
 
     /// An ISO 8601 instant as nanoseconds since 1970.
@@ -123,6 +146,8 @@ struct WireWorld: Sendable {
 struct UserChoices {
     /// How a held attempt ends.
     enum Ending { case checkout, release, abandon }
+    /// How a booked checkout is retried with its key.
+    enum Retry { case after, racing }
 
     private let configuration: SimConfiguration
     private var random: SeededRandom
@@ -134,6 +159,20 @@ struct UserChoices {
 
     /// A think time.
     mutating func think() -> Duration { .milliseconds(random.below(Int(configuration.thinkMsMax) + 1)) }
+
+    /// Whether to read the seat map before the next attempt (`behaviour.browse`).
+    mutating func browses() -> Bool { configuration.browseProbability > 0 && random.chance(configuration.browseProbability) }
+
+    /// After a booked checkout: nil, or how the client retries it with the same key
+    /// (`behaviour.retry_same_key`): after the answer, or at once, racing the first attempt (a
+    /// second tab, a double click).
+    mutating func retry() -> Retry? {
+        guard random.chance(configuration.retryProbability) else { return nil }
+        return random.chance(0.5) ? .after : .racing
+    }
+
+    /// How a release names what it releases (`behaviour.release_by_seats`): its seats, or its hold.
+    mutating func releasesBySeats() -> Bool { random.chance(configuration.releaseBySeatsShare) }
 
     /// The seats of the next attempt.
     mutating func seats() -> [String] { configuration.pickSeats(&random) }

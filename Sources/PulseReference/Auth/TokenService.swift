@@ -31,11 +31,17 @@ public final class TokenService: Sendable {
 
     private var now: Date { Date(timeIntervalSince1970: Double(clock.nowMs()) / 1000) }
 
-    /// A signed token for `userID`.
+    /// A signed token for `userID`, expiring after the configured lifetime.
     public func issue(userID: String) async throws -> String {
+        try await issue(userID: userID, expiresInSeconds: lifetimeSeconds)
+    }
+
+    /// A signed token for `userID` whose `exp` is now + `expiresInSeconds` (negative: already
+    /// expired; the test-control profile's expiring tokens, PB-TEST-6).
+    public func issue(userID: String, expiresInSeconds: Int) async throws -> String {
         let issued = now
         let claims = AccessTokenClaims(id: userID, iat: IssuedAtClaim(value: issued),
-                                       exp: ExpirationClaim(value: issued.addingTimeInterval(Double(lifetimeSeconds))))
+                                       exp: ExpirationClaim(value: issued.addingTimeInterval(Double(expiresInSeconds))))
         return try await keys.sign(claims)
     }
 

@@ -34,7 +34,8 @@ extension BookingEngine {
                 return try replay(existing, eventID: eventID, seats: seats)
             }
         }
-        let checkoutID = ids.token()
+        // The checkout's id is the booking's id (24 hex, PB-REST-3): the sweeper decides a lapsed checkout by it.
+        let checkoutID = ids.entityID()
         let begun = try await onHot {
             try await hot.beginCheckout(eventID: eventID, seatIDs: seats, userID: userID, holdID: request.holdId, checkoutID: checkoutID,
                                         nowMs: clock.nowMs(), leaseMs: configuration.checkoutLeaseMs)

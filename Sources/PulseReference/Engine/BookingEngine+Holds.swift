@@ -61,21 +61,23 @@ extension BookingEngine {
         }
     }
 
-    /// Extends the caller's live hold by `seconds` (default: the hold TTL), never beyond the
-    /// hold lifetime cap (PB-HOLD-9). Throws 404 `hold_not_found`, 410 `hold_expired`, 409 `checkout_in_progress`.
+    /// Extends the caller's live hold by `seconds` (1...the hold's own TTL; default that TTL),
+    /// never beyond its lifetime cap: the hold's TTL times the server's lifetime ratio (3 by
+    /// default; PB-HOLD-9). Throws 400 `validation_failed` for `seconds` beyond the hold's TTL,
+    /// 404 `hold_not_found`, 410 `hold_expired`, 409 `checkout_in_progress`.
     public func extend(eventID: String, holdID: String, userID: String, seconds: Int?) async throws -> HoldRecord {
         try Self.requireEntityID(eventID, "event")
         guard Hex.isHex(holdID, count: 32) else { throw PulseError.holdNotFound }
-        let seconds = seconds ?? configuration.holdTTLSeconds
-        guard (1...configuration.holdTTLSeconds).contains(seconds) else {
-            throw PulseError.invalid("seconds", "seconds must be 1...\(configuration.holdTTLSeconds).")
+        if let seconds, !(1...EngineConfiguration.holdTTLSecondsMax).contains(seconds) {
+            throw PulseError.invalid("seconds", "seconds must be 1...the hold's TTL.")
         }
         let outcome = try await onHot {
-            try await hot.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: clock.nowMs(), byMs: Int64(seconds) * 1000,
-                                 lifetimeMaxMs: configuration.holdLifetimeMaxMs)
+            try await hot.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: clock.nowMs(), byMs: seconds.map { Int64($0) * 1000 },
+                                 lifetimeMs: configuration.holdLifetimeMaxMs, lifetimeForTTLMs: configuration.holdTTLMs)
         }
         switch outcome {
         case .extended(let hold): return hold
+        case .beyondTTL(let ttlMs): throw PulseError.invalid("seconds", "seconds must be 1...\(ttlMs / 1000), this hold's TTL.")
         case .notFound: throw PulseError.holdNotFound
         case .expired: throw PulseError(status: 410, code: .holdExpired, message: "This hold has expired.")
         case .inCheckout: throw PulseError(status: 409, code: .checkoutInProgress, message: "A checkout is committing this hold.")

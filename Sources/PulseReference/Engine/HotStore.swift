@@ -11,11 +11,15 @@ public struct HoldRecord: Sendable, Equatable {
     public var fence: Int64
     public var createdAtMs: Int64
     public var expiresAtMs: Int64
+    /// The TTL it was granted with (the server's, or a test-control one): it bounds an
+    /// extension's `seconds` and, scaled, the hold's lifetime (PB-HOLD-9).
+    public var ttlMs: Int64
     /// Set while a checkout is committing this hold: it can then neither expire, be released
     /// nor be extended until the checkout finishes, aborts or its lease runs out.
     public var checkoutID: String?
 
-    public init(id: String, eventID: String, userID: String, seatIDs: [String], fence: Int64, createdAtMs: Int64, expiresAtMs: Int64, checkoutID: String? = nil) {
+    public init(id: String, eventID: String, userID: String, seatIDs: [String], fence: Int64, createdAtMs: Int64, expiresAtMs: Int64,
+                ttlMs: Int64, checkoutID: String? = nil) {
         self.id = id
         self.eventID = eventID
         self.userID = userID
@@ -23,6 +27,7 @@ public struct HoldRecord: Sendable, Equatable {
         self.fence = fence
         self.createdAtMs = createdAtMs
         self.expiresAtMs = expiresAtMs
+        self.ttlMs = ttlMs
         self.checkoutID = checkoutID
     }
 }
@@ -84,6 +89,8 @@ public enum ExtendOutcome: Sendable, Equatable {
     case notFound
     case expired
     case inCheckout
+    /// The extension asked for more than the hold's TTL (in ms).
+    case beyondTTL(ttlMs: Int64)
 }
 
 /// Answer of ``HotStore/beginCheckout(_:)``.
@@ -131,8 +138,11 @@ public protocol HotStore: Sendable {
     func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome
     /// Compare-and-delete: releases only what `userID` holds, never a hold being checked out.
     func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome
-    /// Moves a live hold's expiry to `min(nowMs + byMs, createdAt + lifetimeMaxMs)`.
-    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome
+    /// Moves a live hold's expiry to `min(nowMs + by, createdAt + lifetime)`, where the lifetime is
+    /// `lifetimeMs` for a hold of TTL `lifetimeForTTLMs` and in proportion for another TTL,
+    /// never earlier than it was, where `by` is `byMs` or, when nil, the hold's own TTL; a `byMs`
+    /// above the hold's TTL is refused (``ExtendOutcome/beyondTTL(ttlMs:)``).
+    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome
     /// Freezes the caller's live holds on `seatIDs` for a checkout until `nowMs + leaseMs`.
     func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome
     /// Marks the checkout's seats booked, removes them from their holds and appends `seats_booked`.

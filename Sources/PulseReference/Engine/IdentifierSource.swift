@@ -10,9 +10,9 @@ public protocol IdentifierSource: Sendable {
 }
 
 extension IdentifierSource {
-    /// A 24-hex-character entity id (users, events), shaped like the seed's MongoDB ObjectIds.
+    /// A 24-hex-character entity id (users, events, bookings), shaped like the seed's MongoDB ObjectIds (PB-REST-3).
     public func entityID() -> String { hex(bytes: 12) }
-    /// A 32-hex-character (128-bit) unguessable token: hold ids and booking ids.
+    /// A 32-hex-character (128-bit) unguessable token: hold ids (PB-HOLD-2).
     public func token() -> String { hex(bytes: 16) }
 }
 

@@ -8,17 +8,35 @@ extension PulseServer {
     /// Most messages queued for one slow client before it is disconnected (PB-LIMIT-3).
     public static let liveOutboxCapacity = 4096
 
-    /// The upgrade router for `/api/v1/live`: authenticates, then runs one ``LiveSession``. A
-    /// refused upgrade falls through to the HTTP router, which answers with the 401 envelope.
+    /// The upgrade router for `/api/v1/live`: upgrades, authenticates, then runs one
+    /// ``LiveSession``. A missing or bad token gets one `error` message with its PB-AUTH code and
+    /// the close status 1008 (PB-LIVE-1): the WebSocket library can only refuse an upgrade with a
+    /// bare 400, and a browser cannot read the status of a refused upgrade anyway.
     func buildWebSocketRouter() -> Router<PulseRequestContext> {
         let router = Router(context: PulseRequestContext.self)
         let engine = engine
         let hub = hub
         let gauge = liveConnections
-        router.group("api/v1/live").add(middleware: RequireUser(accounts: accounts, allowQueryToken: true))
+        let accounts = accounts
+        router.group("api/v1/live")
             .ws { inbound, outbound, context in
+                let user: UserRecord
+                do {
+                    let request = context.request
+                    let query: String? = request.uri.queryParameters.get("token").map { String($0) }
+                    user = try await accounts.authenticate(authorization: request.headers[.authorization] ?? query)
+                } catch {
+                    let refusal = error as? PulseError ?? PulseError(status: 401, code: .invalidToken, message: "Invalid token. Please log in again.")
+                    // A moment first, so the refusal does not reach the client in the same read as the
+                    // 101: some WebSocket clients (Swift's HummingbirdWSClient among them, seen under
+                    // load) drop frames that arrive together with the upgrade's answer.
+                    try? await Task.sleep(for: .milliseconds(100))
+                    try await outbound.write(.text(LiveCodec.encode(.error(code: refusal.code, message: refusal.message))))
+                    try await outbound.close(.policyViolation, reason: refusal.code.rawValue)
+                    return
+                }
                 let outbox = LiveOutbox(capacity: Self.liveOutboxCapacity)
-                let session = await LiveSession(engine: engine, hub: hub, user: context.requestContext.requireUser(), outbox: outbox)
+                let session = await LiveSession(engine: engine, hub: hub, user: user, outbox: outbox)
                 gauge.increment()
                 defer { gauge.decrement() }
                 try await withThrowingTaskGroup(of: Void.self) { group in

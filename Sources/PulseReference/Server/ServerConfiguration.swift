@@ -43,7 +43,7 @@ extension PulseServer {
         var hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration(), mutant: configuration.engine.mutant) }
         var engineDurable: any DurableStore = durable
         if configuration.testControl {
-            hot = TestControlHotStore(hot)
+            hot = TestControlHotStore(hot, clock: clock)
             engineDurable = TestControlDurableStore(durable)
         }
         let registry = PrometheusCollectorRegistry()

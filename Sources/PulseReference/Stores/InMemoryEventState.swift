@@ -17,6 +17,9 @@ struct InMemoryEventState: Sendable {
     /// Ids of holds that expired recently, oldest first (bounded), so a late checkout hears `hold_expired`.
     var expiredHoldIDs: [String] = []
     static let expiredHoldIDsMax = 4096
+    /// Seat -> the user whose hold of it lapsed, until the seat is held or booked again, so a
+    /// checkout by seat ids hears `hold_expired` rather than `hold_required` (PB-CHECKOUT-3).
+    var lapsedSeatOwner: [String: String] = [:]
 
     let mutant: Mutant?
 
@@ -65,13 +68,19 @@ struct InMemoryEventState: Sendable {
                 expiredHoldIDs.append(hold.id)
                 continue
             }
-            changes += releaseSeats(hold.seatIDs, reason: .expired)
-            expiredHoldIDs.append(hold.id)
+            changes += lapse(hold)
         }
         if expiredHoldIDs.count > Self.expiredHoldIDsMax {
             expiredHoldIDs.removeFirst(expiredHoldIDs.count - Self.expiredHoldIDsMax)
         }
         return changes
+    }
+
+    /// Releases a hold whose time ran out (`expired`) and remembers it and its seats' owner.
+    private mutating func lapse(_ hold: HoldRecord) -> [SeatChange] {
+        for seat in hold.seatIDs { lapsedSeatOwner[seat] = hold.userID }
+        expiredHoldIDs.append(hold.id)
+        return releaseSeats(hold.seatIDs, reason: .expired)
     }
 
     mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (HoldOutcome, [SeatChange]) {
@@ -80,11 +89,12 @@ struct InMemoryEventState: Sendable {
         let alreadyHeld = heldSeatsByUser[userID, default: 0]
         guard alreadyHeld + seatIDs.count <= heldSeatsPerUserMax else { return (.limitExceeded(heldSeats: alreadyHeld), []) }
         fence += 1
-        let hold = HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs)
+        let hold = HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs, ttlMs: ttlMs)
         holds[holdID] = hold
         heldSeatsByUser[userID] = alreadyHeld + seatIDs.count
         let changes = seatIDs.map { seat in
             holdBySeat[seat] = holdID
+            lapsedSeatOwner[seat] = nil
             return record { .seatLocked(eventId: $0, seatId: seat, lockedBy: userID, seq: $1) }
         }
         return (.granted(hold), changes)
@@ -114,12 +124,14 @@ struct InMemoryEventState: Sendable {
         return (.released(seatIDs: seats), releaseSeats(seats, reason: reason))
     }
 
-    mutating func extend(holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) -> ExtendOutcome {
+    mutating func extend(holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) -> ExtendOutcome {
         guard var hold = holds[holdID], hold.userID == userID else {
             return expiredHoldIDs.contains(holdID) ? .expired : .notFound
         }
         guard hold.checkoutID == nil else { return .inCheckout }
-        hold.expiresAtMs = max(hold.expiresAtMs, min(nowMs + byMs, hold.createdAtMs + lifetimeMaxMs))
+        let by = byMs ?? hold.ttlMs
+        guard by <= hold.ttlMs else { return .beyondTTL(ttlMs: hold.ttlMs) }
+        hold.expiresAtMs = max(hold.expiresAtMs, min(nowMs + by, hold.createdAtMs + hold.ttlMs * lifetimeMs / lifetimeForTTLMs))
         holds[holdID] = hold
         return .extended(hold)
     }
@@ -134,7 +146,9 @@ struct InMemoryEventState: Sendable {
         }
         let mine = seatIDs.map { seat in holdBySeat[seat].flatMap { holds[$0] }.flatMap { $0.userID == userID ? $0 : nil } }
         let notHeld = zip(seatIDs, mine).filter { $0.1 == nil }.map(\.0)
-        guard notHeld.isEmpty else { return .notHeld(seatIDs: notHeld) }
+        guard notHeld.isEmpty else {
+            return notHeld.allSatisfy { lapsedSeatOwner[$0] == userID } ? .holdExpired(seatIDs: notHeld) : .notHeld(seatIDs: notHeld)
+        }
         let frozen = zip(seatIDs, mine).filter { $0.1?.checkoutID != nil }.map(\.0)
         guard frozen.isEmpty else { return .inProgress(seatIDs: frozen) }
         var fences: [String: Int64] = [:]
@@ -154,6 +168,7 @@ struct InMemoryEventState: Sendable {
         guard !newlyBooked.isEmpty else { return [] }
         for seat in newlyBooked {
             booked.insert(seat)
+            lapsedSeatOwner[seat] = nil
             unhold(seat: seat)
         }
         for id in holds.keys.sorted() where holds[id]?.checkoutID == checkoutID { holds[id]?.checkoutID = nil }
@@ -165,10 +180,7 @@ struct InMemoryEventState: Sendable {
         var changes: [SeatChange] = []
         for id in holds.keys.sorted() where holds[id]?.checkoutID == checkoutID {
             holds[id]?.checkoutID = nil
-            if releaseHolds, let hold = holds[id] {
-                changes += releaseSeats(hold.seatIDs, reason: .expired)
-                expiredHoldIDs.append(id)
-            }
+            if releaseHolds, let hold = holds[id] { changes += lapse(hold) }
         }
         return changes + expireDue(nowMs: nowMs)
     }

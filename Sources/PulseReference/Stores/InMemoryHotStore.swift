@@ -59,8 +59,8 @@ public final class InMemoryHotStore: HotStore {
         step(eventID, nowMs: nowMs) { $0.release(target: target, userID: userID, reason: reason) }
     }
 
-    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome {
-        step(eventID, nowMs: nowMs) { ($0.extend(holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMaxMs: lifetimeMaxMs), []) }
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
+        step(eventID, nowMs: nowMs) { ($0.extend(holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs), []) }
     }
 
     public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {

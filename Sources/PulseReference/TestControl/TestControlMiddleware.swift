@@ -12,6 +12,7 @@ struct TestControlMiddleware: RouterMiddleware {
     static let clientHeader = "Pulse-Test-Client"
     static let holdTTLHeader = "Pulse-Test-Hold-TTL"
     static let stallHeader = "Pulse-Test-Stall"
+    static let faultHeader = "Pulse-Test-Fault"
     static let stallMsMax = 30_000
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -32,32 +33,58 @@ struct TestControlMiddleware: RouterMiddleware {
         if let stall = request.headers[HTTPField.Name(Self.stallHeader)!] {
             for part in stall.split(separator: ",") {
                 let pair = part.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
-                guard pair.count == 2, let ms = Int(pair[1]), (1...Self.stallMsMax).contains(ms), ["hot", "commit"].contains(pair[0]) else {
-                    throw PulseError.invalid(Self.stallHeader, "\(Self.stallHeader) is hot=<ms> and/or commit=<ms>, ms 1...\(Self.stallMsMax).")
+                guard pair.count == 2, let ms = Int(pair[1]), (1...Self.stallMsMax).contains(ms), ["before", "hot", "commit"].contains(pair[0]) else {
+                    throw PulseError.invalid(Self.stallHeader, "\(Self.stallHeader) is before=<ms>, hot=<ms> and/or commit=<ms>, ms 1...\(Self.stallMsMax).")
                 }
-                if pair[0] == "hot" { overrides.stallAfterFirstHotStepMs = ms } else { overrides.stallBeforeCommitMs = ms }
+                switch pair[0] {
+                case "before": overrides.stallBeforeFirstHotStepMs = ms
+                case "hot": overrides.stallAfterFirstHotStepMs = ms
+                default: overrides.stallBeforeCommitMs = ms
+                }
             }
+        }
+        if let fault = request.headers[HTTPField.Name(Self.faultHeader)!] {
+            guard fault.hasPrefix("commit="), let kind = TestControlRequest.CommitFault(rawValue: String(fault.dropFirst(7))) else {
+                throw PulseError.invalid(Self.faultHeader, "\(Self.faultHeader) is commit=fail or commit=lost.")
+            }
+            overrides.commitFault = kind
         }
         return try await TestControlRequest.$current.withValue(overrides) { try await next(request, context) }
     }
 }
 
 extension PulseServer {
-    /// `GET /api/v1/test-control` (what this server offers) and `POST /api/v1/test-control/admin-token`
-    /// (a token of the suite's admin; PB-TEST-1, PB-TEST-2).
+    /// `GET /api/v1/test-control` (what this server offers), `POST /api/v1/test-control/admin-token`
+    /// (a token of the suite's admin; PB-TEST-1, PB-TEST-2) and `POST /api/v1/test-control/token`
+    /// (a token of the caller expiring when asked; PB-TEST-6).
     func addTestControlRoutes(to api: RouterGroup<PulseRequestContext>) {
         let accounts = accounts
         let engine = engine
         api.get("test-control") { _, _ -> Response in
             JSONResponse.success(TestControlProfile(profile: TestControlProfile.name, holdTTLSeconds: engine.configuration.holdTTLSeconds,
                                                     heldSeatsMax: engine.configuration.heldSeatsPerUserMax,
-                                                    headers: [TestControlMiddleware.clientHeader, TestControlMiddleware.holdTTLHeader, TestControlMiddleware.stallHeader]))
+                                                    headers: [TestControlMiddleware.clientHeader, TestControlMiddleware.holdTTLHeader, TestControlMiddleware.stallHeader,
+                                                              TestControlMiddleware.faultHeader]))
         }
         api.post("test-control/admin-token") { _, _ -> Response in
             let admin = try await accounts.ensureAdmin(email: TestControlProfile.adminEmail, password: engine.ids.token(), name: "Conformance admin")
             return JSONResponse.success(token: try await accounts.tokens.issue(userID: admin.id), UserData(user: admin.resource))
         }
+        api.group("test-control").add(middleware: RequireUser(accounts: accounts)).post("token") { request, context -> Response in
+            let body = try await request.decodeJSON(ExpiringTokenRequest.self, context: context)
+            guard (-86_400...86_400).contains(body.expiresInSeconds) else {
+                throw PulseError.invalid("expiresInSeconds", "expiresInSeconds must be -86400...86400.")
+            }
+            let user = context.requireUser()
+            return JSONResponse.success(token: try await accounts.tokens.issue(userID: user.id, expiresInSeconds: body.expiresInSeconds),
+                                        UserData(user: user.resource))
+        }
     }
+}
+
+/// The body of `POST /api/v1/test-control/token`.
+struct ExpiringTokenRequest: Decodable {
+    var expiresInSeconds: Int
 }
 
 /// The body of `GET /api/v1/test-control`.

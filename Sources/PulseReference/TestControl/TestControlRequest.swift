@@ -9,16 +9,36 @@ public struct TestControlRequest: Sendable {
 
     /// Hold TTL for holds this request grants (PB-TEST-3).
     public var holdTTLSeconds: Int?
-    /// Pause after the request's first hot-store step (PB-TEST-5).
+    /// Pause before the request's first hot-store step (PB-TEST-5 `before=`).
+    public var stallBeforeFirstHotStepMs: Int?
+    /// Pause after the request's first hot-store step (PB-TEST-5 `hot=`).
     public var stallAfterFirstHotStepMs: Int?
     /// Pause right before the request commits a booking to the durable store (PB-TEST-5).
     public var stallBeforeCommitMs: Int?
-    private let hotStepSeen = Flag()
+    /// A durable-store failure to inject into the request's booking commit (PB-TEST-7).
+    public var commitFault: CommitFault?
 
-    public init(holdTTLSeconds: Int? = nil, stallAfterFirstHotStepMs: Int? = nil, stallBeforeCommitMs: Int? = nil) {
+    /// PB-TEST-7's faults of a booking commit.
+    public enum CommitFault: String, Sendable {
+        /// The commit fails before anything is written.
+        case fail
+        /// The commit is written, then its answer is lost.
+        case lost
+    }
+    private let hotStepSeen = Flag()
+    private let hotStepStarted = Flag()
+
+    public init(holdTTLSeconds: Int? = nil, stallBeforeFirstHotStepMs: Int? = nil, stallAfterFirstHotStepMs: Int? = nil, stallBeforeCommitMs: Int? = nil) {
         self.holdTTLSeconds = holdTTLSeconds
+        self.stallBeforeFirstHotStepMs = stallBeforeFirstHotStepMs
         self.stallAfterFirstHotStepMs = stallAfterFirstHotStepMs
         self.stallBeforeCommitMs = stallBeforeCommitMs
+    }
+
+    /// The stall owed before a hot-store step: the asked one before the first step, none after.
+    func stallBeforeHotStep() -> Int? {
+        guard let ms = stallBeforeFirstHotStepMs, hotStepStarted.setOnce() else { return nil }
+        return ms
     }
 
     /// The stall owed after a hot-store step: the asked one after the first step, none after.

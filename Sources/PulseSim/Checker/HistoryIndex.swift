@@ -1,6 +1,9 @@
 /// One operation of a process: its invoke and, if any, its completion.
 public struct Operation: Sendable {
     public var process: String
+    /// The user the process acts for: the process up to a `/` (`u3/2` is a second client of user
+    /// `u3` running at the same time, such as a retry racing the first attempt in another tab).
+    public var user: String { process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? process }
     public var f: String
     public var invoke: HistoryRecord
     /// `ok`, `fail` or `info`; nil when the history ends first (as `info`: it may have happened).
@@ -183,7 +186,7 @@ public struct HistoryIndex: Sendable {
                 let fence = completion.int("fence")
                 let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs)
                 for seat in seats {
-                    let interval = HeldInterval(user: operation.process, holdID: holdID, seat: seat, fence: fence, grant: grant, expiresNs: expires)
+                    let interval = HeldInterval(user: operation.user, holdID: holdID, seat: seat, fence: fence, grant: grant, expiresNs: expires)
                     result[operation.event, default: [:]][seat, default: []].append(interval)
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
@@ -205,7 +208,7 @@ public struct HistoryIndex: Sendable {
                     (result[operation.event]?[seat] ?? []).indices.map { (operation.event, seat, $0) }
                 }) {
                     let interval = result[place.event]![place.seat]![place.index]
-                    guard interval.user == operation.process, interval.surelyLiveFromNs <= operation.startNs,
+                    guard interval.user == operation.user, interval.surelyLiveFromNs <= operation.startNs,
                           interval.endedByNs == nil else { continue }
                     result[place.event]![place.seat]![place.index].endedByNs = operation.startNs
                     result[place.event]![place.seat]![place.index].endLines = operation.lines

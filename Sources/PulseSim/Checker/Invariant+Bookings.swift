@@ -30,14 +30,14 @@ extension HistoryChecker {
         var byKey: [String: [Operation]] = [:]
         for checkout in index.ok("checkout") {
             guard let key = checkout.invoke.string("key") else { continue }
-            byKey["\(checkout.process)\u{0}\(key)", default: []].append(checkout)
+            byKey["\(checkout.user)\u{0}\(key)", default: []].append(checkout)
         }
         return byKey.keys.sorted().compactMap { key in
             let checkouts = byKey[key]!
             let ids = Set(checkouts.compactMap { $0.completion?.string("booking") })
             guard ids.count > 1 else { return nil }
             return Violation(invariant: .idempotentCheckout, event: checkouts[0].event, seat: nil,
-                             message: "user \(checkouts[0].process) got \(ids.count) bookings for one Idempotency-Key: \(ids.sorted().joined(separator: ", "))",
+                             message: "user \(checkouts[0].user) got \(ids.count) bookings for one Idempotency-Key: \(ids.sorted().joined(separator: ", "))",
                              witnessLines: checkouts.flatMap(\.lines).sorted())
         }
     }

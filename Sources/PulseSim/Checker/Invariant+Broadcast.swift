@@ -93,7 +93,7 @@ extension HistoryChecker {
         var unanswered: [String: Int64] = [:]
         for operation in index.operations where operation.f == "hold" && operation.isIndeterminate {
             for seat in operation.invoke.strings("seats") {
-                let key = "\(operation.process) \(operation.event) \(seat)"
+                let key = "\(operation.user) \(operation.event) \(seat)"
                 unanswered[key] = min(unanswered[key] ?? .max, operation.startNs)
             }
         }

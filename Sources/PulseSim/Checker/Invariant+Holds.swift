@@ -37,17 +37,17 @@ extension HistoryChecker {
         for checkout in index.ok("checkout") {
             for seat in checkout.invoke.strings("seats") {
                 let holds = intervals[checkout.event]?[seat] ?? []
-                guard let own = holds.last(where: { $0.user == checkout.process && $0.grant.endNs <= checkout.endNs }) else {
+                guard let own = holds.last(where: { $0.user == checkout.user && $0.grant.endNs <= checkout.endNs }) else {
                     violations.append(Violation(invariant: .bookingRequiresLiveHold, event: checkout.event, seat: seat,
-                                                message: "\(checkout.process) booked it without ever holding it", witnessLines: checkout.lines))
+                                                message: "\(checkout.user) booked it without ever holding it", witnessLines: checkout.lines))
                     continue
                 }
                 // Across a loss of the hot state, holds are gone and fences restart above the old
                 // ones; only no-double-booking still holds there (the durable store arbitrates).
                 if index.holdsLost(in: own.grant.startNs...max(own.grant.startNs, checkout.endNs)) { continue }
-                for other in holds where other.user != checkout.process && other.grant.startNs > own.grant.endNs && other.grant.endNs < checkout.endNs {
+                for other in holds where other.user != checkout.user && other.grant.startNs > own.grant.endNs && other.grant.endNs < checkout.endNs {
                     violations.append(Violation(invariant: .bookingRequiresLiveHold, event: checkout.event, seat: seat,
-                                                message: "\(checkout.process)'s booking landed although \(other.user) was granted the seat after \(checkout.process)'s hold",
+                                                message: "\(checkout.user)'s booking landed although \(other.user) was granted the seat after \(checkout.user)'s hold",
                                                 witnessLines: (own.grant.lines + other.grant.lines + checkout.lines).sorted()))
                 }
             }
@@ -62,7 +62,7 @@ extension HistoryChecker {
     static func releaseByOwnerOnly(_ index: HistoryIndex, _ intervals: [String: [String: [HeldInterval]]]) -> [Violation] {
         var violations: [Violation] = []
         var releasesBy: [String: [Operation]] = [:]
-        for operation in index.operations where operation.f == "release" { releasesBy[operation.process, default: []].append(operation) }
+        for operation in index.operations where operation.f == "release" { releasesBy[operation.user, default: []].append(operation) }
         index.walkSubscriberViews { subscriber, event, record, holders in
             guard record.f == "seat_released", record.string("reason") == "released", let seat = record.string("seat"),
                   let owner = holders[seat] else { return }
@@ -81,11 +81,11 @@ extension HistoryChecker {
             let seats = release.completion!.strings("released")
             for seat in seats {
                 let holds = intervals[release.event]?[seat] ?? []
-                let ownLive = holds.contains { $0.user == release.process && $0.grant.startNs < release.endNs && ($0.expiresNs ?? .max) > release.startNs }
+                let ownLive = holds.contains { $0.user == release.user && $0.grant.startNs < release.endNs && ($0.expiresNs ?? .max) > release.startNs }
                 guard !ownLive else { continue }
-                if let other = holds.first(where: { $0.user != release.process && $0.surelyLiveFromNs < release.startNs && $0.surelyLiveUntilNs > release.endNs }) {
+                if let other = holds.first(where: { $0.user != release.user && $0.surelyLiveFromNs < release.startNs && $0.surelyLiveUntilNs > release.endNs }) {
                     violations.append(Violation(invariant: .releaseByOwnerOnly, event: release.event, seat: seat,
-                                                message: "\(release.process) released it while it was \(other.user)'s",
+                                                message: "\(release.user) released it while it was \(other.user)'s",
                                                 witnessLines: (other.grant.lines + release.lines).sorted()))
                 }
             }

@@ -31,9 +31,9 @@ final class SimHotStore: HotStore {
         try await turn()
         return try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: nowMs)
     }
-    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64, lifetimeMaxMs: Int64) async throws -> ExtendOutcome {
+    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
         try await turn()
-        return try await inner.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMaxMs: lifetimeMaxMs)
+        return try await inner.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs)
     }
     func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
         try await turn()

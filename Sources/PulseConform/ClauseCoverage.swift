@@ -1,0 +1,58 @@
+import Foundation
+
+/// Which cases test which clause of SPEC.md: the table `pulse conform --coverage` prints, so a
+/// MUST clause without a case is seen at once.
+public struct ClauseCoverage: Sendable {
+    /// One numbered clause of SPEC.md.
+    public struct Clause: Sendable, Equatable {
+        public var id: String
+        /// As SPEC.md gives it: `MUST`, `SHOULD`, `MAY`, `MUST for the reference`, `MUST with the profile`.
+        public var force: String
+        public var isMust: Bool { force.hasPrefix("MUST") }
+    }
+
+    public var clauses: [Clause]
+    /// Case ids by clause, per profile.
+    public var pulseCases: [String: [String]]
+    public var socketIOCases: [String: [String]]
+
+    /// Reads the clauses of `spec` (SPEC.md's text: `**PB-HOLD-3** (MUST) ...`) and the catalogue.
+    public init(spec: String) {
+        var seen = Set<String>()
+        clauses = spec.split(separator: "\n").compactMap { line -> Clause? in
+            guard line.hasPrefix("**PB-"), let close = line.range(of: "** ("), let end = line[close.upperBound...].firstIndex(of: ")") else { return nil }
+            let id = String(line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound])
+            guard seen.insert(id).inserted else { return nil }
+            return Clause(id: id, force: String(line[close.upperBound..<end]))
+        }
+        pulseCases = Dictionary(grouping: Catalogue.cases(profile: .pulse), by: \.clause).mapValues { $0.map(\.id) }
+        socketIOCases = Dictionary(grouping: Catalogue.cases(profile: .socketio), by: \.clause).mapValues { $0.map(\.id) }
+    }
+
+    /// The MUST clauses no case of the Pulse profile tests.
+    public var uncoveredMusts: [String] { clauses.filter { $0.isMust && pulseCases[$0.id] == nil }.map(\.id) }
+
+    /// Case ids that cite a clause SPEC.md does not have.
+    public var unknownClauses: [String] {
+        let known = Set(clauses.map(\.id))
+        return (Array(pulseCases.keys) + Array(socketIOCases.keys)).filter { !known.contains($0) }.sorted()
+    }
+
+    /// The table in Markdown.
+    public var markdown: String {
+        var lines = [
+            "| clause | force | pulse profile cases | socketio profile cases |",
+            "|---|---|---|---|",
+        ]
+        for clause in clauses {
+            let pulse = pulseCases[clause.id].map { $0.map { "`\($0)`" }.joined(separator: ", ") } ?? (clause.isMust ? "**none**" : "none")
+            let seed = socketIOCases[clause.id].map { $0.map { "`\($0)`" }.joined(separator: ", ") } ?? "-"
+            lines.append("| \(clause.id) | \(clause.force) | \(pulse) | \(seed) |")
+        }
+        let musts = clauses.filter(\.isMust).count
+        lines.append("")
+        lines.append("\(clauses.count) clauses, \(musts) MUST; \(musts - uncoveredMusts.count) MUST clauses have a case in the pulse profile"
+                     + (uncoveredMusts.isEmpty ? "." : "; without one: \(uncoveredMusts.joined(separator: ", "))."))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
