@@ -27,6 +27,8 @@ public struct TargetSession: Sendable {
     let signUpsRefused = SignUpGate()
     /// Distinguishes this run's emails and keys from earlier runs on the same target.
     public var runID: String
+    /// A shell command that restarts the target (`--restart-command`), if the operator gave one.
+    public var restartCommand: String?
 }
 
 /// A user the suite signed up.
@@ -246,6 +248,21 @@ public final class CaseContext: Sendable {
         socket.emit("join_event", event)
         try await Task.sleep(for: .milliseconds(100)) // the seed does not acknowledge a join
         return socket
+    }
+
+    /// Runs the restart command (`/bin/sh -c`), then waits up to 60 s until the target answers
+    /// `GET /api/v1/events` again. ``CaseFailure`` when the command fails or the target stays down.
+    public func restartTarget() async throws {
+        guard let command = session.restartCommand else { throw CaseUnimplemented("no --restart-command") }
+        let status = try await Shell.run(command)
+        guard status == 0 else { throw CaseFailure("the restart command exited with status \(status)") }
+        note("restarted the target: \(command.prefix(80))")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let reply = try? await api.call(.GET, "/api/v1/events", timeout: .seconds(2)), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CaseFailure("the target did not answer within 60 s of its restart")
     }
 
     func closeConnections() {

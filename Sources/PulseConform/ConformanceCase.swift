@@ -25,6 +25,9 @@ public enum Capability: String, Sendable, Codable, CaseIterable {
     case admin
     /// The test-control headers: short hold TTLs, named rate-limit clients, stalls.
     case testControl = "test-control"
+    /// A command that restarts the target (`--restart-command`): kill it hard and start it again
+    /// on the same stores, to check that what was acknowledged survives.
+    case restart
 }
 
 /// One conformance case: a check of one clause of SPEC.md against a live target.

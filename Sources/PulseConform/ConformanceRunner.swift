@@ -33,6 +33,8 @@ public struct ConformanceRunner: Sendable {
     /// The target's hold (lock) TTL in seconds when the operator knows it and the target cannot
     /// say (a seed-style server): races that need an expiry run only when it is short.
     public var holdTTLSeconds: Double?
+    /// A shell command that restarts the target (kills it hard, starts it on the same stores).
+    public var restartCommand: String?
 
     public init(baseURL: String, runID: String, profile: Profile = .pulse, adminEmail: String? = nil, adminPassword: String? = nil,
                 holdTTLSeconds: Double? = nil) {
@@ -52,6 +54,7 @@ public struct ConformanceRunner: Sendable {
         let api = PulseAPIClient(baseURL: baseURL, http: http)
         var session = TargetSession(baseURL: baseURL, profile: profile, testControl: false, adminToken: nil, userPool: [], runID: runID)
         session.lockTTLSeconds = holdTTLSeconds
+        session.restartCommand = restartCommand
         let profile = try await api.call(.GET, "/api/v1/test-control", timeout: .seconds(10))
         let data = profile.json["data"] as? [String: Any] ?? [:]
         if profile.status == 200, data["profile"] as? String == "pulse-test-control/1" {
@@ -106,7 +109,8 @@ public struct ConformanceRunner: Sendable {
     private func run(_ testCase: ConformanceCase, session: TargetSession, http: HTTPClient) async -> CaseResult {
         var result = CaseResult(id: testCase.id, clause: testCase.clause, requirement: testCase.requirement, title: testCase.title,
                                 grade: .ok, durationSeconds: 0, evidence: [])
-        if testCase.needs.contains(.admin) && session.adminToken == nil || testCase.needs.contains(.testControl) && !session.testControl {
+        if testCase.needs.contains(.admin) && session.adminToken == nil || testCase.needs.contains(.testControl) && !session.testControl
+            || testCase.needs.contains(.restart) && session.restartCommand == nil {
             result.grade = .unimplemented
             result.evidence = ["needs \(testCase.needs.map(\.rawValue).sorted().joined(separator: " and ")), which the target does not offer"]
             return result

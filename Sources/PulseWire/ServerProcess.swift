@@ -5,6 +5,14 @@ import Foundation
 public final class ServerProcess: @unchecked Sendable {
     /// The server's root URL.
     public let baseURL: String
+    /// Its port on 127.0.0.1.
+    public let port: Int
+    /// Its data directory.
+    public var dataDirectoryPath: String { dataDirectory.path }
+    /// The environment it was started with (a restart of the same server needs it: the JWT secret).
+    public private(set) var environment: [String: String] = [:]
+    /// The child's process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
     /// The admin account the server bootstrapped.
     public let adminEmail = "bench-admin@pulse.invalid"
     public let adminPassword = "bench-admin-password"
@@ -20,6 +28,7 @@ public final class ServerProcess: @unchecked Sendable {
     public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
                 readySeconds: Double = 30) async throws {
         let port = try await freeLoopbackPort()
+        self.port = port
         baseURL = "http://127.0.0.1:\(port)"
         if let dataDirectory {
             self.dataDirectory = URL(fileURLWithPath: dataDirectory)
@@ -37,6 +46,7 @@ public final class ServerProcess: @unchecked Sendable {
         env["PULSE_AUTH_RATE_LIMIT"] = "1000000"
         env["PULSE_LOG_LEVEL"] = env["PULSE_LOG_LEVEL"] ?? "warning"
         env.merge(environment) { _, new in new }
+        self.environment = env
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--data-dir", self.dataDirectory.path] + arguments
         process.environment = env

@@ -28,6 +28,9 @@ struct Conform: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The target's lock (hold) TTL in seconds, for a target that cannot say (a seed-style server: LOCK_TTL).",
                                discussion: "The seed races that need an expiry run only when it is 1...5 s; start the target with such a TTL to see them."))
     var targetHoldTtl: Double?
+    @Option(help: ArgumentHelp("A shell command that restarts the target: kill it hard and start it on the same stores.",
+                               discussion: "Unlocks the durability case (an acknowledged booking survives a crash); it runs last."))
+    var restartCommand: String?
     @Flag(help: "List the catalogue and exit.") var list = false
     @Flag(help: "Print which cases test each clause of SPEC.md (a Markdown table) and exit.") var coverage = false
     @Option(help: "SPEC.md, for --coverage.") var spec: String = "SPEC.md"
@@ -56,6 +59,7 @@ struct Conform: AsyncParsableCommand {
                                        holdTTLSeconds: targetHoldTtl)
         var configured = runner
         configured.concurrency = concurrency
+        configured.restartCommand = restartCommand
         let report: ConformanceReport
         do {
             report = try await configured.run(cases) { result in

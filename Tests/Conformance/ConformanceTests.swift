@@ -89,6 +89,30 @@ struct ConformanceTests {
         #expect(withAdmin.results.filter { $0.grade == .unimplemented }.map(\.id).contains("holds.ttl"), "a short TTL needs test control")
     }
 
+    @Test("with a restart command the durability case runs: a booking survives kill -9 and a restart; a restart on empty stores fails it",
+          arguments: [true, false])
+    func durabilityAcrossRestart(sameStores: Bool) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-restart-\(Int.random(in: 0..<1_000_000))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await ServerProcess(executable: Self.pulseExecutable, arguments: ["--test-control"], dataDirectory: directory)
+        defer { server.stop() }
+        let pidFile = directory + "/restarted.pid"
+        let environment = server.environment.filter { $0.key.hasPrefix("PULSE_") }.map { "\($0.key)='\($0.value)'" }.sorted().joined(separator: " ")
+        let stores = sameStores ? directory : directory + "/elsewhere"
+        let command = "kill -9 \(server.processIdentifier); sleep 0.3; (env \(environment) nohup \(Self.pulseExecutable) serve --host 127.0.0.1 "
+            + "--port \(server.port) --data-dir \(stores) --test-control > /dev/null 2>&1 & echo $! > \(pidFile))"
+        defer {
+            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
+        }
+        var runner = ConformanceRunner(baseURL: server.baseURL, runID: "r\(Int.random(in: 0..<1_000_000))")
+        runner.restartCommand = command
+        let report = try await runner.run(Catalogue.cases(clausePrefix: "durability"))
+        let result = try #require(report.results.first { $0.id == "durability.restart" })
+        #expect(result.grade == (sameStores ? .ok : .failed), "\(result.evidence.prefix(4))")
+        let withoutCommand = try await ConformanceRunner(baseURL: server.baseURL, runID: "n\(Int.random(in: 0..<1_000_000))").run(Catalogue.cases(clausePrefix: "durability"))
+        #expect(withoutCommand.results.first?.grade == .unimplemented, "no restart command: UNIMPLEMENTED, not FAILED")
+    }
+
     @Test("every mutant fails the suite, at the case about its defect", arguments: [
         (Mutant.seedRelease, "holds.stale-release"),
         (.noFence, "checkout.fenced"),

@@ -98,6 +98,24 @@ extension Catalogue {
             let token = try await c.user().token
             if let secret = WeakSecrets.signs(token) { throw CaseFailure("the signing secret is \"\(secret)\"") }
         },
+        ConformanceCase("durability.restart", "PB-CHECKOUT-2",
+                        "an acknowledged booking survives the target's crash and restart; seqs go on above the old ones", needs: [.admin, .restart]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1", "A2"], as: user)
+            let booked = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]])
+            try c.expect(booked, 201)
+            let before = ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
+            try await c.restartTarget()
+            let mine = try await c.bookings(of: user, in: event)
+            try c.check(mine.contains { c.documentID($0) == c.documentID(booked.object("booking")) }, "the acknowledged booking is gone after the restart")
+            let map = try await c.call(.GET, "/api/v1/events/\(event)/seats")
+            try c.check(map.objects("seats").first { $0.string("id") == "A1" }?.string("status") == "booked", "A1 is not booked after the restart")
+            let after = ((map.json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
+            try c.check(after > before, "the seq went from \(before) to \(after) across the restart (PB-LIVE-5: seqs only grow)")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable",
+                         "a hold of the booked seat after the restart")
+        }.last(),
         ConformanceCase("testcontrol.profile", "PB-TEST-1", .info, "GET /api/v1/test-control says the profile, TTL, cap and headers", needs: [.testControl]) { c in
             let reply = try await c.call(.GET, "/api/v1/test-control")
             c.note("profile: \(reply.json["data"] ?? "absent")")
