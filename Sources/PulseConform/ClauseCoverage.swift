@@ -38,6 +38,20 @@ public struct ClauseCoverage: Sendable {
         return (Array(pulseCases.keys) + Array(socketIOCases.keys)).filter { !known.contains($0) }.sorted()
     }
 
+    /// CONFORMANCE.md: a title, what it is, and the table.
+    public var document: String {
+        """
+        # Clause coverage
+
+        Which conformance cases test each clause of [SPEC.md](SPEC.md), per profile. Generated: \
+        `pulse conform --coverage > CONFORMANCE.md` (a test fails when this file and the catalogue \
+        disagree). Every case checks the exact status and code its clause names, except where \
+        SPEC.md §14 lists an implementation choice the case must accept; the socketio profile checks \
+        statuses and reports the seed's missing codes once (`errors.envelope`, `errors.route-not-found`).
+
+        """ + "\n" + markdown
+    }
+
     /// The table in Markdown.
     public var markdown: String {
         var lines = [

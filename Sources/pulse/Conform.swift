@@ -38,7 +38,7 @@ struct Conform: AsyncParsableCommand {
     func run() async throws {
         if coverage {
             guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else { throw ValidationError("cannot read \(spec) (give --spec PATH)") }
-            print(ClauseCoverage(spec: text).markdown, terminator: "")
+            print(ClauseCoverage(spec: text).document, terminator: "")
             return
         }
         if list {

@@ -44,6 +44,17 @@ struct ConformanceTests {
         #expect(Catalogue.cases(clausePrefix: "PB-HOLD").allSatisfy { $0.clause.hasPrefix("PB-HOLD") })
     }
 
+    @Test("every MUST clause of SPEC.md has a case, every case cites a clause it has, and CONFORMANCE.md is the current table")
+    func clauseCoverage() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let coverage = ClauseCoverage(spec: try String(contentsOf: root.appendingPathComponent("SPEC.md"), encoding: .utf8))
+        #expect(coverage.clauses.filter(\.isMust).count >= 60)
+        #expect(coverage.uncoveredMusts == [])
+        #expect(coverage.unknownClauses == [])
+        let committed = try String(contentsOf: root.appendingPathComponent("CONFORMANCE.md"), encoding: .utf8)
+        #expect(committed == coverage.document, "CONFORMANCE.md is stale: run pulse conform --coverage > CONFORMANCE.md")
+    }
+
     @Test("the reference on the embedded stores: every case OK, and the reports say so in every format")
     func embedded() async throws {
         let server = try await Self.server()

@@ -59,6 +59,27 @@ extension Catalogue {
                 try c.check(message.type != nil, "a frame is not one JSON object with a type: \(message.text.prefix(120))")
             }
         },
+        ConformanceCase("live.slow-consumer", "PB-LIVE-10", "a subscriber that stops reading is closed with 1008 slow_consumer, never skipped") { c in
+            let event = try await c.event(rows: 26, cols: 50)
+            let user = try await c.user()
+            guard let url = URL(string: c.session.baseURL), let host = url.host, let port = url.port else { throw CaseFailure("cannot read host and port from \(c.session.baseURL)") }
+            let stalled = try StalledWebSocket(host: host, port: port, path: "/api/v1/live?token=\(user.token)")
+            // Sixty joins: sixty snapshots of 1,300 seats fill whatever the socket buffers between
+            // can take (a server's kernel may buffer megabytes); then changes, twenty per round (ten
+            // seats held, then released), many more than the 4096 messages a connection may queue.
+            for _ in 0..<60 { try stalled.send(#"{"type":"join_event","eventId":"\#(event)"}"#) }
+            let seats = (1...10).map { "A\($0)" }
+            for _ in 0..<300 {
+                let hold = try await c.api.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": seats], timeout: .seconds(20))
+                guard hold.status == 201, let id = hold.object("hold")["id"] as? String else { throw CaseFailure("a hold answered \(hold.status) \(hold.code ?? "")") }
+                _ = try await c.api.call(.DELETE, "/api/v1/events/\(event)/holds/\(id)", token: user.token, timeout: .seconds(20))
+            }
+            let drained = stalled.drain()
+            c.note("read \(drained.textFrames) messages (60 snapshots, 6000 changes), then \(drained.closeCode.map { "close \($0) \(drained.closeReason ?? "")" } ?? "no close")")
+            try c.check(drained.closeCode == 1008 && drained.closeReason == "slow_consumer",
+                        "the stalled subscriber was \(drained.closeCode.map { "closed with \($0) \(drained.closeReason ?? "")" } ?? "never closed") after \(drained.textFrames) messages")
+            try c.check(drained.textFrames < 6060, "every message reached the stalled subscriber: nothing was queued")
+        },
         ConformanceCase("limits.live-frame", "PB-LIMIT-3", "a live frame above 16 KiB closes the connection with 1009") { c in
             let connection = c.live(try await c.user().token)
             connection.send(["type": "join_event", "eventId": String(repeating: "a", count: 17 * 1024)])
@@ -148,6 +169,26 @@ extension Catalogue {
             let started = ContinuousClock.now
             _ = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: try await c.user().token, headers: [("Pulse-Test-Stall", "before=600")])
             try c.check(ContinuousClock.now - started >= .milliseconds(600), "the answer came \(ContinuousClock.now - started) after the request")
+        },
+        ConformanceCase("testcontrol.token", "PB-TEST-6", "the expiring-token route signs a token of the caller whose exp is now + n", needs: [.testControl]) { c in
+            let user = try await c.user()
+            let token = try await c.token(for: user, expiresInSeconds: 100)
+            let payload = try JWT.decode(String(token.split(separator: ".").dropFirst().first ?? ""))
+            let (iat, exp) = ((payload["iat"] as? NSNumber)?.doubleValue ?? 0, (payload["exp"] as? NSNumber)?.doubleValue ?? 0)
+            try c.check(payload["id"] as? String == user.id && abs(exp - iat - 100) < 1.5, "payload \(payload)")
+            try c.expect(try await c.call(.GET, "/api/v1/bookings/me", token: token), 200, nil, "the token's first use")
+        },
+        ConformanceCase("testcontrol.commit-fault", "PB-TEST-7", "commit=fail writes nothing; commit=lost writes the booking; both answer 503", needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user)
+            _ = try await c.hold(event, ["A2"], as: user)
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Fault", "commit=fail")]),
+                         503, "store_unavailable", "commit=fail")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]], headers: [("Pulse-Test-Fault", "commit=lost")]),
+                         503, "store_unavailable", "commit=lost")
+            let seats = try await c.bookings(of: user, in: event).flatMap { $0.strings("seatIds") }
+            try c.check(seats == ["A2"], "booked seats after the two faults: \(seats) (A2 only expected)")
         },
         ConformanceCase("testcontrol.malformed", "PB-TEST-5", "a malformed test-control header or body is 400 validation_failed naming it", needs: [.admin, .testControl]) { c in
             let event = try await c.event()
