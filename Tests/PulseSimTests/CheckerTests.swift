@@ -23,6 +23,23 @@ struct CheckerTests {
         #expect(HistoryChecker.check(Self.goodRace().records) == [])
     }
 
+    @Test("a second client of a user (u1/2) acts for that user: its checkout of the user's hold is fenced and idempotent as the user's")
+    func secondClientOfAUser() {
+        var h = HistoryBuilder()
+        h.hold("u1", ["A1"], id: "h1", invoke: 1, ok: 2, expires: 1_000)
+        h.checkout("u1", ["A1"], booking: "b1", invoke: 3, end: 6, key: "k")
+        h.checkout("u1/2", ["A1"], booking: "b1", invoke: 4, end: 7, key: "k")
+        h.finalBookings(8, [("b1", "u1", ["A1"])])
+        #expect(h.messages == [], "the racing retry is the user's own")
+        var other = h
+        other.checkout("u1/2", ["A1"], booking: "b2", invoke: 5, end: 9, key: "k")
+        #expect(other.brokenInvariants.contains(.idempotentCheckout), "two bookings for one key of one user, whichever client asked")
+        var stranger = HistoryBuilder()
+        stranger.hold("u1", ["A1"], id: "h1", invoke: 1, ok: 2, expires: 1_000)
+        stranger.checkout("u2/2", ["A1"], booking: "b1", invoke: 3, end: 6)
+        #expect(stranger.brokenInvariants.contains(.bookingRequiresLiveHold), "u2's second client is not u1")
+    }
+
     @Test("no-double-booking: two bookings of one seat, named with their lines")
     func doubleBooking() throws {
         var h = Self.goodRace()

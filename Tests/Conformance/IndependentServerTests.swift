@@ -1,0 +1,101 @@
+import Foundation
+import PulseConform
+import PulseWire
+import Testing
+
+/// The conformance suite against a server it was not written next to: an implementation of
+/// SPEC.md in Python written from its text alone (Tests/Conformance/Support/pulse_server.py),
+/// correct, and with one realistic defect at a time (`PULSE_DEFECT`), at least one for every
+/// MUST clause. The correct one must pass every case (no false alarm); every defect must fail one.
+@Suite("An independent implementation of SPEC.md: correct, and each single defect caught", .serialized, .timeLimit(.minutes(30)))
+struct IndependentServerTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let script = root.appendingPathComponent("Tests/Conformance/Support/pulse_server.py")
+
+    /// The server's defects (`name: CLAUSE: what`), from the `DEFECTS:` block of its docstring.
+    static var defects: [Variant] {
+        guard let text = try? String(contentsOf: script, encoding: .utf8) else { return [] }
+        return Variant.parse(text)
+    }
+
+    /// The server on a free loopback port with `defect` on (nil: none), stopped when `body` returns.
+    static func withServer<T>(defect: String?, _ body: (String) async throws -> T) async throws -> T {
+        let python = root.appendingPathComponent(".build/py-venv/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "no Python venv: run scripts/test.sh once")
+        let port = try await freeLoopbackPort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script.path, "\(port)"]
+        var environment = ["PATH": "/usr/bin:/bin", "PULSE_AUTH_RATE_LIMIT": "10"]
+        if let defect { environment["PULSE_DEFECT"] = defect }
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let api = PulseAPIClient(baseURL: base)
+        for _ in 0..<200 {
+            if let reply = try? await api.call(.GET, "/healthz", timeout: .seconds(1)), reply.status == 200 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try #require(process.isRunning, "the independent server exited (port \(port) taken, or PULSE_DEFECT=\(defect ?? "") unknown?)")
+        return try await body(base)
+    }
+
+    static func runner(_ base: String) -> ConformanceRunner {
+        ConformanceRunner(baseURL: base, runID: "i\(Int.random(in: 0..<1_000_000))")
+    }
+
+    @Test("its defect list names at least one defect for every MUST clause of SPEC.md, each a clause SPEC.md has")
+    func defectsCoverEveryMust() throws {
+        let coverage = ClauseCoverage(spec: try String(contentsOf: Self.root.appendingPathComponent("SPEC.md"), encoding: .utf8))
+        let defects = Self.defects
+        #expect(defects.count >= coverage.clauses.filter(\.isMust).count)
+        let clauses = Set(defects.map(\.clause))
+        #expect(coverage.clauses.filter { $0.isMust && !clauses.contains($0.id) }.map(\.id) == [])
+        #expect(clauses.subtracting(coverage.clauses.map(\.id)).sorted() == [])
+    }
+
+    @Test("the correct implementation passes every case (no false alarm); only the restart case is UNIMPLEMENTED")
+    func correct() async throws {
+        try await Self.withServer(defect: nil) { base in
+            let report = try await Self.runner(base).run(Catalogue.all)
+            #expect(report.results.filter { $0.grade == .failed || $0.grade == .nonStrict }.map { "\($0.id): \($0.evidence.prefix(3))" } == [])
+            #expect(report.results.filter { $0.grade == .unimplemented }.map(\.id) == ["durability.restart"])
+        }
+    }
+
+    @Test("every single defect fails a case: its clause's cases first, else the whole suite", arguments: Self.defects)
+    func defectCaught(variant: Variant) async throws {
+        try await Self.withServer(defect: variant.name) { base in
+            let own = Catalogue.all.filter { $0.clause == variant.clause }
+            var failed = own.isEmpty ? [] : try await Self.runner(base).run(own).results.filter { $0.grade == .failed }.map(\.id)
+            if failed.isEmpty {
+                failed = try await Self.runner(base).run(Catalogue.all).results.filter { $0.grade == .failed }.map(\.id)
+            }
+            #expect(!failed.isEmpty, "\(variant.name) (\(variant.clause): \(variant.what)) passed the whole suite")
+        }
+    }
+}
+
+/// One single-defect variant of the independent server.
+struct Variant: Sendable, CustomTestStringConvertible {
+    var name: String
+    var clause: String
+    var what: String
+    var testDescription: String { name }
+
+    /// The `DEFECTS:` block of `text`: one `name: CLAUSE: what` per line, up to a blank line.
+    static func parse(_ text: String) -> [Variant] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("DEFECTS:") }) else { return [] }
+        return lines[(start + 1)...].prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.compactMap { line in
+            let parts = line.split(separator: ":", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 3 ? Variant(name: parts[0], clause: parts[1], what: parts[2]) : nil
+        }
+    }
+}
