@@ -40,6 +40,8 @@ public struct ConformanceCase: Sendable {
     /// One line on what it checks.
     public var title: String
     public var needs: Set<Capability>
+    /// What the case asserts of the target's answers (shown in CONFORMANCE.md).
+    public var checks: Checks = .exact
     /// Whether the case may bring a defective target down (a payload that crashes the seed): it
     /// runs alone, after every other case, so no other case fails for its sake.
     public var runsLast = false
@@ -63,7 +65,26 @@ public struct ConformanceCase: Sendable {
     }
 }
 
+/// What a case asserts of the target's answers.
+public enum Checks: String, Sendable, Codable {
+    /// The exact status and error code its clause names.
+    case exact
+    /// Statuses only (a seed-style server has no error codes).
+    case statusOnly = "status only"
+    /// One of the behaviours SPEC.md §14 lists as an implementation choice.
+    case choice
+    /// Observed behaviour (broadcasts, outcomes of races), no status of its own.
+    case behaviour
+}
+
 extension ConformanceCase {
+    /// This case, asserting `checks` of the answers.
+    func checking(_ checks: Checks) -> ConformanceCase {
+        var copy = self
+        copy.checks = checks
+        return copy
+    }
+
     /// This case, run alone after every other case (it may bring a defective target down).
     func last() -> ConformanceCase {
         var copy = self

@@ -137,6 +137,21 @@ extension Catalogue {
             let released = try await watcher.next("seat_released B2") { $0.type == "seat_released" && $0.string("seatId") == "B2" }
             try c.check(released.string("reason") == "disconnected", "reason is \(released.string("reason") ?? "absent")")
         },
+        ConformanceCase("live.close-keeps-rest-holds", "PB-LIVE-11", "closing a connection releases only its request_lock holds, never the user's REST holds") { c in
+            let event = try await c.event()
+            let user = try await c.user(0)
+            let watcher = try await c.subscriber(event, as: try await c.user(1))
+            let rest = try await c.hold(event, ["A1"], as: user)
+            let connection = try await c.subscriber(event, as: user)
+            connection.send(["type": "request_lock", "eventId": event, "seatId": "A2"])
+            _ = try await connection.next("lock_acquired") { $0.type == "lock_acquired" }
+            connection.close()
+            _ = try await watcher.next("seat_released A2") { $0.type == "seat_released" && $0.string("seatId") == "A2" }
+            try await Task.sleep(for: .milliseconds(300))
+            try c.check(!watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A1" }, "the REST hold's seat was announced released")
+            let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: user.token).objects("holds").compactMap { $0.string("id") }
+            try c.check(holds == [rest.string("id") ?? "-"], "the user's holds after the close: \(holds)")
+        },
         ConformanceCase("live.leave-not-joined", "PB-LIVE-3", "leave_event for an event not joined is an error not_joined") { c in
             let event = try await c.event()
             let connection = c.live(try await c.user().token)

@@ -20,7 +20,8 @@ extension Catalogue {
     public static func cases(profile: Profile, clausePrefix prefix: String? = nil) -> [ConformanceCase] {
         let chosen = switch profile {
         case .pulse: all
-        case .socketio: all.filter { sharedWithSeed.contains($0.id) } + seedREST + socketIO + seedRaces
+        case .socketio: all.filter { sharedWithSeed.contains($0.id) } + seedREST.map { $0.checking(.statusOnly) }
+            + (socketIO + seedRaces).map { $0.checking(.behaviour) }
         }
         guard let prefix, !prefix.isEmpty else { return chosen }
         return chosen.filter { $0.clause.hasPrefix(prefix) || $0.id.hasPrefix(prefix) }
