@@ -65,8 +65,9 @@ public struct ConformanceRunner: Sendable {
             session.adminToken = admin.json["token"] as? String
         }
         if !session.testControl, let holdTTLSeconds { session.holdTTLSeconds = Int(holdTTLSeconds.rounded(.up)) }
-        if session.adminToken == nil, let adminEmail, let adminPassword {
-            session.adminToken = try await api.login(email: adminEmail, password: adminPassword)
+        if let adminEmail, let adminPassword {
+            session.operatorAdminToken = try await api.login(email: adminEmail, password: adminPassword)
+            session.adminToken = session.adminToken ?? session.operatorAdminToken
         }
         if !session.testControl {
             for index in 0..<3 {

@@ -62,6 +62,15 @@ public struct PulseAPIClient: Sendable {
         return try await reply(to: request, timeout: timeout)
     }
 
+    /// Sends `method path` with a body of raw bytes, not necessarily UTF-8 (bad-input checks).
+    public func call(_ method: HTTPMethod, _ path: String, rawBytes: [UInt8], timeout: TimeAmount = .seconds(30)) async throws -> APIReply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: rawBytes))
+        return try await reply(to: request, timeout: timeout)
+    }
+
     /// Sends `method path` with a raw body (bad-input checks: malformed JSON, oversized bodies).
     public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, rawBody: String, contentType: String = "application/json",
                      headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIReply {

@@ -114,6 +114,11 @@ extension Catalogue {
             try c.check(admin.object("user").string("role") == "admin", "the admin's role is \(admin.object("user").string("role") ?? "absent")")
             let user = try await c.call(.GET, "/api/v1/users/me", token: try await c.user().token)
             try c.check(user.object("user").string("role") == "user", "a signed-up user's role is \(user.object("user").string("role") ?? "absent")")
+            // The operator's own admin (--admin-email), when given beside test control's.
+            if let operatorToken = c.session.operatorAdminToken {
+                let role = try await c.call(.GET, "/api/v1/users/me", token: operatorToken).object("user").string("role")
+                try c.check(role == "admin", "the operator's admin (--admin-email) has role \(role ?? "absent")")
+            }
         },
         ConformanceCase("security.secret", "PB-SEC-2", "tokens are not signed with a guessable secret", needs: []) { c in
             let token = try await c.user().token

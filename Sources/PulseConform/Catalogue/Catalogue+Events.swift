@@ -14,7 +14,7 @@ extension Catalogue {
         },
         ConformanceCase("events.create-validation", "PB-EVENT-3", "a venue beyond 26 rows or 50 columns is 400 validation_failed naming the field") { c in
             for (config, field) in [(["rows": 27, "cols": 5, "price": 1], "venueConfig.rows"), (["rows": 2, "cols": 51, "price": 1], "venueConfig.cols"),
-                                    (["rows": 2, "cols": 5, "price": -1], "venueConfig.price")] {
+                                    (["rows": 2, "cols": 5, "price": -1], "venueConfig.price"), (["rows": 2, "cols": 5, "price": 12.345], "venueConfig.price")] {
                 let reply = try await c.call(.POST, "/api/v1/events", token: try c.admin(), json: ["title": "x", "venue": "y", "date": "2031-01-01T20:00:00Z", "venueConfig": config])
                 try c.expect(reply, 400, "validation_failed", field)
                 try c.check(reply.json["field"] as? String == field, "field is \(reply.json["field"] ?? "absent"), not \(field)")

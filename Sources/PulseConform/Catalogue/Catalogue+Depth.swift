@@ -1,0 +1,326 @@
+import Foundation
+import PulseWire
+
+/// Cases found missing by running the suite against single-defect variants of an independent
+/// implementation of SPEC.md (Tests/Conformance/Support/pulse_server.py): each pins a detail its
+/// clause states that no earlier case looked at.
+extension Catalogue {
+    static let depth: [ConformanceCase] = [
+        ConformanceCase("rest.json", "PB-REST-1", "answers are JSON (Content-Type application/json), successes and errors alike") { c in
+            let event = try await c.event()
+            for (reply, what) in [(try await c.call(.GET, "/api/v1/events/\(event)"), "a success"), (try await c.call(.GET, "/api/v1/no-such-route"), "an error")] {
+                let type = reply.headers.first(name: "Content-Type") ?? ""
+                try c.check(type.lowercased().hasPrefix("application/json"), "\(what) has Content-Type \(type)")
+            }
+        },
+        ConformanceCase("rest.unknown-fields", "PB-REST-6", "unknown body fields are ignored; a boolean is not a number") { c in
+            let user = try await c.user()
+            let event = try await c.event()
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"], "note": "window seat"]), 201, nil,
+                         "a hold with an unknown field")
+            let reply = try await c.call(.POST, "/api/v1/events", token: try c.admin(), json: [
+                "title": "t", "venue": "v", "date": "2031-01-01T20:00:00Z", "venueConfig": ["rows": true, "cols": 2, "price": 1],
+            ])
+            try c.expect(reply, 400, "validation_failed", "venueConfig.rows true")
+        },
+        ConformanceCase("errors.odd-bodies", "PB-ERR-3", "a sign-up whose fields are not strings, and a body that is not UTF-8, are 4xx", needs: []) { c in
+            for body in [#"{"name":"Ada","email":42,"password":"secret12"}"#, #"{"name":["Ada"],"email":"a@b.invalid","password":"secret12"}"#, "{\"name\":\"\u{FFFD}\u{0}\"}"] {
+                let reply = try await c.call(.POST, "/api/v1/users/signup", raw: body)
+                try c.check((400..<500).contains(reply.status), "a sign-up of \(body.debugDescription) answered \(reply.status)")
+            }
+            let request = Array("{\"name\":\"".utf8) + [0xff, 0xfe, 0x80] + Array("\",\"email\":\"x@y.invalid\",\"password\":\"secret12\"}".utf8)
+            let reply = try await c.api.call(.POST, "/api/v1/users/signup", rawBytes: request, timeout: .seconds(10))
+            try c.check((400..<500).contains(reply.status), "a body with bytes that are not UTF-8 answered \(reply.status)")
+        },
+        ConformanceCase("users.signup-limits", "PB-USER-1", "the name is measured after trimming; the password limit is 72 bytes, not characters", needs: [.testControl]) { c in
+            let spaced = try await c.call(.POST, "/api/v1/users/signup", json: ["name": " a ", "email": c.unique("trim") + "@conform.invalid", "password": "secret12"],
+                                          headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(spaced, 400, "validation_failed", "the name \" a \" (one character after trimming)")
+            // 37 two-byte characters: 37 characters, 74 bytes.
+            let long = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("bytes") + "@conform.invalid",
+                                                                             "password": String(repeating: "é", count: 37)], headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(long, 400, "validation_failed", "a password of 74 bytes")
+        },
+        ConformanceCase("auth.token-lifetime", "PB-AUTH-3", "a token lives 24 hours by default: exp = iat + 86400") { c in
+            let payload = try JWT.decode(String(try await c.user().token.split(separator: ".")[1]))
+            let (iat, exp) = ((payload["iat"] as? NSNumber)?.doubleValue ?? 0, (payload["exp"] as? NSNumber)?.doubleValue ?? 0)
+            try c.check(exp - iat == 86_400, "exp - iat is \(exp - iat) s")
+        },
+        ConformanceCase("auth.admin-routes", "PB-AUTH-4", "PATCH and DELETE of an event need an admin: 403 for a user") { c in
+            let event = try await c.event()
+            let token = try await c.user().token
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: token, json: ["title": "mine"]), 403, "forbidden", "PATCH by a user")
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: token), 403, "forbidden", "DELETE by a user")
+        },
+        ConformanceCase("auth.rate-limit-per-route", "PB-AUTH-6", "sign-up and log-in are counted apart", needs: [.testControl]) { c in
+            let client = [("Pulse-Test-Client", c.unique("routes"))]
+            for _ in 0..<10 {
+                _ = try await c.call(.POST, "/api/v1/users/login", json: ["email": c.unique("n") + "@conform.invalid", "password": "whatever1"], headers: client)
+            }
+            let signup = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("s") + "@conform.invalid", "password": "secret12"],
+                                          headers: client)
+            try c.expect(signup, 201, nil, "a sign-up after ten log-ins of the same client")
+        },
+        ConformanceCase("events.list-order", "PB-EVENT-2", "the list holds active events only, sorted by date") { c in
+            let admin = try c.admin()
+            var ids: [String] = []
+            for date in ["2033-03-01T20:00:00Z", "2033-01-01T20:00:00Z", "2033-02-01T20:00:00Z"] {
+                let reply = try await c.call(.POST, "/api/v1/events", token: admin, json: [
+                    "title": c.unique("order"), "venue": "v", "date": date, "venueConfig": ["rows": 1, "cols": 1, "price": 1],
+                ])
+                try c.expect(reply, 201)
+                ids.append(reply.object("event").string("id") ?? "")
+            }
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(ids[2])", token: admin, json: ["isActive": false]), 200)
+            let listed = try await c.call(.GET, "/api/v1/events").objects("events").compactMap { $0.string("id") }.filter(ids.contains)
+            try c.check(listed == [ids[1], ids[0]], "listed \(listed.map { ids.firstIndex(of: $0) ?? -1 }) of events 0 (March), 1 (January), 2 (February, inactive)")
+        },
+        ConformanceCase("events.inactive-rules", "PB-EVENT-5", "an inactive event is still read by id, and refuses checkouts too (409 event_inactive)") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user)
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["isActive": false]), 200)
+            try c.expect(try await c.call(.GET, "/api/v1/events/\(event)"), 200, nil, "an inactive event by id")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 409, "event_inactive")
+        },
+        ConformanceCase("events.delete-keeps-bookings", "PB-EVENT-7", "a deleted event's confirmed bookings stay in GET /bookings/me") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user)
+            let booking = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]])
+            try c.expect(booking, 201)
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: try c.admin()), 204)
+            let mine = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings").compactMap { $0.string("id") }
+            try c.check(mine.contains(booking.object("booking").string("id") ?? "-"), "the booking is gone from bookings/me")
+        },
+        ConformanceCase("holds.fence-after-release", "PB-HOLD-7", "a grant after a release gets a fence larger than every earlier one") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let first = try await c.hold(event, ["A1"], as: user)
+            let second = try await c.hold(event, ["A2"], as: user)
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(second.string("id") ?? "")", token: user.token), 204)
+            let third = try await c.hold(event, ["A3"], as: user)
+            let fences = [first, second, third].map { ($0["fence"] as? NSNumber)?.int64Value ?? -1 }
+            try c.check(fences[2] > fences[1] && fences[1] > fences[0], "fences \(fences)")
+        },
+        ConformanceCase("holds.extend-never-earlier", "PB-HOLD-9", "an extension by 1 s never moves expiresAt earlier, and is not broadcast") { c in
+            let event = try await c.event()
+            let user = try await c.user(0)
+            let watcher = try await c.subscriber(event, as: try await c.user(1))
+            let hold = try await c.hold(event, ["A1"], as: user)
+            _ = try await watcher.next("seat_locked A1") { $0.type == "seat_locked" }
+            let reply = try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: ["seconds": 1])
+            try c.expect(reply, 200)
+            try c.check(WireWorld.ns(reply.object("hold").string("expiresAt")) >= WireWorld.ns(hold.string("expiresAt")), "expiresAt moved earlier")
+            try await Task.sleep(for: .milliseconds(300))
+            try c.check(watcher.messages.filter { $0.type == "seat_locked" }.count == 1, "the extension was broadcast")
+        },
+        ConformanceCase("holds.frozen", "PB-HOLD-10", "a hold being checked out can be neither released nor extended (409 checkout_in_progress)",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let hold = try await c.hold(event, ["A1"], as: user)
+            async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Stall", "commit=1000")])
+            try await Task.sleep(for: .milliseconds(400))
+            let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
+            try c.expect(try await c.call(.DELETE, path, token: user.token), 409, "checkout_in_progress", "a release during the checkout")
+            try c.expect(try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress", "an extension during the checkout")
+            try c.expect(try await checkout, 201, nil, "the stalled checkout")
+        },
+        ConformanceCase("holds.release-twice", "PB-HOLD-10", "a second release of the same hold is 404 hold_not_found") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let path = "/api/v1/events/\(event)/holds/\(try await c.hold(event, ["A1"], as: user).string("id") ?? "")"
+            try c.expect(try await c.call(.DELETE, path, token: user.token), 204)
+            try c.expect(try await c.call(.DELETE, path, token: user.token), 404, "hold_not_found", "the second release")
+        },
+        ConformanceCase("checkout.coverage", "PB-CHECKOUT-1", "every seat must be covered: by the named hold, or by any of the caller's holds") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let first = try await c.hold(event, ["A1"], as: user)
+            _ = try await c.hold(event, ["A2"], as: user)
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"], "holdId": first.string("id") ?? ""]),
+                         409, "hold_required", "A2 with the hold of A1 named")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A3"]]), 409, "hold_required",
+                         "A3 never held")
+            let both = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"]])
+            try c.expect(both, 201, nil, "two seats of two holds of the caller")
+            try c.check(Set(both.object("booking").strings("seatIds")) == ["A1", "A2"], "booked \(both.object("booking").strings("seatIds"))")
+        },
+        ConformanceCase("checkout.newest-first", "PB-CHECKOUT-2", "GET /bookings/me lists the caller's bookings newest first") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            var ids: [String] = []
+            for seat in ["A1", "A2"] {
+                _ = try await c.hold(event, [seat], as: user)
+                ids.append(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]]).object("booking").string("id") ?? "")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let listed = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings").compactMap { $0.string("id") }.filter(ids.contains)
+            try c.check(listed == ids.reversed(), "listed oldest first")
+        },
+        ConformanceCase("checkout.key-scope", "PB-CHECKOUT-6", "keys are per user, and a key of more than 128 characters is 400") { c in
+            let event = try await c.event()
+            let (first, second) = (try await c.user(0), try await c.user(1))
+            _ = try await c.hold(event, ["A1"], as: first)
+            _ = try await c.hold(event, ["A2"], as: second)
+            let key = ("Idempotency-Key", c.unique("shared"))
+            let mine = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]], headers: [key])
+            let theirs = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: second.token, json: ["seatIds": ["A2"]], headers: [key])
+            try c.expect(theirs, 201, nil, "another user's checkout with the same key")
+            try c.check(theirs.object("booking").string("id") != mine.object("booking").string("id"), "another user got the first user's booking")
+            _ = try await c.hold(event, ["A3"], as: first)
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A3"]],
+                                          headers: [("Idempotency-Key", String(repeating: "k", count: 129))]), 400, "validation_failed", "a 129-character key")
+        },
+        ConformanceCase("checkout.key-in-progress", "PB-CHECKOUT-6", "a retry while the first attempt commits is 409 idempotency_in_progress", needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user)
+            let key = ("Idempotency-Key", c.unique("racing"))
+            async let first = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [key, ("Pulse-Test-Stall", "commit=800")])
+            try await Task.sleep(for: .milliseconds(300))
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [key]),
+                         409, "idempotency_in_progress", "the retry during the commit")
+            try c.expect(try await first, 201)
+        },
+        ConformanceCase("live.token-expiry", "PB-LIVE-1", "an expired token gets no subscription: 401, or error token_expired then 1008", needs: [.testControl]) { c in
+            let expired = try await c.token(for: try await c.user(), expiresInSeconds: -5)
+            try await c.refusedUpgrade(token: expired, code: "token_expired")
+        }.checking(.choice),
+        ConformanceCase("live.release-lock-one-seat", "PB-LIVE-3", "release_lock releases the seat named, not the rest of its hold; leave_event releases the connection's holds only") { c in
+            let event = try await c.event()
+            let user = try await c.user(0)
+            let watcher = try await c.subscriber(event, as: try await c.user(1))
+            let rest = try await c.hold(event, ["B1"], as: user)
+            _ = try await c.hold(event, ["A1", "A2"], as: user)
+            let connection = try await c.subscriber(event, as: user)
+            connection.send(["type": "release_lock", "eventId": event, "seatId": "A1"])
+            _ = try await watcher.next("seat_released A1") { $0.type == "seat_released" && $0.string("seatId") == "A1" }
+            connection.send(["type": "request_lock", "eventId": event, "seatId": "B5"])
+            _ = try await connection.next("lock_acquired B5") { $0.type == "lock_acquired" }
+            connection.send(["type": "leave_event", "eventId": event])
+            let left = try await watcher.next("seat_released B5") { $0.type == "seat_released" && $0.string("seatId") == "B5" }
+            try c.check(left.string("reason") == "released", "leave_event's release has reason \(left.string("reason") ?? "none"), not released")
+            try await Task.sleep(for: .milliseconds(300))
+            let released = Set(watcher.messages.filter { $0.type == "seat_released" }.compactMap { $0.string("seatId") })
+            try c.check(released == ["A1", "B5"], "released \(released.sorted()): only A1 (release_lock) and B5 (the connection's, on leave) expected")
+            let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: user.token).objects("holds")
+            try c.check(holds.contains { $0.string("id") == rest.string("id") } && holds.flatMap { $0.strings("seatIds") }.sorted() == ["A2", "B1"],
+                        "the user's holds: \(holds.map { $0.strings("seatIds") })")
+        },
+        ConformanceCase("live.own-changes", "PB-LIVE-7", "a connection hears its own changes too, and a resync from sinceSeq repeats none") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let connection = try await c.subscriber(event, as: user)
+            connection.send(["type": "request_lock", "eventId": event, "seatId": "A1"])
+            let locked = try await connection.next("its own seat_locked") { $0.type == "seat_locked" && $0.string("seatId") == "A1" }
+            _ = try await c.hold(event, ["A2"], as: user)
+            _ = try await connection.next("seat_locked A2") { $0.type == "seat_locked" && $0.string("seatId") == "A2" }
+            let again = try await c.subscriber(event, as: user)
+            again.send(["type": "join_event", "eventId": event, "sinceSeq": locked.seq ?? 0])
+            let joined = try await again.next(after: 1, "joined") { $0.type == "joined" || $0.type == "snapshot" }
+            let replayed = again.messages.dropFirst().prefix { $0.type != "joined" && $0.type != "snapshot" }.compactMap(\.seq)
+            try c.check(joined.type == "joined" && replayed == [(locked.seq ?? 0) + 1], "after sinceSeq \(locked.seq ?? 0): replayed \(replayed), then \(joined.type ?? "-")")
+        },
+        ConformanceCase("live.resync-edges", "PB-LIVE-8",
+                        "a sinceSeq ahead of the event gets a snapshot; one 1,100 changes back gets a snapshot or every change since, never part") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let connection = try await c.subscriber(event, as: user)
+            let first = connection.messages[0].seq ?? 0
+            connection.send(["type": "join_event", "eventId": event, "sinceSeq": 1 << 52])
+            let ahead = try await connection.next(after: 1, "the answer to a sinceSeq ahead") { $0.type == "snapshot" || $0.type == "joined" }
+            try c.check(ahead.type == "snapshot", "a sinceSeq ahead of the event got \(ahead.type ?? "-")")
+            let seats = (1...10).map { "A\($0)" }
+            for _ in 0..<55 {
+                let hold = try await c.hold(event, seats, as: user)
+                try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token), 204)
+            }
+            let again = c.live(user.token)
+            again.send(["type": "join_event", "eventId": event, "sinceSeq": first])
+            let answer = try await again.next(seconds: 10, "the answer to a sinceSeq 1,100 changes back") { $0.type == "snapshot" || $0.type == "joined" }
+            if answer.type == "joined" {
+                let replayed = again.messages.prefix { $0.type != "joined" }.compactMap(\.seq)
+                try c.check(replayed == Array((first + 1)...(first + 1_100)), "joined after a replay of \(replayed.count) changes from \(replayed.first ?? -1), not the 1,100 since \(first)")
+            }
+        },
+        ConformanceCase("live.expiry-seq", "PB-LIVE-5", "an expiry takes exactly the next seq, one per seat, and the next change the one after", needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let watcher = try await c.subscriber(event, as: user)
+            let start = watcher.messages[0].seq ?? 0
+            _ = try await c.hold(event, ["A1", "A2"], as: user, headers: try c.shortTTL(1))
+            _ = try await watcher.waitUntil(seconds: 5, "both expiries") { $0.filter { $0.type == "seat_released" }.count >= 2 }
+            _ = try await c.hold(event, ["A3"], as: user)
+            let seen = try await watcher.waitUntil("the next seat_locked") { $0.filter { $0.type == "seat_locked" }.count >= 3 }
+            let seqs = seen.dropFirst().compactMap(\.seq)
+            try c.check(seqs == Array((start + 1)...(start + 5)), "seqs \(seqs) after the snapshot's \(start)")
+        },
+        ConformanceCase("checkout.cents", "PB-CHECKOUT-4", "the total is exact in cents: three seats at 0.10 cost 0.30") { c in
+            let event = try await c.event(price: 0.1)
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1", "A2", "A3"], as: user)
+            let reply = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2", "A3"]])
+            try c.expect(reply, 201)
+            try c.check(reply.object("booking").double("totalAmount") == 0.3, "totalAmount is \(reply.object("booking")["totalAmount"] ?? "absent")")
+        },
+        ConformanceCase("race.join-during-burst", "PB-LIVE-7", "subscribers joining during a burst of changes each get a snapshot, then every later change once",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event(rows: 2, cols: 10)
+            var users: [TestUser] = []
+            for _ in 0..<10 { users.append(try await c.user()) }
+            // The event's seq before the burst (a new event's first seq need not be 0), and after it.
+            let base = try await c.subscriber(event, as: users[0]).messages[0].seq ?? 0
+            let last = base + 20
+            let joiners = (0..<8).map { _ in c.live(users[0].token) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, user) in users.enumerated() {
+                    group.addTask { _ = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A\(index + 1)", "B\(index + 1)"]]) }
+                }
+                for (index, joiner) in joiners.enumerated() {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(3 * index))
+                        joiner.send(["type": "join_event", "eventId": event])
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for (index, joiner) in joiners.enumerated() {
+                let snapshot = try await joiner.next("joiner \(index)'s snapshot") { $0.type == "snapshot" }
+                let from = snapshot.seq ?? -1
+                let messages = try await joiner.waitUntil("joiner \(index) up to the burst's last seq") { from >= last || ($0.last?.seq ?? 0) >= last }
+                let after = messages.drop { $0.type != "snapshot" }.dropFirst().compactMap(\.seq)
+                let locked = ((snapshot.json?["seats"] as? [[String: Any]]) ?? []).filter { $0["status"] as? String == "locked" }.count
+                try c.check(after == (from < last ? Array((from + 1)...last) : []), "joiner \(index): snapshot at \(from - base), then \(after.map { $0 - base })")
+                try c.check(Int64(locked) == from - base, "joiner \(index)'s snapshot at seq \(from - base) shows \(locked) seats locked")
+            }
+        },
+        ConformanceCase("security.error-headers", "PB-SEC-1", .should, "error answers carry the security headers too", needs: []) { c in
+            let reply = try await c.call(.GET, "/api/v1/no-such-route")
+            try c.check(reply.headers.first(name: "X-Content-Type-Options")?.lowercased() == "nosniff", "a 404 lacks X-Content-Type-Options")
+        },
+        ConformanceCase("holds.list-own", "PB-HOLD-11", .should, "GET holds lists the caller's holds only") { c in
+            let event = try await c.event()
+            _ = try await c.hold(event, ["A1"], as: try await c.user(0))
+            let other = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: try await c.user(1).token)
+            try c.check(other.objects("holds").isEmpty, "another user's holds are listed")
+        },
+        ConformanceCase("testcontrol.hot-stall", "PB-TEST-5", "hot= stalls a checkout after its first hot step, the freeze: meanwhile its hold cannot be released",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let hold = try await c.hold(event, ["A1"], as: user)
+            async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Stall", "hot=1000")])
+            try await Task.sleep(for: .milliseconds(400))
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token), 409, "checkout_in_progress",
+                         "a release while the checkout is stalled after its freeze")
+            try c.expect(try await checkout, 201, nil, "the stalled checkout")
+        },
+        ConformanceCase("testcontrol.one-admin", "PB-TEST-2", "the admin-token route gives the same admin account every time", needs: [.testControl]) { c in
+            let first = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")
+            let second = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")
+            try c.check(first != nil && first == second, "admin ids \(first ?? "-") and \(second ?? "-")")
+        },
+    ]
+}
