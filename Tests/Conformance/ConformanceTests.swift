@@ -147,7 +147,6 @@ struct ConformanceTests {
 /// on python-socketio (scripts/test.sh makes its venv), each of its defects switchable off.
 @Suite("Conformance of a seed-style Socket.IO server", .serialized, .timeLimit(.minutes(10)))
 struct SocketIOConformanceTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     /// The stand-in's lock TTL in these tests (the races that need an expiry run with it).
     static let lockTTL = 1.0
 
@@ -184,37 +183,27 @@ struct SocketIOConformanceTests {
     /// The stand-in on a free loopback port with `defects` on (nil: all of them, the seed as it
     /// is), stopped when `body` returns.
     static func withSeedServer<T>(defects: [String]? = nil, _ body: (String) async throws -> T) async throws -> T {
-        let python = root.appendingPathComponent(".build/py-venv/bin/python").path
-        try #require(FileManager.default.isExecutableFile(atPath: python), "no Python venv with python-socketio: run scripts/test.sh once")
         let all = Set(defectCases.flatMap(\.0))
-        let port = try await freeLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent("Tests/Conformance/Support/seed_server.py").path, "\(port)"]
-        process.environment = ["ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "PATH": "/usr/bin:/bin", "LOCK_TTL": "\(lockTTL)",
-                               "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? ""]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            // SIGKILL: children of the test runner may have SIGTERM ignored.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let base = "http://127.0.0.1:\(port)"
-        let api = PulseAPIClient(baseURL: base)
-        for _ in 0..<200 {
-            // Its own answer ({"ok": true}), from a process still running: not another server's on a reused port.
-            if let reply = try? await api.call(.GET, "/healthz", timeout: .seconds(1)), reply.status == 200, reply.json["ok"] as? Bool == true { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try #require(process.isRunning, "the seed stand-in exited (port \(port) taken?)")
-        return try await body(base)
+        return try await PythonServer.with("seed_server.py", environment: [
+            "ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "LOCK_TTL": "\(lockTTL)",
+            "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? "",
+        ], ready: { $0.status == 200 && $0.json["ok"] as? Bool == true }, body)
     }
 
     static func runner(_ base: String) -> ConformanceRunner {
         ConformanceRunner(baseURL: base, runID: "seed\(Int.random(in: 0..<1_000_000))", profile: .socketio, adminEmail: "admin@seed.test",
                           adminPassword: "admin-password", holdTTLSeconds: lockTTL)
+    }
+
+    /// A wire-mode run of a small scenario against the stand-in at `base`.
+    static func wireRun(_ base: String) async throws -> (SimConfiguration, WireRunner.Outcome) {
+        let session = try await runner(base).prepare()
+        var configuration = WireModeTests.simulation
+        configuration.rows = 4
+        configuration.cols = 10
+        configuration.checkoutProbability = 0.5
+        configuration.releaseProbability = 0.2
+        return (configuration, try await WireRunner(session: session).run(configuration, profile: .socketio))
     }
 
     static func grades(_ report: ConformanceReport) -> [String: Grade] { Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0.grade) }) }
@@ -286,13 +275,7 @@ struct SocketIOConformanceTests {
     @Test("wire mode over Socket.IO drives the seed stand-in in its real format and catches its lies: no seq, booked seats announced free")
     func wireMode() async throws {
         try await Self.withSeedServer { base in
-            let session = try await Self.runner(base).prepare()
-            var configuration = WireModeTests.simulation
-            configuration.rows = 4
-            configuration.cols = 10
-            configuration.checkoutProbability = 0.5
-            configuration.releaseProbability = 0.2
-            let outcome = try await WireRunner(session: session).run(configuration, profile: .socketio)
+            let (configuration, outcome) = try await Self.wireRun(base)
             let history = outcome.history
             for f in ["hold", "checkout", "release"] {
                 #expect(history.contains { $0.type == .ok && $0.f == f }, "no ok \(f): the users did not get through")
@@ -311,13 +294,7 @@ struct SocketIOConformanceTests {
     @Test("wire mode against the stand-in with every defect fixed: nothing about holds, bookings or order is flagged")
     func wireModeFixed() async throws {
         try await Self.withSeedServer(defects: []) { base in
-            let session = try await Self.runner(base).prepare()
-            var configuration = WireModeTests.simulation
-            configuration.rows = 4
-            configuration.cols = 10
-            configuration.checkoutProbability = 0.5
-            configuration.releaseProbability = 0.2
-            let outcome = try await WireRunner(session: session).run(configuration, profile: .socketio)
+            let outcome = try await Self.wireRun(base).1
             #expect(outcome.history.contains { $0.type == .ok && $0.f == "checkout" })
             #expect(outcome.violations.map(\.description) == [])
         }

@@ -9,8 +9,7 @@ import Testing
 /// MUST clause. The correct one must pass every case (no false alarm); every defect must fail one.
 @Suite("An independent implementation of SPEC.md: correct, and each single defect caught", .serialized, .timeLimit(.minutes(30)))
 struct IndependentServerTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let script = root.appendingPathComponent("Tests/Conformance/Support/pulse_server.py")
+    static let script = PythonServer.root.appendingPathComponent("Tests/Conformance/Support/pulse_server.py")
 
     /// The server's defects (`name: CLAUSE: what`), from the `DEFECTS:` block of its docstring.
     static var defects: [Variant] {
@@ -20,30 +19,9 @@ struct IndependentServerTests {
 
     /// The server on a free loopback port with `defect` on (nil: none), stopped when `body` returns.
     static func withServer<T>(defect: String?, _ body: (String) async throws -> T) async throws -> T {
-        let python = root.appendingPathComponent(".build/py-venv/bin/python").path
-        try #require(FileManager.default.isExecutableFile(atPath: python), "no Python venv: run scripts/test.sh once")
-        let port = try await freeLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, "\(port)"]
-        var environment = ["PATH": "/usr/bin:/bin", "PULSE_AUTH_RATE_LIMIT": "10", "PULSE_ADMIN_EMAIL": adminEmail, "PULSE_ADMIN_PASSWORD": adminPassword]
+        var environment = ["PULSE_AUTH_RATE_LIMIT": "10", "PULSE_ADMIN_EMAIL": adminEmail, "PULSE_ADMIN_PASSWORD": adminPassword]
         if let defect { environment["PULSE_DEFECT"] = defect }
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        let base = "http://127.0.0.1:\(port)"
-        let api = PulseAPIClient(baseURL: base)
-        for _ in 0..<200 {
-            if let reply = try? await api.call(.GET, "/healthz", timeout: .seconds(1)), reply.status == 200 { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try #require(process.isRunning, "the independent server exited (port \(port) taken, or PULSE_DEFECT=\(defect ?? "") unknown?)")
-        return try await body(base)
+        return try await PythonServer.with("pulse_server.py", environment: environment, body)
     }
 
     static let adminEmail = "operator@independent.invalid"
@@ -67,7 +45,7 @@ struct IndependentServerTests {
 
     @Test("its defect list names at least one defect for every MUST clause of SPEC.md, each a clause SPEC.md has")
     func defectsCoverEveryMust() throws {
-        let coverage = ClauseCoverage(spec: try String(contentsOf: Self.root.appendingPathComponent("SPEC.md"), encoding: .utf8))
+        let coverage = ClauseCoverage(spec: try String(contentsOf: PythonServer.root.appendingPathComponent("SPEC.md"), encoding: .utf8))
         let defects = Self.defects
         #expect(defects.count >= coverage.clauses.filter(\.isMust).count)
         let clauses = Set(defects.map(\.clause))
