@@ -29,6 +29,8 @@ public struct TargetSession: Sendable {
     public var runID: String
     /// A shell command that restarts the target (`--restart-command`), if the operator gave one.
     public var restartCommand: String?
+    /// Why the given admin credentials gave no token, if they did not.
+    public var adminProblem: String?
     /// The operator's admin (`--admin-email`), logged in even under test control, whose own admin
     /// serves the other cases (PB-AUTH-5: an admin exists by operator action).
     public var operatorAdminToken: String?

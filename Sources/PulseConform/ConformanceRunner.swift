@@ -67,7 +67,13 @@ public struct ConformanceRunner: Sendable {
         if !session.testControl, let holdTTLSeconds { session.holdTTLSeconds = Int(holdTTLSeconds.rounded(.up)) }
         if let adminEmail, let adminPassword {
             if session.adminToken == nil {
-                session.adminToken = try await api.login(email: adminEmail, password: adminPassword)
+                // A log-in the target answers wrongly is graded by the log-in cases; the cases that
+                // need an admin then say why they could not run.
+                do {
+                    session.adminToken = try await api.login(email: adminEmail, password: adminPassword)
+                } catch {
+                    session.adminProblem = "the admin's log-in failed: \(error)"
+                }
                 session.operatorAdminToken = session.adminToken
             } else {
                 // Beside test control's admin, only for auth.admin-role: a log-in that fails here
@@ -120,6 +126,7 @@ public struct ConformanceRunner: Sendable {
             || testCase.needs.contains(.restart) && session.restartCommand == nil {
             result.grade = .unimplemented
             result.evidence = ["needs \(testCase.needs.map(\.rawValue).sorted().joined(separator: " and ")), which the target does not offer"]
+                + (testCase.needs.contains(.admin) ? session.adminProblem.map { [$0] } ?? [] : [])
             return result
         }
         let context = CaseContext(session: session, caseID: testCase.id, http: http)
