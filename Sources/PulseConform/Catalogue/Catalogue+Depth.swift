@@ -317,6 +317,56 @@ extension Catalogue {
                          "a release while the checkout is stalled after its freeze")
             try c.expect(try await checkout, 201, nil, "the stalled checkout")
         },
+        ConformanceCase("checkout.lease-fenced", "PB-CHECKOUT-5", "a commit stalled past its checkout's lease never lands over a newer hold: 409 hold_superseded",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let (first, second) = (try await c.user(0), try await c.user(1))
+            _ = try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1))
+            // A lease of 1 s (PB-TEST-8): by 1.6 s the server has decided the checkout (it had not
+            // committed: the seat is released), a rival holds the seat, and then the commit comes.
+            async let stalled = c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
+                                       headers: [("Pulse-Test-Lease", "1000"), ("Pulse-Test-Stall", "commit=2800")])
+            try await Task.sleep(for: .milliseconds(1_800))
+            let rival = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: second.token, json: ["seatIds": ["A1"]])
+            try c.expect(rival, 201, nil, "the rival's hold after the lapsed checkout was decided")
+            try c.expect(try await stalled, 409, "hold_superseded", "the commit that came after its lease")
+            try c.check(try await c.bookings(of: first, in: event).isEmpty, "the late commit left a booking")
+        },
+        ConformanceCase("checkout.lease-decides", "PB-CHECKOUT-7",
+                        "when a failed commit's lease runs out its seats are released as expired; a lost commit's seats are announced booked",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user(0)
+            let watcher = try await c.subscriber(event, as: try await c.user(1))
+            _ = try await c.hold(event, ["A1"], as: user)
+            _ = try await c.hold(event, ["A2"], as: user)
+            let lease = ("Pulse-Test-Lease", "600")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [lease, ("Pulse-Test-Fault", "commit=fail")]),
+                         503, "store_unavailable", "commit=fail")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]], headers: [lease, ("Pulse-Test-Fault", "commit=lost")]),
+                         503, "store_unavailable", "commit=lost")
+            let released = try await watcher.next(seconds: 4, "A1 released when its lease ran out") { $0.type == "seat_released" && $0.string("seatId") == "A1" }
+            try c.check(released.string("reason") == "expired", "A1 released with reason \(released.string("reason") ?? "none"), not expired")
+            _ = try await watcher.next(seconds: 4, "A2 announced booked when its lease ran out") { $0.type == "seats_booked" && ($0.json?["seatIds"] as? [String] ?? []).contains("A2") }
+            try await Task.sleep(for: .milliseconds(300))
+            try c.check(!watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A2" }, "the lost commit's booked seat was announced released")
+            let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
+            try c.check(seats.first { $0.string("id") == "A2" }?.string("status") == "booked" && seats.first { $0.string("id") == "A1" }?.string("status") == "available",
+                        "the map after the leases: A1 \(seats.first { $0.string("id") == "A1" }?.string("status") ?? "-"), A2 \(seats.first { $0.string("id") == "A2" }?.string("status") ?? "-")")
+        },
+        ConformanceCase("testcontrol.lease", "PB-TEST-8", "Pulse-Test-Lease shortens a checkout's lease: the server decides it when that runs out", needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let (first, second) = (try await c.user(0), try await c.user(1))
+            // The hold's own TTL (1 s) runs out during the stalled commit too: whether a lease that
+            // runs out also releases a hold still within its TTL is left open by SPEC.md.
+            _ = try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1))
+            async let stalled = c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
+                                       headers: [("Pulse-Test-Lease", "500"), ("Pulse-Test-Stall", "commit=2000")])
+            try await Task.sleep(for: .milliseconds(1_400))
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: second.token, json: ["seatIds": ["A1"]]), 201, nil,
+                         "a hold of the seat after the 500 ms lease ran out")
+            _ = try await stalled
+        },
         ConformanceCase("testcontrol.one-admin", "PB-TEST-2", "the admin-token route gives the same admin account every time", needs: [.testControl]) { c in
             let first = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")
             let second = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")

@@ -13,6 +13,7 @@ struct TestControlMiddleware: RouterMiddleware {
     static let holdTTLHeader = "Pulse-Test-Hold-TTL"
     static let stallHeader = "Pulse-Test-Stall"
     static let faultHeader = "Pulse-Test-Fault"
+    static let leaseHeader = "Pulse-Test-Lease"
     static let stallMsMax = 30_000
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -49,6 +50,12 @@ struct TestControlMiddleware: RouterMiddleware {
             }
             overrides.commitFault = kind
         }
+        if let lease = request.headers[HTTPField.Name(Self.leaseHeader)!] {
+            guard let ms = Int(lease), (100...30_000).contains(ms) else {
+                throw PulseError.invalid(Self.leaseHeader, "\(Self.leaseHeader) must be 100...30000 ms.")
+            }
+            overrides.checkoutLeaseMs = ms
+        }
         return try await TestControlRequest.$current.withValue(overrides) { try await next(request, context) }
     }
 }
@@ -64,7 +71,7 @@ extension PulseServer {
             JSONResponse.success(TestControlProfile(profile: TestControlProfile.name, holdTTLSeconds: engine.configuration.holdTTLSeconds,
                                                     heldSeatsMax: engine.configuration.heldSeatsPerUserMax,
                                                     headers: [TestControlMiddleware.clientHeader, TestControlMiddleware.holdTTLHeader, TestControlMiddleware.stallHeader,
-                                                              TestControlMiddleware.faultHeader]))
+                                                              TestControlMiddleware.faultHeader, TestControlMiddleware.leaseHeader]))
         }
         api.post("test-control/admin-token") { _, _ -> Response in
             let admin = try await accounts.ensureAdmin(email: TestControlProfile.adminEmail, password: engine.ids.token(), name: "Conformance admin")

@@ -17,6 +17,8 @@ public struct TestControlRequest: Sendable {
     public var stallBeforeCommitMs: Int?
     /// A durable-store failure to inject into the request's booking commit (PB-TEST-7).
     public var commitFault: CommitFault?
+    /// The lease of the request's checkout instead of the server's (PB-TEST-8).
+    public var checkoutLeaseMs: Int?
 
     /// PB-TEST-7's faults of a booking commit.
     public enum CommitFault: String, Sendable {

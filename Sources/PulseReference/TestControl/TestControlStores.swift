@@ -35,7 +35,8 @@ public final class TestControlHotStore: HotStore {
         try await step(nowMs) { try await inner.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: $0, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs) }
     }
     public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
-        try await step(nowMs) { try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: $0, leaseMs: leaseMs) }
+        let lease = TestControlRequest.current?.checkoutLeaseMs.map(Int64.init) ?? leaseMs
+        return try await step(nowMs) { try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: $0, leaseMs: lease) }
     }
     public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
         try await step(nowMs) { try await inner.finishCheckout(eventID: eventID, checkoutID: checkoutID, seatIDs: seatIDs, nowMs: $0) }

@@ -221,10 +221,12 @@ pb-test-6-exp-ignored: PB-TEST-6: the test-control token ignores expiresInSecond
 pb-test-6-positive-only: PB-TEST-6: a negative expiresInSeconds is refused with 400 instead of giving an expired token
 pb-test-7-fault-ignored: PB-TEST-7: Pulse-Test-Fault is validated but ignored: the checkout books and answers 201
 pb-test-7-lost-not-written: PB-TEST-7: commit=lost writes nothing, like commit=fail (no booking exists, a retry books anew)
+pb-test-8-lease-ignored: PB-TEST-8: Pulse-Test-Lease is validated but the checkout keeps the 30 s lease
 
 """
 import asyncio
 import base64
+import contextvars
 import binascii
 import collections
 import datetime as dt
@@ -285,7 +287,9 @@ SWEEP_EVERY = 0.1
 RATE_WINDOW = 15 * 60
 SEATS_PER_HOLD = 10
 PASSWORD_ROUNDS = 10_000
-TEST_HEADERS = ["Pulse-Test-Hold-TTL", "Pulse-Test-Client", "Pulse-Test-Stall", "Pulse-Test-Fault"]
+TEST_HEADERS = ["Pulse-Test-Hold-TTL", "Pulse-Test-Client", "Pulse-Test-Stall", "Pulse-Test-Fault", "Pulse-Test-Lease"]
+# The checkout lease of the request in progress (PB-TEST-8's Pulse-Test-Lease, else LEASE_MS).
+REQUEST_LEASE_MS = contextvars.ContextVar("lease_ms", default=None)
 
 HEX24 = re.compile(r"[0-9a-f]{24}")
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -787,6 +791,12 @@ def read_test_headers(request):
         if not match:
             raise invalid("Pulse-Test-Fault", "Pulse-Test-Fault is commit=fail or commit=lost")
         request["test_fault"] = None if bug("pb-test-7-fault-ignored") else match.group(1)
+    lease = request.headers.get("Pulse-Test-Lease")
+    if lease is not None:
+        if not re.fullmatch(r"[0-9]{1,5}", lease.strip()) or not 100 <= int(lease) <= 30_000:
+            raise invalid("Pulse-Test-Lease", "Pulse-Test-Lease must be 100...30000 ms")
+        if not bug("pb-test-8-lease-ignored"):
+            REQUEST_LEASE_MS.set(int(lease))
 
 
 async def stall(request, phase):
@@ -1440,7 +1450,7 @@ async def freeze(ev, user_id, seats, hold_id, amount, scope, token):
         await asyncio.sleep(0.005)  # the freeze is a second round trip after the check
     for h in set(cover.values()):
         PENDING.pop(h.frozen_by, None)  # a failed checkout taken over by its retry
-        h.frozen_by, h.lease_until = token, now_ms() + LEASE_MS
+        h.frozen_by, h.lease_until = token, now_ms() + (REQUEST_LEASE_MS.get() or LEASE_MS)
     return cover, total
 
 
