@@ -18,11 +18,7 @@ enum WeakSecrets {
         let signature = String(parts[2])
         return candidates.first { secret in
             let mac = HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: Data(secret.utf8)))
-            return base64URL(Data(mac)) == signature
+            return JWT.base64URL(Data(mac)) == signature
         }
-    }
-
-    private static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

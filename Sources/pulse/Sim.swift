@@ -128,10 +128,10 @@ extension Sim {
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
         let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
-                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
-        var session: TargetSession
+                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
+                                       holdTTLSeconds: targetHoldTtl.map(Double.init))
+        let session: TargetSession
         do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
-        if let targetHoldTtl, !session.testControl { session.holdTTLSeconds = targetHoldTtl }
         guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
         print("\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
         let unhonoured = WireRunner.unhonoured(simulation, targetCap: session.heldSeatsMax ?? 10)

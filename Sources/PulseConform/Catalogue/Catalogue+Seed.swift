@@ -169,10 +169,7 @@ extension CaseContext {
     func bookings(of user: TestUser, in event: String) async throws -> [[String: Any]] {
         let reply = try await call(.GET, "/api/v1/bookings/me", token: user.token)
         try expect(reply, 200, nil, "bookings/me")
-        return reply.objects("bookings").filter { booking in
-            let owner = booking["eventId"] as? String ?? booking["event"] as? String ?? (booking["event"] as? [String: Any]).flatMap { documentID($0) }
-            return owner == event
-        }
+        return reply.objects("bookings").filter { WireWorld.booking($0).event == event }
     }
 
     /// `value`, or ``CaseFailure`` with `message` when it is nil.

@@ -45,7 +45,7 @@ extension Catalogue {
                 // the room must not hear it released, the rival must not be granted the seat it holds
                 // a second time (its asking again at once can hide a theft from the map, and a late
                 // seat_locked from the room's order), and a third user must not get it.
-                let announced = won.filter(race.releasedAfterRivalFirstLocked)
+                let announced = won.filter { race.releasedAfterRivalLocked($0) }
                 let regranted = won.filter { race.rivalGrants($0) > 1 }
                 let taken = try await race.seatsAThirdUserCanLock(won.filter { !announced.contains($0) && !regranted.contains($0) })
                 c.note("the rival won \(won.count) of \(race.seats.count) released seats")
@@ -131,7 +131,7 @@ extension Catalogue {
             try await Task.sleep(for: .milliseconds(300))
             let map = try await c.call(.GET, "/api/v1/events/\(race.event)/seats").objects("seats")
             let stillRivals = Set(map.filter { $0.string("lockedBy") == race.rival.id }.compactMap { c.documentID($0) })
-            let lies = race.seatsWonByRival().filter { seat in stillRivals.contains(seat) && race.releasedAfterRivalLocked(seat) }
+            let lies = race.seatsWonByRival().filter { seat in stillRivals.contains(seat) && race.releasedAfterRivalLocked(seat, afterLast: true) }
             c.note("the rival won \(race.seatsWonByRival().count) of \(race.seats.count) seats; \(stillRivals.count) are still its own in the seat map")
             return lies.isEmpty ? nil : "\(lies.count) seats were announced released after the rival locked them, while the seat map still shows them the rival's"
             }
@@ -186,35 +186,19 @@ struct SeedRace: Sendable {
     let rival: TestUser
     let ownerSocket: SocketIOConnection
     let rivalSocket: SocketIOConnection
-    /// A seat outside the race, for calibration.
-    let spare: String
     let price = 25
     /// Rounds a timing race is tried before a target is taken to be free of it.
     static let rounds = 3
 
     init(_ context: CaseContext, seats count: Int) async throws {
         self.context = context
-        // One seat more than the race uses: the calibration seat of releaseDelay().
-        event = try await context.event(rows: 1, cols: count + 1, price: Double(price))
+        event = try await context.event(rows: 1, cols: count, price: Double(price))
         var seats: [String] = []
         for column in 1...count { seats.append(try await context.seat(event, "A\(column)")) }
         self.seats = seats
-        spare = try await context.seat(event, "A\(count + 1)")
         (owner, rival) = (try await context.user(0), try await context.user(1))
         ownerSocket = try await context.joinedSocket(event, token: owner.token)
         rivalSocket = try await context.joinedSocket(event, token: rival.token)
-    }
-
-    /// How long a `release_lock` takes from its emission to the arrival of its `seat_released`,
-    /// measured on the spare seat: the server's compare (or GET) of a release lands about this
-    /// long after the emission, less the DEL and the broadcast's trip.
-    func releaseDelay() async throws -> Duration {
-        try context.check(try await context.lock(ownerSocket, event, spare, as: owner), "the lock of a free seat failed")
-        let mark = ownerSocket.events.count
-        let emitted = WireRecorder.nowNs()
-        ownerSocket.emit("release_lock", ["eventId": event, "seatId": spare])
-        let released = try await ownerSocket.next(after: mark, "seat_released of the spare seat") { $0.name == "seat_released" && $0.object["seatId"] as? String == spare }
-        return .nanoseconds(released.receivedAtNs - emitted)
     }
 
     /// The owner locks every seat, one after another; returns when each lock's `seat_locked`
@@ -242,9 +226,12 @@ struct SeedRace: Sendable {
         }
     }
 
-    private func rivalHolds(_ seat: String) -> Bool {
-        rivalSocket.events.contains { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id }
+    /// Whether `event` is the room's `seat_locked` of `seat` by the rival.
+    private func isRivalLock(_ event: SocketIOConnection.Event, _ seat: String) -> Bool {
+        event.name == "seat_locked" && event.object["seatId"] as? String == seat && event.object["lockedBy"] as? String == rival.id
     }
+
+    private func rivalHolds(_ seat: String) -> Bool { rivalSocket.events.contains { isRivalLock($0, seat) } }
 
     /// The seats the room heard locked by the rival.
     func seatsWonByRival() -> [String] { seats.filter(rivalHolds) }
@@ -258,35 +245,15 @@ struct SeedRace: Sendable {
         return taken
     }
 
-    /// The room's events about `seats` after the rival's lock of each, for the evidence.
-    func releasesAfterRivalLocks(_ seats: [String]) -> String {
-        let events = rivalSocket.events
-        return seats.map { seat in
-            let locked = events.lastIndex { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id }
-            let after = locked.map { events[($0 + 1)...].filter { $0.object["seatId"] as? String == seat }.map(\.name) } ?? []
-            return "\(after.count) message(s) after the rival's lock: \(after)"
-        }.joined(separator: "; ")
-    }
-
     /// How many times the room heard `seat` locked by the rival (more than once without a release
     /// of its own: its lock vanished in between).
-    func rivalGrants(_ seat: String) -> Int {
-        rivalSocket.events.filter { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id }.count
-    }
+    func rivalGrants(_ seat: String) -> Int { rivalSocket.events.filter { isRivalLock($0, seat) }.count }
 
-    /// Whether the room heard `seat_released` for `seat` after the rival's first `seat_locked` of it.
-    func releasedAfterRivalFirstLocked(_ seat: String) -> Bool {
+    /// Whether the room heard `seat_released` for `seat` after the rival's first (or, with
+    /// `afterLast`, its last) `seat_locked` of it.
+    func releasedAfterRivalLocked(_ seat: String, afterLast: Bool = false) -> Bool {
         let events = rivalSocket.events
-        guard let locked = events.firstIndex(where: { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id })
-        else { return false }
-        return events[(locked + 1)...].contains { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }
-    }
-
-    /// Whether the room heard `seat_released` for `seat` after the rival's `seat_locked` of it.
-    func releasedAfterRivalLocked(_ seat: String) -> Bool {
-        let events = rivalSocket.events
-        guard let locked = events.lastIndex(where: { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id })
-        else { return false }
+        guard let locked = afterLast ? events.lastIndex(where: { isRivalLock($0, seat) }) : events.firstIndex(where: { isRivalLock($0, seat) }) else { return false }
         return events[(locked + 1)...].contains { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }
     }
 
@@ -295,7 +262,7 @@ struct SeedRace: Sendable {
         let events = rivalSocket.events
         return booked.sorted().filter { seat in
             guard let sold = events.firstIndex(where: { $0.name == "seats_booked" && ($0.object["seatIds"] as? [String] ?? []).contains(seat) }) else { return false }
-            return events[..<sold].contains { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat && $0.object["lockedBy"] as? String == rival.id }
+            return events[..<sold].contains { isRivalLock($0, seat) }
         }
     }
 }
