@@ -7,9 +7,11 @@ let package = Package(
     products: [
         .executable(name: "pulse", targets: ["pulse"]),
         .library(name: "PulseProtocol", targets: ["PulseProtocol"]),
+        .library(name: "PulseEngine", targets: ["PulseEngine"]),
         .library(name: "PulseReference", targets: ["PulseReference"]),
         .library(name: "PulseWire", targets: ["PulseWire"]),
         .library(name: "PulseRedis", targets: ["PulseRedis"]),
+        .library(name: "PulseHistory", targets: ["PulseHistory"]),
         .library(name: "PulseSim", targets: ["PulseSim"]),
     ],
     dependencies: [
@@ -30,23 +32,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
+        // The layering, leaves first. The engine imports no adapter; adapters (SQLite, Redis) never
+        // import each other; the server wires them; the harness (history, scenario, conform) never
+        // links the server; known-broken variants (PulseMutants) are chosen by the CLI at wiring time.
         .target(name: "PulseProtocol"),
         .target(
-            name: "PulseReference",
-            dependencies: [
-                "PulseProtocol",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            name: "PulseEngine",
+            dependencies: ["PulseProtocol", .product(name: "Metrics", package: "swift-metrics")]
+        ),
+        .target(
+            name: "PulseSQLite",
+            dependencies: ["PulseEngine", "PulseProtocol", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .systemLibrary(
             name: "CHiredis",
@@ -57,13 +53,43 @@ let package = Package(
             name: "PulseRedis",
             dependencies: [
                 "CHiredis",
+                "PulseEngine",
                 "PulseProtocol",
-                "PulseReference",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "PulseLive",
+            dependencies: ["PulseEngine", "PulseProtocol", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .target(
+            name: "PulseReference",
+            dependencies: [
+                "PulseProtocol",
+                "PulseEngine",
+                "PulseSQLite",
+                "PulseLive",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(name: "PulseHistory", dependencies: ["PulseProtocol"]),
+        .target(name: "PulseScenario", dependencies: ["PulseProtocol", "PulseHistory", .product(name: "Yams", package: "Yams")]),
+        .target(name: "PulseMutants", dependencies: ["PulseEngine", "PulseLive", "PulseProtocol"]),
+        .target(
+            name: "PulseSim",
+            dependencies: ["PulseProtocol", "PulseEngine", "PulseSQLite", "PulseLive", "PulseMutants", "PulseHistory", "PulseScenario"]
         ),
         .target(
             name: "PulseWire",
@@ -77,8 +103,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "PulseConform",
+            dependencies: [
+                "PulseProtocol",
+                "PulseWire",
+                "PulseHistory",
+                "PulseScenario",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
             name: "PulseBench",
             dependencies: [
+                "PulseEngine",
                 "PulseReference",
                 "PulseWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -86,29 +124,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(
-            name: "PulseConform",
-            dependencies: [
-                "PulseWire",
-                .product(name: "Crypto", package: "swift-crypto"),
-                "PulseSim",
-                "PulseReference",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
-        ),
-        .target(
-            name: "PulseSim",
-            dependencies: [
-                "PulseProtocol",
-                "PulseReference",
-                .product(name: "Yams", package: "Yams"),
-            ]
-        ),
         .executableTarget(
             name: "pulse",
             dependencies: [
+                "PulseEngine",
                 "PulseReference",
                 "PulseRedis",
+                "PulseMutants",
+                "PulseHistory",
+                "PulseScenario",
                 "PulseSim",
                 "PulseBench",
                 "PulseWire",
@@ -120,6 +144,9 @@ let package = Package(
         .testTarget(
             name: "PulseReferenceTests",
             dependencies: [
+                "PulseEngine",
+                "PulseSQLite",
+                "PulseLive",
                 "PulseReference",
                 "PulseRedis",
                 "PulseBench",
@@ -131,6 +158,7 @@ let package = Package(
         .testTarget(
             name: "PulseRedisTests",
             dependencies: [
+                "PulseEngine",
                 "PulseRedis",
                 "PulseReference",
                 "PulseWire",
@@ -139,18 +167,20 @@ let package = Package(
         ),
         .testTarget(
             name: "Conformance",
-            dependencies: ["PulseConform", "PulseWire", "PulseReference", "PulseSim"],
+            dependencies: ["PulseConform", "PulseWire", "PulseHistory", "PulseScenario", "PulseMutants"],
             path: "Tests/Conformance"
         ),
         .testTarget(
             name: "PulseSimTests",
-            dependencies: ["PulseSim"]
+            dependencies: ["PulseSim", "PulseHistory", "PulseScenario", "PulseMutants", "PulseEngine"]
         ),
-            .testTarget(
+        .testTarget(
             name: "Property",
             dependencies: [
                 "PulseSim",
-                "PulseReference",
+                "PulseHistory",
+                "PulseScenario",
+                "PulseMutants",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             path: "Tests/Property"

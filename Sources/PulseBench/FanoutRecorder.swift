@@ -1,3 +1,4 @@
+import PulseEngine
 import PulseReference
 import Synchronization
 

@@ -1,5 +1,7 @@
+import PulseProtocol
 import AsyncHTTPClient
 import Foundation
+import PulseEngine
 import PulseReference
 import PulseWire
 

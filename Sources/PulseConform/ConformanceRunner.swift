@@ -1,6 +1,7 @@
+import PulseProtocol
 import AsyncHTTPClient
 import Foundation
-import PulseReference
+
 import PulseWire
 
 /// The outcome of a conformance run: the target, what it offered, and every case's result.

@@ -1,5 +1,5 @@
 import PulseProtocol
-import PulseReference
+import PulseEngine
 
 /// Decoding of the per-event change log: stream entries with id `<seq>-0` and fields `t` (type),
 /// `s` (seat, or seats joined by commas), `u` (lockedBy) and `r` (reason).

@@ -1,5 +1,5 @@
 import Logging
-import PulseReference
+import PulseEngine
 import ServiceLifecycle
 
 /// Following the other instances: every server instance on one Redis runs this loop, which

@@ -1,5 +1,5 @@
 import PulseProtocol
-import PulseReference
+import PulseEngine
 
 /// Where a hot store recovers lost or new state from: the durable store (DESIGN.md: the durable
 /// store is the final arbiter, so a hot state that Redis lost is rebuilt from it).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import PulseEngine
 import PulseReference
+import PulseSQLite
 
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

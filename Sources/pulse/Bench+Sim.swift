@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseBench
+import PulseScenario
 import PulseSim
 
 /// `pulse bench sim`: scheduler steps per second and time compression on a scenario, against the

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Foundation
 import AsyncHTTPClient
+import Foundation
 import PulseBench
+import PulseEngine
 import PulseRedis
 import PulseWire
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PulseHistory
 import PulseSim
 
 /// `pulse check FILE`: checks any history file against every invariant.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseConform
+import PulseEngine
 import PulseReference
 
 /// `pulse conform`: runs the conformance catalogue against a live server and grades it.

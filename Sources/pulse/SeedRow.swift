@@ -1,4 +1,6 @@
 import Foundation
+import PulseHistory
+import PulseScenario
 import PulseSim
 
 /// One seed of `pulse sim`: the summary table's row and its entry in `--report`'s summary.json.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import PulseEngine
+import PulseMutants
 import PulseRedis
 import PulseReference
 
@@ -65,14 +67,12 @@ struct Serve: AsyncParsableCommand {
             guard let parsed = Mutant(rawValue: mutant) else {
                 throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            config.engine.mutant = parsed
+            config.hooks.hotStore = { parsed.decorate($0) }
+            config.hooks.catchUp = parsed.catchUp
             logger.warning("running with a known defect: this server is broken on purpose", metadata: ["mutant": "\(parsed.rawValue)", "defect": "\(parsed.summary)"])
         }
         var hotStore: PulseServer.HotStoreFactory?
         if let url = redis ?? environment("PULSE_REDIS_URL") {
-            if let mutant = config.engine.mutant, [.blindReleaseBroadcast, .silentExpiry].contains(mutant) {
-                throw ValidationError("the \(mutant.rawValue) mutant lives in the in-memory hot store; run it without --redis")
-            }
             let redisConfiguration: RedisConfiguration
             do { redisConfiguration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
             hotStore = { durable in RedisHotStore(client: RedisClient(redisConfiguration), recovery: .from(durable)) }

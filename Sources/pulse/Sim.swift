@@ -2,7 +2,11 @@ import ArgumentParser
 import Foundation
 import PulseBench
 import PulseConform
+import PulseEngine
+import PulseHistory
+import PulseMutants
 import PulseReference
+import PulseScenario
 import PulseSim
 import PulseWire
 
@@ -54,11 +58,11 @@ struct Sim: AsyncParsableCommand {
         var rows: [SeedRow] = []
         let progress = ProgressBar(enabled: !noProgress)
         for offset in 0..<UInt64(seeds) {
-            let simulation = configuration(parsed, seed: first &+ offset, mutant: chosenMutant)
+            let simulation = configuration(parsed, seed: first &+ offset)
             let started = ContinuousClock.now
             let seed = simulation.seed
             let onProgress: (@Sendable (SimRunner.Progress) -> Void)? = progress.enabled ? { @Sendable in progress.show(seed: seed, $0) } : nil
-            let outcome = try await SimRunner.run(simulation, progress: onProgress)
+            let outcome = try await SimRunner.run(simulation, mutant: chosenMutant, progress: onProgress)
             progress.clear()
             let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
             let row = SeedRow(simulation: simulation, swarm: drawsRates ? SwarmDraw(seed: simulation.seed) : nil, outcome: outcome, violations: violations,
@@ -76,9 +80,9 @@ struct Sim: AsyncParsableCommand {
             print("  replay: pulse sim \(path) --seed \(failure.seed)\(drawsRates ? " --swarm" : "")\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
         }
         if let shrinkTo, let failure = failures.first {
-            let failing = configuration(parsed, seed: failure.seed, mutant: chosenMutant)
+            let failing = configuration(parsed, seed: failure.seed)
             let invariant = failure.violations[0].invariant
-            let shrunk = try await Shrinker.shrink(failing, invariant: invariant)
+            let shrunk = try await Shrinker.shrink(failing, mutant: chosenMutant, invariant: invariant)
             let minimal = Scenario(name: "\(parsed.name)-shrunk", description: "\(parsed.name) shrunk to its smallest failure of \(invariant.rawValue)",
                                    simulation: shrunk.configuration, checks: [invariant])
             try ScenarioWriter.yaml(minimal).write(toFile: shrinkTo, atomically: true, encoding: .utf8)
@@ -91,12 +95,11 @@ struct Sim: AsyncParsableCommand {
 
     private var drawsRates: Bool { swarm || seeds > 1 }
 
-    /// The simulation of one seed: the scenario's, with the mutant, and in a swarm the fault mix
-    /// drawn from the seed (``SwarmDraw``).
-    private func configuration(_ scenario: Scenario, seed: UInt64, mutant: Mutant?) -> SimConfiguration {
+    /// The simulation of one seed: the scenario's, and in a swarm the fault mix drawn from the
+    /// seed (``SwarmDraw``).
+    private func configuration(_ scenario: Scenario, seed: UInt64) -> SimConfiguration {
         var simulation = scenario.simulation
         simulation.seed = seed
-        simulation.mutant = mutant
         return drawsRates ? SwarmDraw(seed: seed).applied(to: simulation) : simulation
     }
 }

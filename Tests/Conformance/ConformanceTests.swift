@@ -1,12 +1,14 @@
 import Foundation
-#if canImport(FoundationXML)
 import FoundationXML
-#endif
 import PulseConform
-import PulseSim
-import PulseReference
+import PulseHistory
+import PulseMutants
+import PulseScenario
 import PulseWire
 import Testing
+
+#if canImport(FoundationXML)
+#endif
 
 /// The conformance catalogue against the reference server started live (`pulse serve
 /// --test-control`, built next to this test bundle), on the embedded stores and on Redis; the same

@@ -1,4 +1,5 @@
 import Foundation
+import PulseScenario
 import PulseSim
 
 /// The repository's scenario files.

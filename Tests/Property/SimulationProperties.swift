@@ -1,5 +1,7 @@
 import PropertyBased
-import PulseReference
+import PulseHistory
+import PulseMutants
+import PulseScenario
 import PulseSim
 import Testing
 
@@ -56,19 +58,25 @@ struct SimulationProperties {
         }
     }
 
-    @Test("every mutant is caught by a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)
-    func mutantsAreCaught(mutant: Mutant) async {
-        let race = ["seed-release": "release-race", "no-fence": "pause-past-ttl", "blind-release-broadcast": "release-race",
-                    "no-seq": "small-race", "no-hold-cap": "hoarder", "silent-expiry": "expiry-storm"][mutant.rawValue]!
+    /// The named race each mutant is about, and the invariant its defect breaks there.
+    static let races: [Mutant: (scenario: String, invariant: Invariant)] = [
+        .seedRelease: ("release-race", .releaseByOwnerOnly), .noFence: ("pause-past-ttl", .bookingRequiresLiveHold),
+        .blindReleaseBroadcast: ("release-race", .broadcastOrder), .noSeq: ("small-race", .broadcastOrder),
+        .noHoldCap: ("hoarder", .capacity), .silentExpiry: ("expiry-storm", .expiryHonoured),
+        .skipReplayedChange: ("reconnect-resync", .broadcastOrder),
+    ]
+
+    @Test("every mutant breaks its own invariant within a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)
+    func mutantsAreCaught(mutant: Mutant) async throws {
+        let race = try #require(Self.races[mutant], "\(mutant.rawValue) has no race")
         await propertyCheck(count: 4, input: Gen.uint64(in: 0...1_000_000)) { start in
-            var configuration = try ScenarioFiles.load(race).simulation
-            configuration.mutant = mutant
+            var configuration = try ScenarioFiles.load(race.scenario).simulation
             var caught = false
             for offset in 0..<60 as Range<UInt64> where !caught {
                 configuration.seed = start + offset
-                caught = try await !SimRunner.run(configuration).violations.isEmpty
+                caught = try await SimRunner.run(configuration, mutant: mutant).violations.contains { $0.invariant == race.invariant }
             }
-            #expect(caught, "\(mutant.rawValue) survived seeds \(start)..<\(start + 60) of \(race)")
+            #expect(caught, "\(mutant.rawValue) did not break \(race.invariant.rawValue) in seeds \(start)..<\(start + 60) of \(race.scenario)")
         }
     }
 
@@ -76,16 +84,16 @@ struct SimulationProperties {
     func shrinkingShrinks() async {
         await propertyCheck(count: 3, input: Gen.uint64(in: 0...1_000_000)) { start in
             var configuration = try ScenarioFiles.load("pause-past-ttl").simulation
-            configuration.mutant = .noFence
             var failing: SimConfiguration?
             for offset in 0..<40 as Range<UInt64> where failing == nil {
                 configuration.seed = start + offset
-                if try await SimRunner.run(configuration).violations.contains(where: { $0.invariant == .bookingRequiresLiveHold }) { failing = configuration }
+                if try await SimRunner.run(configuration, mutant: .noFence).violations.contains(where: { $0.invariant == .bookingRequiresLiveHold }) { failing = configuration }
             }
             let original = try #require(failing)
-            let shrunk = try await Shrinker.shrink(original, invariant: .bookingRequiresLiveHold, attemptsMax: 60)
-            #expect(shrunk.configuration.users * shrunk.configuration.operationsPerUser <= original.users * original.operationsPerUser)
-            #expect(try await SimRunner.run(shrunk.configuration).violations.contains { $0.invariant == .bookingRequiresLiveHold })
+            let shrunk = try await Shrinker.shrink(original, mutant: .noFence, invariant: .bookingRequiresLiveHold, attemptsMax: 60)
+            // Strictly smaller: a shrinker that gives back its input unchanged fails here.
+            #expect(shrunk.configuration.users * shrunk.configuration.operationsPerUser < original.users * original.operationsPerUser)
+            #expect(try await SimRunner.run(shrunk.configuration, mutant: .noFence).violations.contains { $0.invariant == .bookingRequiresLiveHold })
         }
     }
 }

@@ -1,8 +1,9 @@
-import PulseWire
+import PulseEngine
 import PulseProtocol
-import Testing
 @testable import PulseRedis
 @testable import PulseReference
+import PulseWire
+import Testing
 
 /// The Redis hot store must behave exactly as the in-memory one: the same seeded random sequences
 /// of holds, releases, extensions, expiries and checkout steps give identical answers and

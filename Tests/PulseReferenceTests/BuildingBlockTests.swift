@@ -1,7 +1,10 @@
 import Foundation
+@testable import PulseEngine
+import PulseLive
 import PulseProtocol
-import Testing
 @testable import PulseReference
+import PulseSQLite
+import Testing
 
 @Suite("Building blocks")
 struct BuildingBlockTests {

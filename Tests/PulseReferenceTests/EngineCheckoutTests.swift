@@ -1,6 +1,7 @@
+@testable import PulseEngine
 import PulseProtocol
-import Testing
 @testable import PulseReference
+import Testing
 
 @Suite("Engine: checkout, fencing and idempotency")
 struct EngineCheckoutTests {

@@ -1,6 +1,7 @@
+@testable import PulseEngine
 import PulseProtocol
-import Testing
 @testable import PulseReference
+import Testing
 
 /// PB-CHECKOUT-5, PB-CHECKOUT-7 and PB-ERR-4: checkouts whose durable commit fails, loses its
 /// answer, or pauses past the checkout lease.

@@ -2,8 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
+@testable import PulseEngine
 @testable import PulseReference
+import Testing
 
 @Suite("HTTP: users, tokens and defences")
 struct HTTPAuthTests {

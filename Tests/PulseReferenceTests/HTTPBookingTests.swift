@@ -1,3 +1,4 @@
+@testable import PulseEngine
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,11 +1,12 @@
-import HummingbirdWSClient
-import Logging
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWSClient
+import Logging
+import PulseLive
 import PulseProtocol
-import Testing
 @testable import PulseReference
+import Testing
 
 @Suite("Live WebSocket protocol", .timeLimit(.minutes(2)))
 struct LiveProtocolTests {

@@ -1,5 +1,6 @@
-import Testing
+@testable import PulseHistory
 @testable import PulseSim
+import Testing
 
 @Suite("History checker: each invariant on small good and bad histories")
 struct CheckerTests {

@@ -1,5 +1,7 @@
-import Testing
+import PulseHistory
+import PulseScenario
 @testable import PulseSim
+import Testing
 
 @Suite("Deterministic simulation of the reference engine", .timeLimit(.minutes(2)))
 struct DeterministicRunTests {

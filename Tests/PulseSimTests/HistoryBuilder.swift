@@ -1,3 +1,4 @@
+import PulseHistory
 @testable import PulseSim
 
 /// Writes small histories for the checker tests: times in milliseconds, records in order.

@@ -1,6 +1,8 @@
-import PulseReference
-import Testing
+import PulseHistory
+import PulseMutants
+import PulseScenario
 @testable import PulseSim
+import Testing
 
 @Suite("Shrinking a failing run", .timeLimit(.minutes(2)))
 struct ShrinkerTests {
@@ -32,25 +34,22 @@ struct ShrinkerTests {
     @Test("a mutant's failure shrinks to a smaller scenario that still fails the same way, and round-trips as a file")
     func shrinksAndRoundTrips() async throws {
         var failing = try ScenarioTests.load("pause-past-ttl.yaml").simulation
-        failing.mutant = .noFence
         var seed: UInt64 = 1
-        while try await SimRunner.run({ var c = failing; c.seed = seed; return c }()).violations.isEmpty {
+        while try await SimRunner.run({ var c = failing; c.seed = seed; return c }(), mutant: .noFence).violations.isEmpty {
             seed += 1
             try #require(seed <= 20, "no failing seed to shrink")
         }
         failing.seed = seed
-        let shrunk = try await Shrinker.shrink(failing, invariant: .bookingRequiresLiveHold)
+        let shrunk = try await Shrinker.shrink(failing, mutant: .noFence, invariant: .bookingRequiresLiveHold)
         let small = shrunk.configuration
         #expect(small.users * small.operationsPerUser < failing.users * failing.operationsPerUser, "smaller than the original")
         #expect(!shrunk.violations.isEmpty && shrunk.violations.allSatisfy { $0.invariant == .bookingRequiresLiveHold })
-        let again = try await SimRunner.run(small)
+        let again = try await SimRunner.run(small, mutant: .noFence)
         #expect(again.violations.contains { $0.invariant == .bookingRequiresLiveHold }, "the shrunk scenario replays the failure")
 
         let file = ScenarioWriter.yaml(Scenario(name: "shrunk", description: "shrunk", simulation: small, checks: [.bookingRequiresLiveHold]))
-        var reread = try ScenarioParser.parse(file)
-        #expect(reread.simulation.mutant == nil, "the mutant is given on the command line, not in the file")
-        reread.simulation.mutant = .noFence
-        #expect(reread.simulation == small)
+        let reread = try ScenarioParser.parse(file)
+        #expect(reread.simulation == small, "the scenario round-trips (the mutant is given on the command line, not in the file)")
         #expect(reread.checks == [.bookingRequiresLiveHold])
     }
 }

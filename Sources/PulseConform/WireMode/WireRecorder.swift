@@ -1,5 +1,6 @@
 import Foundation
-import PulseSim
+import PulseHistory
+import PulseScenario
 import Synchronization
 
 /// Appends history records stamped with the wall clock (wire mode runs in real time against a

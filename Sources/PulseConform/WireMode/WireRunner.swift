@@ -1,7 +1,9 @@
+import PulseProtocol
 import AsyncHTTPClient
 import Foundation
-import PulseReference
-import PulseSim
+
+import PulseHistory
+import PulseScenario
 import PulseWire
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Foundation
-import PulseSim
+import PulseHistory
+import PulseScenario
 import PulseWire
 
 /// The Pulse profile: holds, extensions and releases over REST, subscribers on the live WebSocket.

@@ -1,5 +1,6 @@
 import Foundation
-import PulseSim
+import PulseHistory
+import PulseScenario
 import PulseWire
 
 /// The Socket.IO profile (a seed-style server): each user locks and releases one seat at a time on

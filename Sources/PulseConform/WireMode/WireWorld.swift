@@ -1,7 +1,9 @@
+import PulseProtocol
 import Foundation
 import NIOHTTP1
-import PulseReference
-import PulseSim
+
+import PulseHistory
+import PulseScenario
 import PulseWire
 
 /// The processes of a wire run: virtual users doing what the scenario's behaviour mix says, and

@@ -1,3 +1,4 @@
+import PulseEngine
 import PulseProtocol
 
 /// Sign-up, log-in and token authentication (PB-USER, PB-AUTH).

@@ -1,3 +1,4 @@
+import PulseEngine
 import HummingbirdBcrypt
 import NIOPosix
 

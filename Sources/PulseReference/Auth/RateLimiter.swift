@@ -1,3 +1,4 @@
+import PulseEngine
 import Synchronization
 
 /// A sliding-window limiter per client key (PB-AUTH-6): at most `limit` hits per `windowMs`.

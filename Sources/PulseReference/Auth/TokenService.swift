@@ -1,3 +1,4 @@
+import PulseEngine
 import Foundation
 import JWTKit
 import PulseProtocol

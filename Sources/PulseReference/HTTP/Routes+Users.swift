@@ -1,3 +1,5 @@
+import PulseLive
+import PulseEngine
 import Hummingbird
 import PulseProtocol
 

@@ -1,3 +1,5 @@
+import PulseLive
+import PulseEngine
 import Hummingbird
 
 /// Adds defensive headers to every response (PB-SEC-1), as the seed's helmet does.

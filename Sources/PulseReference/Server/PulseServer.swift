@@ -1,5 +1,7 @@
 import ServiceLifecycle
 import Hummingbird
+import PulseEngine
+import PulseLive
 import HummingbirdWebSocket
 import Logging
 import Metrics
@@ -20,6 +22,8 @@ public final class PulseServer: Sendable {
     let sweepInterval: Duration
     /// Whether the test-control profile (SPEC.md §14) is offered.
     let testControl: Bool
+    /// The hot store itself when it runs as a service (Redis follows other instances' changes).
+    let hotStoreService: (any Service)?
     let logger: Logger
 
     /// Limits of the auth routes: attempts per client address per window (the seed's 10 per 15 min).
@@ -33,12 +37,14 @@ public final class PulseServer: Sendable {
     }
 
     public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
-                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, logger: Logger) {
+                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false,
+                hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), logger: Logger) {
         self.engine = engine
         self.accounts = accounts
         self.registry = registry
         self.metricsFactory = PrometheusMetricsFactory(registry: registry)
-        self.hub = LiveHub(engine: engine)
+        self.hub = LiveHub(engine: engine, catchUp: catchUp)
+        self.hotStoreService = hotStoreService
         let windowMs = Int64(authRateLimit.windowSeconds) * 1000
         signupLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
         loginLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
@@ -89,7 +95,7 @@ public final class PulseServer: Sendable {
             logger: logger)
         app.addServices(hub, ExpirySweeper(engine: engine, interval: sweepInterval, logger: logger))
         // A shared hot store (Redis) follows the changes other instances make.
-        if let follower = ((engine.hot as? TestControlHotStore)?.inner ?? engine.hot) as? any Service { app.addServices(follower) }
+        if let hotStoreService { app.addServices(hotStoreService) }
         return app
     }
 }

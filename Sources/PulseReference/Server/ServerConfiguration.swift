@@ -1,6 +1,10 @@
 import Foundation
 import Logging
 import Prometheus
+import ServiceLifecycle
+import PulseEngine
+import PulseLive
+import PulseSQLite
 
 /// Everything `pulse serve` can be told (SPEC.md PB-OPS-1; README lists the flags and variables).
 public struct ServerConfiguration: Sendable {
@@ -18,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var sweepInterval: Duration = .milliseconds(250)
     /// Offer the test-control profile of SPEC.md §14 (`--test-control`): never in production.
     public var testControl = false
+    /// Test hooks put in at wiring time (`pulse serve --mutant`); none in production.
+    public var hooks = WiringHooks()
 
     public init(jwtSecret: String) { self.jwtSecret = jwtSecret }
 }
@@ -40,7 +46,8 @@ extension PulseServer {
         } else {
             durable = try SQLiteDurableStore()
         }
-        var hot: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration(), mutant: configuration.engine.mutant) }
+        let store: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
+        var hot = configuration.hooks.hotStore(store)
         var engineDurable: any DurableStore = durable
         if configuration.testControl {
             hot = TestControlHotStore(hot, clock: clock)
@@ -57,6 +64,19 @@ extension PulseServer {
             logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
         }
         return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
-                           sweepInterval: configuration.sweepInterval, testControl: configuration.testControl, logger: logger)
+                           sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
+                           hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
     }
+}
+
+/// Test hooks put in when the server is wired, never in production: a decorator around the hot
+/// store and the live hub's catch-up strategy. PulseMutants (the known-broken variants) fills them
+/// for `pulse serve --mutant`; the engine and the hub know nothing of it.
+public struct WiringHooks: Sendable {
+    /// Wraps the hot store the engine uses (identity by default).
+    public var hotStore: @Sendable (any HotStore) -> any HotStore = { $0 }
+    /// How the live hub catches up a (re)joining subscriber (``LogCatchUp`` by default).
+    public var catchUp: any LiveCatchUp = LogCatchUp()
+
+    public init() {}
 }

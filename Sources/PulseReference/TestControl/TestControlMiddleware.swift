@@ -1,3 +1,4 @@
+import PulseEngine
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,11 +1,12 @@
+import PulseEngine
 import PulseProtocol
 
 /// The hot store of a `--test-control` server: the real one, plus the stalls a request asked for
-/// before and after its first step (PB-TEST-5). Requests without test-control headers pass straight through.
-public final class TestControlHotStore: HotStore {
+/// before and after its first step (PB-TEST-5), the hold TTL it asked for (PB-TEST-3) and the
+/// checkout lease (PB-TEST-8). Requests without test-control headers pass straight through.
+public final class TestControlHotStore: HotStoreDecorator {
     public let inner: any HotStore
     private let clock: any EngineClock
-    public var changeFeed: ChangeFeed { inner.changeFeed }
 
     /// - Parameter clock: the engine's clock, read again after a `before` stall so the step runs
     ///   at the time it really runs (a hold that lapsed during the stall is lapsed for it).
@@ -26,7 +27,8 @@ public final class TestControlHotStore: HotStore {
     }
 
     public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        try await step(nowMs) { try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax) }
+        let ttl = TestControlRequest.current?.holdTTLSeconds.map { Int64($0) * 1000 } ?? ttlMs
+        return try await step(nowMs) { try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttl, heldSeatsPerUserMax: heldSeatsPerUserMax) }
     }
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
         try await step(nowMs) { try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: $0) }
@@ -44,17 +46,12 @@ public final class TestControlHotStore: HotStore {
     public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
         try await step(nowMs) { try await inner.abortCheckout(eventID: eventID, checkoutID: checkoutID, releaseHolds: releaseHolds, nowMs: $0) }
     }
-    public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] { try await inner.lapsedCheckouts(nowMs: nowMs) }
-    public func expireDue(nowMs: Int64) async throws -> Int { try await inner.expireDue(nowMs: nowMs) }
     public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot {
         try await step(nowMs) { try await inner.snapshot(eventID: eventID, nowMs: $0) }
     }
-    public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome { try await inner.changes(eventID: eventID, afterSeq: afterSeq) }
     public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] {
         try await step(nowMs) { try await inner.holds(eventID: eventID, userID: userID, nowMs: $0) }
     }
-    public func loadBooked(eventID: String, seatIDs: [String]) async throws { try await inner.loadBooked(eventID: eventID, seatIDs: seatIDs) }
-    public func dropEvent(eventID: String) async throws { try await inner.dropEvent(eventID: eventID) }
 }
 
 /// The durable store of a `--test-control` server: the real one, plus the stall a request asked

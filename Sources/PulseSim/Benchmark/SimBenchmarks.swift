@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 
 /// Measurements behind `pulse bench sim` and `pulse bench checker` (BENCHMARKS.md). Each pairs
 /// the thing measured with a reference measured in the same run, so results read as ratios.

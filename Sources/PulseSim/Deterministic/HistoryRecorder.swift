@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 import Synchronization
 
 /// Appends history records stamped with the virtual clock, in the order the (one at a time)

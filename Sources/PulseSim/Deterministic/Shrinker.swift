@@ -1,13 +1,19 @@
+import PulseEngine
+import PulseHistory
+import PulseMutants
+import PulseProtocol
+import PulseScenario
+
 /// Reduces a failing simulation to a smaller one that still fails the same way with the same
 /// seed: fewer users, operations, subscribers and faults, a smaller venue. Greedy: each step
 /// tries the candidates in order and keeps the first that still breaks the invariant.
 public enum Shrinker {
     /// The smallest failing configuration found (at most `attemptsMax` runs) and its violations.
-    /// `configuration` must fail with a violation of `invariant`.
-    public static func shrink(_ configuration: SimConfiguration, invariant: Invariant, attemptsMax: Int = 200) async throws
+    /// `configuration` (with `mutant`, if any) must fail with a violation of `invariant`.
+    public static func shrink(_ configuration: SimConfiguration, mutant: Mutant? = nil, invariant: Invariant, attemptsMax: Int = 200) async throws
         -> (configuration: SimConfiguration, violations: [Violation], attempts: Int) {
         var current = configuration
-        var violations = try await SimRunner.run(current).violations.filter { $0.invariant == invariant }
+        var violations = try await SimRunner.run(current, mutant: mutant).violations.filter { $0.invariant == invariant }
         precondition(!violations.isEmpty, "shrink needs a failing configuration")
         var attempts = 1
         var progress = true
@@ -15,7 +21,7 @@ public enum Shrinker {
             progress = false
             for candidate in candidates(current) where attempts < attemptsMax {
                 attempts += 1
-                let found = try await SimRunner.run(candidate).violations.filter { $0.invariant == invariant }
+                let found = try await SimRunner.run(candidate, mutant: mutant).violations.filter { $0.invariant == invariant }
                 if !found.isEmpty {
                     current = candidate
                     violations = found

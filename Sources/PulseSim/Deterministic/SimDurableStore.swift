@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 
 /// The durable store of a simulation: the real SQLite store (in memory), with a scheduling point
 /// before the writes and reads a checkout depends on, so a checkout can be overtaken (paused)

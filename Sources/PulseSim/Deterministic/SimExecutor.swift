@@ -1,4 +1,8 @@
 import Foundation
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 import Synchronization
 
 /// The one thread a simulation runs on. Every simulated process is a task with this executor as

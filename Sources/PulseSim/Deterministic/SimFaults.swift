@@ -1,3 +1,8 @@
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
+
 /// The faults injected at store boundaries, drawn from the scheduler's seeded generator: at each
 /// boundary a user's request either yields (the scheduler picks who goes next) or, rarely, pauses
 /// on virtual time, long enough for its holds to expire (recorded as a `fault` line). A request

@@ -1,5 +1,9 @@
+import PulseEngine
+import PulseHistory
+import PulseMutants
 import PulseProtocol
-import PulseReference
+import PulseScenario
+import PulseSQLite
 import Synchronization
 
 /// One deterministic simulation: the reference engine's real code on the in-memory hot store and
@@ -26,14 +30,16 @@ public enum SimRunner {
         public var steps: Int
     }
 
-    /// Runs the simulation and checks its history. Throws only when the set-up fails. `progress`
-    /// is called every few thousand scheduling steps; `check: false` skips the checker
-    /// (benchmarks that time it on their own).
-    public static func run(_ configuration: SimConfiguration, check: Bool = true, progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Outcome {
-        try await SimExecutor.run { try await runOnSimThread(configuration, check: check, progress: progress) }
+    /// Runs the simulation (with `mutant`'s defect put in, if any) and checks its history. Throws
+    /// only when the set-up fails. `progress` is called every few thousand scheduling steps;
+    /// `check: false` skips the checker (benchmarks that time it on their own).
+    public static func run(_ configuration: SimConfiguration, mutant: Mutant? = nil, check: Bool = true,
+                           progress: (@Sendable (Progress) -> Void)? = nil) async throws -> Outcome {
+        try await SimExecutor.run { try await runOnSimThread(configuration, mutant: mutant, check: check, progress: progress) }
     }
 
-    private static func runOnSimThread(_ configuration: SimConfiguration, check: Bool, progress: (@Sendable (Progress) -> Void)?) async throws -> Outcome {
+    private static func runOnSimThread(_ configuration: SimConfiguration, mutant: Mutant?, check: Bool,
+                                       progress: (@Sendable (Progress) -> Void)?) async throws -> Outcome {
         let clock = ManualClock(startMs: startMs)
         let serverClock = SimServerClock(truth: clock)
         let scheduler = SimScheduler(seed: configuration.seed, clock: clock)
@@ -42,16 +48,16 @@ public enum SimRunner {
         let faults = SimFaults(scheduler: scheduler, recorder: recorder, configuration: configuration, server: server, startMs: startMs)
         let sqlite = try SQLiteDurableStore(blocking: true)
         let durable = SimDurableStore(sqlite, faults: faults)
-        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant), faults: faults)
+        let hot = SimHotStore(InMemoryHotStore(generation: try await sqlite.nextHotGeneration(), logCapacity: configuration.changeLogCapacity), faults: faults)
         var engineConfiguration = EngineConfiguration(holdTTLSeconds: configuration.holdTTLSeconds)
-        engineConfiguration.mutant = configuration.mutant
         engineConfiguration.heldSeatsPerUserMax = configuration.heldSeatsPerUserMax
         engineConfiguration.seatsPerHoldMax = min(engineConfiguration.seatsPerHoldMax, configuration.heldSeatsPerUserMax)
         engineConfiguration.checkoutLeaseSeconds = configuration.checkoutLeaseSeconds
         // One id source across restarts: a restarted process never repeats a token or a booking id.
         let ids = SeededIdentifierSource(seed: configuration.seed)
+        // A mutant's decorator goes directly around the store the engine calls, above the scheduling points.
         let makeEngine: @Sendable (any HotStore) -> BookingEngine = { [engineConfiguration] hot in
-            BookingEngine(configuration: engineConfiguration, hot: hot, durable: durable, clock: serverClock, ids: ids)
+            BookingEngine(configuration: engineConfiguration, hot: mutant?.decorate(hot) ?? hot, durable: durable, clock: serverClock, ids: ids)
         }
         let engine = makeEngine(hot)
         server.restart(engine)

@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 import Synchronization
 
 /// The deterministic scheduler: simulated processes are Swift tasks, but only one runs at a time.

@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 import Synchronization
 
 /// The server's clock in a simulation: true virtual time plus an offset that clock jumps move

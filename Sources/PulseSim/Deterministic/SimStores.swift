@@ -1,5 +1,7 @@
+import PulseScenario
+import PulseHistory
 import PulseProtocol
-import PulseReference
+import PulseEngine
 import Synchronization
 
 /// The hot store of a simulation: the real in-memory hot store, with a scheduling point before

@@ -1,4 +1,8 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
+import PulseSQLite
 
 extension SimWorld {
     /// One scheduled fault of the nemesis.
@@ -55,7 +59,7 @@ extension SimWorld {
             case .restart:
                 // A new process: the embedded hot state died with the old one.
                 guard let generation = try? await durable.nextHotGeneration() else { continue }
-                hot.replace(with: InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant))
+                hot.replace(with: InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity))
                 let engine = makeEngine(hot)
                 try? await engine.warmUp()
                 server.restart(engine)
@@ -65,7 +69,7 @@ extension SimWorld {
     }
 
     private func rebuildHotState(_ hot: SimHotStore, durable: SQLiteDurableStore, generation: Int64) async {
-        let fresh = InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity, mutant: configuration.mutant)
+        let fresh = InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity)
         if let booked = try? await durable.bookedSeats(eventID: eventID) { try? await fresh.loadBooked(eventID: eventID, seatIDs: booked) }
         hot.replace(with: fresh)
     }

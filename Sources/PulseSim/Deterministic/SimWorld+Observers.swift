@@ -1,5 +1,7 @@
+import PulseScenario
+import PulseHistory
 import PulseProtocol
-import PulseReference
+import PulseEngine
 
 extension SimWorld {
     /// A subscriber: a snapshot, then every change in order, polled on virtual time; a fresh

@@ -1,5 +1,7 @@
+import PulseScenario
+import PulseHistory
 import PulseProtocol
-import PulseReference
+import PulseEngine
 
 /// What a simulated client heard back from a request.
 enum SimAnswer<T: Sendable>: Sendable {

@@ -1,5 +1,7 @@
+import PulseScenario
+import PulseHistory
 import PulseProtocol
-import PulseReference
+import PulseEngine
 
 extension SimWorld {
     /// A virtual user: arrives, then for each operation thinks, maybe browses the seat map, holds seats (often in the hot

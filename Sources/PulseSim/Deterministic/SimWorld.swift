@@ -1,6 +1,8 @@
+import PulseScenario
+import PulseHistory
 import Foundation
 import PulseProtocol
-import PulseReference
+import PulseEngine
 import Synchronization
 
 /// The simulated processes of a run and what they share: the server, the stores, the clocks.

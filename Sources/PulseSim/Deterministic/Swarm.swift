@@ -1,4 +1,7 @@
-import PulseReference
+import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 
 /// Swarm testing: each seed of a swarm runs the scenario with its own fault mix, drawn from the
 /// seed, so that some seeds stress one fault family hard while others leave it out entirely.

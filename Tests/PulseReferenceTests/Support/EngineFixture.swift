@@ -1,8 +1,10 @@
+@testable import PulseEngine
 import PulseProtocol
 import PulseRedis
+@testable import PulseReference
+import PulseSQLite
 import PulseWire
 import Testing
-@testable import PulseReference
 
 /// The hot stores the engine tests run on: every behaviour test runs on each.
 enum HotStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {

@@ -1,5 +1,7 @@
-import Synchronization
+@testable import PulseEngine
 @testable import PulseReference
+import PulseSQLite
+import Synchronization
 
 /// A SQLite durable store whose `commitBooking` can be made to fail (before or after the commit
 /// took effect) or to pause until released: the faults PB-CHECKOUT-5 and PB-CHECKOUT-7 are about.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+@testable import PulseEngine
 import PulseProtocol
 @testable import PulseReference
 

@@ -1,3 +1,4 @@
+import PulseEngine
 import GRDB
 
 /// The embedded durable store: SQLite through GRDB. A file under the data directory in

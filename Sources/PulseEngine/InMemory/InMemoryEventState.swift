@@ -21,10 +21,7 @@ struct InMemoryEventState: Sendable {
     /// checkout by seat ids hears `hold_expired` rather than `hold_required` (PB-CHECKOUT-3).
     var lapsedSeatOwner: [String: String] = [:]
 
-    let mutant: Mutant?
-
-    init(eventID: String, base: Int64, logCapacity: Int, mutant: Mutant? = nil) {
-        self.mutant = mutant
+    init(eventID: String, base: Int64, logCapacity: Int) {
         self.eventID = eventID
         self.base = base
         self.seq = base
@@ -63,11 +60,6 @@ struct InMemoryEventState: Sendable {
             .sorted { ($0.expiresAtMs, $0.id) < ($1.expiresAtMs, $1.id) }
         var changes: [SeatChange] = []
         for hold in due {
-            if mutant == .silentExpiry {
-                hold.seatIDs.forEach { unhold(seat: $0) }
-                expiredHoldIDs.append(hold.id)
-                continue
-            }
             changes += lapse(hold)
         }
         if expiredHoldIDs.count > Self.expiredHoldIDsMax {
@@ -114,12 +106,7 @@ struct InMemoryEventState: Sendable {
             let ownedSeats = Set(owned.flatMap(\.seatIDs))
             seats = wanted.filter { ownedSeats.contains($0) }
         }
-        guard !seats.isEmpty else {
-            if mutant == .blindReleaseBroadcast, case .seats(let wanted) = target {
-                return (.notFound, wanted.map { seat in record { .seatReleased(eventId: $0, seatId: seat, reason: reason, seq: $1) } })
-            }
-            return (.notFound, [])
-        }
+        guard !seats.isEmpty else { return (.notFound, []) }
         guard owned.allSatisfy({ $0.checkoutID == nil }) else { return (.inCheckout, []) }
         return (.released(seatIDs: seats), releaseSeats(seats, reason: reason))
     }

@@ -1,9 +1,10 @@
+import PulseEngine
 import Synchronization
 
 /// The bounded outgoing queue of one live connection: encoded JSON text messages in the order
 /// they were queued. When a slow client lets it fill up, the outbox closes rather than drop a
 /// message silently (a gap would break PB-LIVE-5); the connection then ends with `slow_consumer`.
-public final class LiveOutbox: Sendable {
+public final class LiveOutbox: LiveSink {
     /// The messages, for the connection's writer.
     public let messages: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation

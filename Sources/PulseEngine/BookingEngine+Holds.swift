@@ -9,7 +9,7 @@ extension BookingEngine {
         let seats = try validSeats(seatIDs, of: event, max: configuration.seatsPerHoldMax)
         let outcome = try await onHot {
             try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
-                               ttlMs: TestControlRequest.current?.holdTTLSeconds.map { Int64($0) * 1000 } ?? configuration.holdTTLMs, heldSeatsPerUserMax: configuration.mutant == .noHoldCap ? Int.max / 2 : configuration.heldSeatsPerUserMax)
+                               ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax)
         }
         switch outcome {
         case .granted(let hold):
@@ -30,20 +30,7 @@ extension BookingEngine {
     public func release(eventID: String, holdID: String, userID: String) async throws {
         try Self.requireEntityID(eventID, "event")
         guard Hex.isHex(holdID, count: 32) else { throw PulseError.holdNotFound }
-        if configuration.mutant == .seedRelease { return try await seedRelease(eventID: eventID, holdID: holdID, userID: userID) }
         _ = try await release(eventID: eventID, target: .hold(id: holdID), userID: userID, reason: .released)
-    }
-
-    /// The `seed-release` mutant: GET the hold's seats, then DEL whatever hold is on each seat.
-    private func seedRelease(eventID: String, holdID: String, userID: String) async throws {
-        let mine = try await onHot(mutating: false) { try await hot.holds(eventID: eventID, userID: userID, nowMs: clock.nowMs()) }
-        guard let hold = mine.first(where: { $0.id == holdID }) else { throw PulseError.holdNotFound }
-        for seat in hold.seatIDs {
-            let holder = try await onHot(mutating: false) { try await hot.snapshot(eventID: eventID, nowMs: clock.nowMs()) }.lockedBy[seat]
-            if let holder {
-                _ = try? await onHot { try await hot.release(eventID: eventID, target: .seats([seat]), userID: holder, reason: .released, nowMs: clock.nowMs()) }
-            }
-        }
     }
 
     /// Releases what `target` names of the caller's holds, broadcasting `seat_released` with

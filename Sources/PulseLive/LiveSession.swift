@@ -1,3 +1,4 @@
+import PulseEngine
 import PulseProtocol
 
 /// One authenticated live connection: interprets its messages (PB-LIVE-3), answers on its outbox

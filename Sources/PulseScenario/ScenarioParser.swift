@@ -1,3 +1,4 @@
+import PulseHistory
 import Yams
 
 /// Why a scenario file cannot be used; names the line and the field.

@@ -1,3 +1,4 @@
+import PulseHistory
 /// Writes a scenario as a file `ScenarioParser` reads back to the same scenario.
 public enum ScenarioWriter {
     public static func yaml(_ scenario: Scenario) -> String {

@@ -1,5 +1,5 @@
 import PulseProtocol
-import PulseReference
+import PulseProtocol
 
 /// What one deterministic run simulates: the venue, the users and their behaviour mix, the
 /// engine's limits. (Scenario files will map onto this; see the simulator issue.)
@@ -100,9 +100,6 @@ public struct SimConfiguration: Sendable, Equatable {
     public var durationLimitMs: Int64?
     public var operationsLimit: Int?
 
-    /// A known defect to run the engine with (harness tests); nil for the reference.
-    public var mutant: Mutant?
-
     public init(seed: UInt64 = 1) { self.seed = seed }
 
     /// How users arrive (see ``arrival``).
@@ -136,5 +133,5 @@ public struct SimConfiguration: Sendable, Equatable {
 
     /// Longest a live message may take to reach a subscriber after its change, in virtual ms:
     /// the sweep, a poll, and an injected delay.
-    var expiryGraceMs: Int64 { sweepIntervalMs + subscriberPollMs + (messageDelayProbability > 0 ? messageDelayMsMax : 0) + 1 }
+    public var expiryGraceMs: Int64 { sweepIntervalMs + subscriberPollMs + (messageDelayProbability > 0 ? messageDelayMsMax : 0) + 1 }
 }

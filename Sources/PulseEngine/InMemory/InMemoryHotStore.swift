@@ -12,36 +12,31 @@ public final class InMemoryHotStore: HotStore {
     private let logCapacity: Int
     private let events = Mutex<[String: InMemoryEventState]>([:])
 
-    private let mutant: Mutant?
-
-    /// Seqs and fences of this generation start above `generation << 32`. A `mutant` breaks the
-    /// store on purpose (harness tests only).
-    public init(generation: Int64, logCapacity: Int = 1024, mutant: Mutant? = nil) {
+    /// Seqs and fences of this generation start above `generation << 32`.
+    public init(generation: Int64, logCapacity: Int = 1024) {
         precondition(generation >= 0 && generation < (1 << 30), "generation out of range")
         self.base = generation << 32
         self.logCapacity = logCapacity
-        self.mutant = mutant
     }
 
     /// A copy of the whole state as it is now, as an asynchronous replica holds it (the simulator's
     /// failover promotes such a copy taken a little earlier). Its change feed is its own.
     public func replicaCopy() -> InMemoryHotStore {
-        let copy = InMemoryHotStore(base: base, logCapacity: logCapacity, mutant: mutant)
+        let copy = InMemoryHotStore(base: base, logCapacity: logCapacity)
         let state = events.withLock { $0 }
         copy.events.withLock { $0 = state }
         return copy
     }
 
-    private init(base: Int64, logCapacity: Int, mutant: Mutant?) {
+    private init(base: Int64, logCapacity: Int) {
         self.base = base
         self.logCapacity = logCapacity
-        self.mutant = mutant
     }
 
     /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
     private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
         let (result, changed) = events.withLock { events in
-            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity, mutant: mutant)
+            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity)
             let expired = nowMs.map { state.expireDue(nowMs: $0) } ?? []
             let (result, changes) = body(&state)
             events[eventID] = state

@@ -46,7 +46,7 @@ public final class BookingEngine: Sendable {
     }
 
     /// Entity ids are 24 lowercase hex characters; anything else is a 400 `invalid_id`.
-    static func requireEntityID(_ id: String, _ what: String) throws {
+    public static func requireEntityID(_ id: String, _ what: String) throws {
         guard Hex.isHex(id, count: 24) else { throw PulseError(status: 400, code: .invalidID, message: "Invalid \(what) ID: \(id.prefix(64))") }
     }
 

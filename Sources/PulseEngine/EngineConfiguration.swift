@@ -16,8 +16,6 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var checkoutLeaseSeconds: Int = 30
     /// Longest accepted `Idempotency-Key`.
     public var idempotencyKeyLengthMax: Int = 128
-    /// A known defect to run with (harness tests only); nil for the correct engine.
-    public var mutant: Mutant?
 
     public init(holdTTLSeconds: Int = 600) { self.holdTTLSeconds = holdTTLSeconds }
 

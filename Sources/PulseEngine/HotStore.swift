@@ -11,7 +11,7 @@ public struct HoldRecord: Sendable, Equatable {
     public var fence: Int64
     public var createdAtMs: Int64
     public var expiresAtMs: Int64
-    /// The TTL it was granted with (the server's, or a test-control one): it bounds an
+    /// The TTL it was granted with (the server's, or another one the caller asked for): it bounds an
     /// extension's `seconds` and, scaled, the hold's lifetime (PB-HOLD-9).
     public var ttlMs: Int64
     /// Set while a checkout is committing this hold: it can then neither expire, be released

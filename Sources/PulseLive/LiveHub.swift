@@ -1,3 +1,4 @@
+import PulseEngine
 import PulseProtocol
 import ServiceLifecycle
 
@@ -10,17 +11,22 @@ import ServiceLifecycle
 /// event at a time. A subscriber whose cursor fell out of the log gets a fresh snapshot.
 public actor LiveHub: Service {
     struct Subscriber {
-        let outbox: LiveOutbox
+        let outbox: any LiveSink
         var cursor: Int64
     }
 
     private let engine: BookingEngine
+    private let catchUp: any LiveCatchUp
     private var subscribers: [String: [Int: Subscriber]] = [:]
     private var pumping: Set<String> = []
     private var pumpAgain: Set<String> = []
     private var nextSubscriberID = 0
 
-    public init(engine: BookingEngine) { self.engine = engine }
+    /// - Parameter catchUp: how a (re)joining or lagging subscriber catches up (the log, in production).
+    public init(engine: BookingEngine, catchUp: any LiveCatchUp = LogCatchUp()) {
+        self.engine = engine
+        self.catchUp = catchUp
+    }
 
     private var hot: any HotStore { engine.hot }
 
@@ -45,10 +51,10 @@ public actor LiveHub: Service {
     /// Subscribes `subscriberID` to an event (replacing an earlier subscription of it). Queues
     /// the missed changes and `joined` when `sinceSeq` is still in the log, else a `snapshot`;
     /// live changes follow from there. Throws a ``PulseError`` (unknown event, store unavailable).
-    public func join(eventID: String, sinceSeq: Int64?, subscriberID: Int, outbox: LiveOutbox) async throws {
+    public func join(eventID: String, sinceSeq: Int64?, subscriberID: Int, outbox: any LiveSink) async throws {
         subscribers[eventID]?[subscriberID] = nil
         var cursor: Int64
-        if let sinceSeq, case .changes(let missed) = try await engine.changes(eventID: eventID, afterSeq: sinceSeq) {
+        if let sinceSeq, let missed = try await catchUp.missed(eventID: eventID, afterSeq: sinceSeq, engine: engine) {
             for change in missed { outbox.send(LiveCodec.encode(.change(change))) }
             cursor = missed.last?.seq ?? sinceSeq
             outbox.send(LiveCodec.encode(.joined(eventId: eventID, seq: cursor)))
@@ -73,14 +79,16 @@ public actor LiveHub: Service {
     /// Number of live subscriptions (for tests and metrics).
     public var subscriptionCount: Int { subscribers.values.reduce(0) { $0 + $1.count } }
 
-    private func sendSnapshot(eventID: String, to outbox: LiveOutbox) async throws -> Int64 {
+    private func sendSnapshot(eventID: String, to outbox: any LiveSink) async throws -> Int64 {
         let map = try await engine.seatMap(eventID)
         outbox.send(LiveCodec.encode(.snapshot(eventId: eventID, seq: map.seq, seats: map.seats)))
         return map.seq
     }
 
     /// Delivers the event's new changes to its subscribers; re-runs while more arrive meanwhile.
-    func pump(_ eventID: String) async {
+    /// ``run()`` calls it for every event the change feed rings; a driver without that loop (the
+    /// simulator, on virtual time) calls it for the events ``ChangeFeed/takeChanged()`` returns.
+    public func pump(_ eventID: String) async {
         guard !pumping.contains(eventID) else {
             pumpAgain.insert(eventID)
             return
@@ -112,7 +120,7 @@ public actor LiveHub: Service {
                 }
             case .trimmed:
                 // This subscriber (or an older one) fell out of the log: resync it with a snapshot.
-                if case .changes(let own)? = try? await engine.changes(eventID: eventID, afterSeq: subscriber.cursor) {
+                if let own = try? await catchUp.missed(eventID: eventID, afterSeq: subscriber.cursor, engine: engine) {
                     for change in own { subscriber.outbox.send(LiveCodec.encode(.change(change))) }
                     subscriber.cursor = own.last?.seq ?? subscriber.cursor
                 } else if let seq = try? await sendSnapshot(eventID: eventID, to: subscriber.outbox) {

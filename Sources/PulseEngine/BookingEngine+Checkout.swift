@@ -54,10 +54,6 @@ extension BookingEngine {
             throw PulseError.seats(409, idempotencyKey == nil ? .checkoutInProgress : .idempotencyInProgress,
                                    "A checkout of these seats is already in progress.", seats)
         }
-        if configuration.mutant == .noFence {
-            // The mutant trusts the check it just made: the holds are not kept frozen while committing.
-            try await onHot { try await hot.abortCheckout(eventID: eventID, checkoutID: checkoutID, releaseHolds: false, nowMs: clock.nowMs()) }
-        }
         let booking = NewBooking(id: checkoutID, eventID: eventID, userID: userID, seatIDs: seats, fences: ticket.fences,
                                  totalCents: totalCents, idempotencyKey: idempotencyKey, createdAtMs: clock.nowMs())
         let commit = try await onDurable(mutating: true) { try await durable.commitBooking(booking) }

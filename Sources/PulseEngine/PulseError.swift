@@ -39,11 +39,11 @@ public struct PulseError: Error, Sendable, Equatable {
         return error
     }
 
-    static let eventNotFound = PulseError(status: 404, code: .eventNotFound, message: "No event found with that ID")
-    static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
+    public static let eventNotFound = PulseError(status: 404, code: .eventNotFound, message: "No event found with that ID")
+    public static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
 
     /// A store could not answer; the operation may or may not have taken effect.
-    static func storeUnavailable(_ detail: String, outcomeUnknown: Bool) -> PulseError {
+    public static func storeUnavailable(_ detail: String, outcomeUnknown: Bool) -> PulseError {
         var error = PulseError(status: 503, code: .storeUnavailable, message: "Storage is unavailable: \(detail). Retry later.")
         error.outcomeUnknown = outcomeUnknown
         error.retryAfterSeconds = 1

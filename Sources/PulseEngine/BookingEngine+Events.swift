@@ -86,9 +86,7 @@ extension BookingEngine {
 extension BookingEngine {
     /// The event's changes after `afterSeq` from the hot store's log, or `.trimmed` (PB-LIVE-8).
     public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome {
-        let outcome = try await onHot(mutating: false) { try await hot.changes(eventID: eventID, afterSeq: afterSeq) }
-        if configuration.mutant == .noSeq, case .changes(let changes) = outcome { return .changes(changes.reversed()) }
-        return outcome
+        try await onHot(mutating: false) { try await hot.changes(eventID: eventID, afterSeq: afterSeq) }
     }
 }
 
@@ -111,7 +109,7 @@ enum EventFields {
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

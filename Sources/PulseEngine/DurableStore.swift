@@ -33,6 +33,19 @@ public struct EventRecord: Sendable, Equatable {
     public var cols: Int
     public var priceCents: Int
     public var createdAtMs: Int64
+
+    public init(id: String, title: String, venue: String, date: String, description: String? = nil, isActive: Bool, rows: Int, cols: Int, priceCents: Int, createdAtMs: Int64) {
+        self.id = id
+        self.title = title
+        self.venue = venue
+        self.date = date
+        self.description = description
+        self.isActive = isActive
+        self.rows = rows
+        self.cols = cols
+        self.priceCents = priceCents
+        self.createdAtMs = createdAtMs
+    }
 }
 
 /// A booking to commit: `id` is also the checkout's id, so a lapsed checkout can be resolved.
@@ -46,6 +59,17 @@ public struct NewBooking: Sendable, Equatable {
     public var totalCents: Int
     public var idempotencyKey: String?
     public var createdAtMs: Int64
+
+    public init(id: String, eventID: String, userID: String, seatIDs: [String], fences: [String: Int64], totalCents: Int, idempotencyKey: String? = nil, createdAtMs: Int64) {
+        self.id = id
+        self.eventID = eventID
+        self.userID = userID
+        self.seatIDs = seatIDs
+        self.fences = fences
+        self.totalCents = totalCents
+        self.idempotencyKey = idempotencyKey
+        self.createdAtMs = createdAtMs
+    }
 }
 
 /// A confirmed booking.
@@ -58,6 +82,17 @@ public struct BookingRecord: Sendable, Equatable {
     public var status: String
     public var idempotencyKey: String?
     public var createdAtMs: Int64
+
+    public init(id: String, eventID: String, userID: String, seatIDs: [String], totalCents: Int, status: String, idempotencyKey: String? = nil, createdAtMs: Int64) {
+        self.id = id
+        self.eventID = eventID
+        self.userID = userID
+        self.seatIDs = seatIDs
+        self.totalCents = totalCents
+        self.status = status
+        self.idempotencyKey = idempotencyKey
+        self.createdAtMs = createdAtMs
+    }
 }
 
 /// Answer of ``DurableStore/commitBooking(_:)``.

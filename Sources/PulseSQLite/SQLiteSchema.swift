@@ -1,3 +1,4 @@
+import PulseEngine
 import GRDB
 
 /// The durable schema. The invariants that can live in it do (DESIGN.md "Trust the database"):

@@ -1,3 +1,4 @@
+import PulseProtocol
 import Synchronization
 
 /// The engine's only source of randomness: hex identifiers for entities, hold tokens and bookings.

@@ -49,6 +49,15 @@ public final class ChangeFeed: Sendable {
         }
     }
 
+    /// The marked events sorted by id, clearing the marks, without waiting (empty when none is
+    /// marked): for a consumer that polls, such as the simulator's live hub.
+    public func takeChanged() -> [String] {
+        state.withLock { state in
+            defer { state.dirty.removeAll(keepingCapacity: true) }
+            return state.dirty.sorted()
+        }
+    }
+
     /// Wakes the consumer for good; ``next()`` returns nil from now on.
     public func finish() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
