@@ -158,6 +158,7 @@ let package = Package(
         .testTarget(
             name: "PulseRedisTests",
             dependencies: [
+                "PulseProtocol",
                 "PulseEngine",
                 "PulseRedis",
                 "PulseReference",

@@ -231,7 +231,18 @@ for attempt in range(2):
 check(runs[0][0] == 0 and runs[1][0] == 0, "pulse sim passes the reference engine on a scenario")
 check(runs[0][1] != "" and runs[0][1] == runs[1][1], "the same scenario and seed give a byte-identical history")
 checked = subprocess.run([binary, "check", os.path.join(work, "sim-0.jsonl")], capture_output=True, text=True, timeout=120)
-check(checked.returncode == 0, "pulse check agrees with pulse sim on that history")
+check(checked.returncode == 0 and "not checked" not in checked.stdout, "pulse check agrees with pulse sim on that history, every invariant checked")
+empty = os.path.join(work, "empty.jsonl")
+open(empty, "w").close()
+for path, what in [(empty, "an empty history"), (os.path.join(work, "missing.jsonl"), "a missing file")]:
+    result = subprocess.run([binary, "check", path], capture_output=True, text=True, timeout=60)
+    check(result.returncode == 2 and "pulse check:" in result.stderr, f"pulse check exits 2 on {what}")
+head = os.path.join(work, "head.jsonl")
+with open(head, "w") as handle:
+    handle.write("".join(runs[0][1].splitlines(keepends=True)[:3]))
+result = subprocess.run([binary, "check", head], capture_output=True, text=True, timeout=60)
+check(result.returncode == 0 and "not checked" in result.stdout and "ok " not in result.stdout.replace("ok          broadcast-order", ""),
+      "pulse check says 'not checked' for the invariants a 3-line history gives nothing to check")
 mutant = subprocess.run([binary, "sim", "Scenarios/pause-past-ttl.yaml", "--mutant", "no-fence", "--seeds", "10"], capture_output=True, text=True, timeout=300)
 check(mutant.returncode == 1 and "replay: pulse sim" in mutant.stdout, "pulse sim fails a mutant and prints the replay command")
 

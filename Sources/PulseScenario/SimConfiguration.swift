@@ -32,6 +32,8 @@ public struct SimConfiguration: Sendable, Equatable {
     public var subscribers = 2
     /// How often subscribers poll for changes and the sweeper runs, in virtual milliseconds.
     public var subscriberPollMs: Int64 = 50
+    /// How often the server's live hub delivers rung changes, in virtual milliseconds.
+    public var livePumpMs: Int64 = 5
     public var sweepIntervalMs: Int64 = 250
     /// Probability that a user's request pauses at a store boundary (a GC pause, a stalled
     /// process), and for how long; the default outlasts the hold TTL.
@@ -133,5 +135,5 @@ public struct SimConfiguration: Sendable, Equatable {
 
     /// Longest a live message may take to reach a subscriber after its change, in virtual ms:
     /// the sweep, a poll, and an injected delay.
-    public var expiryGraceMs: Int64 { sweepIntervalMs + subscriberPollMs + (messageDelayProbability > 0 ? messageDelayMsMax : 0) + 1 }
+    public var expiryGraceMs: Int64 { sweepIntervalMs + livePumpMs + subscriberPollMs + (messageDelayProbability > 0 ? messageDelayMsMax : 0) + 1 }
 }

@@ -9,7 +9,7 @@ import PulseWire
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the reference server (results are ratios against a reference measured in the same run).",
-        subcommands: [FanoutCommand.self, HoldsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self])
+        subcommands: [FlashSaleCommand.self, FanoutCommand.self, HoldsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self])
 }
 
 /// `pulse bench fanout`: live fan-out latency at several subscriber counts.
@@ -115,5 +115,54 @@ struct HoldsCommand: AsyncParsableCommand {
             throw error
         }
         try await http.shutdown()
+    }
+}
+
+/// `pulse bench flash-sale`: holds, health, join storms and fan-out against a seed-style Node peer.
+struct FlashSaleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flash-sale",
+        abstract: "A flash sale on a 26 x 50 venue against Pulse and a seed-style Node peer, with the same load generators.",
+        discussion: """
+            Starts a redis-server, the seed-style peer (bench/peers/seed-peer.js: express, node-redis
+            SET NX EX per seat, ws rooms, the seed's MGET seat map; no auth, no database) and a Node
+            http hello-world, then `pulse serve` children (embedded, then --redis). For each target:
+            wrk with bench/load/holds.lua (one random seat per request, many users, bearer tokens
+            for Pulse); wrk on GET /healthz; and bench/load/live-load.js, one separate Node process,
+            opening N WebSocket clients at once that each join the event and wait for its full
+            snapshot, then timing seat changes to every subscriber. Every figure is also shown as a
+            ratio to the peer measured in this run. Needs wrk, nodejs, node-express, node-ws,
+            node-redis and redis-server (Debian), and an open-file limit above the largest count.
+            Run it from the repository root (or give --bench-dir).
+            """)
+
+    @Option(help: "The repository's bench directory.") var benchDir = "bench"
+    @Option(help: "Seconds of wrk load per holds row.") var seconds = 10
+    @Option(help: "wrk connections.") var connections = 64
+    @Option(help: "Users (Pulse tokens) making the holds.") var users = 200
+    @Option(help: "Comma-separated join-storm sizes.") var joins = "1000,5000,10000"
+    @Option(help: "Seat changes timed for fan-out per storm.") var changes = 5
+    @Option(help: "Pulse stores to measure: embedded, redis or both.") var stores = "embedded,redis"
+    @Option(help: "Also write the tables to this Markdown file.") var markdown: String?
+
+    func run() async throws {
+        var options = FlashSaleBenchmark.Options(pulseExecutable: ServerProcess.currentExecutable)
+        options.benchDirectory = benchDir
+        options.holdSeconds = seconds
+        options.connections = connections
+        options.users = users
+        options.joinCounts = joins.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        options.changes = changes
+        options.pulseTargets = try stores.split(separator: ",").map { name in
+            guard let target = FlashSaleBenchmark.PulseTarget(rawValue: String(name)) else { throw ValidationError("--stores lists embedded and/or redis") }
+            return target
+        }
+        guard options.joinCounts.allSatisfy({ (1...50_000).contains($0) }), (1...100).contains(changes), (1...600).contains(seconds) else {
+            throw ValidationError("--joins counts must be 1...50000, --changes 1...100, --seconds 1...600")
+        }
+        guard FileManager.default.fileExists(atPath: "\(benchDir)/peers/seed-peer.js") else { throw ValidationError("no \(benchDir)/peers/seed-peer.js: run from the repository root or give --bench-dir") }
+        let report = try await FlashSaleBenchmark(options).run { print($0) }
+        print(report.markdown)
+        if let markdown { try report.markdown.write(toFile: markdown, atomically: true, encoding: .utf8) }
     }
 }

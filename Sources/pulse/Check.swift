@@ -7,27 +7,41 @@ import PulseSim
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a history (JSON Lines, HISTORY.md) against every invariant; exit 1 if one is broken.",
-        discussion: "Works on any history, including ones recorded by other tools, as long as it follows HISTORY.md.")
+        discussion: """
+            Works on any history, including ones recorded by other tools, as long as it follows HISTORY.md.
+            Each invariant is reported ok, FAIL, or "not checked" when the history holds nothing it examines
+            (no grants, no checkouts, no subscriber's messages...): a clean result there means nothing.
+            Exit status: 0 when no invariant is broken, 1 when one is, 2 when the file cannot be read or
+            parsed or holds no records.
+            """)
 
     @Argument(help: "The history file (JSON Lines).") var file: String
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        guard let data = FileManager.default.contents(atPath: file) else { return try unusable("cannot read \(file)") }
         let records: [HistoryRecord]
         do {
             records = try HistoryReader.parse(String(decoding: data, as: UTF8.self))
         } catch let error as HistoryReadError {
-            throw ValidationError("\(file): \(error)")
+            return try unusable("\(file): \(error)")
         }
+        guard !records.isEmpty else { return try unusable("\(file) holds no records: nothing to check") }
         let violations = HistoryChecker.check(records)
+        let evidence = HistoryChecker.evidence(records)
         print("\(file): \(records.count) records")
         for invariant in Invariant.allCases {
             let found = violations.filter { $0.invariant == invariant }
-            print(String(format: "  %@ %@", (found.isEmpty ? "ok  " : "FAIL").padding(toLength: 4, withPad: " ", startingAt: 0),
-                         invariant.rawValue + (found.isEmpty ? "" : " (\(found.count))")))
+            let verdict = !found.isEmpty ? "FAIL" : evidence[invariant, default: 0] == 0 ? "not checked" : "ok"
+            let detail = !found.isEmpty ? " (\(found.count))" : verdict == "not checked" ? " (nothing in this history to check)" : ""
+            print("  \(verdict.padding(toLength: 11, withPad: " ", startingAt: 0)) \(invariant.rawValue)\(detail)")
         }
         for violation in violations.prefix(50) { print("  - \(violation)") }
         if violations.count > 50 { print("  ... and \(violations.count - 50) more") }
         if !violations.isEmpty { throw ExitCode(1) }
+    }
+
+    private func unusable(_ message: String) throws {
+        FileHandle.standardError.write(Data("pulse check: \(message)\n".utf8))
+        throw ExitCode(2)
     }
 }

@@ -134,6 +134,7 @@ struct ConformanceTests {
         (.noSeq, "live.seq-order"),
         (.noHoldCap, "holds.cap"),
         (.silentExpiry, "holds.expiry-broadcast"),
+        (.skipReplayedChange, "live.resync"),
     ])
     func mutantsFail(mutant: Mutant, caseID: String) async throws {
         let server = try await Self.server(["--mutant", mutant.rawValue])

@@ -24,6 +24,19 @@ struct CheckerTests {
         #expect(HistoryChecker.check(Self.goodRace().records) == [])
     }
 
+    @Test("evidence: every invariant of a full race had something to check; a subscriber's stream alone gives only broadcast-order any")
+    func evidence() {
+        let full = HistoryChecker.evidence(Self.goodRace().records)
+        for invariant in Invariant.allCases { #expect(full[invariant, default: 0] > 0, "\(invariant.rawValue) had nothing to check in the full race") }
+        var streamOnly = HistoryBuilder()
+        streamOnly.snapshot(0, "s1", seq: 100)
+        streamOnly.see(1, "s1", "seat_locked", seq: 101, seat: "A1", user: "u1")
+        let partial = HistoryChecker.evidence(streamOnly.records)
+        #expect(partial[.broadcastOrder, default: 0] == 2)
+        #expect(Invariant.allCases.filter { $0 != .broadcastOrder }.allSatisfy { partial[$0, default: 0] == 0 }, "\(partial)")
+        #expect(HistoryChecker.evidence([]).values.allSatisfy { $0 == 0 })
+    }
+
     @Test("a second client of a user (u1/2) acts for that user: its checkout of the user's hold is fenced and idempotent as the user's")
     func secondClientOfAUser() {
         var h = HistoryBuilder()

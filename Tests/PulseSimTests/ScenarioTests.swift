@@ -42,6 +42,14 @@ struct ScenarioTests {
         #expect(throws: ScenarioError.self) { try ScenarioParser.parse("name: [unclosed\n") }
     }
 
+    @Test("the Scenarios directory holds every named race (the per-file tests below run one case per file found)")
+    func directoryHoldsTheRaces() {
+        let names = Set(Self.files.map { $0.deletingPathExtension().lastPathComponent })
+        let races = ["clock-jump", "expiry-storm", "failover", "flaky-network", "flash-sale", "hoarder", "idempotent-retry", "lost-acknowledgement",
+                     "pause-past-ttl", "reconnect-resync", "redis-restart", "release-race", "server-crash", "small-race"]
+        #expect(races.allSatisfy(names.contains), "missing from \(Self.directory.path): \(races.filter { !names.contains($0) })")
+    }
+
     @Test("a scenario maps onto the simulation; no faults unless it names them")
     func mapping() throws {
         let scenario = try ScenarioParser.parse("name: tiny\nseed: 9\nvenue: { rows: 2, cols: 3 }\nusers: { count: 4 }\nchecks: [capacity]\n")

@@ -47,12 +47,14 @@ extension PulseServer {
             durable = try SQLiteDurableStore()
         }
         let store: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
-        var hot = configuration.hooks.hotStore(store)
+        var hot = store
         var engineDurable: any DurableStore = durable
         if configuration.testControl {
             hot = TestControlHotStore(hot, clock: clock)
             engineDurable = TestControlDurableStore(durable)
         }
+        // Outermost, so that a multi-step defect's steps meet test control's stalls one by one.
+        hot = configuration.hooks.hotStore(hot)
         let registry = PrometheusCollectorRegistry()
         let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: engineDurable, clock: clock, ids: ids,
                                    metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))

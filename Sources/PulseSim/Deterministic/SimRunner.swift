@@ -1,5 +1,6 @@
 import PulseEngine
 import PulseHistory
+import PulseLive
 import PulseMutants
 import PulseProtocol
 import PulseScenario
@@ -8,7 +9,9 @@ import Synchronization
 
 /// One deterministic simulation: the reference engine's real code on the in-memory hot store and
 /// an in-memory SQLite durable store, wrapped with scheduling points, a virtual clock and
-/// ``SimScheduler``; virtual users, subscribers and the expiry sweeper as simulated processes.
+/// ``SimScheduler``; the production live hub (``LiveHub``) pumping changes to subscribers that
+/// read what it queued for them; virtual users, subscribers, the hub and the expiry sweeper as
+/// simulated processes. A mutant (PulseMutants) is put in where the server would put it.
 /// The same configuration (seed included) gives a byte-identical history.
 public enum SimRunner {
     /// What a run produced.
@@ -44,7 +47,7 @@ public enum SimRunner {
         let serverClock = SimServerClock(truth: clock)
         let scheduler = SimScheduler(seed: configuration.seed, clock: clock)
         let recorder = HistoryRecorder(clock: clock)
-        let server = SimServer()
+        let server = SimServer(catchUp: mutant?.catchUp ?? LogCatchUp())
         let faults = SimFaults(scheduler: scheduler, recorder: recorder, configuration: configuration, server: server, startMs: startMs)
         let sqlite = try SQLiteDurableStore(blocking: true)
         let durable = SimDurableStore(sqlite, faults: faults)
@@ -81,6 +84,7 @@ public enum SimRunner {
                 scheduler.spawn("s\(index)", in: &group) { await world.subscriber() }
             }
             scheduler.spawn("sweeper", in: &group) { await world.sweeper() }
+            scheduler.spawn("hub", in: &group) { await world.liveHub() }
             if SimWorld.hasSchedule(configuration) {
                 scheduler.spawn("nemesis", in: &group) { await world.nemesis(hot: hot, durable: sqlite) }
             }

@@ -48,6 +48,7 @@ extension SimWorld {
                 guard let promoted = replica, let generation = try? await durable.nextHotGeneration() else { continue }
                 replica = nil
                 hot.replace(with: promoted)
+                promoted.changeFeed.markChanged(eventID)
                 recorder.record("nemesis", .fault, "failover", ["lag_ms": .int(configuration.failoverLagMs), "generation": .int(generation)])
                 if configuration.recoverAfterFailover { await rebuildHotState(hot, durable: durable, generation: generation) }
             case .clockJump(let byMs):
@@ -72,6 +73,8 @@ extension SimWorld {
         let fresh = InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity)
         if let booked = try? await durable.bookedSeats(eventID: eventID) { try? await fresh.loadBooked(eventID: eventID, seatIDs: booked) }
         hot.replace(with: fresh)
+        // The server notices the new state and rings its hub, which resyncs every subscriber.
+        fresh.changeFeed.markChanged(eventID)
     }
 
     /// Whether the run has scheduled faults for the nemesis.

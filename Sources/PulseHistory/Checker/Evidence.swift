@@ -1,0 +1,24 @@
+extension HistoryChecker {
+    /// How many records of the kinds each invariant examines the history holds. An invariant with
+    /// none had nothing to check: a clean result for it means nothing (`pulse check` says
+    /// `not checked`, never `ok`).
+    public static func evidence(_ records: [HistoryRecord]) -> [Invariant: Int] {
+        let index = HistoryIndex(records)
+        let grants = index.ok("hold").count
+        let checkouts = index.ok("checkout").count
+        let keyed = index.ok("checkout").filter { $0.invoke.string("key") != nil }.count
+        let finalReads = index.finalBookings.count
+        let observed = index.observations.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+        return [
+            .noDoubleBooking: checkouts + finalReads,
+            .holdExclusive: grants,
+            .bookingRequiresLiveHold: checkouts,
+            .releaseByOwnerOnly: grants,
+            .expiryHonoured: grants > 0 ? observed : 0,
+            .broadcastOrder: observed,
+            .idempotentCheckout: keyed,
+            .durableAck: checkouts > 0 ? finalReads : 0,
+            .capacity: (index.heldSeatsMax != nil ? grants : 0) + (index.seatsPerEvent.isEmpty ? 0 : finalReads),
+        ]
+    }
+}
