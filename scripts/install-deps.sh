@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Pulse needs that are missing (as root; uses sudo otherwise).
-# Usage: scripts/install-deps.sh build|test
+# Usage: scripts/install-deps.sh build|test|bench (bench: what `pulse bench flash-sale` runs: wrk, the
+# seed-style Node peer's nodejs, node-express, node-ws and node-redis, and redis-server)
 # The Swift 6 toolchain itself is not a Debian package: it must be on PATH (https://swift.org/install).
 set -euo pipefail
 
 packages=(libsqlite3-dev libhiredis-dev pkg-config)
 if [[ "${1:-build}" == test ]]; then
     packages+=(redis-server python3 python3-venv)
+fi
+if [[ "${1:-build}" == bench ]]; then
+    packages+=(redis-server redis-tools wrk nodejs node-express node-ws node-redis)
 fi
 
 missing=()

@@ -1,7 +1,7 @@
 import PulseProtocol
 
 /// A hot store wrapped around another: every method forwards to ``inner`` unless the decorator
-/// implements it itself. For stores that intercept a few calls (test control's stalls, a
+/// implements it itself. For stores that intercept a few calls (injected stalls and faults, a
 /// harness's known-broken variants). A decorator's own steps are atomic only where it makes
 /// one call to ``inner``.
 public protocol HotStoreDecorator: HotStore {

@@ -41,7 +41,7 @@ extension Catalogue {
             try c.check(beyond.json["field"] as? String == "seconds", "field is \(beyond.json["field"] ?? "absent")")
             var last = firstExpiry
             for _ in 0..<4 {
-                try await Task.sleep(for: .milliseconds(1_300))
+                try await Task.sleep(for: .milliseconds(1_000))
                 let reply = try await c.call(.POST, path, token: user.token, json: [:])
                 try c.expect(reply, 200, nil, "an extension of a live hold")
                 last = WireWorld.ns(reply.object("hold").string("expiresAt"))

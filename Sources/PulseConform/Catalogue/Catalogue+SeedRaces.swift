@@ -142,14 +142,16 @@ extension Catalogue {
             let race = try await SeedRace(c, seats: 1)
             let seat = race.seats[0]
             let lockedAt = try await race.ownerLocksAll()[0]
-            try await Task.sleep(until: lockedAt + .milliseconds(Int(ttl * 400)))
+            // Released at half its TTL and taken again: the second lock lives to about 1.5 TTL, the
+            // first lock's timer fires at 1 TTL; the check at 1.25 TTL sits midway between.
+            try await Task.sleep(until: lockedAt + .milliseconds(Int(ttl * 500)))
             let mark = race.rivalSocket.events.count
             race.ownerSocket.emit("release_lock", ["eventId": race.event, "seatId": seat])
             _ = try await race.rivalSocket.next(after: mark, "seat_released after the owner's release") { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }
             // The owner takes the seat again (another tab, a second thought): a new lock with a new TTL.
             try c.check(try await c.lock(race.ownerSocket, race.event, seat, as: race.owner), "the owner could not lock the seat it had just released")
             // The first lock's TTL has run out; the second has a good while to live.
-            try await Task.sleep(until: lockedAt + .milliseconds(Int(ttl * 1000) + min(Int(ttl * 250), 500)))
+            try await Task.sleep(until: lockedAt + .milliseconds(Int(ttl * 1250)))
             let stolen = try await race.seatsAThirdUserCanLock([seat])
             try c.check(stolen.isEmpty, "the owner's second lock ended when its first would have, before its own TTL: another user then locked the seat")
         },

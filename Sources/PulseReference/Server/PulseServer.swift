@@ -54,6 +54,11 @@ public final class PulseServer: Sendable {
         self.logger = logger
     }
 
+    /// Connections the kernel queues before the server accepts them: a join storm opens thousands
+    /// at once (Hummingbird's default of 256 drops the rest's SYNs, and they retry a second later).
+    /// The kernel caps it at `net.core.somaxconn`.
+    public static let listenBacklog = 4096
+
     /// The HTTP router with every route of SPEC.md.
     public func buildRouter() -> Router<PulseRequestContext> {
         let router = Router(context: PulseRequestContext.self)
@@ -91,7 +96,7 @@ public final class PulseServer: Sendable {
             server: .http1WebSocketUpgrade(
                 webSocketRouter: buildWebSocketRouter(),
                 configuration: .init(ws: .init(maxFrameSize: Self.webSocketFrameBytesMax))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "pulse"),
+            configuration: .init(address: .hostname(host, port: port), serverName: "pulse", backlog: Self.listenBacklog),
             logger: logger)
         app.addServices(hub, ExpirySweeper(engine: engine, interval: sweepInterval, logger: logger))
         // A shared hot store (Redis) follows the changes other instances make.

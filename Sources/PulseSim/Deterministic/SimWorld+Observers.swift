@@ -41,10 +41,17 @@ extension SimWorld {
                 connection = await connect(name, sinceSeq: cursor, cursor: &cursor)
             }
         }
-        // The final read: what this subscriber would show once everything settled.
+        // The final read: what this subscriber would show once everything settled (a fresh join;
+        // its snapshot may come a poll later, when another joiner's is being made).
         await disconnect(connection)
-        var ignored: Int64?
-        await disconnect(await connect(name, sinceSeq: nil, cursor: &ignored))
+        var finalSeq: Int64?
+        let final = await connect(name, sinceSeq: nil, cursor: &finalSeq)
+        for _ in 0..<20 where finalSeq == nil {
+            guard let final else { break }
+            await scheduler.sleep(ms: configuration.subscriberPollMs)
+            _ = await receive(name, final, cursor: &finalSeq, faulty: false)
+        }
+        await disconnect(final)
     }
 
     /// Joins the event on the current server's hub and takes what it answered at once.
