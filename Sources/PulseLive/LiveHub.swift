@@ -85,10 +85,12 @@ public actor LiveHub: Service {
         await pump(eventID)
     }
 
-    /// Adds a subscriber whose next change is the one after `cursor`.
+    /// Adds a subscriber whose next change is the one after `cursor`; a pump in progress runs once
+    /// more, so that it is caught up at once.
     func register(eventID: String, subscriberID: Int, outbox: any LiveSink, cursor: Int64) {
         subscribers[eventID, default: [:]][subscriberID] = Subscriber(outbox: outbox, cursor: cursor)
         lowestCursor[eventID] = min(lowestCursor[eventID] ?? cursor, cursor)
+        if pumping.contains(eventID) { pumpAgain.insert(eventID) }
     }
 
     /// Ends a subscription.

@@ -41,18 +41,20 @@ extension Catalogue {
             // after it, when the rival already holds the seat (409 hold_required). A4: begun after
             // it, nobody took the seat since (410 hold_expired; the rival does not ask for A4).
             let rival = try await c.user()
+            for (index, owner) in owners.enumerated() { _ = try await c.hold(event, ["A\(index + 1)"], as: owner, headers: try c.shortTTL(2)) }
+            // Times from the moment every hold was granted (T; each expires by T + 2 s): each
+            // checkout is sent at T + 0.2 s and stalled (PB-TEST-5 before=) to begin at about
+            // T + 0.3 and T + 0.7 (before the expiry), T + 2.7 and T + 2.8 (after it); the rival
+            // asks for A1...A3 at T + 2.3 s. Every margin is at least 0.3 s.
             let granted = ContinuousClock.now
-            for (index, owner) in owners.enumerated() { _ = try await c.hold(event, ["A\(index + 1)"], as: owner, headers: try c.shortTTL(1)) }
-            // Each checkout is sent at 0.5 s and stalled (PB-TEST-5 before=) to begin at about
-            // 0.6, 0.8, 1.5 and 1.8 s; the rival asks for A1...A3 at 1.2 s.
-            let stalls = [100, 300, 1_000, 1_300]
-            try await Task.sleep(until: granted + .milliseconds(500))
+            let stalls = [100, 500, 2_500, 2_600]
+            try await Task.sleep(until: granted + .milliseconds(200))
             let outcomes = try await withThrowingTaskGroup(of: (index: Int, checkout: APIReply, rival: APIReply?).self) { group in
                 for (index, owner) in owners.enumerated() {
                     group.addTask {
                         async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A\(index + 1)"]],
                                                     headers: [("Pulse-Test-Stall", "before=\(stalls[index])")])
-                        try await Task.sleep(until: granted + .milliseconds(1_200))
+                        try await Task.sleep(until: granted + .milliseconds(2_300))
                         let held = index == 3 ? nil : try await c.call(.POST, "/api/v1/events/\(event)/holds", token: rival.token, json: ["seatIds": ["A\(index + 1)"]])
                         return (index, try await checkout, held)
                     }
