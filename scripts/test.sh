@@ -11,5 +11,8 @@ if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import 
     .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5"
 fi
 swift build --build-tests
-swift test --skip-build
+# The flash-sale soak keeps both cores busy for half a minute: it runs on its own, after the other
+# suites, so that it cannot starve their timing-sensitive races.
+swift test --skip-build --skip FlashSaleSoakTests
+swift test --skip-build --filter FlashSaleSoakTests
 python3 scripts/smoke.py .build/debug/pulse

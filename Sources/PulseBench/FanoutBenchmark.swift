@@ -1,4 +1,3 @@
-import PulseEngine
 import PulseReference
 import Foundation
 import HummingbirdWSClient

@@ -1,7 +1,6 @@
 import PulseProtocol
 import AsyncHTTPClient
 import Foundation
-import PulseEngine
 import PulseReference
 import PulseWire
 

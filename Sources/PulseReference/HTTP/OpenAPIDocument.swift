@@ -1,5 +1,3 @@
-import PulseLive
-import PulseEngine
 import Foundation
 /// The OpenAPI 3.1 description of the REST API, served at `GET /openapi.json` (PB-REST-5).
 /// A test checks that its paths and methods are exactly the router's, and CI validates it

@@ -1,4 +1,3 @@
-import PulseLive
 import PulseEngine
 import Hummingbird
 import HummingbirdWebSocket

@@ -1,5 +1,3 @@
-import PulseLive
-import PulseEngine
 import Hummingbird
 import PulseProtocol
 

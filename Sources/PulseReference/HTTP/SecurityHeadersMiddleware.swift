@@ -1,5 +1,3 @@
-import PulseLive
-import PulseEngine
 import Hummingbird
 
 /// Adds defensive headers to every response (PB-SEC-1), as the seed's helmet does.

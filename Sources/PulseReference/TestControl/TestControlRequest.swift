@@ -1,4 +1,3 @@
-import PulseEngine
 import Synchronization
 
 /// What a request of a conformance suite asked of a server started with `--test-control`

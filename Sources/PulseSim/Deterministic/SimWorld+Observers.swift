@@ -1,6 +1,5 @@
 import PulseEngine
 import PulseHistory
-import PulseLive
 import PulseProtocol
 import PulseScenario
 
