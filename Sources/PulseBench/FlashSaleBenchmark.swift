@@ -145,12 +145,7 @@ struct PulseSession {
     }
 
     func newEvent() async throws -> String {
-        let reply = try await api.call(.POST, "/api/v1/events", token: adminToken, json: [
-            "title": "Flash sale", "venue": "Bench Hall", "date": "2030-01-01T20:00:00Z",
-            "venueConfig": ["rows": rows, "cols": cols, "price": 10],
-        ])
-        guard reply.status == 201, let id = reply.object("event").documentID else { throw APIError("creating an event answered \(reply.status): \(reply.text.prefix(200))") }
-        return id
+        try await api.createEvent(adminToken: adminToken, title: "Flash sale", rows: rows, cols: cols, price: 10)
     }
 }
 

@@ -39,10 +39,7 @@ public final class NodeProcess: @unchecked Sendable {
     }
 
     /// The node executable (PATH, then /usr/bin/node).
-    public static var executable: String {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/node" } + ["/usr/bin/node"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/node"
-    }
+    public static var executable: String { executablePath("node") }
 
     public func stop() {
         guard process.isRunning else { return }

@@ -45,8 +45,5 @@ public struct WrkResult: Sendable {
     }
 
     /// The wrk executable (PATH, then /usr/bin/wrk).
-    public static var executable: String {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/wrk" } + ["/usr/bin/wrk"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/wrk"
-    }
+    public static var executable: String { executablePath("wrk") }
 }

@@ -50,3 +50,11 @@ public struct PulseError: Error, Sendable, Equatable {
         return error
     }
 }
+
+extension PulseError {
+    /// `error` itself when it is a ``PulseError``, else a 500 `internal_error` that says nothing
+    /// of its cause (PB-ERR-1).
+    public static func from(_ error: any Error) -> PulseError {
+        error as? PulseError ?? PulseError(status: 500, code: .internalError, message: "Something went wrong!")
+    }
+}

@@ -51,7 +51,7 @@ extension LiveHub {
                                       madeAtMs: engine.clock.nowMs())
             } catch {
                 refreshing.remove(eventID)
-                let pulse = error as? PulseError ?? PulseError(status: 500, code: .internalError, message: "Something went wrong!")
+                let pulse = PulseError.from(error)
                 for (_, queued) in (awaiting.removeValue(forKey: eventID) ?? [:]).sorted(by: { $0.key < $1.key }) {
                     queued.outbox.send(LiveCodec.encode(.error(code: pulse.code, message: pulse.message)))
                 }

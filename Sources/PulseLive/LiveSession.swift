@@ -28,7 +28,7 @@ public final class LiveSession {
     private func reply(_ message: LiveServerMessage) { outbox.send(LiveCodec.encode(message)) }
 
     private func replyError(_ error: any Error) {
-        let pulse = error as? PulseError ?? PulseError(status: 500, code: .internalError, message: "Something went wrong!")
+        let pulse = PulseError.from(error)
         reply(.error(code: pulse.code, message: pulse.message))
     }
 
@@ -69,7 +69,7 @@ public final class LiveSession {
                 acquired[eventID, default: []].append(hold.id)
                 reply(.lockAcquired(eventId: eventID, seatId: seatID, hold: hold.resource))
             } catch {
-                let pulse = error as? PulseError ?? PulseError(status: 500, code: .internalError, message: "Something went wrong!")
+                let pulse = PulseError.from(error)
                 reply(.lockFailed(eventId: eventID, seatId: seatID, code: pulse.code, message: pulse.message))
             }
         case .releaseLock(let eventID, let seatID):

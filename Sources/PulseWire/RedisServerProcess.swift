@@ -17,10 +17,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    public static var executable: String {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/redis-server" } + ["/usr/bin/redis-server"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/redis-server"
-    }
+    public static var executable: String { executablePath("redis-server") }
 
     /// Starts the server (again) and waits until it accepts connections.
     public func start() async throws {
@@ -68,4 +65,10 @@ public final class RedisServerProcess: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
+}
+
+/// The path of the program `name`: the first on PATH, else `/usr/bin/name` (Debian's place).
+public func executablePath(_ name: String) -> String {
+    let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(name)" } + ["/usr/bin/\(name)"]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/\(name)"
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import PulseHistory
-import PulseSim
 
 /// `pulse check FILE`: checks any history file against every invariant.
 struct Check: ParsableCommand {
@@ -26,8 +25,9 @@ struct Check: ParsableCommand {
             return try unusable("\(file): \(error)")
         }
         guard !records.isEmpty else { return try unusable("\(file) holds no records: nothing to check") }
-        let violations = HistoryChecker.check(records)
-        let evidence = HistoryChecker.evidence(records)
+        let index = HistoryIndex(records)
+        let violations = HistoryChecker.check(index)
+        let evidence = HistoryChecker.evidence(index)
         print("\(file): \(records.count) records")
         for invariant in Invariant.allCases {
             let found = violations.filter { $0.invariant == invariant }

@@ -2,8 +2,10 @@ extension HistoryChecker {
     /// How many records of the kinds each invariant examines the history holds. An invariant with
     /// none had nothing to check: a clean result for it means nothing (`pulse check` says
     /// `not checked`, never `ok`).
-    public static func evidence(_ records: [HistoryRecord]) -> [Invariant: Int] {
-        let index = HistoryIndex(records)
+    public static func evidence(_ records: [HistoryRecord]) -> [Invariant: Int] { evidence(HistoryIndex(records)) }
+
+    /// The same, on an index already built.
+    public static func evidence(_ index: HistoryIndex) -> [Invariant: Int] {
         let grants = index.ok("hold").count
         let checkouts = index.ok("checkout").count
         let keyed = index.ok("checkout").filter { $0.invoke.string("key") != nil }.count

@@ -3,8 +3,10 @@
 /// its length for realistic per-seat contention).
 public enum HistoryChecker {
     /// Every violation found, ordered by invariant, then as each function reports them.
-    public static func check(_ records: [HistoryRecord]) -> [Violation] {
-        let index = HistoryIndex(records)
+    public static func check(_ records: [HistoryRecord]) -> [Violation] { check(HistoryIndex(records)) }
+
+    /// The same, on an index already built (``evidence(_:)`` reads the same one).
+    public static func check(_ index: HistoryIndex) -> [Violation] {
         let intervals = index.heldIntervals()
         return noDoubleBooking(index)
             + holdExclusive(index, intervals)
