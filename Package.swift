@@ -63,7 +63,8 @@ let package = Package(
         ),
         .target(
             name: "PulseLive",
-            dependencies: ["PulseEngine", "PulseProtocol", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: ["PulseEngine", "PulseProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .target(
             name: "PulseReference",
@@ -74,6 +75,7 @@ let package = Package(
                 "PulseLive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),

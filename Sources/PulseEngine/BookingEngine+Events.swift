@@ -47,6 +47,7 @@ extension BookingEngine {
         event.description = fields.description
         event.isActive = request.isActive ?? event.isActive
         try await onDurable(mutating: true) { try await durable.updateEvent(event) }
+        try await changed(eventID)
         if event.isActive {
             // A reopened event may have been inactive at start-up, when only active events were warmed up.
             let booked = try await onDurable { try await durable.bookedSeats(eventID: eventID) }
@@ -59,7 +60,16 @@ extension BookingEngine {
     public func deleteEvent(_ eventID: String) async throws {
         try Self.requireEntityID(eventID, "event")
         guard try await onDurable(mutating: true, { try await durable.deleteEvent(id: eventID) }) else { throw PulseError.eventNotFound }
+        try await changed(eventID)
         try await onHot { try await hot.dropEvent(eventID: eventID) }
+    }
+
+    /// After an event's durable record changed: every instance's cached copy becomes stale (the
+    /// hot store's stamp moves on) and this one's is dropped. A 503 here leaves the change made
+    /// but its outcome unknown to the caller; caches then lapse within ``EventCache/maxAgeMs``.
+    private func changed(_ eventID: String) async throws {
+        eventCache.forget(eventID)
+        try await onHot { try await hot.touchEvent(eventID: eventID) }
     }
 
     /// The merged seat map at one seq: the venue's grid, overlaid with the hot store's holds and

@@ -2,15 +2,33 @@ import PulseProtocol
 
 extension BookingEngine {
     /// Holds every seat of `seatIDs` for `userID`, or none (PB-HOLD-2..6). The grant carries a
-    /// fresh random token as its id and the event's next fence.
-    /// Throws 409 `seat_unavailable` (with the conflicting seats) or 409 `hold_limit_exceeded`.
+    /// fresh random token as its id and the event's next fence. The event comes from this
+    /// process's ``EventCache`` when it has it: the hot-store step itself refuses a stale copy,
+    /// and the hold is retried on the event read again.
+    /// Throws 404 `event_not_found`, 409 `event_inactive`, 400 `validation_failed`,
+    /// 409 `seat_unavailable` (with the conflicting seats) or 409 `hold_limit_exceeded`.
     public func hold(eventID: String, seatIDs: [String], userID: String) async throws -> HoldRecord {
-        let event = try await activeEvent(eventID)
-        let seats = try validSeats(seatIDs, of: event, max: configuration.seatsPerHoldMax)
-        let outcome = try await onHot {
-            try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
-                               ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax)
+        try Self.requireEntityID(eventID, "event")
+        var entry = try await cachedActiveEvent(eventID)
+        for _ in 0..<Self.staleEventRetries {
+            let seats = try validSeats(seatIDs, of: entry.event, max: configuration.seatsPerHoldMax)
+            let outcome = try await onHot {
+                try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
+                                   ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax, eventStamp: entry.stamp)
+            }
+            if case .staleEvent(let stamp) = outcome {
+                entry = try await rereadActiveEvent(eventID, stamp: stamp)
+                continue
+            }
+            return try granted(outcome)
         }
+        throw PulseError.storeUnavailable("event \(eventID) kept changing during a hold", outcomeUnknown: false)
+    }
+
+    /// Hold attempts before giving up on an event that changes under every one of them.
+    static let staleEventRetries = 8
+
+    private func granted(_ outcome: HoldOutcome) throws -> HoldRecord {
         switch outcome {
         case .granted(let hold):
             metrics.holdsGranted.increment()
@@ -22,7 +40,34 @@ extension BookingEngine {
             metrics.holdConflicts.increment()
             throw PulseError(status: 409, code: .holdLimitExceeded,
                              message: "You hold \(held) seats of this event; at most \(configuration.heldSeatsPerUserMax) at once.")
+        case .staleEvent:
+            preconditionFailure("a stale event is retried, never answered")
         }
+    }
+
+    /// The event and its stamp from the cache if it is active there; otherwise read afresh (the
+    /// durable store first, so an unknown id never creates hot state), then its stamp, then the
+    /// event again, the pair cached. Throws 404 `event_not_found` or 409 `event_inactive`.
+    private func cachedActiveEvent(_ eventID: String) async throws -> EventCache.Entry {
+        if let entry = eventCache.entry(eventID, nowMs: clock.nowMs()), entry.event.isActive { return entry }
+        _ = try await activeEvent(eventID)
+        let stamp = try await onHot(mutating: false) { try await hot.eventStamp(eventID: eventID) }
+        return try await rereadActiveEvent(eventID, stamp: stamp)
+    }
+
+    /// The event read from the durable store after the hot store answered `stamp`, cached with it.
+    private func rereadActiveEvent(_ eventID: String, stamp: Int64) async throws -> EventCache.Entry {
+        let readAtMs = clock.nowMs()
+        guard let event = try await onDurable({ try await durable.event(id: eventID) }) else {
+            eventCache.forget(eventID)
+            // Deleted (and ids are never reused): drop the hot state the stale step may have made again.
+            try? await hot.dropEvent(eventID: eventID)
+            throw PulseError.eventNotFound
+        }
+        let entry = EventCache.Entry(stamp: stamp, event: event, readAtMs: readAtMs)
+        eventCache.store(entry)
+        guard event.isActive else { throw PulseError.eventInactive }
+        return entry
     }
 
     /// Releases the caller's hold (compare-and-delete: only the owner's, never someone else's).

@@ -13,6 +13,8 @@ public final class BookingEngine: Sendable {
     public let clock: any EngineClock
     public let ids: any IdentifierSource
     let metrics: EngineMetrics
+    /// Events as the hold path last read them (stamp-checked in the hot step; see ``EventCache``).
+    let eventCache = EventCache()
 
     public init(
         configuration: EngineConfiguration, hot: any HotStore, durable: any DurableStore,
@@ -60,7 +62,7 @@ public final class BookingEngine: Sendable {
     /// The event if it accepts holds and bookings (409 `event_inactive` otherwise).
     func activeEvent(_ eventID: String) async throws -> EventRecord {
         let event = try await existingEvent(eventID)
-        guard event.isActive else { throw PulseError(status: 409, code: .eventInactive, message: "This event is not open for booking.") }
+        guard event.isActive else { throw PulseError.eventInactive }
         return event
     }
 

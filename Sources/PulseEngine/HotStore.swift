@@ -73,6 +73,9 @@ public enum HoldOutcome: Sendable, Equatable {
     case unavailable(seatIDs: [String])
     /// The caller would hold more than the per-user cap.
     case limitExceeded(heldSeats: Int)
+    /// The event changed (updated, deleted, or its hot state rebuilt) since the caller read the
+    /// stamp it passed: nothing was held. `stamp` is the current one; read the event again.
+    case staleEvent(stamp: Int64)
 }
 
 /// Answer of ``HotStore/release(_:)``.
@@ -134,8 +137,17 @@ public protocol HotStore: Sendable {
     /// Rung after every step that appended changes.
     var changeFeed: ChangeFeed { get }
 
-    /// Holds every seat of `seatIDs` for `userID`, or none of them.
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome
+    /// Holds every seat of `seatIDs` for `userID`, or none of them. With an `eventStamp`, holds only
+    /// if the event's stamp is still that one (``HoldOutcome/staleEvent(stamp:)`` otherwise), checked
+    /// in the same atomic step: a caller's cached copy of the event is never acted on once stale.
+    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+              eventStamp: Int64?) async throws -> HoldOutcome
+    /// The event's stamp: it changes whenever ``touchEvent(eventID:)`` runs and whenever the event's hot
+    /// state is built anew (a new generation), and never returns to an earlier value. Read it before
+    /// reading the event from the durable store, so the pair is never newer on the stamp's side.
+    func eventStamp(eventID: String) async throws -> Int64
+    /// Moves the event's stamp on, after its durable record changed: every cached copy becomes stale.
+    func touchEvent(eventID: String) async throws
     /// Compare-and-delete: releases only what `userID` holds, never a hold being checked out.
     func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome
     /// Moves a live hold's expiry to `min(nowMs + by, createdAt + lifetime)`, where the lifetime is
@@ -165,6 +177,14 @@ public protocol HotStore: Sendable {
     func loadBooked(eventID: String, seatIDs: [String]) async throws
     /// Forgets an event (deleted by an admin).
     func dropEvent(eventID: String) async throws
+}
+
+extension HotStore {
+    /// Holds without a stamp check (callers that read the event fresh, and tests).
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
+        try await hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+                       heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: nil)
+    }
 }
 
 /// Errors of a hot store.

@@ -10,9 +10,13 @@ public protocol HotStoreDecorator: HotStore {
 
 extension HotStoreDecorator {
     public var changeFeed: ChangeFeed { inner.changeFeed }
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax)
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+                     eventStamp: Int64?) async throws -> HoldOutcome {
+        try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+                             heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
     }
+    public func eventStamp(eventID: String) async throws -> Int64 { try await inner.eventStamp(eventID: eventID) }
+    public func touchEvent(eventID: String) async throws { try await inner.touchEvent(eventID: eventID) }
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
         try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: nowMs)
     }

@@ -40,6 +40,7 @@ public struct PulseError: Error, Sendable, Equatable {
     }
 
     public static let eventNotFound = PulseError(status: 404, code: .eventNotFound, message: "No event found with that ID")
+    public static let eventInactive = PulseError(status: 409, code: .eventInactive, message: "This event is not open for booking.")
     public static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
 
     /// A store could not answer; the operation may or may not have taken effect.

@@ -1,5 +1,6 @@
 import PulseEngine
 import Foundation
+import NIOCore
 import PulseProtocol
 
 /// JSON encoding and decoding of live messages, with every decoding failure mapped to a
@@ -7,10 +8,19 @@ import PulseProtocol
 public enum LiveCodec {
     /// Encodes a server message as compact JSON with sorted keys (stable bytes for tests and replays).
     public static func encode(_ message: LiveServerMessage) -> String {
+        String(decoding: data(message), as: UTF8.self)
+    }
+
+    /// The same bytes as a frame, to share among every subscriber it goes to.
+    public static func frame(_ message: LiveServerMessage) -> LiveFrame {
+        LiveFrame(bytes: ByteBuffer(bytes: data(message)))
+    }
+
+    private static func data(_ message: LiveServerMessage) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding these plain value types cannot fail.
-        return String(decoding: try! encoder.encode(message), as: UTF8.self)
+        return try! encoder.encode(message)
     }
 
     /// Decodes a client message or says precisely what is wrong with it.

@@ -12,7 +12,7 @@ import PulseProtocol
 extension LiveHub {
     struct SharedSnapshot {
         let seq: Int64
-        let text: String
+        let frame: LiveFrame
         let madeAtMs: Int64
     }
 
@@ -24,7 +24,7 @@ extension LiveHub {
     func sendSharedSnapshot(eventID: String, to outbox: any LiveSink, subscriberID: Int) async throws -> Int64? {
         let newest = newestSeq[eventID] ?? .min
         if let shared = snapshots[eventID], shared.seq >= newest, engine.clock.nowMs() - shared.madeAtMs <= Self.snapshotReuseMs {
-            outbox.send(shared.text)
+            outbox.send(shared.frame)
             return shared.seq
         }
         if refreshing.contains(eventID) {
@@ -47,13 +47,13 @@ extension LiveHub {
             let made: SharedSnapshot
             do {
                 let map = try await engine.seatMap(eventID)
-                made = SharedSnapshot(seq: map.seq, text: LiveCodec.encode(.snapshot(eventId: eventID, seq: map.seq, seats: map.seats)),
+                made = SharedSnapshot(seq: map.seq, frame: LiveCodec.frame(.snapshot(eventId: eventID, seq: map.seq, seats: map.seats)),
                                       madeAtMs: engine.clock.nowMs())
             } catch {
                 refreshing.remove(eventID)
                 let pulse = PulseError.from(error)
                 for (_, queued) in (awaiting.removeValue(forKey: eventID) ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    queued.outbox.send(LiveCodec.encode(.error(code: pulse.code, message: pulse.message)))
+                    queued.outbox.send(LiveCodec.frame(.error(code: pulse.code, message: pulse.message)))
                 }
                 if first == nil { throw error }
                 return first!
@@ -62,12 +62,12 @@ extension LiveHub {
             // Another maker may have kept a newer one meanwhile: keep the newest.
             if (snapshots[eventID]?.seq ?? .min) <= made.seq { snapshots[eventID] = made }
             if first == nil {
-                outbox.send(made.text)
+                outbox.send(made.frame)
                 first = made.seq
             }
             let queued = awaiting.removeValue(forKey: eventID) ?? [:]
             for (id, joiner) in queued.sorted(by: { $0.key < $1.key }) where joiner.needSeq <= made.seq || makes >= 2 {
-                joiner.outbox.send(made.text)
+                joiner.outbox.send(made.frame)
                 register(eventID: eventID, subscriberID: id, outbox: joiner.outbox, cursor: made.seq)
             }
             let later = queued.filter { $0.value.needSeq > made.seq && makes < 2 }

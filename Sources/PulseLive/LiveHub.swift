@@ -72,9 +72,9 @@ public actor LiveHub: Service {
         awaiting[eventID]?[subscriberID] = nil
         let cursor: Int64
         if let sinceSeq, let missed = try await catchUp.missed(eventID: eventID, afterSeq: sinceSeq, engine: engine) {
-            for change in missed { outbox.send(LiveCodec.encode(.change(change))) }
+            for change in missed { outbox.send(LiveCodec.frame(.change(change))) }
             cursor = missed.last?.seq ?? sinceSeq
-            outbox.send(LiveCodec.encode(.joined(eventId: eventID, seq: cursor)))
+            outbox.send(LiveCodec.frame(.joined(eventId: eventID, seq: cursor)))
         } else {
             // nil: the subscriber waits for the snapshot another joiner is making, and is
             // registered when it is sent.
@@ -130,13 +130,13 @@ public actor LiveHub: Service {
     private func deliver(_ eventID: String) async {
         guard subscribers[eventID]?.isEmpty == false, let oldest = lowestCursor[eventID] else { return }
         let outcome = try? await engine.changes(eventID: eventID, afterSeq: oldest)
-        let encoded: [(seq: Int64, text: String)]
+        let encoded: [(seq: Int64, frame: LiveFrame)]
         switch outcome {
         case .changes(let changes)?:
             // Nothing after the lowest cursor is nothing for anyone: a join storm's pumps end here.
             guard let last = changes.last?.seq else { return }
             newestSeq[eventID] = max(newestSeq[eventID] ?? .min, last)
-            encoded = changes.map { ($0.seq, LiveCodec.encode(.change($0))) }
+            encoded = changes.map { ($0.seq, LiveCodec.frame(.change($0))) }
         case .trimmed?:
             encoded = []
         case nil:
@@ -149,14 +149,14 @@ public actor LiveHub: Service {
             if encoded.isEmpty {
                 // This subscriber (or an older one) fell out of the log: resync it with a snapshot.
                 if let own = try? await catchUp.missed(eventID: eventID, afterSeq: subscriber.cursor, engine: engine) {
-                    for change in own { subscriber.outbox.send(LiveCodec.encode(.change(change))) }
+                    for change in own { subscriber.outbox.send(LiveCodec.frame(.change(change))) }
                     subscriber.cursor = own.last?.seq ?? subscriber.cursor
                 } else if let seq = try? await sendFreshSnapshot(eventID: eventID, to: subscriber.outbox) {
                     subscriber.cursor = seq
                 }
             } else {
                 for change in encoded where change.seq > subscriber.cursor {
-                    guard subscriber.outbox.send(change.text) else { break }
+                    guard subscriber.outbox.send(change.frame) else { break }
                     subscriber.cursor = change.seq
                 }
             }

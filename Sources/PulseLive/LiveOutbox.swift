@@ -1,24 +1,24 @@
 import PulseEngine
 import Synchronization
 
-/// The bounded outgoing queue of one live connection: encoded JSON text messages in the order
+/// The bounded outgoing queue of one live connection: encoded messages (shared frames) in the order
 /// they were queued. When a slow client lets it fill up, the outbox closes rather than drop a
 /// message silently (a gap would break PB-LIVE-5); the connection then ends with `slow_consumer`.
 public final class LiveOutbox: LiveSink {
     /// The messages, for the connection's writer.
-    public let messages: AsyncStream<String>
-    private let continuation: AsyncStream<String>.Continuation
+    public let messages: AsyncStream<LiveFrame>
+    private let continuation: AsyncStream<LiveFrame>.Continuation
     private let overflow = Atomic<Bool>(false)
 
     /// - Parameter capacity: most messages queued and not yet written.
     public init(capacity: Int) {
-        (messages, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(capacity))
+        (messages, continuation) = AsyncStream.makeStream(of: LiveFrame.self, bufferingPolicy: .bufferingOldest(capacity))
     }
 
     /// Queues a message; false when the outbox had to close because it was full (or was closed).
     @discardableResult
-    public func send(_ text: String) -> Bool {
-        switch continuation.yield(text) {
+    public func send(_ frame: LiveFrame) -> Bool {
+        switch continuation.yield(frame) {
         case .enqueued: return true
         case .dropped:
             overflow.store(true, ordering: .relaxed)

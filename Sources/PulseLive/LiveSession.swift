@@ -25,7 +25,7 @@ public final class LiveSession {
         self.subscriberID = await hub.newSubscriberID()
     }
 
-    private func reply(_ message: LiveServerMessage) { outbox.send(LiveCodec.encode(message)) }
+    private func reply(_ message: LiveServerMessage) { outbox.send(LiveCodec.frame(message)) }
 
     private func replyError(_ error: any Error) {
         let pulse = PulseError.from(error)

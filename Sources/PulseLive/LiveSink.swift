@@ -1,12 +1,12 @@
 import PulseEngine
 import PulseProtocol
 
-/// Where the hub queues one subscriber's messages (encoded JSON text, in order): a connection's
+/// Where the hub queues one subscriber's messages (encoded frames, in order): a connection's
 /// ``LiveOutbox`` in the server, a simulated client's inbox in the simulator.
 public protocol LiveSink: Sendable {
     /// Queues a message; false when the sink is closed or had to close (the hub then stops
     /// sending to it: the subscriber rejoins, or its connection ends).
-    @discardableResult func send(_ text: String) -> Bool
+    @discardableResult func send(_ frame: LiveFrame) -> Bool
 }
 
 /// How the hub catches up a subscriber that rejoins with `sinceSeq`, or fell out of step with

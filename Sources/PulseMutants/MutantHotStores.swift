@@ -54,7 +54,9 @@ final class UncappedHoldsHotStore: HotStoreDecorator {
     let inner: any HotStore
     init(_ inner: any HotStore) { self.inner = inner }
 
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: Int.max / 2)
+    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+              eventStamp: Int64?) async throws -> HoldOutcome {
+        try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+                             heldSeatsPerUserMax: Int.max / 2, eventStamp: eventStamp)
     }
 }

@@ -3,7 +3,7 @@
 ///
 /// Every script gets `KEYS[1]` = the event's key prefix `pulse:{ev:<id>}:` (the hash tag keeps an
 /// event's keys in one Redis Cluster slot) and builds its key names from it. The keys:
-/// `meta` (hash: seq, fence, base), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
+/// `meta` (hash: seq, fence, base, stamp: the event's stamp, `base` when built and moved on by `touch`), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
 /// x expires, t TTL granted, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
 /// seat count), `booked` (set), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
 /// s seats, f fences in seat order, l lease), `leases` (zset checkout id -> lease), `expired` (list
@@ -84,6 +84,10 @@ enum RedisHotScripts {
         local function was_expired(id)
           return redis.call('LPOS', P .. 'expired', id) ~= false
         end
+        local function stamp()
+          -- A string, as Redis keeps it: Lua's numbers would lose digits of a large stamp.
+          return redis.call('HGET', P .. 'meta', 'stamp') or redis.call('HGET', P .. 'meta', 'base')
+        end
         local function holder(seat)
           local id = redis.call('HGET', P .. 'seat', seat)
           if not id then return nil end
@@ -102,18 +106,20 @@ enum RedisHotScripts {
           for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
           redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'booked', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
         end
-        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'sid', SID)
+        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID)
         for i = 4, #ARGV do redis.call('SADD', P .. 'booked', ARGV[i]) end
         return 1
         """)
 
-    /// ARGV: 'hold', now, holdId, userId, ttlMs, heldSeatsPerUserMax, seats...
-    /// Answers {changed, 'granted', fence, createdAt, expiresAt} | {changed, 'unavailable', seats...} | {changed, 'limit', held}.
+    /// ARGV: 'hold', now, holdId, userId, ttlMs, heldSeatsPerUserMax, expected stamp or '', seats...
+    /// Answers {changed, 'granted', fence, createdAt, expiresAt} | {changed, 'unavailable', seats...} | {changed, 'limit', held}
+    /// | {changed, 'stale', stamp} (checked before anything is held).
     static let hold = RedisScript(prelude + """
         expire_due()
+        if ARGV[7] ~= '' and ARGV[7] ~= stamp() then return {CHANGED, 'stale', stamp()} end
         local id, user, ttl, cap = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
         local seats = {}
-        for i = 7, #ARGV do seats[#seats + 1] = ARGV[i] end
+        for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
         local taken = {}
         for _, seat in ipairs(seats) do
           if redis.call('SISMEMBER', P .. 'booked', seat) == 1 or redis.call('HEXISTS', P .. 'seat', seat) == 1 then taken[#taken + 1] = seat end
@@ -330,6 +336,17 @@ enum RedisHotScripts {
           end
         end
         return {CHANGED, out}
+        """)
+
+    /// ARGV: 'stamp', -. Answers {0, stamp}.
+    static let stamp = RedisScript(prelude + """
+        return {0, stamp()}
+        """)
+
+    /// ARGV: 'touch', -. Moves the event's stamp on. Answers {0, stamp}.
+    static let touch = RedisScript(prelude + """
+        redis.call('HSET', P .. 'meta', 'stamp', stamp())
+        return {0, redis.call('HINCRBY', P .. 'meta', 'stamp', 1)}
         """)
 
     /// ARGV: 'load', -, seats... Adds booked seats. Answers {0}.

@@ -9,6 +9,6 @@ extension RedisHotStore {
         guard let sha = try await client.send("SCRIPT", "LOAD", RedisHotScripts.hold.source).string else {
             throw RedisError.protocolError("SCRIPT LOAD returned no digest")
         }
-        return ["EVALSHA", sha, "1", prefix(eventID), "hold", String(nowMs), "h__rand_int__", "u__rand_int__", "600000", "1300", "S__rand_int__"]
+        return ["EVALSHA", sha, "1", prefix(eventID), "hold", String(nowMs), "h__rand_int__", "u__rand_int__", "600000", "1300", "", "S__rand_int__"]
     }
 }

@@ -79,16 +79,27 @@ public final class RedisHotStore: HotStore {
         }
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        let answer = try await run(RedisHotScripts.hold, eventID, ["hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax)] + seatIDs)
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+                     eventStamp: Int64?) async throws -> HoldOutcome {
+        let answer = try await run(RedisHotScripts.hold, eventID, ["hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax),
+                                                                   eventStamp.map(String.init) ?? ""] + seatIDs)
         switch answer.first?.string {
         case "granted":
             return .granted(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: try int(answer, 1),
                                        createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: ttlMs))
         case "unavailable": return .unavailable(seatIDs: strings(answer.dropFirst()))
         case "limit": return .limitExceeded(heldSeats: Int(try int(answer, 1)))
+        case "stale": return .staleEvent(stamp: try int(answer, 1))
         default: throw unexpected(answer)
         }
+    }
+
+    public func eventStamp(eventID: String) async throws -> Int64 {
+        try int(try await run(RedisHotScripts.stamp, eventID, ["stamp", "-"]), 0)
+    }
+
+    public func touchEvent(eventID: String) async throws {
+        _ = try await run(RedisHotScripts.touch, eventID, ["touch", "-"])
     }
 
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {

@@ -83,6 +83,32 @@ struct MultiInstanceTests {
         await onB.stop()
     }
 
+    @Test("an event closed, reopened or deleted through instance B is held on its current state by instance A, which had it cached")
+    func eventChangesReachEveryInstance() async throws {
+        let cluster = try await Cluster()
+        defer { cluster.stop() }
+        let apiA = PulseAPIClient(baseURL: cluster.a.baseURL)
+        let apiB = PulseAPIClient(baseURL: cluster.b.baseURL)
+        let adminB = try await apiB.login(email: cluster.b.adminEmail, password: cluster.b.adminPassword)
+        let event = try await apiB.createEvent(adminToken: adminB, title: "Cached", rows: 2, cols: 5, price: 10)
+        let ana = try await apiA.signup(name: "Ana", email: "ana@cache.test", password: "ana-password")
+        func holdOnA(_ seat: String) async throws -> APIReply {
+            try await apiA.call(.POST, "/api/v1/events/\(event)/holds", token: ana.token, json: ["seatIds": [seat]])
+        }
+        #expect(try await holdOnA("A1").status == 201)   // A now has the event (and Ana) cached
+
+        #expect(try await apiB.call(.PATCH, "/api/v1/events/\(event)", token: adminB, json: ["isActive": false]).status == 200)
+        let closed = try await holdOnA("A2")
+        #expect(closed.status == 409 && closed.code == "event_inactive", "\(closed.json)")
+
+        #expect(try await apiB.call(.PATCH, "/api/v1/events/\(event)", token: adminB, json: ["isActive": true]).status == 200)
+        #expect(try await holdOnA("A2").status == 201)
+
+        #expect(try await apiB.call(.DELETE, "/api/v1/events/\(event)", token: adminB).status == 204)
+        let deleted = try await holdOnA("A3")
+        #expect(deleted.status == 404 && deleted.code == "event_not_found", "\(deleted.json)")
+    }
+
     @Test("Redis flushed in the middle of a burst of holds and checkouts: no double booking, no lost booking, subscribers resync")
     func flushDuringBurst() async throws {
         let cluster = try await Cluster()

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 @testable import PulseEngine
 import PulseLive
 import PulseProtocol
@@ -94,11 +95,12 @@ struct BuildingBlockTests {
     @Test("the live outbox closes instead of dropping when a slow client lets it fill up")
     func outboxOverflow() async {
         let outbox = LiveOutbox(capacity: 2)
-        #expect(outbox.send("1") && outbox.send("2"))
-        #expect(!outbox.send("3"))
+        func frame(_ text: String) -> LiveFrame { LiveFrame(bytes: ByteBuffer(string: text)) }
+        #expect(outbox.send(frame("1")) && outbox.send(frame("2")))
+        #expect(!outbox.send(frame("3")))
         #expect(outbox.overflowed)
         var received: [String] = []
-        for await text in outbox.messages { received.append(text) }
+        for await frame in outbox.messages { received.append(frame.text) }
         #expect(received == ["1", "2"], "what was queued is delivered in order; nothing after a gap")
     }
 }
@@ -138,5 +140,29 @@ struct SQLiteStoreTests {
         let first = try await SQLiteDurableStore(path: path).nextHotGeneration()
         let second = try await SQLiteDurableStore(path: path).nextHotGeneration()
         #expect(second == first + 1)
+    }
+
+    @Test("the hand-written error envelope is byte for byte what JSONEncoder writes, for every code and awkward text")
+    func handWrittenErrorEnvelope() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var random = SeededRandom(seed: 11)
+        let alphabet = Array("aZ09 \"\\/\u{0}\u{1}\u{8}\u{9}\u{a}\u{c}\u{d}\u{1f}\u{7f}é€😀\u{2028}\u{2029}<>&'")
+        func text() -> String { String((0..<Int(random.next() % 12)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }) }
+        for (index, code) in ErrorCode.allCases.enumerated() {
+            for round in 0..<20 {
+                var error = PulseError(status: 400 + index, code: code, message: text())
+                if round % 2 == 1 { error.field = text() }
+                if round % 3 == 1 { error.seatIds = (0..<Int(random.next() % 3)).map { _ in text() } }
+                if round % 4 == 1 { error.outcomeUnknown = round % 8 == 1 }
+                if round % 5 == 4 { error.status = 503 }
+                let envelope = ErrorEnvelope(error)
+                let written = try #require(envelope.handWritten)
+                #expect(written == Array(try encoder.encode(envelope)), "\(String(decoding: written, as: UTF8.self))")
+            }
+        }
+        var priced = PulseError(status: 422, code: .amountMismatch, message: "m")
+        priced.expectedAmount = 12.5
+        #expect(ErrorEnvelope(priced).handWritten == nil)
     }
 }

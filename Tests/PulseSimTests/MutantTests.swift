@@ -8,7 +8,7 @@ import Testing
 /// of seeds, by the invariant its defect breaks, while the reference passes the same seeds.
 @Suite("Mutants are caught by the simulator", .timeLimit(.minutes(3)))
 struct MutantTests {
-    static let seedsMax: UInt64 = 30
+    static let seedsMax: UInt64 = 60
 
     static let expected: [Mutant: Set<Invariant>] = [
         .seedRelease: [.releaseByOwnerOnly],

@@ -20,10 +20,16 @@ struct InMemoryEventState: Sendable {
     /// Seat -> the user whose hold of it lapsed, until the seat is held or booked again, so a
     /// checkout by seat ids hears `hold_expired` rather than `hold_required` (PB-CHECKOUT-3).
     var lapsedSeatOwner: [String: String] = [:]
+    /// The event's stamp (``HotStore/eventStamp(eventID:)``).
+    var stamp: Int64
+    /// No hold expires before this (a lower bound; `.max` when there are none), so a step with
+    /// nothing due does not look at every hold.
+    private var expiresNoEarlierThanMs: Int64 = .max
 
-    init(eventID: String, base: Int64, logCapacity: Int) {
+    init(eventID: String, base: Int64, stamp: Int64, logCapacity: Int) {
         self.eventID = eventID
         self.base = base
+        self.stamp = stamp
         self.seq = base
         self.fence = base
         self.log = ChangeLog(capacity: logCapacity)
@@ -55,15 +61,14 @@ struct InMemoryEventState: Sendable {
 
     /// Expires every hold past its TTL that no checkout has frozen, in (expiry, id) order.
     mutating func expireDue(nowMs: Int64) -> [SeatChange] {
+        guard nowMs >= expiresNoEarlierThanMs else { return [] }
+        defer { expiresNoEarlierThanMs = holds.values.lazy.map(\.expiresAtMs).min() ?? .max }
         let due = holds.values
             .filter { $0.checkoutID == nil && $0.expiresAtMs <= nowMs }
             .sorted { ($0.expiresAtMs, $0.id) < ($1.expiresAtMs, $1.id) }
         var changes: [SeatChange] = []
         for hold in due {
             changes += lapse(hold)
-        }
-        if expiredHoldIDs.count > Self.expiredHoldIDsMax {
-            expiredHoldIDs.removeFirst(expiredHoldIDs.count - Self.expiredHoldIDsMax)
         }
         return changes
     }
@@ -72,6 +77,7 @@ struct InMemoryEventState: Sendable {
     private mutating func lapse(_ hold: HoldRecord) -> [SeatChange] {
         for seat in hold.seatIDs { lapsedSeatOwner[seat] = hold.userID }
         expiredHoldIDs.append(hold.id)
+        if expiredHoldIDs.count > Self.expiredHoldIDsMax { expiredHoldIDs.removeFirst(expiredHoldIDs.count - Self.expiredHoldIDsMax) }
         return releaseSeats(hold.seatIDs, reason: .expired)
     }
 
@@ -83,6 +89,7 @@ struct InMemoryEventState: Sendable {
         fence += 1
         let hold = HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs, ttlMs: ttlMs)
         holds[holdID] = hold
+        expiresNoEarlierThanMs = min(expiresNoEarlierThanMs, hold.expiresAtMs)
         heldSeatsByUser[userID] = alreadyHeld + seatIDs.count
         let changes = seatIDs.map { seat in
             holdBySeat[seat] = holdID

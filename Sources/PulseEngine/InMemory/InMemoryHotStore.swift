@@ -11,43 +11,65 @@ public final class InMemoryHotStore: HotStore {
     private let base: Int64
     private let logCapacity: Int
     private let events = Mutex<[String: InMemoryEventState]>([:])
+    /// The last event stamp given out: a state made anew (after ``dropEvent(eventID:)``) never
+    /// repeats an earlier stamp, and a store of a later generation starts above every earlier one.
+    private let lastStamp: Atomic<Int64>
 
     /// Seqs and fences of this generation start above `generation << 32`.
     public init(generation: Int64, logCapacity: Int = 1024) {
         precondition(generation >= 0 && generation < (1 << 30), "generation out of range")
         self.base = generation << 32
         self.logCapacity = logCapacity
+        lastStamp = Atomic(generation << 32)
     }
 
     /// A copy of the whole state as it is now, as an asynchronous replica holds it (the simulator's
     /// failover promotes such a copy taken a little earlier). Its change feed is its own.
     public func replicaCopy() -> InMemoryHotStore {
-        let copy = InMemoryHotStore(base: base, logCapacity: logCapacity)
         let state = events.withLock { $0 }
+        let copy = InMemoryHotStore(base: base, logCapacity: logCapacity, lastStamp: lastStamp.load(ordering: .relaxed))
         copy.events.withLock { $0 = state }
         return copy
     }
 
-    private init(base: Int64, logCapacity: Int) {
+    private init(base: Int64, logCapacity: Int, lastStamp: Int64) {
         self.base = base
         self.logCapacity = logCapacity
+        self.lastStamp = Atomic(lastStamp)
     }
+
+    private func nextStamp() -> Int64 { lastStamp.add(1, ordering: .relaxed).newValue }
 
     /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
     private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
         let (result, changed) = events.withLock { events in
-            var state = events[eventID] ?? InMemoryEventState(eventID: eventID, base: base, logCapacity: logCapacity)
-            let expired = nowMs.map { state.expireDue(nowMs: $0) } ?? []
-            let (result, changes) = body(&state)
-            events[eventID] = state
+            if events[eventID] == nil { events[eventID] = InMemoryEventState(eventID: eventID, base: base, stamp: nextStamp(), logCapacity: logCapacity) }
+            // Mutated in place: a copy out of the dictionary would copy every table of the event on write.
+            let expired = nowMs.map { events[eventID]!.expireDue(nowMs: $0) } ?? []
+            let (result, changes) = body(&events[eventID]!)
             return (result, !(expired.isEmpty && changes.isEmpty))
         }
         if changed { changeFeed.markChanged(eventID) }
         return result
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        step(eventID, nowMs: nowMs) { $0.hold(seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax) }
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+                     eventStamp: Int64?) async throws -> HoldOutcome {
+        step(eventID, nowMs: nowMs) { state in
+            if let eventStamp, eventStamp != state.stamp { return (.staleEvent(stamp: state.stamp), []) }
+            return state.hold(seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax)
+        }
+    }
+
+    public func eventStamp(eventID: String) async throws -> Int64 {
+        step(eventID, nowMs: nil) { ($0.stamp, []) }
+    }
+
+    public func touchEvent(eventID: String) async throws {
+        step(eventID, nowMs: nil) { state in
+            state.stamp = nextStamp()
+            return ((), [])
+        }
     }
 
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {

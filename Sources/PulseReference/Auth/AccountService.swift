@@ -10,6 +10,7 @@ public final class AccountService: Sendable {
     let clock: any EngineClock
     /// A hash checked against when the email is unknown, so both failures take as long.
     private let decoyHash: String
+    private let knownUsers = KnownUsers(capacity: 100_000)
 
     static let nameLengthRange = 2...100
     static let emailLengthMax = 254
@@ -57,7 +58,8 @@ public final class AccountService: Sendable {
         return (user, try await tokens.issue(userID: user.id))
     }
 
-    /// The user an `Authorization` header value (or bare token) names.
+    /// The user an `Authorization` header value (or bare token) names, from ``KnownUsers`` when this
+    /// process has seen it (its role may predate a promotion: see ``currentUser(id:)``).
     /// Throws 401 `unauthenticated`, `invalid_token` or `token_expired`.
     public func authenticate(authorization: String?) async throws -> UserRecord {
         guard let authorization, !authorization.isEmpty else {
@@ -65,9 +67,17 @@ public final class AccountService: Sendable {
         }
         let token = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : authorization
         let userID = try await tokens.verify(token)
+        if let user = knownUsers[userID] { return user }
+        return try await currentUser(id: userID)
+    }
+
+    /// The user as the durable store has it now (role and all). Throws 401 `invalid_token` when
+    /// there is no such user, 503 `store_unavailable`.
+    public func currentUser(id userID: String) async throws -> UserRecord {
         guard let user = try await lookup({ try await durable.user(id: userID) }) else {
             throw PulseError(status: 401, code: .invalidToken, message: "The user belonging to this token no longer exists.")
         }
+        knownUsers.store(user, for: user.id)
         return user
     }
 

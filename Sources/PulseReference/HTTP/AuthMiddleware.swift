@@ -19,11 +19,15 @@ struct RequireUser: RouterMiddleware {
     }
 }
 
-/// Requires the authenticated user to be an admin: 403 `forbidden` otherwise (PB-AUTH-4).
+/// Requires the authenticated user to be an admin: 403 `forbidden` otherwise (PB-AUTH-4). A user
+/// not known as an admin is read afresh first, so a promotion counts at once on every instance.
 struct RequireAdmin: RouterMiddleware {
     typealias Context = PulseRequestContext
+    let accounts: AccountService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if context.requireUser().role != .admin { context.user = try await accounts.currentUser(id: context.requireUser().id) }
         guard context.requireUser().role == .admin else {
             throw PulseError(status: 403, code: .forbidden, message: "You do not have permission to perform this action")
         }

@@ -30,6 +30,39 @@ struct ErrorEnvelope: Encodable {
         expectedAmount = error.expectedAmount
         outcomeUnknown = error.outcomeUnknown
     }
+
+    /// The envelope as `JSONEncoder` with sorted keys writes it, written by hand (every 409 of a
+    /// flash sale is one); nil when it carries an amount, whose number formatting is left to Foundation.
+    var handWritten: [UInt8]? {
+        guard expectedAmount == nil else { return nil }
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(64 + message.utf8.count + (seatIds?.count ?? 0) * 8)
+        JSONText.appendKey("code", to: &out)
+        JSONText.appendString(code.rawValue, to: &out)
+        if let field {
+            out.append(UInt8(ascii: ","))
+            JSONText.appendKey("field", to: &out)
+            JSONText.appendString(field, to: &out)
+        }
+        out.append(UInt8(ascii: ","))
+        JSONText.appendKey("message", to: &out)
+        JSONText.appendString(message, to: &out)
+        if let outcomeUnknown {
+            out.append(UInt8(ascii: ","))
+            JSONText.appendKey("outcomeUnknown", to: &out)
+            out.append(contentsOf: Array((outcomeUnknown ? "true" : "false").utf8))
+        }
+        if let seatIds {
+            out.append(UInt8(ascii: ","))
+            JSONText.appendKey("seatIds", to: &out)
+            JSONText.appendStrings(seatIds, to: &out)
+        }
+        out.append(UInt8(ascii: ","))
+        JSONText.appendKey("status", to: &out)
+        JSONText.appendString(status, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 }
 
 enum JSONResponse {
@@ -56,7 +89,10 @@ enum JSONResponse {
     static func error(_ error: PulseError) -> Response {
         var headers: HTTPFields = [:]
         if let retry = error.retryAfterSeconds { headers[.retryAfter] = String(retry) }
-        return make(HTTPResponse.Status(code: error.status), ErrorEnvelope(error), headers: headers)
+        let envelope = ErrorEnvelope(error)
+        guard let bytes = envelope.handWritten else { return make(HTTPResponse.Status(code: error.status), envelope, headers: headers) }
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: HTTPResponse.Status(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
 
@@ -71,18 +107,24 @@ extension Request {
         } catch {
             throw PulseError(status: 413, code: .payloadTooLarge, message: "Request body exceeds \(PulseRequestContext.requestBodyBytesMax) bytes.")
         }
+        let malformed = PulseError(status: 400, code: .malformedJSON, message: "Request body must be a JSON object.")
+        // One parse: a body that does not open an object is refused here, and one that is not valid
+        // JSON fails decoding at its root (the decoder scans the whole document before decoding;
+        // a field's own failures always carry a coding path).
+        guard buffer.readableBytesView.first(where: { !Self.jsonWhitespace.contains($0) }) == UInt8(ascii: "{") else { throw malformed }
         let data = Data(buffer: buffer)
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
-            throw PulseError(status: 400, code: .malformedJSON, message: "Request body must be a JSON object.")
-        }
         do {
             return try JSONDecoder().decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw malformed
         } catch DecodingError.keyNotFound(let key, let context) {
             throw PulseError.invalid(Self.path(context.codingPath + [key]), "Missing field '\(Self.path(context.codingPath + [key]))'.")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context) {
             throw PulseError.invalid(Self.path(context.codingPath), "Field '\(Self.path(context.codingPath))' has the wrong type or value.")
         }
     }
+
+    private static let jsonWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 
     private static func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")

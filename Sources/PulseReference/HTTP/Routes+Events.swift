@@ -22,7 +22,7 @@ extension PulseServer {
             let map = try await engine.seatMap(eventID)
             return JSONResponse.success(results: map.seats.count, SeatMapData(eventId: eventID, seq: map.seq, seats: map.seats))
         }
-        let admin = api.group("events").add(middleware: requireUser).add(middleware: RequireAdmin())
+        let admin = api.group("events").add(middleware: requireUser).add(middleware: RequireAdmin(accounts: accounts))
         admin.post { request, context -> Response in
             let event = try await engine.createEvent(try await request.decodeJSON(CreateEventRequest.self, context: context))
             return JSONResponse.success(.created, EventData(event: event))

@@ -2,6 +2,7 @@ import PulseLive
 import PulseEngine
 import Hummingbird
 import HummingbirdWebSocket
+import NIOWebSocket
 import PulseProtocol
 
 extension PulseServer {
@@ -43,7 +44,8 @@ extension PulseServer {
                 defer { gauge.decrement() }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        for await text in outbox.messages { try await outbound.write(.text(text)) }
+                        // The frame's bytes as they are: shared with every other connection it goes to.
+                        for await frame in outbox.messages { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.bytes))) }
                         if outbox.overflowed {
                             try await outbound.close(.policyViolation, reason: ErrorCode.slowConsumer.rawValue)
                         }
@@ -51,7 +53,7 @@ extension PulseServer {
                     do {
                         for try await message in inbound.messages(maxSize: Self.webSocketFrameBytesMax) {
                             guard case .text(let text) = message else {
-                                outbox.send(LiveCodec.encode(.error(code: .malformedJSON, message: "Send JSON text messages, not binary.")))
+                                outbox.send(LiveCodec.frame(.error(code: .malformedJSON, message: "Send JSON text messages, not binary.")))
                                 continue
                             }
                             await session.handle(text)

@@ -24,7 +24,7 @@ extension PulseServer {
             }
         api.group("users/me").add(middleware: RequireUser(accounts: accounts))
             .get { _, context -> Response in
-                JSONResponse.success(UserData(user: context.requireUser().resource))
+                JSONResponse.success(UserData(user: try await accounts.currentUser(id: context.requireUser().id).resource))
             }
     }
 }

@@ -82,9 +82,8 @@ public final class PulseServer: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
-        router.get("healthz") { _, _ -> Response in
-            JSONResponse.success(["ok": true])
-        }
+        let healthy = JSONResponse.success(["ok": true])
+        router.get("healthz") { _, _ -> Response in healthy }
         return router
     }
 

@@ -26,9 +26,13 @@ public final class TestControlHotStore: HotStoreDecorator {
         return result
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+                     eventStamp: Int64?) async throws -> HoldOutcome {
         let ttl = TestControlRequest.current?.holdTTLSeconds.map { Int64($0) * 1000 } ?? ttlMs
-        return try await step(nowMs) { try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttl, heldSeatsPerUserMax: heldSeatsPerUserMax) }
+        return try await step(nowMs) {
+            try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttl,
+                                 heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
+        }
     }
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
         try await step(nowMs) { try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: $0) }

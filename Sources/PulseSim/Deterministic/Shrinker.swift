@@ -33,7 +33,7 @@ public enum Shrinker {
         return (current, violations, attempts)
     }
 
-    /// Smaller neighbours of a configuration, the biggest reductions first.
+    /// Smaller neighbours of a configuration: without each fault, then the biggest size reductions first.
     static func candidates(_ c: SimConfiguration) -> [SimConfiguration] {
         var result: [SimConfiguration] = []
         func with(_ change: (inout SimConfiguration) -> Void) {
@@ -41,8 +41,8 @@ public enum Shrinker {
             change(&next)
             if next != c { result.append(next) }
         }
-        with { $0.users = max(1, $0.users / 2) }
-        with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
+        // Faults first, while the run is still big enough that the failure does not hang on the
+        // exact schedule every fault shapes; then the size.
         with { $0.hotStateLossAtMs = [] }
         with { $0.pauseProbability = 0 }
         with { $0.subscriberDropProbability = 0 }
@@ -61,6 +61,8 @@ public enum Shrinker {
             $0.messageDelayProbability = 0
             $0.messageDropProbability = 0
         }
+        with { $0.users = max(1, $0.users / 2) }
+        with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
         with { $0.subscribers = max(0, $0.subscribers - 1) }
         with { $0.users = max(1, $0.users - 1) }
         with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }

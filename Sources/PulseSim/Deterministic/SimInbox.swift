@@ -7,24 +7,24 @@ import Synchronization
 /// the hub's ``LiveSink``), and the subscriber takes them when it next runs, as a socket's
 /// receive buffer holds them until the client reads. Closing it ends the connection.
 final class SimInbox: LiveSink {
-    private let state = Mutex<(messages: [String], closed: Bool)>(([], false))
+    private let state = Mutex<(messages: [LiveFrame], closed: Bool)>(([], false))
 
-    func send(_ text: String) -> Bool {
+    func send(_ frame: LiveFrame) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
-            state.messages.append(text)
+            state.messages.append(frame)
             return true
         }
     }
 
     /// Every message queued since the last take, decoded (the hub only sends what it encoded itself).
     func take() -> [LiveServerMessage] {
-        let texts = state.withLock { state in
+        let frames = state.withLock { state in
             defer { state.messages.removeAll(keepingCapacity: true) }
             return state.messages
         }
         let decoder = JSONDecoder()
-        return texts.compactMap { try? decoder.decode(LiveServerMessage.self, from: Data($0.utf8)) }
+        return frames.compactMap { try? decoder.decode(LiveServerMessage.self, from: Data($0.bytes.readableBytesView)) }
     }
 
     func close() { state.withLock { $0.closed = true } }

@@ -25,9 +25,19 @@ final class SimHotStore: HotStore {
 
     private func turn() async throws { try await faults.turn() }
 
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
+    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+              eventStamp: Int64?) async throws -> HoldOutcome {
         try await turn()
-        return try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax)
+        return try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+                                    heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
+    }
+    func eventStamp(eventID: String) async throws -> Int64 {
+        try await turn()
+        return try await inner.eventStamp(eventID: eventID)
+    }
+    func touchEvent(eventID: String) async throws {
+        try await turn()
+        try await inner.touchEvent(eventID: eventID)
     }
     func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
         try await turn()
