@@ -3,12 +3,14 @@ import NIOPosix
 import Synchronization
 
 /// One TCP connection to Redis on a SwiftNIO channel. Commands are pipelined: any number may be in
-/// flight, and `send` suspends its task (never a thread) until the reply. After a timeout or an
+/// flight, and `send` suspends its task (never a thread) until the reply. Commands sent while the
+/// event loop has not yet written earlier ones go out with them in one write. After a timeout or an
 /// I/O error the connection closes and every later command fails; ``RedisClient`` reconnects.
 public final class RedisConnection: Sendable {
     let channel: any Channel
-    private let nextID = Atomic<UInt64>(0)
     private let runID = Mutex<String>("")
+    /// Commands not yet handed to the channel, in send order, and whether a drain is scheduled.
+    private let outgoing = Mutex<(nextID: UInt64, queued: [RedisRequest], drainScheduled: Bool)>((0, [], false))
 
     init(channel: any Channel) { self.channel = channel }
 
@@ -65,18 +67,36 @@ public final class RedisConnection: Sendable {
     }
 
     func sendFuture(_ arguments: [[UInt8]], timeout: TimeAmount) -> EventLoopFuture<RESPValue> {
-        let id = nextID.add(1, ordering: .relaxed).newValue
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let (id, scheduleDrain) = outgoing.withLock { outgoing in
+            outgoing.nextID += 1
+            outgoing.queued.append(RedisRequest(id: outgoing.nextID, arguments: arguments, promise: promise))
+            defer { outgoing.drainScheduled = true }
+            return (outgoing.nextID, !outgoing.drainScheduled)
+        }
         let channel = channel
         let timer = channel.eventLoop.scheduleTask(in: timeout) {
             channel.triggerUserOutboundEvent(RedisCommandTimedOut(id: id), promise: nil)
         }
         promise.futureResult.whenComplete { _ in timer.cancel() }
-        channel.writeAndFlush(RedisRequest(id: id, arguments: arguments, promise: promise)).whenFailure { error in
-            // Writes on a closed channel fail here and in the handler alike; the promise may be done already.
-            promise.fail(error as? RedisError ?? RedisError.unavailable("\(error)"))
-        }
+        if scheduleDrain { channel.eventLoop.execute { self.drain() } }
         return promise.futureResult
+    }
+
+    /// On the event loop: writes every queued command in order, then flushes once.
+    private func drain() {
+        let requests = outgoing.withLock { outgoing in
+            outgoing.drainScheduled = false
+            defer { outgoing.queued.removeAll(keepingCapacity: true) }
+            return outgoing.queued
+        }
+        for request in requests {
+            channel.write(request).whenFailure { error in
+                // Writes on a closed channel fail here and in the handler alike; the promise may be done already.
+                request.promise.fail(error as? RedisError ?? RedisError.unavailable("\(error)"))
+            }
+        }
+        channel.flush()
     }
 
     /// The `run_id:` field of an `INFO server` reply.
