@@ -2,7 +2,7 @@
 """End-to-end check of the `pulse` binary, as a user runs it.
 
 Starts `pulse serve` on a free loopback port with a fresh data directory, drives the REST API,
-checks the server's own expiry, `pulse admin create` against the live database, that the served
+checks the CLI's help, the server's own expiry, `pulse admin create` against the live database, that the served
 OpenAPI document is valid OpenAPI 3, graceful shutdown on SIGTERM, that an acknowledged booking
 survives a restart, `pulse conform` and wire mode on the reference, wire mode over Socket.IO on the
 seed stand-in, and that `pulse bench fanout` completes. Usage: smoke.py PATH/TO/pulse
@@ -74,6 +74,21 @@ def stop_server(process):
         process.kill()
         return None
 
+
+print("smoke: the CLI's help")
+def help_text(*args):
+    return subprocess.run([binary, *args, "--help"], capture_output=True, text=True, timeout=30).stdout
+top = help_text()
+check(all(f"\n{name} " in "\n" + top.split("USAGE")[0].replace("\n  ", "\n") for name in ["serve", "admin", "sim", "check", "conform", "bench"]),
+      "pulse --help describes every command")
+check(all(name in help_text("bench") for name in ["flash-sale", "fanout", "holds", "sim", "checker"]), "pulse bench --help lists every benchmark")
+def broken_lines(text):
+    # A line of prose cut in the middle by a hard break in the source: a short fragment followed by more text.
+    lines = text.split("USAGE")[0].splitlines()
+    return [a for a, b in zip(lines, lines[1:]) if a.strip() and b.strip() and len(a) < 40 and not a.startswith(" ") and not a.endswith(":")]
+for command in [[], ["serve"], ["admin", "create"], ["sim"], ["check"], ["conform"], ["bench"], ["bench", "flash-sale"], ["bench", "fanout"],
+                ["bench", "holds"], ["bench", "sim"], ["bench", "checker"]]:
+    check(broken_lines(help_text(*command)) == [], f"pulse {' '.join(command)} --help has no line broken mid-sentence: {broken_lines(help_text(*command))}")
 
 print("smoke: pulse serve, first run")
 process, base = start_server(free_port())
@@ -188,6 +203,10 @@ try:
     status, body, headers = call(base, "POST", f"/api/v1/events/{event}/holds", bo, {"seatIds": ["A3"]})
     check(status == 503 and body.get("code") == "store_unavailable" and body.get("outcomeUnknown") is True and "Retry-After" in headers,
           "with Redis down a hold gets 503 store_unavailable, outcome unknown, Retry-After")
+    check("X-Request-Id" in headers and "redis" not in json.dumps(body).lower() and "127.0.0.1" not in json.dumps(body),
+          "the 503 carries a request id and none of the Redis client's error text")
+    status, body, headers = call(base, "GET", "/readyz")
+    check(status == 503 and body.get("code") == "store_unavailable" and "hot store" in body.get("message", ""), "with Redis down /readyz is 503 naming the hot store")
     redis = start_redis()
     ok = False
     for _ in range(100):
@@ -197,6 +216,7 @@ try:
             break
         time.sleep(0.1)
     check(ok, "the server recovers when Redis is back")
+    check(call(base, "GET", "/readyz")[0] == 200, "and /readyz is 200 again")
 finally:
     code = stop_server(process)
     redis.kill()

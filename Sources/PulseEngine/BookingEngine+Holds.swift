@@ -45,11 +45,12 @@ extension BookingEngine {
         }
     }
 
-    /// The event and its stamp from the cache if it is active there; otherwise read afresh (the
+    /// The event and its stamp from the cache if it is open there; otherwise read afresh (the
     /// durable store first, so an unknown id never creates hot state), then its stamp, then the
     /// event again, the pair cached. Throws 404 `event_not_found` or 409 `event_inactive`.
     private func cachedActiveEvent(_ eventID: String) async throws -> EventCache.Entry {
-        if let entry = eventCache.entry(eventID, nowMs: clock.nowMs()), entry.event.isActive { return entry }
+        let nowMs = clock.nowMs()
+        if let entry = eventCache.entry(eventID, nowMs: nowMs), entry.isOpen(nowMs: nowMs) { return entry }
         _ = try await activeEvent(eventID)
         let stamp = try await onHot(mutating: false) { try await hot.eventStamp(eventID: eventID) }
         return try await rereadActiveEvent(eventID, stamp: stamp)
@@ -66,7 +67,7 @@ extension BookingEngine {
         }
         let entry = EventCache.Entry(stamp: stamp, event: event, readAtMs: readAtMs)
         eventCache.store(entry)
-        guard event.isActive else { throw PulseError.eventInactive }
+        try event.requireOpen(nowMs: clock.nowMs(), startsAtMs: entry.startsAtMs)
         return entry
     }
 

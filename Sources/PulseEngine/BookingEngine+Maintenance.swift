@@ -1,4 +1,12 @@
 extension BookingEngine {
+    /// Whether each store answers now: nil for a store that does, else why not (for the log only;
+    /// the detail may carry internal text and never goes into a response).
+    public func readiness() async -> (hot: String?, durable: String?) {
+        async let hot: String? = { do { try await self.hot.ping(); return nil } catch { return String(describing: error) } }()
+        async let durable: String? = { do { try await self.durable.ping(); return nil } catch { return String(describing: error) } }()
+        return await (hot, durable)
+    }
+
     /// What one sweep did.
     public struct SweepReport: Sendable, Equatable {
         public var expiredSeats = 0

@@ -59,10 +59,11 @@ public final class BookingEngine: Sendable {
         return event
     }
 
-    /// The event if it accepts holds and bookings (409 `event_inactive` otherwise).
+    /// The event if it accepts holds and bookings: active, and its date not yet come (PB-EVENT-5,
+    /// PB-EVENT-8). Throws 404 `event_not_found`, 409 `event_inactive`.
     func activeEvent(_ eventID: String) async throws -> EventRecord {
         let event = try await existingEvent(eventID)
-        guard event.isActive else { throw PulseError.eventInactive }
+        try event.requireOpen(nowMs: clock.nowMs())
         return event
     }
 
@@ -78,5 +79,17 @@ public final class BookingEngine: Sendable {
             throw PulseError.seats(400, .seatNotFound, "No such seats in this venue: \(unknown.prefix(10).joined(separator: ", ")).", unknown.map { String($0.prefix(16)) })
         }
         return seatIDs
+    }
+}
+
+extension EventRecord {
+    /// When the event takes place, in ms (nil only for a date this server did not write).
+    var startsAtMs: Int64? { ISOTime.parse(date) }
+
+    /// Throws 409 `event_inactive` unless the event takes holds and bookings at `nowMs`: it is
+    /// active and has not begun (PB-EVENT-5, PB-EVENT-8).
+    func requireOpen(nowMs: Int64, startsAtMs: Int64? = nil) throws {
+        guard isActive else { throw PulseError.eventInactive }
+        if let starts = startsAtMs ?? self.startsAtMs, nowMs >= starts { throw PulseError.eventPast }
     }
 }

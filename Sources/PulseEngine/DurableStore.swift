@@ -152,4 +152,7 @@ public protocol DurableStore: Sendable {
 
     /// A number that grows on every call: the generation of a fresh hot state.
     func nextHotGeneration() async throws -> Int64
+
+    /// Answers when the store can serve reads (readiness). Throws ``DurableStoreError/unavailable(_:)``.
+    func ping() async throws
 }

@@ -6,6 +6,7 @@ public protocol DurableStoreDecorator: DurableStore {
 }
 
 extension DurableStoreDecorator {
+    public func ping() async throws { try await inner.ping() }
     public func createUser(_ user: UserRecord) async throws { try await inner.createUser(user) }
     public func user(id: String) async throws -> UserRecord? { try await inner.user(id: id) }
     public func user(email: String) async throws -> UserRecord? { try await inner.user(email: email) }

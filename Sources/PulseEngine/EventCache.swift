@@ -13,6 +13,18 @@ final class EventCache: Sendable {
         var event: EventRecord
         /// When it was read, on the engine's clock.
         var readAtMs: Int64
+        /// The event's date, parsed once (holds close then: PB-EVENT-8).
+        var startsAtMs: Int64?
+
+        init(stamp: Int64, event: EventRecord, readAtMs: Int64) {
+            self.stamp = stamp
+            self.event = event
+            self.readAtMs = readAtMs
+            startsAtMs = event.startsAtMs
+        }
+
+        /// Whether the cached copy says the event takes holds at `nowMs`.
+        func isOpen(nowMs: Int64) -> Bool { (try? event.requireOpen(nowMs: nowMs, startsAtMs: startsAtMs)) != nil }
     }
 
     static let maxAgeMs: Int64 = 1_000

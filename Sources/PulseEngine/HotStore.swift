@@ -177,6 +177,8 @@ public protocol HotStore: Sendable {
     func loadBooked(eventID: String, seatIDs: [String]) async throws
     /// Forgets an event (deleted by an admin).
     func dropEvent(eventID: String) async throws
+    /// Answers when the store can take steps (readiness). Throws ``HotStoreError/unavailable(_:)``.
+    func ping() async throws
 }
 
 extension HotStore {

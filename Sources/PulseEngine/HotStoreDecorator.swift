@@ -39,4 +39,5 @@ extension HotStoreDecorator {
     public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] { try await inner.holds(eventID: eventID, userID: userID, nowMs: nowMs) }
     public func loadBooked(eventID: String, seatIDs: [String]) async throws { try await inner.loadBooked(eventID: eventID, seatIDs: seatIDs) }
     public func dropEvent(eventID: String) async throws { try await inner.dropEvent(eventID: eventID) }
+    public func ping() async throws { try await inner.ping() }
 }

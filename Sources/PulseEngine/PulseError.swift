@@ -18,6 +18,8 @@ public struct PulseError: Error, Sendable, Equatable {
     public var outcomeUnknown: Bool? = nil
     /// Seconds to wait before retrying (also sent as `Retry-After`).
     public var retryAfterSeconds: Int? = nil
+    /// What went wrong inside, for the server's log only: never in a response (PB-ERR-1).
+    public var logDetail: String? = nil
 
     public init(status: Int, code: ErrorCode, message: String) {
         self.status = status
@@ -41,11 +43,14 @@ public struct PulseError: Error, Sendable, Equatable {
 
     public static let eventNotFound = PulseError(status: 404, code: .eventNotFound, message: "No event found with that ID")
     public static let eventInactive = PulseError(status: 409, code: .eventInactive, message: "This event is not open for booking.")
+    public static let eventPast = PulseError(status: 409, code: .eventInactive, message: "This event has already taken place.")
     public static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
 
-    /// A store could not answer; the operation may or may not have taken effect.
+    /// A store could not answer; the operation may or may not have taken effect. `detail` (the
+    /// store's own error text, which may carry SQL or addresses) goes to the log, not the message.
     public static func storeUnavailable(_ detail: String, outcomeUnknown: Bool) -> PulseError {
-        var error = PulseError(status: 503, code: .storeUnavailable, message: "Storage is unavailable: \(detail). Retry later.")
+        var error = PulseError(status: 503, code: .storeUnavailable, message: "Storage is unavailable. Retry later.")
+        error.logDetail = detail
         error.outcomeUnknown = outcomeUnknown
         error.retryAfterSeconds = 1
         return error

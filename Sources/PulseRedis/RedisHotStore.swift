@@ -231,6 +231,10 @@ public final class RedisHotStore: HotStore {
         _ = try await run(RedisHotScripts.loadBooked, eventID, ["load", "-"] + seatIDs)
     }
 
+    public func ping() async throws {
+        _ = try await mapErrors { try await client.send("PING") }
+    }
+
     public func dropEvent(eventID: String) async throws {
         try await mapErrors {
             var cursor = "0"

@@ -254,6 +254,10 @@ public final class SQLiteDurableStore: DurableStore {
         }
     }
 
+    public func ping() async throws {
+        try await read { db in try db.execute(sql: "SELECT 1") }
+    }
+
     public func nextHotGeneration() async throws -> Int64 {
         try await write { db in
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('hot_generation', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1")

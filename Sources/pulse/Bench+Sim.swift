@@ -11,8 +11,8 @@ struct SimBenchCommand: AsyncParsableCommand {
         commandName: "sim",
         abstract: "Simulator speed: steps per second and virtual over wall time on a scenario, against the bare scheduler.",
         discussion: """
-            The reference row runs the scheduler alone (processes that only yield and sleep, no
-            engine): the most steps per second a simulation could take. The scenario row runs the
+            The reference row runs the scheduler alone (processes that only yield and sleep, no \
+            engine): the most steps per second a simulation could take. The scenario row runs the \
             real engine on the simulated stores, with its checker. Build with -c release.
             """)
 
@@ -47,9 +47,9 @@ struct CheckerBenchCommand: AsyncParsableCommand {
         commandName: "checker",
         abstract: "Checker speed: events per second on growing histories (to a million), against a plain pass over them.",
         discussion: """
-            Generates flash-sale histories (Scenarios/flash-sale.yaml with more users) of a quarter,
-            a half and all of --events records, times the checker on each (best of 3) and a plain
-            pass over the same records. Linear growth shows as a steady events/s and a steady ratio
+            Generates flash-sale histories (Scenarios/flash-sale.yaml with more users) of a quarter, \
+            a half and all of --events records, times the checker on each (best of 3) and a plain \
+            pass over the same records. Linear growth shows as a steady events/s and a steady ratio \
             to the plain pass. Build with -c release; a million events needs a few GB of memory.
             """)
 

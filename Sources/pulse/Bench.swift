@@ -18,11 +18,11 @@ struct FanoutCommand: AsyncParsableCommand {
         commandName: "fanout",
         abstract: "Time for one seat change to reach N WebSocket subscribers.",
         discussion: """
-            Starts a `pulse serve` child on a free loopback port (embedded stores) unless --target is
-            given, connects the subscribers from this process, triggers changes one at a time over
-            REST and reports per-delivery and per-change latency. The first subscriber count is the
-            reference: later rows show their p99 as a multiple of its p99. Every subscriber must
-            receive every change in seq order, or the run fails. Needs an open-file limit above
+            Starts a `pulse serve` child on a free loopback port (embedded stores) unless --target is \
+            given, connects the subscribers from this process, triggers changes one at a time over \
+            REST and reports per-delivery and per-change latency. The first subscriber count is the \
+            reference: later rows show their p99 as a multiple of its p99. Every subscriber must \
+            receive every change in seq order, or the run fails. Needs an open-file limit above \
             the largest count (ulimit -n).
             """)
 
@@ -69,12 +69,12 @@ struct HoldsCommand: AsyncParsableCommand {
         commandName: "holds",
         abstract: "Hold requests per second through HTTP into Redis, against redis-benchmark on the same script.",
         discussion: """
-            Starts a redis-server and a `pulse serve --redis` child on free loopback ports, creates
-            64 events of 1,300 seats and one user per client, then for each concurrency runs that
-            many HTTP clients (each one request at a time, one random seat per hold) for --seconds,
-            and right after it `redis-benchmark` with the same number of connections calling the
-            hold script by EVALSHA with random seats, users and hold ids. The last column is the
-            server's rate as a fraction of redis-benchmark's. Needs redis-server and
+            Starts a redis-server and a `pulse serve --redis` child on free loopback ports, creates \
+            64 events of 1,300 seats and one user per client, then for each concurrency runs that \
+            many HTTP clients (each one request at a time, one random seat per hold) for --seconds, \
+            and right after it `redis-benchmark` with the same number of connections calling the \
+            hold script by EVALSHA with random seats, users and hold ids. The last column is the \
+            server's rate as a fraction of redis-benchmark's. Needs redis-server and \
             redis-benchmark on PATH (Debian: redis-server, redis-tools).
             """)
 
@@ -124,15 +124,15 @@ struct FlashSaleCommand: AsyncParsableCommand {
         commandName: "flash-sale",
         abstract: "A flash sale on a 26 x 50 venue against Pulse and a seed-style Node peer, with the same load generators.",
         discussion: """
-            Starts a redis-server, the seed-style peer (bench/peers/seed-peer.js: express, node-redis
-            SET NX EX per seat, ws rooms, the seed's MGET seat map; no auth, no database) and a Node
-            http hello-world, then `pulse serve` children (embedded, then --redis). For each target:
-            wrk with bench/load/holds.lua (one random seat per request, many users, bearer tokens
-            for Pulse); wrk on GET /healthz; and bench/load/live-load.js, one separate Node process,
-            opening N WebSocket clients at once that each join the event and wait for its full
-            snapshot, then timing seat changes to every subscriber. Every figure is also shown as a
-            ratio to the peer measured in this run. Needs wrk, nodejs, node-express, node-ws,
-            node-redis and redis-server (Debian), and an open-file limit above the largest count.
+            Starts a redis-server, the seed-style peer (bench/peers/seed-peer.js: express, node-redis \
+            SET NX EX per seat, ws rooms, the seed's MGET seat map; no auth, no database) and a Node \
+            http hello-world, then `pulse serve` children (embedded, then --redis). For each target: \
+            wrk with bench/load/holds.lua (one random seat per request, many users, bearer tokens \
+            for Pulse); wrk on GET /healthz; and bench/load/live-load.js, one separate Node process, \
+            opening N WebSocket clients at once that each join the event and wait for its full \
+            snapshot, then timing seat changes to every subscriber. Every figure is also shown as a \
+            ratio to the peer measured in this run. Needs wrk, nodejs, node-express, node-ws, \
+            node-redis and redis-server (Debian), and an open-file limit above the largest count. \
             Run it from the repository root (or give --bench-dir).
             """)
 

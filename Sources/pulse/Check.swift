@@ -7,10 +7,10 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a history (JSON Lines, HISTORY.md) against every invariant; exit 1 if one is broken.",
         discussion: """
-            Works on any history, including ones recorded by other tools, as long as it follows HISTORY.md.
-            Each invariant is reported ok, FAIL, or "not checked" when the history holds nothing it examines
-            (no grants, no checkouts, no subscriber's messages...): a clean result there means nothing.
-            Exit status: 0 when no invariant is broken, 1 when one is, 2 when the file cannot be read or
+            Works on any history, including ones recorded by other tools, as long as it follows HISTORY.md. \
+            Each invariant is reported ok, FAIL, or "not checked" when the history holds nothing it examines \
+            (no grants, no checkouts, no subscriber's messages...): a clean result there means nothing. \
+            Exit status: 0 when no invariant is broken, 1 when one is, 2 when the file cannot be read or \
             parsed or holds no records.
             """)
 

@@ -9,11 +9,11 @@ struct Conform: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a live booking server against the Pulse Booking Protocol (SPEC.md) and grade every clause.",
         discussion: """
-            Each case cites the SPEC.md clause it tests and is graded OK, NON-STRICT (a SHOULD
-            missed), FAILED (a MUST missed), UNIMPLEMENTED (needs a capability the target does not
-            offer) or INFORMATIONAL. A target started with the test-control profile (SPEC.md §14;
-            `pulse serve --test-control`) gets every case; without it, give --admin-email and
-            --admin-password for the cases that create events. Exit status 0 only when no MUST case
+            Each case cites the SPEC.md clause it tests and is graded OK, NON-STRICT (a SHOULD \
+            missed), FAILED (a MUST missed), UNIMPLEMENTED (needs a capability the target does not \
+            offer) or INFORMATIONAL. A target started with the test-control profile (SPEC.md §14; \
+            `pulse serve --test-control`) gets every case; without it, give --admin-email and \
+            --admin-password for the cases that create events. Exit status 0 only when no MUST case \
             failed.
             """)
 

@@ -7,12 +7,12 @@ struct Pulse: AsyncParsableCommand {
         commandName: "pulse",
         abstract: "Pulse: a specification harness and reference server for real-time seat reservation.",
         discussion: """
-            serve  the reference server (SPEC.md): in-memory hot state and SQLite,
-                   or hot state in Redis with --redis.
-            admin  creates or promotes an admin in the durable store.
-            sim    runs a scenario deterministically and checks every invariant.
-            check  checks a history file (HISTORY.md) against the invariants.
-            bench  measures the server: live fan-out, holds into Redis.
+            serve    the reference server of SPEC.md (embedded stores, or Redis)
+            admin    creates or promotes an admin in the durable store
+            sim      runs a scenario deterministically, checks every invariant
+            check    checks a history file (HISTORY.md) against the invariants
+            conform  checks a live booking server against SPEC.md, clause by clause
+            bench    flash sale against a Node peer, fan-out, holds, sim, checker
 
             Each command's --help lists its flags and environment variables.
             """,

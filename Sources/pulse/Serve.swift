@@ -11,11 +11,11 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the reference server (REST under /api/v1, WebSocket at /api/v1/live).",
         discussion: """
-            Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS,
-            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL, PULSE_REDIS_URL (flags win), and
-            PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset),
-            PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin
-            created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight
+            Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS, \
+            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL, PULSE_REDIS_URL, PULSE_CORS_ORIGINS (flags win), and \
+            PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset), \
+            PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin \
+            created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight \
             finish, and every acknowledged booking is already durable.
             """)
 
@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
     var redis: String?
+    @Option(name: .customLong("cors-origin"),
+            help: "A browser origin (scheme://host[:port]) allowed to call the API cross-origin; repeat for more (PULSE_CORS_ORIGINS, comma-separated). None by default.")
+    var corsOrigins: [String] = []
     @Option(help: "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production.")
     var mutant: String?
     @Flag(help: "Offer the test-control profile of SPEC.md §14 for `pulse conform` (an admin token on request, short hold TTLs, named rate-limit clients, stalls). Never in production.")
@@ -62,6 +65,10 @@ struct Serve: AsyncParsableCommand {
         config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
 
         config.testControl = testControl
+        config.corsOrigins = corsOrigins.isEmpty ? (environment("PULSE_CORS_ORIGINS") ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty } : corsOrigins
+        if let bad = config.corsOrigins.first(where: { !PulseServer.isCORSOrigin($0) }) {
+            throw ValidationError("'\(bad)' is not an origin: scheme://host[:port], http or https, no path")
+        }
         if testControl { logger.warning("test control is on: any caller can get an admin token; never expose this server") }
         if let mutant {
             guard let parsed = Mutant(rawValue: mutant) else {

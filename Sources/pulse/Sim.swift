@@ -15,9 +15,9 @@ struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario file deterministically against the reference engine and check every invariant.",
         discussion: """
-            The same scenario and seed give a byte-identical history. --seeds N runs a swarm of N
-            seeds from --seed on, each drawing its own fault mix (printed). Exit status 0 only when
-            no checked invariant was broken; every failure prints its seed and the command that
+            The same scenario and seed give a byte-identical history. --seeds N runs a swarm of N \
+            seeds from --seed on, each drawing its own fault mix (printed). Exit status 0 only when \
+            no checked invariant was broken; every failure prints its seed and the command that \
             replays it. Scenario files: Scenarios/README.md. Histories: HISTORY.md.
             """)
 

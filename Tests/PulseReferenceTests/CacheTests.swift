@@ -81,6 +81,19 @@ struct CacheTests {
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: EngineFixture.alice) }?.code == .eventInactive)
     }
 
+    @Test("a cached event closes for holds and checkouts the moment its date comes (PB-EVENT-8)", arguments: HotStoreKind.allCases)
+    func pastEventCloses(kind: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: kind)
+        defer { f.redis?.stop() }
+        let starts = try #require(ISOTime.parse("2027-01-01"))
+        f.clock.set(toMs: starts - 1)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: EngineFixture.alice)   // cached now
+        f.clock.set(toMs: starts)
+        #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: EngineFixture.alice) }?.code == .eventInactive)
+        #expect(await pulseError { try await f.checkout(["A1"], user: EngineFixture.alice) }?.code == .eventInactive)
+        #expect(try await f.engine.seatMap(f.eventID).seats.first { $0.id == "A1" }?.status == .locked)
+    }
+
     @Test("a user promoted to admin elsewhere is an admin at once, though this server cached the user")
     func promotionCountsAtOnce() async throws {
         let test = try await TestServer.make()

@@ -38,6 +38,15 @@ extension Catalogue {
             try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user().token, json: ["seatIds": ["A1"]]), 409, "event_inactive")
             try c.expect(try await c.call(.GET, "/api/v1/events/\(event)/seats"), 200, nil, "seat map of an inactive event")
         },
+        ConformanceCase("events.past", "PB-EVENT-8", "an event whose date has come refuses holds and checkouts (409 event_inactive) and still shows its seats") { c in
+            let event = try await c.event()
+            let buyer = try await c.user()
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: buyer.token, json: ["seatIds": ["A1"]]), 201, nil, "a hold before the date")
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["date": "2001-01-01T20:00:00Z"]), 200)
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: buyer.token, json: ["seatIds": ["A2"]]), 409, "event_inactive")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: buyer.token, json: ["seatIds": ["A1"]]), 409, "event_inactive")
+            try c.expect(try await c.call(.GET, "/api/v1/events/\(event)/seats"), 200, nil, "seat map of a past event")
+        },
         ConformanceCase("events.venue-immutable", "PB-EVENT-6", "a venueConfig in a PATCH is 400 venue_config_immutable") { c in
             let event = try await c.event()
             try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["venueConfig": ["rows": 5, "cols": 5, "price": 1]]),

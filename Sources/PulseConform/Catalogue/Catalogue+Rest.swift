@@ -62,9 +62,11 @@ extension Catalogue {
         ConformanceCase("errors.route-not-found", "PB-ERR-2", "an unknown route is 404 route_not_found", needs: []) { c in
             try c.expect(try await c.call(.GET, "/api/v1/no-such-route"), 404, "route_not_found")
         },
-        ConformanceCase("errors.method-not-allowed", "PB-ERR-2", "an unknown method on a route is 404 or 405 route_not_found", needs: []) { c in
+        ConformanceCase("errors.method-not-allowed", "PB-ERR-2", "a method a path does not have is 405 route_not_found with Allow listing its methods", needs: []) { c in
             let reply = try await c.call(.PUT, "/api/v1/events", json: [:])
-            try c.check([404, 405].contains(reply.status) && reply.code == "route_not_found", "got \(reply.status) \(reply.code ?? "")")
+            try c.expect(reply, 405, "route_not_found")
+            let allowed = Set(reply.headers["Allow"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
+            try c.check(allowed.isSuperset(of: ["GET", "POST"]) && !allowed.contains("PUT"), "Allow is \(reply.headers["Allow"])")
         },
         ConformanceCase("errors.invalid-id", "PB-EVENT-4", "a path id of the wrong form is 400 invalid_id", needs: []) { c in
             try c.expect(try await c.call(.GET, "/api/v1/events/not-an-id"), 400, "invalid_id")
@@ -92,6 +94,12 @@ extension Catalogue {
                 try c.check(reply.headers.first(name: name)?.lowercased() == value.lowercased(), "\(name) is \(reply.headers.first(name: name) ?? "absent")")
             }
             try c.check(reply.headers.first(name: "Content-Security-Policy") != nil, "no Content-Security-Policy")
+        },
+        ConformanceCase("operations.ready", "PB-OPS-3", "GET /readyz answers 200 with both stores ready", needs: []) { c in
+            let reply = try await c.call(.GET, "/readyz")
+            try c.expect(reply, 200)
+            let data = reply.json["data"] as? [String: Any] ?? [:]
+            try c.check(data["hotStore"] as? String == "ready" && data["durableStore"] as? String == "ready", "got \(reply.json)")
         },
         ConformanceCase("operations.health", "PB-OPS-1", "GET /healthz answers 200", needs: []) { c in
             try c.expect(try await c.call(.GET, "/healthz"), 200)

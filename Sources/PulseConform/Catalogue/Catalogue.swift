@@ -8,7 +8,7 @@ public enum Catalogue {
     }
 
     /// The cases that accept one of SPEC.md §14's implementation choices.
-    static let choiceCases: Set<String> = ["errors.method-not-allowed", "live.upgrade"]
+    static let choiceCases: Set<String> = ["live.upgrade"]
 
     /// The Pulse profile's cases whose clause (or id) starts with `prefix` (`PB-HOLD`, `PB-LIVE-7`), or all for nil.
     public static func cases(clausePrefix prefix: String?) -> [ConformanceCase] { cases(profile: .pulse, clausePrefix: prefix) }

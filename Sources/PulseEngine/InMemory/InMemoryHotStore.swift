@@ -139,6 +139,9 @@ public final class InMemoryHotStore: HotStore {
         }
     }
 
+    /// Always answers: the state is this process's memory.
+    public func ping() async throws {}
+
     public func dropEvent(eventID: String) async throws {
         _ = events.withLock { $0.removeValue(forKey: eventID) }
     }

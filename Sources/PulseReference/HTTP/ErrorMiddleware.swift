@@ -1,19 +1,36 @@
 import PulseEngine
 import Hummingbird
+import HTTPTypes
 import Logging
 import PulseProtocol
 
 /// Turns every error into the error envelope (PB-ERR-1): ``PulseError`` as it says, Hummingbird's
-/// own errors by status (404 names the path as the seed does), anything else a 500 that says only
-/// "Something went wrong!" and is logged. Never a stack trace.
+/// own errors by status (404 names the path as the seed does; a path that exists with other methods
+/// is 405 with `Allow`), anything else a 500 that says only "Something went wrong!" and is logged.
+/// Never a stack trace.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = PulseRequestContext
+    let routes: RouteTable
+    /// Names the request in the server's log, on answers whose cause was logged.
+    static let requestIDHeader = HTTPField.Name("X-Request-Id")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as PulseError {
-            return JSONResponse.error(error)
+            guard let detail = error.logDetail else { return JSONResponse.error(error) }
+            // The cause goes to the log under the request's id, which the response carries.
+            context.logger.error("\(error.code.rawValue)", metadata: ["detail": "\(detail)", "path": "\(request.uri.path.prefix(200))"])
+            var response = JSONResponse.error(error)
+            response.headers[Self.requestIDHeader] = context.id
+            return response
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { return JSONResponse.error(Self.translate(error, request: request)) }
+            var response = JSONResponse.error(PulseError(status: 405, code: .routeNotFound,
+                                                         message: "\(request.method) is not allowed on \(request.uri.path.prefix(200)); use \(allowed.joined(separator: ", "))."))
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         } catch let error as HTTPError {
             return JSONResponse.error(Self.translate(error, request: request))
         } catch let error as any HTTPResponseError where (400..<500).contains(error.status.code) {

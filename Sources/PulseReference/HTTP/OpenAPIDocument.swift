@@ -129,7 +129,9 @@ enum OpenAPIDocument {
             "426": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}},
-        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}}
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}},
+        "/readyz": {"get": {"summary": "Readiness: the hot and the durable store both answer", "responses": {"200": {"description": "Ready"},
+          "503": {"$ref": "#/components/responses/Error"}}}}
       }
     }
     """#

@@ -22,6 +22,8 @@ public final class PulseServer: Sendable {
     let sweepInterval: Duration
     /// Whether the test-control profile (SPEC.md §14) is offered.
     let testControl: Bool
+    /// Origins allowed cross-origin (PB-SEC-3).
+    let corsOrigins: Set<String>
     /// The hot store itself when it runs as a service (Redis follows other instances' changes).
     let hotStoreService: (any Service)?
     let logger: Logger
@@ -37,7 +39,7 @@ public final class PulseServer: Sendable {
     }
 
     public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
-                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false,
+                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, corsOrigins: [String] = [],
                 hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), logger: Logger) {
         self.engine = engine
         self.accounts = accounts
@@ -51,6 +53,8 @@ public final class PulseServer: Sendable {
         liveConnections = Meter(label: "pulse_live_connections", factory: metricsFactory)
         self.sweepInterval = sweepInterval
         self.testControl = testControl
+        precondition(corsOrigins.allSatisfy(CORSPolicyMiddleware<PulseRequestContext>.isOrigin), "CORS origins are scheme://host[:port]")
+        self.corsOrigins = Set(corsOrigins)
         self.logger = logger
     }
 
@@ -63,9 +67,11 @@ public final class PulseServer: Sendable {
     public func buildRouter() -> Router<PulseRequestContext> {
         let router = Router(context: PulseRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
+        if !corsOrigins.isEmpty { router.add(middleware: CORSPolicyMiddleware(origins: corsOrigins)) }
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
-        router.add(middleware: ErrorMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: ErrorMiddleware(routes: routes))
         if testControl { router.add(middleware: TestControlMiddleware()) }
         let api = router.group("api/v1")
         if testControl { addTestControlRoutes(to: api) }
@@ -84,6 +90,8 @@ public final class PulseServer: Sendable {
         }
         let healthy = JSONResponse.success(["ok": true])
         router.get("healthz") { _, _ -> Response in healthy }
+        addReadinessRoute(to: router)
+        routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 

@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var sweepInterval: Duration = .milliseconds(250)
     /// Offer the test-control profile of SPEC.md §14 (`--test-control`): never in production.
     public var testControl = false
+    /// Browser origins (`scheme://host[:port]`) allowed to call the API cross-origin (PB-SEC-3;
+    /// `--cors-origin`, `PULSE_CORS_ORIGINS`); none by default.
+    public var corsOrigins: [String] = []
     /// Test hooks put in at wiring time (`pulse serve --mutant`); none in production.
     public var hooks = WiringHooks()
 
@@ -67,7 +70,7 @@ extension PulseServer {
         }
         return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
                            sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
-                           hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
+                           corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
     }
 }
 

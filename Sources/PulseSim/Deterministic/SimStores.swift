@@ -31,6 +31,10 @@ final class SimHotStore: HotStore {
         return try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
                                     heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
     }
+    func ping() async throws {
+        try await turn()
+        try await inner.ping()
+    }
     func eventStamp(eventID: String) async throws -> Int64 {
         try await turn()
         return try await inner.eventStamp(eventID: eventID)

@@ -206,6 +206,9 @@ pb-sec-1-headers-missing-on-errors: PB-SEC-1: the security headers are sent on s
 pb-sec-2-empty-secret: PB-SEC-2: the configured secret is not used: tokens are signed with an empty key (forgeable)
 pb-hold-11-lists-other-users: PB-HOLD-11: GET /events/:id/holds lists every user's holds, hold ids included
 pb-ops-1-healthz-missing: PB-OPS-1: GET /healthz is 404
+pb-ops-3-readyz-missing: PB-OPS-3: GET /readyz is 404
+pb-event-8-past-event-open: PB-EVENT-8: an event whose date has passed still takes holds and checkouts
+pb-err-2-405-without-allow: PB-ERR-2: a method the path does not have is 405 without an Allow header
 pb-test-2-admin-token-user-role: PB-TEST-2: the test-control admin account has role user
 pb-test-2-new-admin-each-call: PB-TEST-2: every admin-token call creates another admin account
 pb-test-3-ttl-header-ignored: PB-TEST-3: Pulse-Test-Hold-TTL is ignored; holds get the server's TTL
@@ -330,6 +333,14 @@ def parse_date(text):
     except ValueError:
         return None
     return int(stamp.timestamp() * 1000)
+
+
+def require_open(ev, inactive_defect):
+    """PB-EVENT-5 and PB-EVENT-8: an inactive event, or one whose date has come, takes no holds or checkouts."""
+    if not ev.active and not bug(inactive_defect):
+        raise ApiError(409, "event_inactive", "This event is closed for booking")
+    if ev.date <= now_ms() and not bug("pb-event-8-past-event-open"):
+        raise ApiError(409, "event_inactive", "This event has already taken place")
 
 
 def money(cents):
@@ -825,8 +836,10 @@ async def api_middleware(request, handler):
         response = error.response()
     except web.HTTPNotFound:
         response = route_not_found(request, 404)
-    except web.HTTPMethodNotAllowed:
+    except web.HTTPMethodNotAllowed as error:
         response = route_not_found(request, 405)
+        if not bug("pb-err-2-405-without-allow"):
+            response.headers["Allow"] = ", ".join(sorted(error.allowed_methods))
     except web.HTTPException as error:
         code = "internal_error" if error.status >= 500 else "validation_failed"
         response = ApiError(error.status, code, error.reason).response()
@@ -1174,8 +1187,7 @@ async def create_hold(request):
     seats = seat_list(body, SEATS_PER_HOLD + (1 if bug("pb-hold-3-eleven-seats") else 0),
                       allow_repeats=bug("pb-hold-3-duplicates-accepted"))
     ev = find_event(event_id)
-    if not ev.active and not bug("pb-event-5-inactive-holds-allowed"):
-        raise ApiError(409, "event_inactive", "This event is closed for booking")
+    require_open(ev, "pb-event-5-inactive-holds-allowed")
     unknown_seats(ev, seats)
     ttl = HOLD_TTL if bug("pb-test-3-ttl-header-ignored") else request.get("test_ttl", HOLD_TTL)
     await stall(request, "before")
@@ -1569,8 +1581,7 @@ def finish_replayed(booking):
 
 async def run_checkout(request, user, event_id, seats, hold_id, amount, scope):
     ev = find_event(event_id)
-    if not ev.active and not bug("pb-event-5-inactive-checkout-allowed"):
-        raise ApiError(409, "event_inactive", "This event is closed for booking")
+    require_open(ev, "pb-event-5-inactive-checkout-allowed")
     unknown_seats(ev, seats)
     late_before = bug("pb-test-5-before-stall-after-freeze")
     early_hot = bug("pb-test-5-hot-stall-before-freeze")
@@ -1793,8 +1804,7 @@ async def request_lock(conn, message):
     event_id, seat = live_field(message, "eventId"), live_field(message, "seatId")
     try:
         ev = live_event(message)
-        if not ev.active and not bug("pb-event-5-inactive-holds-allowed"):
-            raise ApiError(409, "event_inactive", "This event is closed for booking")
+        require_open(ev, "pb-event-5-inactive-holds-allowed")
         unknown_seats(ev, [seat])
         h = await grant_hold(ev, conn.user["id"], [seat], conn.ttl, conn=conn.id, origin=conn)
     except ApiError as error:
@@ -1940,6 +1950,11 @@ async def healthz(request):
     return respond({"status": "ok"})
 
 
+async def readyz(request):
+    # Both stores are this process's memory: ready whenever it answers.
+    return success({"hotStore": "ready", "durableStore": "ready"})
+
+
 async def metrics(request):
     lines = []
     for name, key in [("holds_granted", "holds_granted"), ("hold_conflicts", "hold_conflicts"),
@@ -2017,6 +2032,8 @@ def build_app():
         app.router.add_route(method, path, handler)
     if not bug("pb-ops-1-healthz-missing"):
         app.router.add_get("/healthz", healthz)
+    if not bug("pb-ops-3-readyz-missing"):
+        app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
     return app

@@ -16,7 +16,8 @@ struct TestServer {
     let clock: ManualClock
     var engine: BookingEngine { server.engine }
 
-    static func make(holdTTLSeconds: Int = 600, heldSeatsPerUserMax: Int = 10, authAttempts: Int = 10, seed: UInt64 = 1) async throws -> TestServer {
+    static func make(holdTTLSeconds: Int = 600, heldSeatsPerUserMax: Int = 10, authAttempts: Int = 10, seed: UInt64 = 1,
+                     hooks: WiringHooks = .init(), corsOrigins: [String] = []) async throws -> TestServer {
         let clock = ManualClock()
         var config = ServerConfiguration(jwtSecret: jwtSecret)
         config.dataDirectory = nil
@@ -27,6 +28,8 @@ struct TestServer {
         config.adminEmail = adminEmail
         config.adminPassword = adminPassword
         config.sweepInterval = .milliseconds(20)
+        config.hooks = hooks
+        config.corsOrigins = corsOrigins
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let server = try await PulseServer.make(config, clock: clock, ids: SeededIdentifierSource(seed: seed), logger: logger)
