@@ -3,7 +3,10 @@ import Foundation
 /// A test checks that its paths and methods are exactly the router's, and CI validates it
 /// with openapi-spec-validator.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document for a server whose holds last `holdTTLSeconds` (it bounds an extension).
+    static func json(holdTTLSeconds: Int) -> String { template.replacingOccurrences(of: "HOLD_TTL_SECONDS", with: String(holdTTLSeconds)) }
+
+    private static let template = #"""
     {
       "openapi": "3.1.0",
       "info": {"title": "Pulse Booking Protocol", "version": "1.0.0",
@@ -25,7 +28,7 @@ enum OpenAPIDocument {
             "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}, "role": {"type": "string", "enum": ["user", "admin"]}}},
           "VenueConfig": {"type": "object", "required": ["rows", "cols", "price"], "properties": {
             "rows": {"type": "integer", "minimum": 1, "maximum": 26}, "cols": {"type": "integer", "minimum": 1, "maximum": 50},
-            "price": {"type": "number", "minimum": 0}}},
+            "price": {"type": "number", "minimum": 0, "maximum": 100000, "multipleOf": 0.01, "description": "at most two decimals"}}},
           "Event": {"type": "object", "required": ["id", "title", "venue", "date", "isActive", "venueConfig", "totalSeats", "availableSeats"], "properties": {
             "id": {"type": "string"}, "title": {"type": "string"}, "venue": {"type": "string"}, "date": {"type": "string", "format": "date-time"},
             "description": {"type": "string"}, "isActive": {"type": "boolean"}, "venueConfig": {"$ref": "#/components/schemas/VenueConfig"},
@@ -39,7 +42,11 @@ enum OpenAPIDocument {
           "Booking": {"type": "object", "required": ["id", "eventId", "userId", "seatIds", "totalAmount", "status", "createdAt"], "properties": {
             "id": {"type": "string"}, "eventId": {"type": "string"}, "userId": {"type": "string"}, "seatIds": {"type": "array", "items": {"type": "string"}},
             "totalAmount": {"type": "number"}, "status": {"type": "string", "enum": ["confirmed"]}, "createdAt": {"type": "string", "format": "date-time"}}},
-          "SeatIds": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$"}}
+          "SeatIds": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$"}},
+          "Text": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "1...200 characters once trimmed"},
+          "Description": {"type": ["string", "null"], "maxLength": 2000, "description": "null: none"},
+          "Date": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+                   "description": "ISO 8601 date or date-time; stored as UTC with milliseconds"}
         },
         "responses": {
           "Error": {"description": "Error envelope with a stable code", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
@@ -49,7 +56,8 @@ enum OpenAPIDocument {
       "paths": {
         "/api/v1/users/signup": {"post": {"summary": "Register (rate limited)", "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["name", "email", "password"], "properties": {
-              "name": {"type": "string", "minLength": 2, "maxLength": 100}, "email": {"type": "string", "maxLength": 254},
+              "name": {"type": "string", "minLength": 2, "maxLength": 100, "pattern": "\\S.*\\S", "description": "2...100 characters once trimmed"},
+              "email": {"type": "string", "maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s.][^@\\s]*\\.[^@\\s]*[^@\\s.]$"},
               "password": {"type": "string", "minLength": 6, "maxLength": 72}}}}}},
           "responses": {"201": {"description": "Registered", "content": {"application/json": {"schema": {"type": "object", "properties": {
               "status": {"const": "success"}, "token": {"type": "string"}, "data": {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}}}}}}},
@@ -68,8 +76,8 @@ enum OpenAPIDocument {
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}}}}}},
           "post": {"summary": "Create an event and its seat grid (admin)", "security": [{"bearer": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {
               "type": "object", "required": ["title", "venue", "date", "venueConfig"], "properties": {
-                "title": {"type": "string"}, "venue": {"type": "string"}, "date": {"type": "string"}, "description": {"type": "string"},
-                "venueConfig": {"$ref": "#/components/schemas/VenueConfig"}}}}}},
+                "title": {"$ref": "#/components/schemas/Text"}, "venue": {"$ref": "#/components/schemas/Text"}, "date": {"$ref": "#/components/schemas/Date"},
+                "description": {"$ref": "#/components/schemas/Description"}, "venueConfig": {"$ref": "#/components/schemas/VenueConfig"}}}}}},
             "responses": {"201": {"description": "Created"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "403": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/events/{id}": {
@@ -77,18 +85,19 @@ enum OpenAPIDocument {
           "get": {"summary": "One event", "responses": {"200": {"description": "The event"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
           "patch": {"summary": "Change title, venue, date, description or isActive (admin); venueConfig is refused", "security": [{"bearer": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
-              "title": {"type": "string"}, "venue": {"type": "string"}, "date": {"type": "string"}, "description": {"type": "string"}, "isActive": {"type": "boolean"}}}}}},
+              "title": {"$ref": "#/components/schemas/Text"}, "venue": {"$ref": "#/components/schemas/Text"}, "date": {"$ref": "#/components/schemas/Date"},
+              "description": {"$ref": "#/components/schemas/Description"}, "isActive": {"type": "boolean"}}}}}},
             "responses": {"200": {"description": "Updated"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
           "delete": {"summary": "Delete (admin)", "security": [{"bearer": []}],
-            "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "401": {"$ref": "#/components/responses/Error"},
+            "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/events/{id}/seats": {
           "parameters": [{"$ref": "#/components/parameters/eventId"}],
           "get": {"summary": "Merged seat map with the event's seq", "responses": {"200": {"description": "Seat map", "content": {"application/json": {"schema": {
               "type": "object", "properties": {"results": {"type": "integer"}, "data": {"type": "object", "required": ["eventId", "seq", "seats"], "properties": {
                 "eventId": {"type": "string"}, "seq": {"type": "integer"}, "seats": {"type": "array", "items": {"$ref": "#/components/schemas/Seat"}}}}}}}}},
-            "404": {"$ref": "#/components/responses/Error"}}},
+            "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
           "post": {"summary": "Checkout: book seats the caller holds", "security": [{"bearer": []}],
             "parameters": [{"$ref": "#/components/parameters/idempotencyKey"}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["seatIds"], "properties": {
@@ -108,16 +117,17 @@ enum OpenAPIDocument {
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
               "409": {"$ref": "#/components/responses/Error"}}},
           "get": {"summary": "The caller's live holds in the event", "security": [{"bearer": []}],
-            "responses": {"200": {"description": "Holds"}, "401": {"$ref": "#/components/responses/Error"}}}},
+            "responses": {"200": {"description": "Holds"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/events/{id}/holds/{holdId}": {
           "parameters": [{"$ref": "#/components/parameters/eventId"}, {"$ref": "#/components/parameters/holdId"}],
           "delete": {"summary": "Release the caller's hold", "security": [{"bearer": []}],
-            "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "401": {"$ref": "#/components/responses/Error"},
+            "responses": {"204": {"$ref": "#/components/responses/NoContent"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/events/{id}/holds/{holdId}/extend": {
           "parameters": [{"$ref": "#/components/parameters/eventId"}, {"$ref": "#/components/parameters/holdId"}],
           "post": {"summary": "Extend the caller's hold (capped)", "security": [{"bearer": []}],
-            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"seconds": {"type": "integer", "minimum": 1}}}}}},
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"seconds": {"type": "integer", "minimum": 1, "maximum": HOLD_TTL_SECONDS,
+              "description": "1...the hold's TTL (the server's, HOLD_TTL_SECONDS s, unless a test-control header set another)"}}}}}},
             "responses": {"200": {"description": "Extended"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/bookings/me": {"get": {"summary": "The caller's bookings, newest first", "security": [{"bearer": []}],
@@ -125,7 +135,8 @@ enum OpenAPIDocument {
               "results": {"type": "integer"}, "data": {"type": "object", "properties": {"bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}}}}}}},
             "401": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/live": {"get": {"summary": "Live protocol: WebSocket upgrade (token in Authorization or ?token=); a plain GET gets 426",
-          "security": [{"bearer": []}], "responses": {"101": {"description": "Switching protocols"}, "401": {"$ref": "#/components/responses/Error"},
+          "security": [{"bearer": []}],
+          "responses": {"101": {"description": "Switching protocols"}, "401": {"$ref": "#/components/responses/Error"},
             "426": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}},
