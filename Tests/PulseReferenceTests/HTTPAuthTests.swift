@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -116,6 +117,43 @@ struct HTTPAuthTests {
                 let reply = try await client.call(.get, "/api/v1/bookings/me", token: bad)
                 #expect(reply.status == .unauthorized, "token \(bad.prefix(40))")
                 #expect(reply.code == "invalid_token")
+            }
+        }
+    }
+
+    /// A compact JWS signed with `secret` as the caller says (HS256 or HS512), header and payload as given.
+    static func signed(header: String, payload: String, secret: String = TestServer.jwtSecret, sha512: Bool = false) -> String {
+        func base64url(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let input = base64url(Data(header.utf8)) + "." + base64url(Data(payload.utf8))
+        let key = SymmetricKey(data: Data(secret.utf8))
+        let mac = sha512 ? Data(HMAC<SHA512>.authenticationCode(for: Data(input.utf8), using: key))
+                         : Data(HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: key))
+        return input + "." + base64url(mac)
+    }
+
+    @Test("tokens signed right but not as the server signs are refused: HS512, a kid, no exp, a past exp, a user that does not exist")
+    func forgedTokens() async throws {
+        let server = try await TestServer.make()
+        try await server.application().test(.router) { client in
+            let (_, id) = try await client.signup("Ada")
+            let now = Double(server.clock.nowMs()) / 1000
+            let claims = #"{"id":"\#(id)","iat":\#(now),"exp":\#(now + 3600)}"#
+            let hs256 = #"{"alg":"HS256","typ":"JWT"}"#
+            // The control: signed this way with the server's secret, the same claims are accepted.
+            #expect(try await client.call(.get, "/api/v1/users/me", token: Self.signed(header: hs256, payload: claims)).status == .ok)
+            let refused: [(String, String, String)] = [
+                ("HS512 with the server's secret", Self.signed(header: #"{"alg":"HS512","typ":"JWT"}"#, payload: claims, sha512: true), "invalid_token"),
+                ("a kid header", Self.signed(header: #"{"alg":"HS256","typ":"JWT","kid":"other"}"#, payload: claims), "invalid_token"),
+                ("no exp", Self.signed(header: hs256, payload: #"{"id":"\#(id)","iat":\#(now)}"#), "invalid_token"),
+                ("an exp in the past", Self.signed(header: hs256, payload: #"{"id":"\#(id)","iat":\#(now - 7200),"exp":\#(now - 3600)}"#), "token_expired"),
+                ("a user that does not exist", Self.signed(header: hs256, payload: #"{"id":"ffffffffffffffffffffffff","iat":\#(now),"exp":\#(now + 3600)}"#), "invalid_token"),
+                ("another secret", Self.signed(header: hs256, payload: claims, secret: String(repeating: "x", count: 40)), "invalid_token"),
+            ]
+            for (what, token, code) in refused {
+                let reply = try await client.call(.get, "/api/v1/users/me", token: token)
+                #expect(reply.status == .unauthorized && reply.code == code, "\(what): \(reply.status) \(reply.json)")
             }
         }
     }

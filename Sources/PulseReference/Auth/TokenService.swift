@@ -55,7 +55,7 @@ public final class TokenService: Sendable {
             guard clock.nowMs() < known.expiresAtMs else { throw Self.expired }
             return known.userID
         }
-        guard token.utf8.count <= 4096, Self.headerAlgorithm(token) == "HS256" else { throw Self.invalid }
+        guard token.utf8.count <= 4096, Self.isServerHeader(token) else { throw Self.invalid }
         let claims: AccessTokenClaims
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
@@ -70,13 +70,14 @@ public final class TokenService: Sendable {
     private static let invalid = PulseError(status: 401, code: .invalidToken, message: "Invalid token. Please log in again.")
     private static let expired = PulseError(status: 401, code: .tokenExpired, message: "Your token has expired! Please log in again.")
 
-    /// The `alg` of a compact JWS header, or nil when the header is not readable JSON.
-    private static func headerAlgorithm(_ token: String) -> String? {
-        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+    /// Whether a compact JWS header is one this server writes: `alg` HS256 and nothing but `alg`
+    /// and `typ` (a `kid`, `jku`, `crit`... names keys or rules this server never uses).
+    private static func isServerHeader(_ token: String) -> Bool {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return false }
         var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["alg"] as? String
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return object["alg"] as? String == "HS256" && Set(object.keys).isSubset(of: ["alg", "typ"])
     }
 }
