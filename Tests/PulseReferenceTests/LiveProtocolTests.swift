@@ -106,6 +106,63 @@ struct LiveProtocolTests {
         }
     }
 
+    @Test("10,000 malformed frames from four connections: each gets its error, while a subscriber keeps every change in order")
+    func malformedFlood() async throws {
+        let server = try await TestServer.make()
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            let event = try await client.createEvent(admin: try await client.adminToken())
+            let (ada, _) = try await client.signup("Ada")
+            let (mallory, _) = try await client.signup("Mallory")
+            let junk = ["not json", "[1,2]", "{", #"{"type":"dance"}"#, #"{"type":"join_event"}"#, #"{"type":"request_lock","eventId":5}"#,
+                        #"{"type":"join_event","eventId":"nope"}"#, #"{"type":"leave_event","eventId":"\#(event)"}"#,
+                        "{\"type\":\"request_lock\",\"eventId\":\"\(event)\",\"seatId\":\"" + String(repeating: "Z", count: 2_000) + "\"}"]
+            let watcher = ScriptedLiveClient()
+            let attackers = (0..<4).map { _ in ScriptedLiveClient() }
+            let perAttacker = 2_500
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runLiveClient(port: port, token: ada, transcript: watcher.transcript, script: watcher.script) }
+                for attacker in attackers {
+                    group.addTask { try await runLiveClient(port: port, token: mallory, transcript: attacker.transcript, script: attacker.script) }
+                }
+                // Every client disconnects whatever happens, so a failure fails rather than hangs.
+                defer {
+                    watcher.finish()
+                    for attacker in attackers { attacker.finish() }
+                }
+                watcher.send(.joinEvent(eventId: event, sinceSeq: nil))
+                try await watcher.transcript.wait { $0.count == 1 }
+                for attacker in attackers {
+                    for index in 0..<perAttacker { attacker.sendRaw(junk[index % junk.count]) }
+                    // A marker: answered after every junk frame before it, so the counts below can be read at once.
+                    attacker.send(.joinEvent(eventId: event, sinceSeq: nil))
+                }
+                for seat in ["A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"] {
+                    let hold = try #require(try await client.hold(event, [seat], token: ada).object("hold")["id"] as? String)
+                    #expect(try await client.call(.delete, "/api/v1/events/\(event)/holds/\(hold)", token: ada).status == .noContent)
+                }
+                try await watcher.transcript.wait(seconds: 60) { $0.count == 1 + 16 }
+                for attacker in attackers {
+                    try await attacker.transcript.wait(seconds: 30) { $0.contains { if case .snapshot = $0 { true } else { false } } }
+                }
+            }
+            let seqs = watcher.transcript.changes.map(\.seq)
+            #expect(seqs.count == 16 && zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "the subscriber's seqs: \(seqs)")
+            for attacker in attackers {
+                let replies = attacker.transcript.all.prefix { if case .snapshot = $0 { false } else { true } }
+                let others = replies.filter {
+                    switch $0 {
+                    case .error: false
+                    case .lockFailed(_, _, let code, _): code != .validationFailed && code != .seatNotFound
+                    default: true
+                    }
+                }
+                #expect(replies.count == perAttacker && others.isEmpty, "every junk frame got its refusal and nothing else: \(replies.count), \(others.prefix(3))")
+            }
+            #expect(try await client.call(.get, "/healthz").status == .ok)
+        }
+    }
+
     @Test("re-joining with a recent sinceSeq replays exactly the missed changes, then joined")
     func resyncWithSinceSeq() async throws {
         let server = try await TestServer.make()
