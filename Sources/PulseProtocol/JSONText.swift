@@ -30,6 +30,13 @@ public enum JSONText {
         out.append(UInt8(ascii: ":"))
     }
 
+    /// Appends one member of an object: `,"key":` (no comma when `first`), then `value` as it is.
+    public static func appendMember(_ key: String, first: Bool = false, to out: inout [UInt8], value: (inout [UInt8]) -> Void) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        appendKey(key, to: &out)
+        value(&out)
+    }
+
     /// Appends an array of strings.
     public static func appendStrings(_ strings: [String], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))

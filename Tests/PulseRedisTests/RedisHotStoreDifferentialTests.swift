@@ -35,7 +35,10 @@ struct RedisHotStoreDifferentialTests {
     @Test("seeded random operation sequences give identical answers and seq streams", arguments: 0..<24)
     func sameBehaviour(seed: UInt64) async throws {
         let server = try await RedisServerProcess()
-        let client = RedisClient(try RedisConfiguration(url: server.url))
+        var configuration = try RedisConfiguration(url: server.url)
+        // An equivalence test, not a timing one: 24 of these run at once beside the other suites.
+        configuration.commandTimeout = .seconds(15)
+        let client = RedisClient(configuration)
         defer { Task { await client.close() } }
         do {
             let memory = InMemoryHotStore(generation: 1)

@@ -37,29 +37,13 @@ struct ErrorEnvelope: Encodable {
         guard expectedAmount == nil else { return nil }
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(64 + message.utf8.count + (seatIds?.count ?? 0) * 8)
-        JSONText.appendKey("code", to: &out)
-        JSONText.appendString(code.rawValue, to: &out)
-        if let field {
-            out.append(UInt8(ascii: ","))
-            JSONText.appendKey("field", to: &out)
-            JSONText.appendString(field, to: &out)
-        }
-        out.append(UInt8(ascii: ","))
-        JSONText.appendKey("message", to: &out)
-        JSONText.appendString(message, to: &out)
-        if let outcomeUnknown {
-            out.append(UInt8(ascii: ","))
-            JSONText.appendKey("outcomeUnknown", to: &out)
-            out.append(contentsOf: Array((outcomeUnknown ? "true" : "false").utf8))
-        }
-        if let seatIds {
-            out.append(UInt8(ascii: ","))
-            JSONText.appendKey("seatIds", to: &out)
-            JSONText.appendStrings(seatIds, to: &out)
-        }
-        out.append(UInt8(ascii: ","))
-        JSONText.appendKey("status", to: &out)
-        JSONText.appendString(status, to: &out)
+        // Sorted keys, as JSONEncoder writes them.
+        JSONText.appendMember("code", first: true, to: &out) { JSONText.appendString(code.rawValue, to: &$0) }
+        if let field { JSONText.appendMember("field", to: &out) { JSONText.appendString(field, to: &$0) } }
+        JSONText.appendMember("message", to: &out) { JSONText.appendString(message, to: &$0) }
+        if let outcomeUnknown { JSONText.appendMember("outcomeUnknown", to: &out) { $0 += Array((outcomeUnknown ? "true" : "false").utf8) } }
+        if let seatIds { JSONText.appendMember("seatIds", to: &out) { JSONText.appendStrings(seatIds, to: &$0) } }
+        JSONText.appendMember("status", to: &out) { JSONText.appendString(status, to: &$0) }
         out.append(UInt8(ascii: "}"))
         return out
     }

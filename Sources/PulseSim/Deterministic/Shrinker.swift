@@ -16,24 +16,29 @@ public enum Shrinker {
         var violations = try await SimRunner.run(current, mutant: mutant).violations.filter { $0.invariant == invariant }
         precondition(!violations.isEmpty, "shrink needs a failing configuration")
         var attempts = 1
-        var progress = true
-        while progress && attempts < attemptsMax {
-            progress = false
-            for candidate in candidates(current) where attempts < attemptsMax {
-                attempts += 1
-                let found = try await SimRunner.run(candidate, mutant: mutant).violations.filter { $0.invariant == invariant }
-                if !found.isEmpty {
-                    current = candidate
-                    violations = found
-                    progress = true
-                    break
+        // First the faults alone, while the run is still big enough that the failure does not hang on
+        // the exact schedule every fault shapes (a third of the budget at most); then everything,
+        // the biggest size reductions first.
+        for (phase, limit) in [(faultCandidates, attemptsMax / 3), (candidates, attemptsMax)] {
+            var progress = true
+            while progress && attempts < limit {
+                progress = false
+                for candidate in phase(current) where attempts < limit {
+                    attempts += 1
+                    let found = try await SimRunner.run(candidate, mutant: mutant).violations.filter { $0.invariant == invariant }
+                    if !found.isEmpty {
+                        current = candidate
+                        violations = found
+                        progress = true
+                        break
+                    }
                 }
             }
         }
         return (current, violations, attempts)
     }
 
-    /// Smaller neighbours of a configuration: without each fault, then the biggest size reductions first.
+    /// Smaller neighbours of a configuration, the biggest reductions first.
     static func candidates(_ c: SimConfiguration) -> [SimConfiguration] {
         var result: [SimConfiguration] = []
         func with(_ change: (inout SimConfiguration) -> Void) {
@@ -41,8 +46,29 @@ public enum Shrinker {
             change(&next)
             if next != c { result.append(next) }
         }
-        // Faults first, while the run is still big enough that the failure does not hang on the
-        // exact schedule every fault shapes; then the size.
+        with { $0.users = max(1, $0.users / 2) }
+        with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
+        result += faultCandidates(c)
+        with { $0.subscribers = max(0, $0.subscribers - 1) }
+        with { $0.users = max(1, $0.users - 1) }
+        with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }
+        with { $0.rows = max(1, $0.rows / 2) }
+        with { $0.cols = max(1, $0.cols / 2) }
+        if c.hotStateLossAtMs.count > 1 { with { $0.hotStateLossAtMs.removeLast() } }
+        if c.failoverAtMs.count > 1 { with { $0.failoverAtMs.removeLast() } }
+        if c.clockJumps.count > 1 { with { $0.clockJumps.removeLast() } }
+        if c.serverCrashAtMs.count > 1 { with { $0.serverCrashAtMs.removeLast() } }
+        return result
+    }
+
+    /// The configuration without each of its faults, one kind at a time.
+    static func faultCandidates(_ c: SimConfiguration) -> [SimConfiguration] {
+        var result: [SimConfiguration] = []
+        func with(_ change: (inout SimConfiguration) -> Void) {
+            var next = c
+            change(&next)
+            if next != c { result.append(next) }
+        }
         with { $0.hotStateLossAtMs = [] }
         with { $0.pauseProbability = 0 }
         with { $0.subscriberDropProbability = 0 }
@@ -61,17 +87,6 @@ public enum Shrinker {
             $0.messageDelayProbability = 0
             $0.messageDropProbability = 0
         }
-        with { $0.users = max(1, $0.users / 2) }
-        with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
-        with { $0.subscribers = max(0, $0.subscribers - 1) }
-        with { $0.users = max(1, $0.users - 1) }
-        with { $0.operationsPerUser = max(1, $0.operationsPerUser - 1) }
-        with { $0.rows = max(1, $0.rows / 2) }
-        with { $0.cols = max(1, $0.cols / 2) }
-        if c.hotStateLossAtMs.count > 1 { with { $0.hotStateLossAtMs.removeLast() } }
-        if c.failoverAtMs.count > 1 { with { $0.failoverAtMs.removeLast() } }
-        if c.clockJumps.count > 1 { with { $0.clockJumps.removeLast() } }
-        if c.serverCrashAtMs.count > 1 { with { $0.serverCrashAtMs.removeLast() } }
         return result
     }
 }
