@@ -41,11 +41,7 @@ public enum Shrinker {
     /// Smaller neighbours of a configuration, the biggest reductions first.
     static func candidates(_ c: SimConfiguration) -> [SimConfiguration] {
         var result: [SimConfiguration] = []
-        func with(_ change: (inout SimConfiguration) -> Void) {
-            var next = c
-            change(&next)
-            if next != c { result.append(next) }
-        }
+        let with = changer(c) { result.append($0) }
         with { $0.users = max(1, $0.users / 2) }
         with { $0.operationsPerUser = max(1, $0.operationsPerUser / 2) }
         result += faultCandidates(c)
@@ -64,11 +60,7 @@ public enum Shrinker {
     /// The configuration without each of its faults, one kind at a time.
     static func faultCandidates(_ c: SimConfiguration) -> [SimConfiguration] {
         var result: [SimConfiguration] = []
-        func with(_ change: (inout SimConfiguration) -> Void) {
-            var next = c
-            change(&next)
-            if next != c { result.append(next) }
-        }
+        let with = changer(c) { result.append($0) }
         with { $0.hotStateLossAtMs = [] }
         with { $0.pauseProbability = 0 }
         with { $0.subscriberDropProbability = 0 }
@@ -88,5 +80,14 @@ public enum Shrinker {
             $0.messageDropProbability = 0
         }
         return result
+    }
+
+    /// Applies a change to a copy of `c` and hands the copy to `keep` when it differs from `c`.
+    private static func changer(_ c: SimConfiguration, keep: @escaping (SimConfiguration) -> Void) -> ((inout SimConfiguration) -> Void) -> Void {
+        { change in
+            var next = c
+            change(&next)
+            if next != c { keep(next) }
+        }
     }
 }
