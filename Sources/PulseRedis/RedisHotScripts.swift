@@ -116,7 +116,10 @@ enum RedisHotScripts {
     /// | {changed, 'stale', stamp} (checked before anything is held).
     static let hold = RedisScript(prelude + """
         expire_due()
-        if ARGV[7] ~= '' and ARGV[7] ~= stamp() then return {CHANGED, 'stale', stamp()} end
+        if ARGV[7] ~= '' then
+          local current = stamp()
+          if ARGV[7] ~= current then return {CHANGED, 'stale', current} end
+        end
         local id, user, ttl, cap = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
         local seats = {}
         for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
@@ -345,7 +348,8 @@ enum RedisHotScripts {
 
     /// ARGV: 'touch', -. Moves the event's stamp on. Answers {0, stamp}.
     static let touch = RedisScript(prelude + """
-        redis.call('HSET', P .. 'meta', 'stamp', stamp())
+        -- State built before stamps existed has none yet: it starts from the base, as a new state does.
+        redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
         return {0, redis.call('HINCRBY', P .. 'meta', 'stamp', 1)}
         """)
 

@@ -16,6 +16,9 @@ struct MultiInstanceTests {
         let a: ServerProcess
         let b: ServerProcess
         let directory: String
+        /// REST clients of each instance.
+        var apiA: PulseAPIClient { PulseAPIClient(baseURL: a.baseURL) }
+        var apiB: PulseAPIClient { PulseAPIClient(baseURL: b.baseURL) }
 
         init() async throws {
             redis = try await RedisServerProcess()
@@ -37,8 +40,8 @@ struct MultiInstanceTests {
     func oneOrderAcrossInstances() async throws {
         let cluster = try await Cluster()
         defer { cluster.stop() }
-        let apiA = PulseAPIClient(baseURL: cluster.a.baseURL)
-        let apiB = PulseAPIClient(baseURL: cluster.b.baseURL)
+        let apiA = cluster.apiA
+        let apiB = cluster.apiB
         let admin = try await apiA.login(email: cluster.a.adminEmail, password: cluster.a.adminPassword)
         let event = try await apiA.createEvent(adminToken: admin, title: "Shared", rows: 2, cols: 5, price: 10)
         let ana = try await apiA.signup(name: "Ana", email: "ana@multi.test", password: "ana-password")
@@ -87,8 +90,8 @@ struct MultiInstanceTests {
     func eventChangesReachEveryInstance() async throws {
         let cluster = try await Cluster()
         defer { cluster.stop() }
-        let apiA = PulseAPIClient(baseURL: cluster.a.baseURL)
-        let apiB = PulseAPIClient(baseURL: cluster.b.baseURL)
+        let apiA = cluster.apiA
+        let apiB = cluster.apiB
         let adminB = try await apiB.login(email: cluster.b.adminEmail, password: cluster.b.adminPassword)
         let event = try await apiB.createEvent(adminToken: adminB, title: "Cached", rows: 2, cols: 5, price: 10)
         let ana = try await apiA.signup(name: "Ana", email: "ana@cache.test", password: "ana-password")
@@ -113,7 +116,7 @@ struct MultiInstanceTests {
     func flushDuringBurst() async throws {
         let cluster = try await Cluster()
         defer { cluster.stop() }
-        let apis = [PulseAPIClient(baseURL: cluster.a.baseURL), PulseAPIClient(baseURL: cluster.b.baseURL)]
+        let apis = [cluster.apiA, cluster.apiB]
         let admin = try await apis[0].login(email: cluster.a.adminEmail, password: cluster.a.adminPassword)
         let event = try await apis[0].createEvent(adminToken: admin, title: "Flush", rows: 4, cols: 10, price: 5)
         var signedUp: [String] = []

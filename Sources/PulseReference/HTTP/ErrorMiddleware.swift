@@ -27,8 +27,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.methods(for: request.uri.path)
             guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { return JSONResponse.error(Self.translate(error, request: request)) }
-            var response = JSONResponse.error(PulseError(status: 405, code: .routeNotFound,
-                                                         message: "\(request.method) is not allowed on \(request.uri.path.prefix(200)); use \(allowed.joined(separator: ", "))."))
+            var response = JSONResponse.error(Self.methodNotAllowed(request, allowed: allowed))
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         } catch let error as HTTPError {
@@ -41,6 +40,12 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
+    /// 405 `route_not_found`, naming the methods the path has when they are known.
+    static func methodNotAllowed(_ request: Request, allowed: [String]) -> PulseError {
+        let use = allowed.isEmpty ? "" : "; use \(allowed.joined(separator: ", "))"
+        return PulseError(status: 405, code: .routeNotFound, message: "\(request.method) is not allowed on \(request.uri.path.prefix(200))\(use).")
+    }
+
     static func translate(_ error: HTTPError, request: Request) -> PulseError {
         switch error.status {
         case .notFound:
@@ -48,7 +53,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .contentTooLarge:
             return PulseError(status: 413, code: .payloadTooLarge, message: "Request body exceeds \(PulseRequestContext.requestBodyBytesMax) bytes.")
         case .methodNotAllowed:
-            return PulseError(status: 405, code: .routeNotFound, message: "\(request.method) is not allowed on \(request.uri.path.prefix(200)).")
+            return methodNotAllowed(request, allowed: [])
         case let status where status.code >= 500:
             return PulseError(status: 500, code: .internalError, message: "Something went wrong!")
         case let status:

@@ -53,7 +53,7 @@ public final class PulseServer: Sendable {
         liveConnections = Meter(label: "pulse_live_connections", factory: metricsFactory)
         self.sweepInterval = sweepInterval
         self.testControl = testControl
-        precondition(corsOrigins.allSatisfy(CORSPolicyMiddleware<PulseRequestContext>.isOrigin), "CORS origins are scheme://host[:port]")
+        precondition(corsOrigins.allSatisfy(Self.isCORSOrigin), "CORS origins are scheme://host[:port]")
         self.corsOrigins = Set(corsOrigins)
         self.logger = logger
     }
