@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs what is missing (apt packages; a Python venv with python-socketio) and runs every test:
+# Installs what is missing (apt packages; a Python venv with python-socketio and schemathesis) and runs every test:
 # the Swift Testing suites, then an end-to-end check
 # of the `pulse` binary (serve, admin, graceful shutdown, restart, OpenAPI validity, bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 # python-socketio (with aiohttp): a real Socket.IO server for the conformance suite's Socket.IO profile.
-if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp" 2>/dev/null; then
+# schemathesis: checks that the served OpenAPI document is exactly true (scripts/api_fuzz.py).
+if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp" 2>/dev/null \
+    || [ "$(.build/py-venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
     python3 -m venv .build/py-venv
-    .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5"
+    .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5" "schemathesis==4.32.5"
 fi
 swift build --build-tests
+# Each step has a deadline far above its usual time (about 9 min, 30 s and 2 min on 2 cores): past
+# it, the watchdog names the tests that never finished and fails the run instead of hanging it.
 # The flash-sale soak keeps both cores busy for half a minute: it runs on its own, after the other
 # suites, so that it cannot starve their timing-sensitive races.
-swift test --skip-build --skip FlashSaleSoakTests
-swift test --skip-build --filter FlashSaleSoakTests
-python3 scripts/smoke.py .build/debug/pulse
+python3 scripts/watchdog.py 1500 -- swift test --skip-build --skip FlashSaleSoakTests
+python3 scripts/watchdog.py 600 -- swift test --skip-build --filter FlashSaleSoakTests
+python3 scripts/watchdog.py 900 -- python3 scripts/smoke.py .build/debug/pulse
+# schemathesis with every check, as a user and as an admin, on the embedded stores and on Redis.
+python3 scripts/watchdog.py 900 -- python3 scripts/api_fuzz.py .build/debug/pulse

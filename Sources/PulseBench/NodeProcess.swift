@@ -43,8 +43,7 @@ public final class NodeProcess: @unchecked Sendable {
 
     public func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.killAndAwaitExit()
     }
 
     deinit { stop() }
@@ -63,7 +62,10 @@ func runToCompletion(_ executable: String, _ arguments: [String], environment: [
     process.standardOutput = output
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    guard process.awaitExit(within: 30) else {
+        process.killAndAwaitExit()
+        throw APIError("\(executable) \(arguments.first ?? "") did not exit within 30 s of closing its output")
+    }
     let text = String(decoding: data, as: UTF8.self)
     guard process.terminationStatus == 0 else { throw APIError("\(executable) \(arguments.first ?? "") exited with \(process.terminationStatus): \(text.suffix(400))") }
     return text

@@ -22,7 +22,10 @@ public enum RedisBenchmarkReference {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        guard process.awaitExit(within: 30) else {
+            process.killAndAwaitExit()
+            throw APIError("redis-benchmark did not exit within 30 s of closing its output")
+        }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
         guard process.terminationStatus == 0, let line = lines.last(where: { !$0.hasPrefix("\"test\"") }) else {
             throw APIError("redis-benchmark failed: \(String(decoding: data, as: UTF8.self).suffix(300))")

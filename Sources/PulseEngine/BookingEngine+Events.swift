@@ -108,10 +108,10 @@ enum EventFields {
     static func validate(title: String, venue: String, date: String, description: String?) throws -> (title: String, venue: String, date: String, description: String?) {
         let title = title.trimmingWhitespace()
         let venue = venue.trimmingWhitespace()
-        guard (1...textLengthMax).contains(title.count) else { throw PulseError.invalid("title", "title must be 1...\(textLengthMax) characters.") }
-        guard (1...textLengthMax).contains(venue.count) else { throw PulseError.invalid("venue", "venue must be 1...\(textLengthMax) characters.") }
+        guard (1...textLengthMax).contains(title.unicodeScalars.count) else { throw PulseError.invalid("title", "title must be 1...\(textLengthMax) characters.") }
+        guard (1...textLengthMax).contains(venue.unicodeScalars.count) else { throw PulseError.invalid("venue", "venue must be 1...\(textLengthMax) characters.") }
         guard let ms = ISOTime.parse(date) else { throw PulseError.invalid("date", "date must be an ISO 8601 date or date-time.") }
-        if let description, description.count > descriptionLengthMax {
+        if let description, description.unicodeScalars.count > descriptionLengthMax {
             throw PulseError.invalid("description", "description must be at most \(descriptionLengthMax) characters.")
         }
         return (title, venue, ISOTime.format(ms: ms), description)

@@ -41,8 +41,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// the test process may inherit a signal mask that blocks SIGTERM.
     public func stop() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.killAndAwaitExit()
     }
 
     public func pause() { if let process { kill(process.processIdentifier, SIGSTOP) } }

@@ -70,13 +70,10 @@ public final class ServerProcess: @unchecked Sendable {
         guard launched else { return -1 }
         if process.isRunning {
             process.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            if !process.awaitExit(within: 10) { process.killAndAwaitExit() }
         }
         if ownsDataDirectory { try? FileManager.default.removeItem(at: dataDirectory) }
-        return process.terminationStatus
+        return process.isRunning ? -1 : process.terminationStatus
     }
 
     deinit { stop() }

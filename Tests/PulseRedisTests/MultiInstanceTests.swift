@@ -194,7 +194,10 @@ struct RedisClientShell {
         process.arguments = ["-p", String(port)] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        guard process.awaitExit(within: 10) else {
+            process.killAndAwaitExit()
+            throw APIError("redis-cli \(arguments) did not finish within 10 s")
+        }
         guard process.terminationStatus == 0 else { throw APIError("redis-cli \(arguments) failed") }
     }
 }

@@ -83,6 +83,28 @@ struct HTTPAuthTests {
         }
     }
 
+    @Test("a password counts characters (72 of them may be 288 bytes), and every one counts, past bcrypt's 72 bytes too")
+    func longPasswords() async throws {
+        let app = try await TestServer.make(authAttempts: 100).application()
+        try await app.test(.router) { client in
+            let wide = String(repeating: "€", count: 72) // 72 characters, 216 bytes
+            let signup = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Wide", "email": "wide@example.com", "password": wide])
+            #expect(signup.status == .created)
+            let prefix = String(repeating: "é", count: 36) // bcrypt's 72 bytes
+            let cut = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Cut", "email": "cut@example.com", "password": prefix + "abcd"])
+            #expect(cut.status == .created)
+            for (email, password, status) in [("wide@example.com", wide, HTTPResponse.Status.ok), ("cut@example.com", prefix + "abcd", .ok),
+                                              ("cut@example.com", prefix + "wxyz", .unauthorized), ("cut@example.com", prefix, .unauthorized),
+                                              ("wide@example.com", String(repeating: "€", count: 71) + "$", .unauthorized)] {
+                let reply = try await client.call(.post, "/api/v1/users/login", json: ["email": email, "password": password])
+                #expect(reply.status == status, "\(email) with a password of \(password.count) characters")
+            }
+            let combining = String(repeating: "e\u{301}", count: 3) // 3 characters as a person reads them, 6 code points
+            let counted = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Acute", "email": "acute@example.com", "password": combining])
+            #expect(counted.status == .created, "code points are counted, as JSON Schema counts them")
+        }
+    }
+
     @Test("signup and login are rate limited per client address with 429 and Retry-After")
     func rateLimit() async throws {
         let app = try await TestServer.make(authAttempts: 3).application()

@@ -220,7 +220,7 @@ struct HTTPBookingTests {
     func openAPIAndMetrics() async throws {
         let test = try await TestServer.make()
         let routes = Set(test.server.buildRouter().routes.map { "\($0.method.rawValue) \($0.path.description)" })
-        let expected = OpenAPIDocument.json(holdTTLSeconds: 600)
+        let expected = OpenAPIDocument.json(configuration: test.server.engine.configuration)
         let document = try JSONSerialization.jsonObject(with: Data(expected.utf8)) as! [String: Any]
         let paths = document["paths"] as! [String: [String: Any]]
         var documented: Set<String> = []

@@ -32,14 +32,24 @@ extension Catalogue {
             let reply = try await c.api.call(.POST, "/api/v1/users/signup", rawBytes: request, timeout: .seconds(10))
             try c.check((400..<500).contains(reply.status), "a body with bytes that are not UTF-8 answered \(reply.status)")
         },
-        ConformanceCase("users.signup-limits", "PB-USER-1", "the name is measured after trimming; the password limit is 72 bytes, not characters", needs: [.testControl]) { c in
+        ConformanceCase("users.signup-limits", "PB-USER-1",
+                        "the name is measured after trimming; the password limit counts characters, and every character counts", needs: [.testControl]) { c in
             let spaced = try await c.call(.POST, "/api/v1/users/signup", json: ["name": " a ", "email": c.unique("trim") + "@conform.invalid", "password": "secret12"],
                                           headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(spaced, 400, "validation_failed", "the name \" a \" (one character after trimming)")
-            // 37 two-byte characters: 37 characters, 74 bytes.
-            let long = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("bytes") + "@conform.invalid",
-                                                                             "password": String(repeating: "é", count: 37)], headers: [("Pulse-Test-Client", c.unique("t"))])
-            try c.expect(long, 400, "validation_failed", "a password of 74 bytes")
+            let tooLong = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("long") + "@conform.invalid",
+                                                                                "password": String(repeating: "a", count: 73)], headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(tooLong, 400, "validation_failed", "a password of 73 characters")
+            // 36 two-byte characters fill bcrypt's 72 bytes; the four after them must count too.
+            let email = c.unique("bytes") + "@conform.invalid"
+            let prefix = String(repeating: "é", count: 36)
+            let signup = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": email, "password": prefix + "abcd"],
+                                          headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(signup, 201, nil, "a password of 40 characters (76 bytes)")
+            let right = try await c.call(.POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "abcd"], headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(right, 200, nil, "log-in with that password")
+            let cut = try await c.call(.POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "wxyz"], headers: [("Pulse-Test-Client", c.unique("t"))])
+            try c.expect(cut, 401, "invalid_credentials", "log-in with the same first 72 bytes and other characters after them")
         },
         ConformanceCase("auth.token-lifetime", "PB-AUTH-3", "a token lives 24 hours by default: exp = iat + 86400") { c in
             let payload = try JWT.decode(String(try await c.user().token.split(separator: ".")[1]))

@@ -15,10 +15,10 @@ extension Catalogue {
                 try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": seats]), 400, "validation_failed", "seats \(seats)")
             }
         },
-        ConformanceCase("holds.unknown-seat", "PB-HOLD-3", "seats not in the venue are 400 seat_not_found naming them") { c in
+        ConformanceCase("holds.unknown-seat", "PB-HOLD-3", "seats not in the venue are 422 seat_not_found naming them") { c in
             let event = try await c.event(rows: 2, cols: 10)
             let reply = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user().token, json: ["seatIds": ["A1", "Z99"]])
-            try c.expect(reply, 400, "seat_not_found")
+            try c.expect(reply, 422, "seat_not_found")
             try c.check(reply.json["seatIds"] as? [String] == ["Z99"], "seatIds is \(reply.json["seatIds"] ?? "absent")")
         },
         ConformanceCase("holds.all-or-nothing", "PB-HOLD-4", "one taken seat refuses the whole hold (409 seat_unavailable naming it) and holds nothing") { c in

@@ -12,10 +12,12 @@ public final class AccountService: Sendable {
     private let decoyHash: String
     private let knownUsers = KnownUsers(capacity: 100_000)
 
+    /// Lengths count Unicode code points, as JSON Schema's `minLength`/`maxLength` do (PB-USER-1).
     static let nameLengthRange = 2...100
     static let emailLengthMax = 254
-    /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
-    static let passwordBytesRange = 6...72
+    /// Every character of a password counts: ``PasswordHasher`` digests one longer than bcrypt's
+    /// 72 bytes first rather than let bcrypt cut it.
+    static let passwordLengthRange = 6...72
 
     public init(durable: any DurableStore, tokens: TokenService, hasher: PasswordHasher, ids: any IdentifierSource, clock: any EngineClock) async throws {
         self.durable = durable
@@ -30,11 +32,9 @@ public final class AccountService: Sendable {
     /// Throws 400 `validation_failed` or 409 `email_taken`.
     public func signup(_ request: SignupRequest) async throws -> (UserRecord, String) {
         let name = request.name.trimmingWhitespace()
-        guard Self.nameLengthRange.contains(name.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        guard Self.nameLengthRange.contains(name.unicodeScalars.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
         let email = try Self.normalisedEmail(request.email)
-        guard Self.passwordBytesRange.contains(request.password.utf8.count) else {
-            throw PulseError.invalid("password", "password must be 6...72 bytes.")
-        }
+        try Self.requireValidPassword(request.password)
         let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(request.password),
                               role: .user, createdAtMs: clock.nowMs())
         do {
@@ -90,10 +90,17 @@ public final class AccountService: Sendable {
     public static func ensureAdmin(email: String, password: String, name: String, durable: any DurableStore, hasher: PasswordHasher,
                                    ids: any IdentifierSource, clock: any EngineClock) async throws -> UserRecord {
         let email = try normalisedEmail(email)
-        guard passwordBytesRange.contains(password.utf8.count) else { throw PulseError.invalid("password", "password must be 6...72 bytes.") }
-        guard nameLengthRange.contains(name.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        try requireValidPassword(password)
+        guard nameLengthRange.contains(name.unicodeScalars.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
         let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(password), role: .admin, createdAtMs: clock.nowMs())
         return try await durable.upsertAdmin(user)
+    }
+
+    /// Throws 400 `validation_failed` naming `password` unless it has 6...72 characters.
+    static func requireValidPassword(_ password: String) throws {
+        guard passwordLengthRange.contains(password.unicodeScalars.count) else {
+            throw PulseError.invalid("password", "password must be 6...72 characters.")
+        }
     }
 
     private func lookup<T>(_ body: () async throws -> T) async throws -> T {
@@ -108,7 +115,7 @@ public final class AccountService: Sendable {
     static func normalisedEmail(_ raw: String) throws -> String {
         let email = raw.trimmingWhitespace().lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.count <= emailLengthMax, parts.count == 2, !parts[0].isEmpty,
+        guard email.unicodeScalars.count <= emailLengthMax, parts.count == 2, !parts[0].isEmpty,
               parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
               !email.contains(where: { $0.isWhitespace || $0.isNewline }) else {
             throw PulseError.invalid("email", "Please provide a valid email.")

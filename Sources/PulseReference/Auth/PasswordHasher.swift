@@ -1,3 +1,5 @@
+import Foundation
+import Crypto
 import HummingbirdBcrypt
 import NIOPosix
 
@@ -14,10 +16,20 @@ public struct PasswordHasher: Sendable {
 
     public func hash(_ password: String) async throws -> String {
         let cost = cost
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        let input = Self.bcryptInput(password)
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(input, cost: cost) }
     }
 
     public func verify(_ password: String, hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let input = Self.bcryptInput(password)
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(input, hash: hash) }
+    }
+
+    /// What bcrypt is given: the password itself when it fits bcrypt's 72 bytes (so hashes made by
+    /// any bcrypt, the seed's included, still verify), else `sha256:` and the base64 of its
+    /// SHA-256 digest (51 bytes), so that no byte past the 72nd is silently ignored (PB-USER-1).
+    static func bcryptInput(_ password: String) -> String {
+        guard password.utf8.count > 72 else { return password }
+        return "sha256:" + Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
     }
 }

@@ -1,10 +1,53 @@
 import Foundation
+import PulseEngine
 /// The OpenAPI 3.1 description of the REST API, served at `GET /openapi.json` (PB-REST-5).
 /// A test checks that its paths and methods are exactly the router's, and CI validates it
 /// with openapi-spec-validator.
 enum OpenAPIDocument {
-    /// The document for a server whose holds last `holdTTLSeconds` (it bounds an extension).
-    static func json(holdTTLSeconds: Int) -> String { template.replacingOccurrences(of: "HOLD_TTL_SECONDS", with: String(holdTTLSeconds)) }
+    /// The document for a server with `configuration` (its hold TTL bounds an extension, its caps
+    /// bound the seat lists): the template below with the answers every route of a kind can give
+    /// added to each (see ``addSharedResponses(_:)``), written with sorted keys.
+    static func json(configuration: EngineConfiguration) -> String {
+        let text = template.replacingOccurrences(of: "HOLD_TTL_SECONDS", with: String(configuration.holdTTLSeconds))
+            .replacingOccurrences(of: "SEATS_PER_HOLD_MAX", with: String(configuration.seatsPerHoldMax))
+            .replacingOccurrences(of: "HELD_SEATS_PER_USER_MAX", with: String(configuration.heldSeatsPerUserMax))
+        guard var document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            preconditionFailure("the OpenAPI template is not a JSON object")
+        }
+        addSharedResponses(&document)
+        let data = try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Routes that never read a store: everything else can answer 503 `store_unavailable`.
+    static let storeFreePaths: Set<String> = ["/openapi.json", "/metrics", "/healthz", "/api/v1/live"]
+
+    /// Adds the answers that whole kinds of routes share, so that no route forgets one: 503 on every
+    /// route that reads a store (PB-ERR-4), 400 `malformed_json` and 413 `payload_too_large` on every
+    /// route with a body (PB-ERR-3, PB-LIMIT-1), 429 `rate_limited` on the per-user limited routes
+    /// (PB-LIMIT-4).
+    static func addSharedResponses(_ document: inout [String: Any]) {
+        let error: [String: Any] = ["$ref": "#/components/responses/Error"]
+        guard var paths = document["paths"] as? [String: [String: Any]] else { return }
+        for (path, operations) in paths {
+            var operations = operations
+            for (method, value) in operations {
+                guard var operation = value as? [String: Any], var responses = operation["responses"] as? [String: Any] else { continue }
+                var shared: [String] = []
+                if !storeFreePaths.contains(path) { shared.append("503") }
+                if operation["requestBody"] != nil { shared += ["400", "413"] }
+                if rateLimitedOperations.contains("\(method.uppercased()) \(path)") { shared.append("429") }
+                for status in shared where responses[status] == nil { responses[status] = error }
+                operation["responses"] = responses
+                operations[method] = operation
+            }
+            paths[path] = operations
+        }
+        document["paths"] = paths
+    }
+
+    /// The operations under a per-user rate limit (PB-LIMIT-4).
+    static let rateLimitedOperations: Set<String> = ["POST /api/v1/events/{id}/holds", "POST /api/v1/events/{id}/seats"]
 
     private static let template = #"""
     {
@@ -42,7 +85,9 @@ enum OpenAPIDocument {
           "Booking": {"type": "object", "required": ["id", "eventId", "userId", "seatIds", "totalAmount", "status", "createdAt"], "properties": {
             "id": {"type": "string"}, "eventId": {"type": "string"}, "userId": {"type": "string"}, "seatIds": {"type": "array", "items": {"type": "string"}},
             "totalAmount": {"type": "number"}, "status": {"type": "string", "enum": ["confirmed"]}, "createdAt": {"type": "string", "format": "date-time"}}},
-          "SeatIds": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$"}},
+          "SeatLabel": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$", "description": "row letter and column number, as A1 or C12"},
+          "HoldSeatIds": {"type": "array", "minItems": 1, "maxItems": SEATS_PER_HOLD_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
+          "CheckoutSeatIds": {"type": "array", "minItems": 1, "maxItems": HELD_SEATS_PER_USER_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
           "Text": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "1...200 characters once trimmed"},
           "Description": {"type": ["string", "null"], "maxLength": 2000, "description": "null: none"},
           "Date": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
@@ -101,7 +146,7 @@ enum OpenAPIDocument {
           "post": {"summary": "Checkout: book seats the caller holds", "security": [{"bearer": []}],
             "parameters": [{"$ref": "#/components/parameters/idempotencyKey"}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["seatIds"], "properties": {
-              "seatIds": {"$ref": "#/components/schemas/SeatIds"}, "holdId": {"type": "string"}, "totalAmount": {"type": "number"}}}}}},
+              "seatIds": {"$ref": "#/components/schemas/CheckoutSeatIds"}, "holdId": {"type": "string"}, "totalAmount": {"type": "number"}}}}}},
             "responses": {"201": {"description": "Booked (or replayed for the same Idempotency-Key)", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"data": {"type": "object", "properties": {"booking": {"$ref": "#/components/schemas/Booking"}}}}}}}},
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
@@ -111,11 +156,11 @@ enum OpenAPIDocument {
           "parameters": [{"$ref": "#/components/parameters/eventId"}],
           "post": {"summary": "Hold seats, all or nothing", "security": [{"bearer": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["seatIds"], "properties": {
-              "seatIds": {"$ref": "#/components/schemas/SeatIds"}}}}}},
+              "seatIds": {"$ref": "#/components/schemas/HoldSeatIds"}}}}}},
             "responses": {"201": {"description": "Held", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "data": {"type": "object", "properties": {"hold": {"$ref": "#/components/schemas/Hold"}}}}}}}},
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-              "409": {"$ref": "#/components/responses/Error"}}},
+              "409": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
           "get": {"summary": "The caller's live holds in the event", "security": [{"bearer": []}],
             "responses": {"200": {"description": "Holds"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/events/{id}/holds/{holdId}": {

@@ -84,7 +84,7 @@ public final class PulseServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        let openAPI = ByteBuffer(string: OpenAPIDocument.json(holdTTLSeconds: engine.configuration.holdTTLSeconds))
+        let openAPI = ByteBuffer(string: OpenAPIDocument.json(configuration: engine.configuration))
         router.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: openAPI))
         }

@@ -23,8 +23,7 @@ enum PythonServer {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.killAndAwaitExit()
         }
         let base = "http://127.0.0.1:\(port)"
         let api = PulseAPIClient(baseURL: base)

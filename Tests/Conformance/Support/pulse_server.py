@@ -65,7 +65,8 @@ pb-err-3-bad-utf8-500: PB-ERR-3: a body that is not valid UTF-8 is answered 500 
 pb-err-4-retry-after-missing: PB-ERR-4: a 503 store_unavailable carries no Retry-After header
 pb-err-4-outcome-unknown-false: PB-ERR-4: a 503 store_unavailable says outcomeUnknown false (the server "knows" the write failed)
 pb-user-1-email-case: PB-USER-1: emails are stored as typed, not lower-cased (the user's email keeps its capitals, a log-in in another case fails)
-pb-user-1-password-chars: PB-USER-1: the 72 limit counts characters, not UTF-8 bytes
+pb-user-1-password-bytes: PB-USER-1: the 72 limit counts UTF-8 bytes, not characters (a 40-character password of 76 bytes is refused)
+pb-user-1-password-cut: PB-USER-1: only the first 72 bytes of a password count, as bcrypt alone reads them
 pb-user-1-name-untrimmed: PB-USER-1: the name's length is checked before trimming (" a " passes)
 pb-user-2-role-honoured: PB-USER-2: a role field in the sign-up body is honoured ("admin" makes an admin)
 pb-user-3-check-then-insert: PB-USER-3: the email is checked, the password hashed (an await), then the user inserted with no unique index: two concurrent sign-ups with one email both get 201
@@ -108,7 +109,7 @@ pb-hold-2-no-fence: PB-HOLD-2: the hold object has no fence
 pb-hold-2-status-200: PB-HOLD-2: a granted hold is answered 200 instead of 201
 pb-hold-3-duplicates-accepted: PB-HOLD-3: a seatIds list that repeats a seat is accepted
 pb-hold-3-eleven-seats: PB-HOLD-3: a hold of 11 seats is accepted (off by one)
-pb-hold-3-unknown-seat-409: PB-HOLD-3: seat ids that are not seats of the venue are answered 409 seat_unavailable instead of 400 seat_not_found
+pb-hold-3-unknown-seat-409: PB-HOLD-3: seat ids that are not seats of the venue are answered 409 seat_unavailable instead of 422 seat_not_found
 pb-hold-4-partial-grant: PB-HOLD-4: a hold with some unavailable seats grants the free ones (201) instead of nothing
 pb-hold-4-own-seat-regrant: PB-HOLD-4: a seat the caller already holds can be held again (two live holds of one seat)
 pb-hold-4-check-then-set: PB-HOLD-4: availability is checked, then (after an await) the hold set without re-checking: two concurrent holds of one seat both win
@@ -469,7 +470,8 @@ def verify_token(token, check_exp=True):
 
 def hash_password_sync(password, salt=None):
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PASSWORD_ROUNDS)
+    data = password.encode()[:72] if bug("pb-user-1-password-cut") else password.encode()
+    digest = hashlib.pbkdf2_hmac("sha256", data, salt, PASSWORD_ROUNDS)
     return f"{salt.hex()}${digest.hex()}"
 
 
@@ -951,7 +953,7 @@ def unknown_seats(ev, seats):
     if unknown:
         if bug("pb-hold-3-unknown-seat-409"):
             raise ApiError(409, "seat_unavailable", "Some of these seats are not available", seatIds=unknown)
-        raise ApiError(400, "seat_not_found", "Some seat ids are not seats of this venue", seatIds=unknown)
+        raise ApiError(422, "seat_not_found", "Some seat ids are not seats of this venue", seatIds=unknown)
 
 
 def seat_list(body, longest, allow_empty=False, allow_repeats=False):
@@ -997,9 +999,9 @@ def validate_signup(body):
         raise invalid("email", "email must be a valid address")
     if not isinstance(password, str):
         raise invalid("password")
-    size = len(password) if bug("pb-user-1-password-chars") else len(password.encode())
+    size = len(password.encode()) if bug("pb-user-1-password-bytes") else len(password)
     if not 6 <= size <= 72:
-        raise invalid("password", "password is 6...72 bytes")
+        raise invalid("password", "password is 6...72 characters")
     email = email.strip() if bug("pb-user-1-email-case") else email.strip().lower()
     return name.strip(), email, password
 
