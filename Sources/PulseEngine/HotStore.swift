@@ -179,6 +179,11 @@ public protocol HotStore: Sendable {
     func dropEvent(eventID: String) async throws
     /// Answers when the store can take steps (readiness). Throws ``HotStoreError/unavailable(_:)``.
     func ping() async throws
+    /// Counts one hit of `key` in the sliding window of `windowMs` that ends at `nowMs`, for every
+    /// instance on this store, in one atomic step: nil when it is within `limit`, else the
+    /// milliseconds until one more hit would be (a refused hit is not counted). Rate limits shared
+    /// by all instances (PB-AUTH-6).
+    func countHit(key: String, limit: Int, windowMs: Int64, nowMs: Int64) async throws -> Int64?
 }
 
 extension HotStore {

@@ -38,6 +38,9 @@ extension HotStoreDecorator {
     public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome { try await inner.changes(eventID: eventID, afterSeq: afterSeq) }
     public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] { try await inner.holds(eventID: eventID, userID: userID, nowMs: nowMs) }
     public func loadBooked(eventID: String, seatIDs: [String]) async throws { try await inner.loadBooked(eventID: eventID, seatIDs: seatIDs) }
+    public func countHit(key: String, limit: Int, windowMs: Int64, nowMs: Int64) async throws -> Int64? {
+        try await inner.countHit(key: key, limit: limit, windowMs: windowMs, nowMs: nowMs)
+    }
     public func dropEvent(eventID: String) async throws { try await inner.dropEvent(eventID: eventID) }
     public func ping() async throws { try await inner.ping() }
 }

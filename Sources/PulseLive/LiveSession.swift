@@ -13,15 +13,21 @@ public final class LiveSession {
     let user: UserRecord
     let outbox: LiveOutbox
     let subscriberID: Int
+    /// Per-user limits on this user's messages and `request_lock`s (PB-LIMIT-4); nil: none.
+    let messageLimit: TokenBuckets?
+    let holdLimit: TokenBuckets?
     private var joined: Set<String> = []
     /// Hold ids acquired through `request_lock`, per event.
     private var acquired: [String: [String]] = [:]
 
-    public init(engine: BookingEngine, hub: LiveHub, user: UserRecord, outbox: LiveOutbox) async {
+    public init(engine: BookingEngine, hub: LiveHub, user: UserRecord, outbox: LiveOutbox,
+                messageLimit: TokenBuckets? = nil, holdLimit: TokenBuckets? = nil) async {
         self.engine = engine
         self.hub = hub
         self.user = user
         self.outbox = outbox
+        self.messageLimit = messageLimit
+        self.holdLimit = holdLimit
         self.subscriberID = await hub.newSubscriberID()
     }
 
@@ -32,13 +38,33 @@ public final class LiveSession {
         reply(.error(code: pulse.code, message: pulse.message))
     }
 
-    /// Handles one text message from the client.
+    /// Handles one text message from the client. Every frame, malformed or not, counts against the
+    /// user's message limit; one beyond it is answered `rate_limited` (`lock_failed` for a
+    /// `request_lock`) and does nothing else.
     public func handle(_ text: String) async {
-        switch LiveCodec.decode(text) {
+        let decoded = LiveCodec.decode(text)
+        if let retryAfter = messageLimit?.take(user.id) {
+            refuse(decoded, retryAfter: retryAfter, what: "messages")
+            return
+        }
+        switch decoded {
         case .failure(let failure):
             reply(.error(code: failure.code, message: failure.message))
         case .success(let message):
+            if case .requestLock = message, let retryAfter = holdLimit?.take(user.id) {
+                refuse(decoded, retryAfter: retryAfter, what: "holds")
+                return
+            }
             await handle(message)
+        }
+    }
+
+    private func refuse(_ decoded: Result<LiveClientMessage, LiveDecodeFailure>, retryAfter: Int, what: String) {
+        let message = "Too many \(what) from this account; retry in \(retryAfter) s."
+        if case .success(.requestLock(let eventID, let seatID)) = decoded {
+            reply(.lockFailed(eventId: eventID, seatId: seatID, code: .rateLimited, message: message))
+        } else {
+            reply(.error(code: .rateLimited, message: message))
         }
     }
 

@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the reference server (REST under /api/v1, WebSocket at /api/v1/live).",
         discussion: """
             Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS, \
-            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_LOG_LEVEL, PULSE_REDIS_URL, PULSE_CORS_ORIGINS (flags win), and \
+            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_USER_RATE_SCALE, PULSE_LOG_LEVEL, PULSE_REDIS_URL, PULSE_CORS_ORIGINS (flags win), and \
             PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset), \
             PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin \
             created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight \
@@ -25,7 +25,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hold lifetime in seconds, 1...3600 (PULSE_HOLD_TTL).") var holdTtl: Int?
     @Option(help: "Seats one user may hold at once per event (PULSE_MAX_HELD_SEATS).") var maxHeldSeats: Int?
     @Option(help: "bcrypt cost, 4...31 (PULSE_BCRYPT_COST).") var bcryptCost: Int?
-    @Option(help: "Sign-up and log-in attempts per client address per 15 minutes (PULSE_AUTH_RATE_LIMIT).") var authRateLimit: Int?
+    @Option(help: "Sign-up and log-in attempts per client address per 15 minutes, shared by every instance on one Redis (PULSE_AUTH_RATE_LIMIT).")
+    var authRateLimit: Int?
+    @Option(help: ArgumentHelp("Multiplies the per-user limits on holds (10/s, bursts of 30), checkouts (2/s, 10) and live messages (20/s, 60); 0 turns them off (PULSE_USER_RATE_SCALE).",
+                               valueName: "factor"))
+    var userRateScale: Double?
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
     var redis: String?
@@ -59,6 +63,14 @@ struct Serve: AsyncParsableCommand {
         guard (4...31).contains(cost) else { throw ValidationError("bcrypt cost must be 4...31") }
         config.bcryptCost = UInt8(cost)
         config.authRateLimit.attempts = try number(authRateLimit, "PULSE_AUTH_RATE_LIMIT") ?? 10
+        guard config.authRateLimit.attempts > 0 else { throw ValidationError("the auth rate limit must be at least 1") }
+        if let scale = try userRateScale ?? environment("PULSE_USER_RATE_SCALE").map({ text in
+            guard let value = Double(text) else { throw ValidationError("PULSE_USER_RATE_SCALE must be a number, not '\(text)'") }
+            return value
+        }) {
+            guard scale >= 0, scale.isFinite else { throw ValidationError("the user rate scale must be 0 or more") }
+            config.userRateLimits = config.userRateLimits.scaled(by: scale)
+        }
         guard config.authRateLimit.attempts > 0 else { throw ValidationError("auth rate limit must be positive") }
         if let ttl = try number(nil, "PULSE_JWT_TTL") { config.jwtLifetimeSeconds = ttl }
         config.adminEmail = environment("PULSE_ADMIN_EMAIL")

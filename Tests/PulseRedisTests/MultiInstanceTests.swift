@@ -20,12 +20,14 @@ struct MultiInstanceTests {
         var apiA: PulseAPIClient { PulseAPIClient(baseURL: a.baseURL) }
         var apiB: PulseAPIClient { PulseAPIClient(baseURL: b.baseURL) }
 
-        init() async throws {
+        init(environment: [String: String] = [:]) async throws {
             redis = try await RedisServerProcess()
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-cluster-\(redis.port)").path
             try? FileManager.default.removeItem(atPath: directory)
-            a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], dataDirectory: directory)
-            b = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], dataDirectory: directory)
+            a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], environment: environment,
+                                        dataDirectory: directory)
+            b = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], environment: environment,
+                                        dataDirectory: directory)
         }
 
         func stop() {
@@ -34,6 +36,23 @@ struct MultiInstanceTests {
             redis.stop()
             try? FileManager.default.removeItem(atPath: directory)
         }
+    }
+
+    @Test("the sign-up and log-in limit is one count for every instance: attempts on A and on B add up (PB-AUTH-6)")
+    func authLimitShared() async throws {
+        let cluster = try await Cluster(environment: ["PULSE_AUTH_RATE_LIMIT": "4"])
+        defer { cluster.stop() }
+        let wrong: [String: Any] = ["email": cluster.a.adminEmail, "password": "not-the-password"]
+        for api in [cluster.apiA, cluster.apiB, cluster.apiA, cluster.apiB] {
+            #expect(try await api.call(.POST, "/api/v1/users/login", json: wrong).status == 401)
+        }
+        for api in [cluster.apiA, cluster.apiB] {
+            let refused = try await api.call(.POST, "/api/v1/users/login", json: wrong)
+            #expect(refused.status == 429, "two attempts on each instance are four on the shared count")
+            #expect(refused.code == "rate_limited" && refused.headers.first(name: "Retry-After") != nil)
+        }
+        let signup = try await cluster.apiB.call(.POST, "/api/v1/users/signup", json: ["name": "Ana", "email": "ana@limit.test", "password": "ana-password"])
+        #expect(signup.status == 201, "sign-up is counted apart from log-in")
     }
 
     @Test("a hold through instance A reaches a subscriber of instance B, and both see one identical gap-free seq order")

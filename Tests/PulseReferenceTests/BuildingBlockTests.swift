@@ -67,17 +67,34 @@ struct BuildingBlockTests {
         #expect(SecureIdentifierSource().token() != SecureIdentifierSource().token())
     }
 
-    @Test("the rate limiter allows `limit` hits per window per key and reports when to retry")
-    func rateLimiter() {
+    @Test("the sliding window counts `limit` hits per window per key, reports when to retry, and forgets the stalest key")
+    func slidingWindow() {
+        let counter = SlidingWindowCounter(keysMax: 2)
+        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 0) == nil)
+        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 1_000) == nil)
+        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 1_000) == 9_000)
+        #expect(counter.hit("b", limit: 2, windowMs: 10_000, nowMs: 1_000) == nil)
+        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 10_000) == nil, "the first hit left the window")
+        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 10_001) == 999, "the hit at 1000 leaves the window at 11000 (the refused one at 1000 was not counted)")
+        _ = counter.hit("c", limit: 2, windowMs: 10_000, nowMs: 10_002)
+        #expect(counter.hit("b", limit: 1, windowMs: 10_000, nowMs: 10_003) == nil, "b, the stalest of three keys over a cap of 2, was forgotten")
+    }
+
+    @Test("a token bucket gives a burst, then one token per 1/rate seconds, and says how long to wait")
+    func tokenBuckets() {
         let clock = ManualClock()
-        let limiter = RateLimiter(limit: 2, windowMs: 10_000, clock: clock, keysMax: 2)
-        #expect(limiter.hit("a") == nil)
-        clock.advance(byMs: 1_000)
-        #expect(limiter.hit("a") == nil)
-        #expect(limiter.hit("a") == 9)
-        #expect(limiter.hit("b") == nil)
-        clock.advance(byMs: 9_000)
-        #expect(limiter.hit("a") == nil, "the first hit left the window")
+        let buckets = TokenBuckets(perSecond: 2, burst: 3, clock: clock, keysMax: 2)
+        #expect((0..<3).map { _ in buckets.take("u1") } == [nil, nil, nil])
+        #expect(buckets.take("u1") == 1, "empty: half a second to the next token, rounded up to 1 s")
+        #expect(buckets.take("u2") == nil, "each user has a bucket of their own")
+        clock.advance(byMs: 500)
+        #expect(buckets.take("u1") == nil)
+        #expect(buckets.take("u1") == 1)
+        clock.advance(byMs: 10_000)
+        #expect((0..<4).map { _ in buckets.take("u1") } == [nil, nil, nil, 1], "refilled to the burst, no more")
+        let slow = TokenBuckets(perSecond: 0.25, burst: 1, clock: clock)
+        #expect(slow.take("u") == nil)
+        #expect(slow.take("u") == 4)
     }
 
     @Test("live messages round-trip through JSON with the protocol's field names")

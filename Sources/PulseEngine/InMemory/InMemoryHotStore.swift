@@ -14,6 +14,7 @@ public final class InMemoryHotStore: HotStore {
     /// The last event stamp given out: a state made anew (after ``dropEvent(eventID:)``) never
     /// repeats an earlier stamp, and a store of a later generation starts above every earlier one.
     private let lastStamp: Atomic<Int64>
+    private let hitCounter = SlidingWindowCounter()
 
     /// Seqs and fences of this generation start above `generation << 32`.
     public init(generation: Int64, logCapacity: Int = 1024) {
@@ -141,6 +142,11 @@ public final class InMemoryHotStore: HotStore {
 
     /// Always answers: the state is this process's memory.
     public func ping() async throws {}
+
+    /// Counted in this process only: the embedded store serves one instance.
+    public func countHit(key: String, limit: Int, windowMs: Int64, nowMs: Int64) async throws -> Int64? {
+        hitCounter.hit(key, limit: limit, windowMs: windowMs, nowMs: nowMs)
+    }
 
     public func dropEvent(eventID: String) async throws {
         _ = events.withLock { $0.removeValue(forKey: eventID) }

@@ -34,19 +34,3 @@ struct RequireAdmin: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-/// Applies a ``RateLimiter`` per client address: 429 `rate_limited` with `Retry-After` (PB-AUTH-6).
-struct RateLimitMiddleware: RouterMiddleware {
-    typealias Context = PulseRequestContext
-    let limiter: RateLimiter
-    let scope: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let retryAfter = limiter.hit("\(scope)|\(context.clientKey)") {
-            var error = PulseError(status: 429, code: .rateLimited, message: "Too many attempts from this address, please try again later.")
-            error.retryAfterSeconds = retryAfter
-            throw error
-        }
-        return try await next(request, context)
-    }
-}

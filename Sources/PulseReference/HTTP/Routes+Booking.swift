@@ -10,8 +10,10 @@ extension PulseServer {
     /// PB-HOLD and PB-CHECKOUT: holds, checkout and the caller's bookings.
     func addBookingRoutes(to api: RouterGroup<PulseRequestContext>) {
         let engine = engine
+        let limiters = userLimiters
         let user = api.group().add(middleware: RequireUser(accounts: accounts))
         user.post("events/:id/holds") { request, context -> Response in
+            try UserLimiters.require(limiters.holds, context.requireUser().id, "holds")
             let body = try await request.decodeJSON(HoldRequest.self, context: context)
             let hold = try await engine.hold(eventID: try context.parameters.require("id"), seatIDs: body.seatIds, userID: context.requireUser().id)
             return JSONResponse.success(.created, HoldData(hold: hold.resource))
@@ -33,6 +35,7 @@ extension PulseServer {
             return JSONResponse.success(HoldData(hold: hold.resource))
         }
         user.post("events/:id/seats") { request, context -> Response in
+            try UserLimiters.require(limiters.checkouts, context.requireUser().id, "checkouts")
             let body = try await request.decodeJSON(CheckoutRequest.self, context: context)
             let key = request.headers[.init("Idempotency-Key")!]
             let result = try await engine.checkout(eventID: try context.parameters.require("id"), request: body, idempotencyKey: key,

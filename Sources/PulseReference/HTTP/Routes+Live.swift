@@ -21,6 +21,7 @@ extension PulseServer {
         let hub = hub
         let gauge = liveConnections
         let accounts = accounts
+        let userLimiters = userLimiters
         router.group("api/v1/live")
             .ws { inbound, outbound, context in
                 let user: UserRecord
@@ -39,7 +40,8 @@ extension PulseServer {
                     return
                 }
                 let outbox = LiveOutbox(capacity: Self.liveOutboxCapacity)
-                let session = await LiveSession(engine: engine, hub: hub, user: user, outbox: outbox)
+                let session = await LiveSession(engine: engine, hub: hub, user: user, outbox: outbox,
+                                                messageLimit: userLimiters.liveMessages, holdLimit: userLimiters.holds)
                 gauge.increment()
                 defer { gauge.decrement() }
                 try await withThrowingTaskGroup(of: Void.self) { group in

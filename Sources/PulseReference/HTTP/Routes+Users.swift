@@ -12,12 +12,12 @@ extension PulseServer {
     /// PB-USER: sign-up and log-in, both rate limited per client address.
     func addUserRoutes(to api: RouterGroup<PulseRequestContext>) {
         let accounts = accounts
-        api.group("users/signup").add(middleware: RateLimitMiddleware(limiter: signupLimiter, scope: "signup"))
+        api.group("users/signup").add(middleware: AuthRateLimitMiddleware(engine: engine, limit: authRateLimit, scope: "signup", logger: logger))
             .post { request, context -> Response in
                 let (user, token) = try await accounts.signup(try await request.decodeJSON(SignupRequest.self, context: context))
                 return JSONResponse.success(.created, token: token, UserData(user: user.resource))
             }
-        api.group("users/login").add(middleware: RateLimitMiddleware(limiter: loginLimiter, scope: "login"))
+        api.group("users/login").add(middleware: AuthRateLimitMiddleware(engine: engine, limit: authRateLimit, scope: "login", logger: logger))
             .post { request, context -> Response in
                 let (user, token) = try await accounts.login(try await request.decodeJSON(LoginRequest.self, context: context))
                 return JSONResponse.success(token: token, UserData(user: user.resource))

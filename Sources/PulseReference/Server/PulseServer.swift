@@ -16,8 +16,10 @@ public final class PulseServer: Sendable {
     public let hub: LiveHub
     public let registry: PrometheusCollectorRegistry
     let metricsFactory: PrometheusMetricsFactory
-    let signupLimiter: RateLimiter
-    let loginLimiter: RateLimiter
+    /// Sign-up and log-in attempts per client address, counted in the hot store (PB-AUTH-6).
+    let authRateLimit: AuthRateLimit
+    /// Per-user limits on holds, checkouts and live messages (PB-LIMIT-4).
+    let userLimiters: UserLimiters
     let liveConnections: Meter
     let sweepInterval: Duration
     /// Whether the test-control profile (SPEC.md §14) is offered.
@@ -39,7 +41,7 @@ public final class PulseServer: Sendable {
     }
 
     public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
-                authRateLimit: AuthRateLimit = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, corsOrigins: [String] = [],
+                authRateLimit: AuthRateLimit = .init(), userRateLimits: UserRateLimits = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, corsOrigins: [String] = [],
                 hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), logger: Logger) {
         self.engine = engine
         self.accounts = accounts
@@ -47,9 +49,9 @@ public final class PulseServer: Sendable {
         self.metricsFactory = PrometheusMetricsFactory(registry: registry)
         self.hub = LiveHub(engine: engine, catchUp: catchUp)
         self.hotStoreService = hotStoreService
-        let windowMs = Int64(authRateLimit.windowSeconds) * 1000
-        signupLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
-        loginLimiter = RateLimiter(limit: authRateLimit.attempts, windowMs: windowMs, clock: engine.clock)
+        precondition(authRateLimit.attempts > 0 && authRateLimit.windowSeconds > 0, "auth rate limits are positive")
+        self.authRateLimit = authRateLimit
+        userLimiters = UserLimiters(userRateLimits, clock: engine.clock)
         liveConnections = Meter(label: "pulse_live_connections", factory: metricsFactory)
         self.sweepInterval = sweepInterval
         self.testControl = testControl

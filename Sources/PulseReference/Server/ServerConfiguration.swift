@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var jwtSecret: String
     public var jwtLifetimeSeconds = 86_400
     public var authRateLimit = PulseServer.AuthRateLimit()
+    /// Per-user limits on holds, checkouts and live messages (PB-LIMIT-4; `--user-rate-scale`).
+    public var userRateLimits = UserRateLimits()
     /// An admin account to create or promote at start (`PULSE_ADMIN_EMAIL`, `PULSE_ADMIN_PASSWORD`).
     public var adminEmail: String?
     public var adminPassword: String?
@@ -69,6 +71,7 @@ extension PulseServer {
             logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
         }
         return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
+                           userRateLimits: configuration.userRateLimits,
                            sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
                            corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
     }

@@ -91,4 +91,8 @@ final class SimHotStore: HotStore {
         try await turn()
         try await inner.dropEvent(eventID: eventID)
     }
+    func countHit(key: String, limit: Int, windowMs: Int64, nowMs: Int64) async throws -> Int64? {
+        try await turn()
+        return try await inner.countHit(key: key, limit: limit, windowMs: windowMs, nowMs: nowMs)
+    }
 }

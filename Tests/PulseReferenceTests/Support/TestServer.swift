@@ -17,7 +17,8 @@ struct TestServer {
     var engine: BookingEngine { server.engine }
 
     static func make(holdTTLSeconds: Int = 600, heldSeatsPerUserMax: Int = 10, authAttempts: Int = 10, seed: UInt64 = 1,
-                     hooks: WiringHooks = .init(), corsOrigins: [String] = []) async throws -> TestServer {
+                     hooks: WiringHooks = .init(), corsOrigins: [String] = [],
+                     userRateLimits: UserRateLimits = .off) async throws -> TestServer {
         let clock = ManualClock()
         var config = ServerConfiguration(jwtSecret: jwtSecret)
         config.dataDirectory = nil
@@ -30,6 +31,8 @@ struct TestServer {
         config.sweepInterval = .milliseconds(20)
         config.hooks = hooks
         config.corsOrigins = corsOrigins
+        // Off unless a test is about them: the clock is manual, so buckets refill only when a test moves it.
+        config.userRateLimits = userRateLimits
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let server = try await PulseServer.make(config, clock: clock, ids: SeededIdentifierSource(seed: seed), logger: logger)
