@@ -120,7 +120,7 @@ try:
     check(seats.get("B1") == "available" and seats.get("A1") == "booked", "the server expired B1 by itself; A1 stays booked")
     first_seq = body["data"]["seq"]
     status, body, _ = call(base, "POST", f"/api/v1/events/{event}/holds", ana, {"seatIds": ["Z9"]})
-    check(status == 400 and body.get("code") == "seat_not_found", "a seat outside the venue gets 400 seat_not_found")
+    check(status == 422 and body.get("code") == "seat_not_found", "a seat outside the venue gets 422 seat_not_found")
 
     admin_create = subprocess.run([binary, "admin", "create", "--email", "ops@smoke.test", "--data-dir", data_dir, "--bcrypt-cost", "4"],
                                   env=dict(os.environ, PULSE_ADMIN_PASSWORD="ops-password"), capture_output=True, text=True, timeout=60)

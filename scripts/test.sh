@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 # python-socketio (with aiohttp): a real Socket.IO server for the conformance suite's Socket.IO profile.
-# schemathesis: checks that the served OpenAPI document is exactly true (scripts/api_fuzz.py).
-if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp" 2>/dev/null \
+# schemathesis and jsonschema-rs: check that the served OpenAPI and AsyncAPI documents are exactly
+# true (scripts/api_fuzz.py).
+if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp, jsonschema_rs" 2>/dev/null \
     || [ "$(.build/py-venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
     python3 -m venv .build/py-venv
-    .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5" "schemathesis==4.32.5"
+    .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5" "schemathesis==4.32.5" "jsonschema-rs==0.60.3"
 fi
 swift build --build-tests
 # Each step has a deadline far above its usual time (about 9 min, 30 s and 2 min on 2 cores): past
@@ -20,5 +21,6 @@ swift build --build-tests
 python3 scripts/watchdog.py 1500 -- swift test --skip-build --skip FlashSaleSoakTests
 python3 scripts/watchdog.py 600 -- swift test --skip-build --filter FlashSaleSoakTests
 python3 scripts/watchdog.py 900 -- python3 scripts/smoke.py .build/debug/pulse
-# schemathesis with every check, as a user and as an admin, on the embedded stores and on Redis.
-python3 scripts/watchdog.py 900 -- python3 scripts/api_fuzz.py .build/debug/pulse
+# schemathesis with every check, as a user and as an admin, and every live message against the
+# AsyncAPI schemas, on the embedded stores and on Redis.
+python3 scripts/watchdog.py 900 -- .build/py-venv/bin/python scripts/api_fuzz.py .build/debug/pulse

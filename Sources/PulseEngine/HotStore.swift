@@ -175,7 +175,10 @@ public protocol HotStore: Sendable {
     func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord]
     /// Loads seats booked in the durable store into an empty hot state (start-up, after a loss).
     func loadBooked(eventID: String, seatIDs: [String]) async throws
-    /// Forgets an event (deleted by an admin).
+    /// Deletes an event (PB-EVENT-7) in one atomic step: drops its holds and checkouts, moves its
+    /// stamp on and appends `event_deleted` at the next seq, its last change. Afterwards a hold on
+    /// it answers ``HoldOutcome/staleEvent(stamp:)`` and a finishing checkout books without a
+    /// change; its log stays readable. Deleting it again does nothing.
     func dropEvent(eventID: String) async throws
     /// Answers when the store can take steps (readiness). Throws ``HotStoreError/unavailable(_:)``.
     func ping() async throws

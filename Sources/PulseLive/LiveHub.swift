@@ -131,12 +131,14 @@ public actor LiveHub: Service {
         guard subscribers[eventID]?.isEmpty == false, let oldest = lowestCursor[eventID] else { return }
         let outcome = try? await engine.changes(eventID: eventID, afterSeq: oldest)
         let encoded: [(seq: Int64, frame: LiveFrame)]
+        var deleted = false
         switch outcome {
         case .changes(let changes)?:
             // Nothing after the lowest cursor is nothing for anyone: a join storm's pumps end here.
             guard let last = changes.last?.seq else { return }
             newestSeq[eventID] = max(newestSeq[eventID] ?? .min, last)
             encoded = changes.map { ($0.seq, LiveCodec.frame(.change($0))) }
+            deleted = changes.contains { if case .eventDeleted = $0 { true } else { false } }
         case .trimmed?:
             encoded = []
         case nil:
@@ -161,6 +163,12 @@ public actor LiveHub: Service {
                 }
             }
             if subscribers[eventID]?[subscriberID] != nil { subscribers[eventID]?[subscriberID] = subscriber }
+        }
+        if deleted {
+            // `event_deleted` was the event's last change: its subscriptions end with it (PB-EVENT-7).
+            subscribers[eventID] = nil
+            lowestCursor[eventID] = nil
+            return
         }
         // Over every subscriber present now (no suspension point after this line).
         lowestCursor[eventID] = subscribers[eventID]?.values.lazy.map(\.cursor).min()

@@ -129,6 +129,7 @@ extension SeatChange {
         case .seatLocked(let event, let seat, let user, _): .seatLocked(eventId: event, seatId: seat, lockedBy: user, seq: seq)
         case .seatReleased(let event, let seat, let reason, _): .seatReleased(eventId: event, seatId: seat, reason: reason, seq: seq)
         case .seatsBooked(let event, let seats, _): .seatsBooked(eventId: event, seatIds: seats, seq: seq)
+        case .eventDeleted(let event, _): .eventDeleted(eventId: event, seq: seq)
         }
     }
 }

@@ -14,18 +14,20 @@ public enum SeatChange: Sendable, Equatable, Codable {
     case seatLocked(eventId: String, seatId: String, lockedBy: String, seq: Int64)
     case seatReleased(eventId: String, seatId: String, reason: ReleaseReason, seq: Int64)
     case seatsBooked(eventId: String, seatIds: [String], seq: Int64)
+    /// The event was deleted (PB-EVENT-7): its holds are gone with it, and it is the event's last change.
+    case eventDeleted(eventId: String, seq: Int64)
 
     /// The change's sequence number within its event.
     public var seq: Int64 {
         switch self {
-        case .seatLocked(_, _, _, let seq), .seatReleased(_, _, _, let seq), .seatsBooked(_, _, let seq): seq
+        case .seatLocked(_, _, _, let seq), .seatReleased(_, _, _, let seq), .seatsBooked(_, _, let seq), .eventDeleted(_, let seq): seq
         }
     }
 
     /// The event the change belongs to.
     public var eventId: String {
         switch self {
-        case .seatLocked(let id, _, _, _), .seatReleased(let id, _, _, _), .seatsBooked(let id, _, _): id
+        case .seatLocked(let id, _, _, _), .seatReleased(let id, _, _, _), .seatsBooked(let id, _, _), .eventDeleted(let id, _): id
         }
     }
 
@@ -42,6 +44,8 @@ public enum SeatChange: Sendable, Equatable, Codable {
             self = .seatReleased(eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), reason: try c.decode(ReleaseReason.self, forKey: .reason), seq: seq)
         case "seats_booked":
             self = .seatsBooked(eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), seq: seq)
+        case "event_deleted":
+            self = .eventDeleted(eventId: eventId, seq: seq)
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "not a seat change: \(other)")
         }
@@ -66,6 +70,10 @@ public enum SeatChange: Sendable, Equatable, Codable {
             try c.encode("seats_booked", forKey: .type)
             try c.encode(eventId, forKey: .eventId)
             try c.encode(seatIds, forKey: .seatIds)
+            try c.encode(seq, forKey: .seq)
+        case .eventDeleted(let eventId, let seq):
+            try c.encode("event_deleted", forKey: .type)
+            try c.encode(eventId, forKey: .eventId)
             try c.encode(seq, forKey: .seq)
         }
     }

@@ -21,6 +21,8 @@ enum RedisChangeLog {
             return .seatReleased(eventId: eventID, seatId: seat, reason: reason, seq: seq)
         case ("seats_booked", let seats?):
             return .seatsBooked(eventId: eventID, seatIds: seats.split(separator: ",").map(String.init), seq: seq)
+        case ("event_deleted", _):
+            return .eventDeleted(eventId: eventID, seq: seq)
         default:
             throw invalid(entry)
         }

@@ -35,7 +35,10 @@ enum RedisHotScripts {
           if s then for x in string.gmatch(s, '[^,]+') do t[#t + 1] = x end end
           return t
         end
+        local DELETED = redis.call('HEXISTS', P .. 'meta', 'deleted') == 1
         local function record(kind, seats, lockedBy, reason)
+          -- A deleted event's last change was event_deleted (a checkout finishing after it books quietly).
+          if DELETED then return end
           local seq = redis.call('HINCRBY', P .. 'meta', 'seq', 1)
           local fields = {'t', kind, 's', seats}
           if lockedBy then fields[#fields + 1] = 'u'; fields[#fields + 1] = lockedBy end
@@ -116,10 +119,7 @@ enum RedisHotScripts {
     /// | {changed, 'stale', stamp} (checked before anything is held).
     static let hold = RedisScript(prelude + """
         expire_due()
-        if ARGV[7] ~= '' then
-          local current = stamp()
-          if ARGV[7] ~= current then return {CHANGED, 'stale', current} end
-        end
+        if DELETED or (ARGV[7] ~= '' and ARGV[7] ~= stamp()) then return {CHANGED, 'stale', stamp()} end
         local id, user, ttl, cap = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
         local seats = {}
         for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
@@ -351,6 +351,21 @@ enum RedisHotScripts {
         -- State built before stamps existed has none yet: it starts from the base, as a new state does.
         redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
         return {0, redis.call('HINCRBY', P .. 'meta', 'stamp', 1)}
+        """)
+
+    /// ARGV: 'drop', -. Deletes the event (PB-EVENT-7): drops its holds and checkouts, moves the
+    /// stamp on and records `event_deleted`, then marks it deleted. Its meta, booked set and log
+    /// stay as a tombstone (followers read the last change from the log). Answers {changed}.
+    static let drop = RedisScript(prelude + """
+        if DELETED then return {0} end
+        for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
+        for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
+        redis.call('DEL', P .. 'seat', P .. 'user', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed')
+        redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
+        redis.call('HINCRBY', P .. 'meta', 'stamp', 1)
+        record('event_deleted', '-', nil, nil)
+        redis.call('HSET', P .. 'meta', 'deleted', '1')
+        return {CHANGED}
         """)
 
     /// ARGV: 'load', -, seats... Adds booked seats. Answers {0}.

@@ -235,18 +235,10 @@ public final class RedisHotStore: HotStore {
         _ = try await mapErrors { try await client.send("PING") }
     }
 
+    /// The event's keys stay as a tombstone (meta, booked seats, log): the other instances'
+    /// followers read `event_deleted` from its log.
     public func dropEvent(eventID: String) async throws {
-        try await mapErrors {
-            var cursor = "0"
-            repeat {
-                let reply = try await client.send("SCAN", cursor, "MATCH", Self.prefix(eventID) + "*", "COUNT", "1000").array ?? []
-                guard reply.count == 2, let next = reply[0].string else { throw RedisError.protocolError("bad SCAN reply") }
-                let keys = reply[1].array?.compactMap(\.string) ?? []
-                if !keys.isEmpty { try await client.send((["DEL"] + keys).map { Array($0.utf8) }) }
-                cursor = next
-            } while cursor != "0"
-            try await client.send("SREM", Self.eventsKey, eventID)
-        }
+        _ = try await run(RedisHotScripts.drop, eventID, ["drop", "-"])
     }
 
     /// Event ids with hot state, sorted (deterministic sweep order).

@@ -97,6 +97,36 @@ struct BuildingBlockTests {
         #expect(slow.take("u") == 4)
     }
 
+    @Test("the AsyncAPI document has a schema for every live message each way, naming exactly the fields the codec writes")
+    func asyncAPIMatchesTheCodec() throws {
+        let seat = { (status: SeatStatus, by: String?) in SeatResource(id: "A1", label: "A1", row: "A", number: 1, price: 10, status: status, lockedBy: by) }
+        let hold = HoldResource(id: String(repeating: "c", count: 32), eventId: "e", seatIds: ["A1"], expiresAt: "2027-01-01T00:00:00.000Z", fence: 3)
+        let server: [LiveServerMessage] = [
+            .snapshot(eventId: "e", seq: 1, seats: [seat(.locked, "u"), seat(.available, nil)]), .joined(eventId: "e", seq: 1),
+            .change(.seatLocked(eventId: "e", seatId: "A1", lockedBy: "u", seq: 2)), .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 3)),
+            .change(.seatsBooked(eventId: "e", seatIds: ["A1"], seq: 4)), .change(.eventDeleted(eventId: "e", seq: 5)),
+            .lockAcquired(eventId: "e", seatId: "A1", hold: hold), .lockFailed(eventId: "e", seatId: "A1", code: .seatUnavailable, message: "m"),
+            .error(code: .malformedJSON, message: "m"),
+        ]
+        let client: [LiveClientMessage] = [.joinEvent(eventId: "e", sinceSeq: 4), .joinEvent(eventId: "e", sinceSeq: nil), .leaveEvent(eventId: "e"),
+                                           .requestLock(eventId: "e", seatId: "A1"), .releaseLock(eventId: "e", seatId: "A1")]
+        func check(_ text: String, against schemas: [String: [String: Any]]) throws -> String {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let type = try #require(object["type"] as? String)
+            let payload = try #require(schemas[type]?["payload"] as? [String: Any], "no schema for \(type)")
+            let properties = Set((payload["properties"] as? [String: Any] ?? [:]).keys)
+            let required = Set(payload["required"] as? [String] ?? [])
+            #expect(Set(object.keys).isSubset(of: properties), "\(type) writes \(Set(object.keys).subtracting(properties)) beyond its schema")
+            #expect(required.isSubset(of: Set(object.keys)), "\(type) lacks \(required.subtracting(object.keys)) its schema requires")
+            return type
+        }
+        let serverTypes = try Set(server.map { try check(LiveCodec.encode($0), against: AsyncAPIDocument.serverMessages) })
+        let clientTypes = try Set(client.map { try check(String(decoding: try JSONEncoder().encode($0), as: UTF8.self), against: AsyncAPIDocument.clientMessages) })
+        #expect(serverTypes == Set(AsyncAPIDocument.serverMessages.keys) && clientTypes == Set(AsyncAPIDocument.clientMessages.keys))
+        let served = try #require(try JSONSerialization.jsonObject(with: Data(AsyncAPIDocument.json().utf8)) as? [String: Any])
+        #expect(served["asyncapi"] as? String == "3.0.0")
+    }
+
     @Test("live messages round-trip through JSON with the protocol's field names")
     func liveCodec() throws {
         let text = LiveCodec.encode(.change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))

@@ -21,6 +21,31 @@ struct EngineHoldTests {
         #expect(second.fence > hold.fence, "fences grow with every grant")
     }
 
+    @Test("deleting an event drops its holds and logs event_deleted at the next seq, its last change: no hold, booking or second deletion adds one",
+          arguments: HotStoreKind.allCases)
+    func deletionIsTheLastChange(store: HotStoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
+        let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
+        let now = f.clock.nowMs()
+        guard case .begun = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id, checkoutID: "c1",
+                                                         nowMs: now, leaseMs: 10_000) else { throw TestFailure("checkout not begun") }
+        try await f.engine.deleteEvent(f.eventID)
+        let s = f.startSeq
+        let expected: [SeatChange] = [.seatLocked(eventId: f.eventID, seatId: "A1", lockedBy: alice, seq: s + 1),
+                                      .seatLocked(eventId: f.eventID, seatId: "A2", lockedBy: alice, seq: s + 2),
+                                      .eventDeleted(eventId: f.eventID, seq: s + 3)]
+        #expect(try await f.log() == expected)
+        // The checkout begun before the deletion commits after it: booked, but no change after the last.
+        try await f.hot.finishCheckout(eventID: f.eventID, checkoutID: "c1", seatIDs: ["A1"], nowMs: now)
+        try await f.hot.dropEvent(eventID: f.eventID)
+        let late = try await f.hot.hold(eventID: f.eventID, seatIDs: ["B1"], userID: bob, holdID: "late", nowMs: now, ttlMs: 1_000, heldSeatsPerUserMax: 10)
+        #expect({ if case .staleEvent = late { true } else { false } }(), "a hold that read the event before the deletion: \(late)")
+        #expect(try await f.log() == expected)
+        #expect(try await f.hot.holds(eventID: f.eventID, userID: alice, nowMs: now).isEmpty)
+        let gone = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["B2"], userID: bob) }
+        #expect(gone?.code == .eventNotFound)
+    }
+
     @Test("a hold is all or nothing: one taken seat refuses the whole request and names it", arguments: HotStoreKind.allCases)
     func holdIsAllOrNothing(store: HotStoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
@@ -107,6 +132,7 @@ struct EngineHoldTests {
             case .seatLocked(_, let seat, let by, _): "locked \(seat) \(by == bob ? "bob" : "alice")"
             case .seatReleased(_, let seat, let reason, _): "released \(seat) \(reason)"
             case .seatsBooked: "booked"
+            case .eventDeleted: "deleted"
             }
         }
         #expect(kinds == ["locked A1 alice", "released A1 expired", "locked A1 bob"])

@@ -106,6 +106,40 @@ struct LiveProtocolTests {
         }
     }
 
+    @Test("deleting an event sends its subscribers one event_deleted at the next seq and nothing after; joining it then is event_not_found")
+    func deletionBroadcast() async throws {
+        let server = try await TestServer.make()
+        try await server.application().test(.live) { client in
+            let port = try #require(client.port)
+            let admin = try await client.adminToken()
+            let event = try await client.createEvent(admin: admin)
+            let other = try await client.createEvent(admin: admin)
+            let (ada, adaID) = try await client.signup("Ada")
+            let watcher = ScriptedLiveClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runLiveClient(port: port, token: ada, transcript: watcher.transcript, script: watcher.script) }
+                defer { watcher.finish() }
+                watcher.send(.joinEvent(eventId: event, sinceSeq: nil))
+                watcher.send(.joinEvent(eventId: other, sinceSeq: nil))
+                try await watcher.transcript.wait { $0.count == 2 }
+                #expect(try await client.hold(event, ["A1", "A2"], token: ada).status == .created)
+                #expect(try await client.call(.delete, "/api/v1/events/\(event)", token: admin).status == .noContent)
+                try await watcher.transcript.wait { $0.contains { if case .change(.eventDeleted) = $0 { true } else { false } } }
+                // After the deletion: a change of the other event, then a join of the deleted one.
+                #expect(try await client.hold(other, ["A1"], token: ada).status == .created)
+                watcher.send(.joinEvent(eventId: event, sinceSeq: nil))
+                try await watcher.transcript.wait { $0.contains { if case .error = $0 { true } else { false } } }
+                let ofEvent = watcher.transcript.changes.filter { $0.eventId == event }
+                let base = ofEvent.first.map { $0.seq - 1 } ?? 0
+                #expect(ofEvent == [.seatLocked(eventId: event, seatId: "A1", lockedBy: adaID, seq: base + 1),
+                                    .seatLocked(eventId: event, seatId: "A2", lockedBy: adaID, seq: base + 2),
+                                    .eventDeleted(eventId: event, seq: base + 3)], "\(watcher.transcript.all)")
+                #expect(watcher.transcript.all.contains { if case .error(.eventNotFound, _) = $0 { true } else { false } })
+                #expect(watcher.transcript.changes.contains { $0.eventId == other }, "the other event's subscription goes on")
+            }
+        }
+    }
+
     @Test("10,000 malformed frames from four connections: each gets its error, while a subscriber keeps every change in order")
     func malformedFlood() async throws {
         let server = try await TestServer.make()

@@ -269,6 +269,32 @@ struct CheckerTests {
         #expect(resync.brokenInvariants == [], "a snapshot of a newer generation restarts the count")
     }
 
+    @Test("broadcast-order: event_deleted is numbered like any change and ends the stream")
+    func eventDeleted() {
+        func deleted(_ extra: (inout HistoryBuilder) -> Void = { _ in }) -> HistoryBuilder {
+            var history = HistoryBuilder()
+            history.hold("u1", ["A1"], id: "h1", invoke: 0, ok: 1, expires: 1_000)
+            history.snapshot(0, "s1", seq: 10)
+            history.see(1, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+            history.see(2, "s1", "event_deleted", seq: 12)
+            extra(&history)
+            return history
+        }
+        #expect(deleted().brokenInvariants == [], "the hold went with the event before it expired")
+        #expect(deleted { $0.see(3, "s1", "seat_locked", seq: 13, seat: "A2", user: "u2") }.messages
+            == ["broadcast-order: s1: seat_locked after the event was deleted"])
+        var gap = HistoryBuilder()
+        gap.snapshot(0, "s1", seq: 10)
+        gap.see(1, "s1", "event_deleted", seq: 12)
+        #expect(gap.brokenInvariants == [.broadcastOrder], "a deletion that skips a seq")
+        var disagree = deleted()
+        disagree.snapshot(0, "s2", seq: 10)
+        disagree.see(1, "s2", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        disagree.see(2, "s2", "seat_released", seq: 12, seat: "A1", reason: "released")
+        #expect(disagree.messages.contains { $0.hasPrefix("broadcast-order: s2: seq 12 is 'seat_released A1") && $0.hasSuffix("but 'event_deleted   ' elsewhere") },
+                "seq 12 is the deletion for one subscriber and a release for another: \(disagree.messages)")
+    }
+
     @Test("idempotent-checkout, durable-ack and capacity")
     func bookingsAndCapacity() {
         var retry = Self.goodRace()

@@ -59,6 +59,26 @@ extension Catalogue {
             try c.expect(try await c.call(.GET, "/api/v1/events/\(event)"), 404, "event_not_found")
             try c.expect(try await c.call(.GET, "/api/v1/events/\(event)/seats"), 404, "event_not_found")
         },
+        ConformanceCase("events.delete-broadcast", "PB-EVENT-7", "a deletion reaches every subscriber as one event_deleted at the next seq, its last message") { c in
+            let event = try await c.event()
+            let watchers = [try await c.subscriber(event, as: try await c.user(1)), try await c.subscriber(event, as: try await c.user(2))]
+            _ = try await c.hold(event, ["A1", "A2"], as: try await c.user(0))
+            var lastSeqs: [Int64] = []
+            for watcher in watchers {
+                let locks = try await watcher.waitUntil("both seat_locked") { $0.filter { $0.type == "seat_locked" }.count == 2 }
+                lastSeqs.append(locks.compactMap(\.seq).max() ?? -1)
+            }
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: try c.admin()), 204)
+            for (watcher, lastSeq) in zip(watchers, lastSeqs) {
+                let deleted = try await watcher.next("event_deleted") { $0.type == "event_deleted" || $0.type == "seat_released" }
+                try c.check(deleted.type == "event_deleted", "the subscriber was sent \(deleted.text), not event_deleted")
+                try c.check(deleted.seq == lastSeq + 1 && deleted.string("eventId") == event, "event_deleted is \(deleted.text) after seq \(lastSeq)")
+            }
+            let late = c.live(try await c.user(3).token)
+            late.send(["type": "join_event", "eventId": event])
+            let refused = try await late.next("an answer to joining a deleted event") { $0.type == "error" || $0.type == "snapshot" }
+            try c.check(refused.type == "error" && refused.string("code") == "event_not_found", "joining the deleted event answered \(refused.text)")
+        },
         ConformanceCase("seats.map", "PB-SEAT-2", "the seat map lists every seat in row-major order with the event's seq") { c in
             let event = try await c.event(rows: 2, cols: 3)
             let reply = try await c.call(.GET, "/api/v1/events/\(event)/seats")

@@ -105,6 +105,8 @@ struct WireWorld: Sendable {
             value["reason"] = .string(json["reason"] as? String ?? "")
         case "seats_booked":
             value["seats"] = .list((json["seatIds"] as? [String] ?? []).map(label))
+        case "event_deleted":
+            break
         default:
             return nil
         }

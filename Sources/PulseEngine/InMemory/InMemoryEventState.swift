@@ -22,6 +22,9 @@ struct InMemoryEventState: Sendable {
     var lapsedSeatOwner: [String: String] = [:]
     /// The event's stamp (``HotStore/eventStamp(eventID:)``).
     var stamp: Int64
+    /// Deleted (PB-EVENT-7): `event_deleted` was its last change; it takes no more holds and
+    /// records no more changes, and its log stays readable for the subscribers still catching up.
+    var deleted = false
     /// No hold expires before this (a lower bound; `.max` when there are none), so a step with
     /// nothing due does not look at every hold.
     private var expiresNoEarlierThanMs: Int64 = .max
@@ -82,6 +85,8 @@ struct InMemoryEventState: Sendable {
     }
 
     mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (HoldOutcome, [SeatChange]) {
+        // The caller read the event before it was deleted: reading it again answers that it is gone.
+        if deleted { return (.staleEvent(stamp: stamp), []) }
         let unavailable = seatIDs.filter { booked.contains($0) || holdBySeat[$0] != nil }
         guard unavailable.isEmpty else { return (.unavailable(seatIDs: unavailable), []) }
         let alreadyHeld = heldSeatsByUser[userID, default: 0]
@@ -166,6 +171,8 @@ struct InMemoryEventState: Sendable {
             unhold(seat: seat)
         }
         for id in holds.keys.sorted() where holds[id]?.checkoutID == checkoutID { holds[id]?.checkoutID = nil }
+        // A checkout that committed as its event was deleted: booked (the booking stands), not broadcast.
+        if deleted { return [] }
         return [record { .seatsBooked(eventId: $0, seatIds: newlyBooked, seq: $1) }]
     }
 
@@ -177,6 +184,18 @@ struct InMemoryEventState: Sendable {
             if releaseHolds, let hold = holds[id] { changes += lapse(hold) }
         }
         return changes + expireDue(nowMs: nowMs)
+    }
+
+    /// Deletes the event: drops every hold and checkout and records `event_deleted`, its last
+    /// change. A second call changes nothing.
+    mutating func delete(stamp newStamp: Int64) -> [SeatChange] {
+        guard !deleted else { return [] }
+        (holds, holdBySeat, heldSeatsByUser, checkouts, lapsedSeatOwner, expiredHoldIDs) = ([:], [:], [:], [:], [:], [])
+        expiresNoEarlierThanMs = .max
+        stamp = newStamp
+        let change = record { .eventDeleted(eventId: $0, seq: $1) }
+        deleted = true
+        return [change]
     }
 
     func snapshot() -> HotSnapshot {

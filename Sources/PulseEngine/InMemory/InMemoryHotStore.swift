@@ -148,7 +148,10 @@ public final class InMemoryHotStore: HotStore {
         hitCounter.hit(key, limit: limit, windowMs: windowMs, nowMs: nowMs)
     }
 
+    /// The deleted event's state stays (without holds) as a tombstone whose log its subscribers
+    /// read `event_deleted` from; a log holds at most `logCapacity` changes.
     public func dropEvent(eventID: String) async throws {
-        _ = events.withLock { $0.removeValue(forKey: eventID) }
+        let stamp = nextStamp()
+        step(eventID, nowMs: nil) { state in ((), state.delete(stamp: stamp)) }
     }
 }

@@ -155,6 +155,8 @@ public struct HistoryIndex: Sendable {
                         if let seat = record.string("seat") { holders[seat] = record.string("user") }
                     case "seat_released", "seats_booked":
                         for seat in record.string("seat").map({ [$0] }) ?? record.strings("seats") { holders[seat] = nil }
+                    case "event_deleted":
+                        holders = [:]
                     default:
                         continue
                     }

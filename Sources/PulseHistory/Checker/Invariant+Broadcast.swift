@@ -4,7 +4,8 @@ extension HistoryChecker {
     /// contiguous seqs; every subscriber sees the same change at a given seq; each change is a
     /// possible transition of the seat it names in the subscriber's own view (a release of a seat
     /// that was not held is a lie; seed race 4); and no view shows a seat booked that the final
-    /// read does not have. A stream without seqs (seed race 6) is flagged once, and its changes are
+    /// read does not have. `event_deleted` takes a seq like any change and is the event's last:
+    /// anything numbered after it is flagged. A stream without seqs (seed race 6) is flagged once, and its changes are
     /// still checked as transitions in the order they arrived (what its browser shows).
     static func broadcastOrder(_ index: HistoryIndex) -> [Violation] {
         var violations: [Violation] = []
@@ -14,6 +15,7 @@ extension HistoryChecker {
                 var last: Int64?
                 var view: [String: String]?
                 var unnumbered = false
+                var deletedAt: HistoryRecord?
                 func flag(_ seat: String?, _ message: String, _ lines: [Int]) {
                     violations.append(Violation(invariant: .broadcastOrder, event: event, seat: seat, message: "\(subscriber): \(message)", witnessLines: lines))
                 }
@@ -37,7 +39,11 @@ extension HistoryChecker {
                         view = fresh
                     case "joined":
                         if let seq = record.int("seq"), let last, seq != last { flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line]) }
-                    case "seat_locked", "seat_released", "seats_booked":
+                    case "seat_locked", "seat_released", "seats_booked", "event_deleted":
+                        if let deletedAt {
+                            flag(record.string("seat"), "\(record.f) after the event was deleted", [deletedAt.line, record.line])
+                            continue
+                        }
                         let seats = record.string("seat").map { [$0] } ?? record.strings("seats")
                         if let seq = record.int("seq") {
                             if let last, seq != last + 1 { flag(record.string("seat"), "seq \(seq) arrived after seq \(last)", [record.line]) }
@@ -50,6 +56,11 @@ extension HistoryChecker {
                             }
                         } else {
                             flagUnnumbered(record)
+                        }
+                        if record.f == "event_deleted" {
+                            deletedAt = record
+                            view = view.map { $0.filter { $0.value == "booked" } } // its holds went with it
+                            continue
                         }
                         guard var current = view else { continue }
                         for seat in seats {

@@ -20,7 +20,7 @@ enum OpenAPIDocument {
     }
 
     /// Routes that never read a store: everything else can answer 503 `store_unavailable`.
-    static let storeFreePaths: Set<String> = ["/openapi.json", "/metrics", "/healthz", "/api/v1/live"]
+    static let storeFreePaths: Set<String> = ["/openapi.json", "/asyncapi.json", "/metrics", "/healthz", "/api/v1/live"]
 
     /// Adds the answers that whole kinds of routes share, so that no route forgets one: 503 on every
     /// route that reads a store (PB-ERR-4), 400 `malformed_json` and 413 `payload_too_large` on every
@@ -184,6 +184,8 @@ enum OpenAPIDocument {
           "responses": {"101": {"description": "Switching protocols"}, "401": {"$ref": "#/components/responses/Error"},
             "426": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
+        "/asyncapi.json": {"get": {"summary": "The live protocol's messages: an AsyncAPI 3.0 document with a JSON Schema per message",
+          "responses": {"200": {"description": "AsyncAPI document"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "Alive"}}}},
         "/readyz": {"get": {"summary": "Readiness: the hot and the durable store both answer", "responses": {"200": {"description": "Ready"},

@@ -90,6 +90,10 @@ public final class PulseServer: Sendable {
         router.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: openAPI))
         }
+        let asyncAPI = ByteBuffer(string: AsyncAPIDocument.json())
+        router.get("asyncapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: asyncAPI))
+        }
         let healthy = JSONResponse.success(["ok": true])
         router.get("healthz") { _, _ -> Response in healthy }
         addReadinessRoute(to: router)

@@ -100,6 +100,8 @@ pb-event-5-inactive-checkout-allowed: PB-EVENT-5: an inactive event still books 
 pb-event-6-venueconfig-ignored: PB-EVENT-6: a venueConfig in a PATCH is silently ignored (200)
 pb-event-7-seats-still-served: PB-EVENT-7: the seat map of a deleted event is still served
 pb-event-7-bookings-dropped: PB-EVENT-7: deleting an event deletes its confirmed bookings from GET /bookings/me
+pb-event-7-silent-delete: PB-EVENT-7: deleting an event drops its holds and tells its subscribers nothing
+pb-event-7-released-per-seat: PB-EVENT-7: deleting an event releases each held seat (seat_released, reason released) instead of one event_deleted
 pb-seat-1-lockedby-missing: PB-SEAT-1: locked seats carry no lockedBy
 pb-seat-1-lockedby-on-available: PB-SEAT-1: available and booked seats carry "lockedBy": null
 pb-seat-2-seq-read-early: PB-SEAT-2: the seat map reads seq, awaits, then reads the seats: map and seq are of two instants
@@ -1158,10 +1160,18 @@ async def delete_event(request):
     require_admin(request)
     ev = find_event(path_event_id(request))
     ev.deleted = True
+    held = sorted(ev.seat_hold)
     for h in ev.holds.values():
         h.state = "released"
     ev.holds.clear()
     ev.seat_hold.clear()
+    if bug("pb-event-7-released-per-seat"):
+        publish(ev, [{"type": "seat_released", "eventId": ev.id, "seatId": seat, "reason": "released"} for seat in held])
+    elif not bug("pb-event-7-silent-delete"):
+        emit(ev, {"type": "event_deleted", "eventId": ev.id})
+    for conn in list(ev.subs):  # the event's last change: its subscriptions end with it
+        conn.subs.discard(ev.id)
+    ev.subs.clear()
     if bug("pb-event-7-bookings-dropped"):
         BOOKINGS[:] = [b for b in BOOKINGS if b["eventId"] != ev.id]
     return web.Response(status=204)
