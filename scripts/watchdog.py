@@ -5,9 +5,11 @@ Usage: scripts/watchdog.py SECONDS -- COMMAND [ARGS...]
 
 Passes the command's output through. Swift Testing prints `Test "name" started.` and later
 `Test "name" passed|failed ...`; the watchdog keeps the set of tests started and not yet finished.
-If the command runs past SECONDS, it prints that set (the tests that hung), kills the command's
-whole process group (`swift test` leaves its xctest child behind otherwise) and exits 124, so a hang
-is a failure that says where, not a CI run that never ends.
+If the command runs past SECONDS, it prints that set (the tests that hung) and the failures seen so
+far (a test run whose tests all ended can still hang at its end: a failed test's server that never
+shuts down), kills every process of the command's session (`swift test` puts its xctest child in a
+process group of its own) and exits 124, so a hang is a failure that says where, not a CI run that
+never ends.
 """
 import os
 import re
@@ -21,6 +23,21 @@ STARTED = re.compile(r'Test (?:case passing .*? to )?"(?P<name>.*)" started\.')
 FINISHED = re.compile(r'Test "(?P<name>.*)" (?:passed|failed|skipped|recorded an issue)')
 
 
+def kill_session(session: int) -> None:
+    """SIGKILL to every process whose session is `session` (the command and all it started)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # pid (comm) state ppid pgrp session ...: comm may hold spaces, so split after ')'.
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
 def main() -> int:
     if len(sys.argv) < 4 or sys.argv[2] != "--":
         print(__doc__, file=sys.stderr)
@@ -28,6 +45,7 @@ def main() -> int:
     deadline = float(sys.argv[1])
     command = sys.argv[3:]
     running: dict[str, float] = {}
+    failures: list[str] = []
     lock = threading.Lock()
     began = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -44,6 +62,8 @@ def main() -> int:
                     running.setdefault(started["name"], time.monotonic())
                 elif finished := FINISHED.search(line):
                     running.pop(finished["name"], None)
+                    if "\u2718" in line and len(failures) < 20:
+                        failures.append(line.strip()[:300])
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -57,7 +77,11 @@ def main() -> int:
               f"{len(hung)} test(s) started and never finished:", flush=True)
         for name, since in hung:
             print(f"  - {name} (running for {now - since:.0f} s)", flush=True)
-        os.killpg(process.pid, signal.SIGKILL)
+        if failures:
+            print("watchdog: failures seen before the hang:", flush=True)
+            for failure in failures:
+                print(f"  {failure}", flush=True)
+        kill_session(process.pid)
         process.wait()
         return 124
     reader.join(timeout=5)

@@ -27,9 +27,12 @@ public final class ChangeFeed: Sendable {
     }
 
     /// Waits until some event is marked, then returns the marked events sorted by id (a stable
-    /// order) and clears the marks. Returns nil once ``finish()`` was called. One consumer at a time.
+    /// order) and clears the marks. Returns nil once ``finish()`` was called, or when the calling
+    /// task is cancelled (a service group cancels its services when one fails, and a consumer that
+    /// only heard ``finish()`` would keep the process from ever ending). One consumer at a time.
     public func next() async -> [String]? {
         while true {
+            if Task.isCancelled { return nil }
             let taken = state.withLock { state -> [String]?? in
                 if state.finished { return .some(nil) }
                 guard !state.dirty.isEmpty else { return nil }
@@ -37,16 +40,29 @@ public final class ChangeFeed: Sendable {
                 return .some(state.dirty.sorted())
             }
             if let taken { return taken }
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.finished || !state.dirty.isEmpty { return true }
-                    precondition(state.waiter == nil, "ChangeFeed has a single consumer")
-                    state.waiter = continuation
-                    return false
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLock { state -> Bool in
+                        // Cancelled before the waiter was stored: the handler below found none to wake.
+                        if state.finished || !state.dirty.isEmpty || Task.isCancelled { return true }
+                        precondition(state.waiter == nil, "ChangeFeed has a single consumer")
+                        state.waiter = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
                 }
-                if resumeNow { continuation.resume() }
+            } onCancel: {
+                wakeWaiter()
             }
         }
+    }
+
+    private func wakeWaiter() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 
     /// The marked events sorted by id, clearing the marks, without waiting (empty when none is

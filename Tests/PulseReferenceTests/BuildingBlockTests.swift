@@ -127,6 +127,36 @@ struct BuildingBlockTests {
         #expect(served["asyncapi"] as? String == "3.0.0")
     }
 
+    @Test("the change feed's consumer returns nil once its task is cancelled, waiting or not (a failed service must not hang the process)")
+    func changeFeedCancellation() async {
+        /// What `consumer` answered within 5 s; past that the feed is finished to free it, so a
+        /// consumer that ignores its cancellation fails this test instead of hanging it.
+        func answer(of consumer: Task<[String]?, Never>, _ feed: ChangeFeed) async -> String {
+            await withTaskGroup(of: String.self) { group in
+                group.addTask { await consumer.value == nil ? "nil" : "events" }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(5))
+                    return "still waiting 5 s after its cancellation"
+                }
+                let first = await group.next()!
+                feed.finish()
+                group.cancelAll()
+                return first
+            }
+        }
+        let waitingFeed = ChangeFeed()
+        let waiting = Task { await waitingFeed.next() }
+        try? await Task.sleep(for: .milliseconds(50)) // it is waiting now
+        waiting.cancel()
+        #expect(await answer(of: waiting, waitingFeed) == "nil")
+        let feed = ChangeFeed()
+        let cancelledFirst = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await feed.next()
+        }
+        #expect(await answer(of: cancelledFirst, feed) == "nil", "cancelled before it waited")
+    }
+
     @Test("live messages round-trip through JSON with the protocol's field names")
     func liveCodec() throws {
         let text = LiveCodec.encode(.change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
