@@ -1,5 +1,6 @@
 import Foundation
 import PulseEngine
+import PulseProtocol
 /// The OpenAPI 3.1 description of the REST API, served at `GET /openapi.json` (PB-REST-5).
 /// A test checks that its paths and methods are exactly the router's, and CI validates it
 /// with openapi-spec-validator.
@@ -11,6 +12,7 @@ enum OpenAPIDocument {
         let text = template.replacingOccurrences(of: "HOLD_TTL_SECONDS", with: String(configuration.holdTTLSeconds))
             .replacingOccurrences(of: "SEATS_PER_HOLD_MAX", with: String(configuration.seatsPerHoldMax))
             .replacingOccurrences(of: "HELD_SEATS_PER_USER_MAX", with: String(configuration.heldSeatsPerUserMax))
+            .replacingOccurrences(of: "ERROR_CODES", with: ErrorCode.allCases.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ", "))
         guard var document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             preconditionFailure("the OpenAPI template is not a JSON object")
         }
@@ -64,7 +66,7 @@ enum OpenAPIDocument {
         },
         "schemas": {
           "Error": {"type": "object", "required": ["status", "code", "message"], "properties": {
-            "status": {"type": "string", "enum": ["fail", "error"]}, "code": {"type": "string"}, "message": {"type": "string"},
+            "status": {"type": "string", "enum": ["fail", "error"]}, "code": {"type": "string", "enum": [ERROR_CODES]}, "message": {"type": "string"},
             "seatIds": {"type": "array", "items": {"type": "string"}}, "field": {"type": "string"},
             "expectedAmount": {"type": "number"}, "outcomeUnknown": {"type": "boolean"}}},
           "User": {"type": "object", "required": ["id", "name", "email", "role"], "properties": {
