@@ -132,8 +132,12 @@ enum OpenAPIDocument {
           "get": {"summary": "One event", "responses": {"200": {"description": "The event"}, "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
           "patch": {"summary": "Change title, venue, date, description or isActive (admin); venueConfig is refused", "security": [{"bearer": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
-              "title": {"$ref": "#/components/schemas/Text"}, "venue": {"$ref": "#/components/schemas/Text"}, "date": {"$ref": "#/components/schemas/Date"},
-              "description": {"$ref": "#/components/schemas/Description"}, "isActive": {"type": "boolean"}}}}}},
+              "title": {"anyOf": [{"$ref": "#/components/schemas/Text"}, {"type": "null"}]},
+              "venue": {"anyOf": [{"$ref": "#/components/schemas/Text"}, {"type": "null"}]},
+              "date": {"anyOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
+              "description": {"$ref": "#/components/schemas/Description"}, "isActive": {"type": ["boolean", "null"]},
+              "venueConfig": {"type": "null", "description": "a venue never changes: any other value is 400 venue_config_immutable"}},
+              "description": "a null member is the same as an absent one: unchanged"}}}},
             "responses": {"200": {"description": "Updated"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
           "delete": {"summary": "Delete (admin)", "security": [{"bearer": []}],
@@ -148,7 +152,8 @@ enum OpenAPIDocument {
           "post": {"summary": "Checkout: book seats the caller holds", "security": [{"bearer": []}],
             "parameters": [{"$ref": "#/components/parameters/idempotencyKey"}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["seatIds"], "properties": {
-              "seatIds": {"$ref": "#/components/schemas/CheckoutSeatIds"}, "holdId": {"type": "string"}, "totalAmount": {"type": "number"}}}}}},
+              "seatIds": {"$ref": "#/components/schemas/CheckoutSeatIds"}, "holdId": {"type": ["string", "null"]}, "totalAmount": {"type": ["number", "null"]}},
+              "description": "a null member is the same as an absent one"}}}},
             "responses": {"201": {"description": "Booked (or replayed for the same Idempotency-Key)", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"data": {"type": "object", "properties": {"booking": {"$ref": "#/components/schemas/Booking"}}}}}}}},
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
@@ -173,8 +178,8 @@ enum OpenAPIDocument {
         "/api/v1/events/{id}/holds/{holdId}/extend": {
           "parameters": [{"$ref": "#/components/parameters/eventId"}, {"$ref": "#/components/parameters/holdId"}],
           "post": {"summary": "Extend the caller's hold (capped)", "security": [{"bearer": []}],
-            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"seconds": {"type": "integer", "minimum": 1, "maximum": HOLD_TTL_SECONDS,
-              "description": "1...the hold's TTL (the server's, HOLD_TTL_SECONDS s, unless a test-control header set another)"}}}}}},
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"seconds": {"type": ["integer", "null"], "minimum": 1, "maximum": HOLD_TTL_SECONDS,
+              "description": "1...the hold's TTL (the server's, HOLD_TTL_SECONDS s, unless a test-control header set another); null or absent: the hold's own TTL"}}}}}},
             "responses": {"200": {"description": "Extended"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/bookings/me": {"get": {"summary": "The caller's bookings, newest first", "security": [{"bearer": []}],
