@@ -18,12 +18,7 @@ public final class ChangeFeed: Sendable {
 
     /// Marks `eventID` as having new changes.
     public func markChanged(_ eventID: String) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.dirty.insert(eventID)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        wakeWaiter { $0.dirty.insert(eventID) }
     }
 
     /// Waits until some event is marked, then returns the marked events sorted by id (a stable
@@ -52,13 +47,15 @@ public final class ChangeFeed: Sendable {
                     if resumeNow { continuation.resume() }
                 }
             } onCancel: {
-                wakeWaiter()
+                wakeWaiter { _ in }
             }
         }
     }
 
-    private func wakeWaiter() {
+    /// Changes the state with `change` and wakes the waiting consumer, if any, in one step.
+    private func wakeWaiter(after change: (inout State) -> Void) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            change(&state)
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -76,11 +73,6 @@ public final class ChangeFeed: Sendable {
 
     /// Wakes the consumer for good; ``next()`` returns nil from now on.
     public func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
+        wakeWaiter { $0.finished = true }
     }
 }

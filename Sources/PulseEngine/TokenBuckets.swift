@@ -14,6 +14,11 @@ public final class TokenBuckets: Sendable {
     struct Bucket {
         var tokens: Double
         var atMs: Int64
+
+        /// The tokens it has at `nowMs`: refilled at `perSecond` since `atMs`, `burst` at most.
+        func tokens(at nowMs: Int64, perSecond: Double, burst: Double) -> Double {
+            min(burst, tokens + Double(max(0, nowMs - atMs)) / 1000 * perSecond)
+        }
     }
 
     public init(perSecond: Double, burst: Double, clock: any EngineClock, keysMax: Int = 100_000) {
@@ -30,7 +35,7 @@ public final class TokenBuckets: Sendable {
         let nowMs = clock.nowMs()
         return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, atMs: nowMs)
-            bucket.tokens = min(burst, bucket.tokens + Double(max(0, nowMs - bucket.atMs)) / 1000 * perSecond)
+            bucket.tokens = bucket.tokens(at: nowMs, perSecond: perSecond, burst: burst)
             bucket.atMs = nowMs
             guard bucket.tokens >= 1 else {
                 buckets[key] = bucket
@@ -39,7 +44,7 @@ public final class TokenBuckets: Sendable {
             bucket.tokens -= 1
             buckets[key] = bucket
             if buckets.count > keysMax {
-                buckets = buckets.filter { $0.value.tokens + Double(nowMs - $0.value.atMs) / 1000 * perSecond < burst }
+                buckets = buckets.filter { $0.value.tokens(at: nowMs, perSecond: perSecond, burst: burst) < burst }
                 if buckets.count > keysMax { buckets.removeAll(keepingCapacity: true) }
             }
             return nil

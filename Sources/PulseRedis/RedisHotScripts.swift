@@ -91,6 +91,11 @@ enum RedisHotScripts {
           -- A string, as Redis keeps it: Lua's numbers would lose digits of a large stamp.
           return redis.call('HGET', P .. 'meta', 'stamp') or redis.call('HGET', P .. 'meta', 'base')
         end
+        local function move_stamp()
+          -- State built before stamps existed has none yet: it starts from the base, as a new state does.
+          redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
+          return redis.call('HINCRBY', P .. 'meta', 'stamp', 1)
+        end
         local function holder(seat)
           local id = redis.call('HGET', P .. 'seat', seat)
           if not id then return nil end
@@ -348,9 +353,7 @@ enum RedisHotScripts {
 
     /// ARGV: 'touch', -. Moves the event's stamp on. Answers {0, stamp}.
     static let touch = RedisScript(prelude + """
-        -- State built before stamps existed has none yet: it starts from the base, as a new state does.
-        redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
-        return {0, redis.call('HINCRBY', P .. 'meta', 'stamp', 1)}
+        return {0, move_stamp()}
         """)
 
     /// ARGV: 'drop', -. Deletes the event (PB-EVENT-7): drops its holds and checkouts, moves the
@@ -361,8 +364,7 @@ enum RedisHotScripts {
         for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
         for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
         redis.call('DEL', P .. 'seat', P .. 'user', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed')
-        redis.call('HSETNX', P .. 'meta', 'stamp', redis.call('HGET', P .. 'meta', 'base'))
-        redis.call('HINCRBY', P .. 'meta', 'stamp', 1)
+        move_stamp()
         record('event_deleted', '-', nil, nil)
         redis.call('HSET', P .. 'meta', 'deleted', '1')
         return {CHANGED}

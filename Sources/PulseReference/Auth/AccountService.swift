@@ -32,7 +32,7 @@ public final class AccountService: Sendable {
     /// Throws 400 `validation_failed` or 409 `email_taken`.
     public func signup(_ request: SignupRequest) async throws -> (UserRecord, String) {
         let name = request.name.trimmingWhitespace()
-        guard Self.nameLengthRange.contains(name.unicodeScalars.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        try Self.requireValidName(name)
         let email = try Self.normalisedEmail(request.email)
         try Self.requireValidPassword(request.password)
         let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(request.password),
@@ -91,9 +91,14 @@ public final class AccountService: Sendable {
                                    ids: any IdentifierSource, clock: any EngineClock) async throws -> UserRecord {
         let email = try normalisedEmail(email)
         try requireValidPassword(password)
-        guard nameLengthRange.contains(name.unicodeScalars.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
+        try requireValidName(name)
         let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(password), role: .admin, createdAtMs: clock.nowMs())
         return try await durable.upsertAdmin(user)
+    }
+
+    /// Throws 400 `validation_failed` naming `name` unless it has 2...100 characters.
+    static func requireValidName(_ name: String) throws {
+        guard nameLengthRange.contains(name.unicodeScalars.count) else { throw PulseError.invalid("name", "name must be 2...100 characters.") }
     }
 
     /// Throws 400 `validation_failed` naming `password` unless it has 6...72 characters.
