@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // The layering, leaves first. The engine imports no adapter; adapters (SQLite, Redis) never
+        // The layering, leaves first. The engine imports no adapter; adapters (SQLite, Redis, MongoDB) never
         // import each other; the server wires them; the harness (history, scenario, conform) never
         // links the server; known-broken variants (PulseMutants) are chosen by the CLI at wiring time.
         .target(name: "PulseProtocol"),
@@ -60,6 +60,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev"])]
+        ),
+        .target(
+            name: "PulseMongo",
+            dependencies: ["CMongoc", "PulseEngine", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .target(
             name: "PulseLive",
@@ -133,6 +142,7 @@ let package = Package(
                 "PulseEngine",
                 "PulseReference",
                 "PulseRedis",
+                "PulseMongo",
                 "PulseMutants",
                 "PulseHistory",
                 "PulseScenario",
@@ -152,6 +162,7 @@ let package = Package(
                 "PulseLive",
                 "PulseReference",
                 "PulseRedis",
+                "PulseMongo",
                 "PulseBench",
                 "PulseWire",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -168,6 +179,10 @@ let package = Package(
                 "PulseWire",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
+        ),
+        .testTarget(
+            name: "PulseMongoTests",
+            dependencies: ["PulseProtocol", "PulseEngine", "PulseMongo", "PulseSQLite", "PulseWire"]
         ),
         .testTarget(
             name: "Conformance",

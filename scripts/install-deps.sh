@@ -5,7 +5,7 @@
 # The Swift 6 toolchain itself is not a Debian package: it must be on PATH (https://swift.org/install).
 set -euo pipefail
 
-packages=(libsqlite3-dev libhiredis-dev pkg-config)
+packages=(libsqlite3-dev libhiredis-dev libmongoc-dev pkg-config)
 if [[ "${1:-build}" == test ]]; then
     packages+=(redis-server python3 python3-venv)
 fi

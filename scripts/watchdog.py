@@ -9,7 +9,8 @@ If the command runs past SECONDS, it prints that set (the tests that hung) and t
 far (a test run whose tests all ended can still hang at its end: a failed test's server that never
 shuts down), kills every process of the command's session (`swift test` puts its xctest child in a
 process group of its own) and exits 124, so a hang is a failure that says where, not a CI run that
-never ends.
+never ends. A run that fails repeats its failures (with their messages) at the end, where a CI
+log that keeps only its tail still shows them.
 """
 import os
 import re
@@ -62,8 +63,8 @@ def main() -> int:
                     running.setdefault(started["name"], time.monotonic())
                 elif finished := FINISHED.search(line):
                     running.pop(finished["name"], None)
-                    if "\u2718" in line and len(failures) < 20:
-                        failures.append(line.strip()[:300])
+                if "\u2718" in line and len(failures) < 40:
+                    failures.append(line.strip()[:1500])
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -85,6 +86,10 @@ def main() -> int:
         process.wait()
         return 124
     reader.join(timeout=5)
+    if status != 0 and failures:
+        print("watchdog: the failures of this run, again:", flush=True)
+        for failure in failures:
+            print(f"  {failure}", flush=True)
     print(f"watchdog: finished in {time.monotonic() - began:.0f} s with status {status}", flush=True)
     return status
 

@@ -30,7 +30,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.acceptsConnections(port: port) { return }
+            // Its own answer: a redis-server that could not bind exits, and another one may be on the port.
+            if process.listens(onLoopbackPort: port) { return }
             guard process.isRunning else { throw APIError("redis-server exited with \(process.terminationStatus)") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -50,19 +51,6 @@ public final class RedisServerProcess: @unchecked Sendable {
     deinit {
         resume()
         stop()
-    }
-
-    private static func acceptsConnections(port: Int) -> Bool {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { return false }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 }
 

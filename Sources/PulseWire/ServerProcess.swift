@@ -79,6 +79,11 @@ public final class ServerProcess: @unchecked Sendable {
         return process.isRunning ? -1 : process.terminationStatus
     }
 
+    /// SIGKILL (`kill -9`: no graceful shutdown) and wait; the data directory stays.
+    public func kill() {
+        if launched, process.isRunning { process.killAndAwaitExit() }
+    }
+
     deinit { stop() }
 
     /// The path of the running executable (`/proc/self/exe` on Linux), to start a sibling `pulse`.

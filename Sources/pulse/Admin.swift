@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PulseEngine
 import PulseReference
-import PulseSQLite
 
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +22,8 @@ struct CreateAdmin: AsyncParsableCommand {
     @Option(help: "The admin's display name.") var name: String = "Administrator"
     @Option(help: "Directory of the SQLite database (PULSE_DATA_DIR).") var dataDir: String?
     @Option(help: "bcrypt cost, 4...31.") var bcryptCost: Int = 12
+    @Option(help: "The MongoDB durable store at this mongodb:// URL instead of SQLite under --data-dir (PULSE_MONGO_URL).")
+    var mongo: String?
 
     func run() async throws {
         guard let password = password ?? environment("PULSE_ADMIN_PASSWORD") else {
@@ -29,13 +31,13 @@ struct CreateAdmin: AsyncParsableCommand {
         }
         guard (4...31).contains(bcryptCost) else { throw ValidationError("bcrypt cost must be 4...31") }
         let directory = dataDir ?? environment("PULSE_DATA_DIR") ?? "./pulse-data"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let durable = try SQLiteDurableStore(path: (directory as NSString).appendingPathComponent("pulse.sqlite"))
+        let mongoURL = mongo ?? environment("PULSE_MONGO_URL")
+        let durable: any DurableStore = if let open = try mongoStore(mongoURL, logger: Logger(label: "pulse")) { try await open() } else { try PulseServer.openSQLite(directory) }
         do {
             let admin = try await AccountService.ensureAdmin(email: email, password: password, name: name, durable: durable,
                                                              hasher: PasswordHasher(cost: UInt8(bcryptCost)),
                                                              ids: SecureIdentifierSource(), clock: SystemClock())
-            print("admin \(admin.email) (id \(admin.id)) is ready in \(directory)")
+            print("admin \(admin.email) (id \(admin.id)) is ready in \(mongoURL == nil ? directory : "MongoDB")")
         } catch let error as PulseError {
             throw ValidationError(error.message)
         }

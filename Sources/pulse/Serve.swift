@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the reference server (REST under /api/v1, WebSocket at /api/v1/live).",
         discussion: """
             Environment: PULSE_HOST, PULSE_PORT, PULSE_DATA_DIR, PULSE_HOLD_TTL, PULSE_MAX_HELD_SEATS, \
-            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_USER_RATE_SCALE, PULSE_LOG_LEVEL, PULSE_REDIS_URL, PULSE_CORS_ORIGINS (flags win), and \
+            PULSE_BCRYPT_COST, PULSE_AUTH_RATE_LIMIT, PULSE_USER_RATE_SCALE, PULSE_LOG_LEVEL, PULSE_REDIS_URL, PULSE_MONGO_URL, PULSE_CORS_ORIGINS (flags win), and \
             PULSE_JWT_SECRET (at least 32 bytes; a random one is generated and logged as such if unset), \
             PULSE_JWT_TTL (seconds, default 86400), PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD (an admin \
             created or promoted at start). SIGTERM or SIGINT shut down gracefully: requests in flight \
@@ -33,6 +33,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
     var redis: String?
+    @Option(help: "Keep durable state (users, events, bookings) in MongoDB at this mongodb://host[:port][/database][?options] URL instead of SQLite under --data-dir (PULSE_MONGO_URL).")
+    var mongo: String?
     @Option(name: .customLong("cors-origin"),
             help: "A browser origin (scheme://host[:port]) allowed to call the API cross-origin; repeat for more (PULSE_CORS_ORIGINS, comma-separated). None by default.")
     var corsOrigins: [String] = []
@@ -98,10 +100,11 @@ struct Serve: AsyncParsableCommand {
             logger.info("hot state in Redis", metadata: ["host": "\(redisConfiguration.host)", "port": "\(redisConfiguration.port)",
                                                           "database": "\(redisConfiguration.database)"])
         }
-        let server = try await PulseServer.make(config, hotStore: hotStore, logger: logger)
+        let durableStore = try mongoStore(mongo ?? environment("PULSE_MONGO_URL"), logger: logger)
+        let server = try await PulseServer.make(config, hotStore: hotStore, durableStore: durableStore, logger: logger)
         let host = host ?? environment("PULSE_HOST") ?? "127.0.0.1"
         let port = try number(port, "PULSE_PORT") ?? 5000
-        logger.info("pulse serve", metadata: ["host": "\(host)", "port": "\(port)", "dataDir": "\(config.dataDirectory ?? "-")",
+        logger.info("pulse serve", metadata: ["host": "\(host)", "port": "\(port)", "durable": "\(durableStore == nil ? config.dataDirectory ?? "-" : "MongoDB")",
                                               "holdTTLSeconds": "\(config.engine.holdTTLSeconds)"])
         try await server.makeApplication(host: host, port: port).runService()
     }

@@ -88,6 +88,18 @@ struct ConformanceTests {
         #expect(report.passed)
     }
 
+    @Test("the reference on MongoDB (hot state embedded, and in Redis): every case OK", arguments: [false, true])
+    func mongo(withRedis: Bool) async throws {
+        let mongo = try await MongoServerProcess()
+        let redis = withRedis ? try await RedisServerProcess() : nil
+        defer { redis?.stop() }
+        let server = try await Self.server(["--mongo", mongo.url()] + (redis.map { ["--redis", $0.url] } ?? []))
+        defer { server.stop() }
+        let report = try await Self.run(server)
+        #expect(Self.failures(report) == [])
+        #expect(report.passed)
+    }
+
     @Test("without test control the capabilities it gives are UNIMPLEMENTED, never FAILED")
     func withoutTestControl() async throws {
         let server = try await ServerProcess(executable: Self.pulseExecutable, environment: ["PULSE_AUTH_RATE_LIMIT": "10"])
@@ -104,17 +116,22 @@ struct ConformanceTests {
     }
 
     @Test("with a restart command the durability case runs: a booking survives kill -9 and a restart; a restart on empty stores fails it",
-          arguments: [true, false])
-    func durabilityAcrossRestart(sameStores: Bool) async throws {
+          arguments: [true, false], ["sqlite", "mongo"])
+    func durabilityAcrossRestart(sameStores: Bool, durable: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-restart-\(Int.random(in: 0..<1_000_000))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try await ServerProcess(executable: Self.pulseExecutable, arguments: ["--test-control"], dataDirectory: directory)
+        // The pid file's home (a server on MongoDB makes no data directory of its own).
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let mongo = durable == "mongo" ? try await MongoServerProcess() : nil
+        let mongoArguments = mongo.map { ["--mongo", $0.url()] } ?? []
+        let server = try await ServerProcess(executable: Self.pulseExecutable, arguments: ["--test-control"] + mongoArguments, dataDirectory: directory)
         defer { server.stop() }
         let pidFile = directory + "/restarted.pid"
         let environment = server.environment.filter { $0.key.hasPrefix("PULSE_") }.map { "\($0.key)='\($0.value)'" }.sorted().joined(separator: " ")
         let stores = sameStores ? directory : directory + "/elsewhere"
+        let mongoRestart = mongo.map { "--mongo '\($0.url(database: sameStores ? "pulse" : "elsewhere"))'" } ?? ""
         let command = "kill -9 \(server.processIdentifier); sleep 0.3; (env \(environment) nohup \(Self.pulseExecutable) serve --host 127.0.0.1 "
-            + "--port \(server.port) --data-dir \(stores) --test-control > /dev/null 2>&1 & echo $! > \(pidFile))"
+            + "--port \(server.port) --data-dir \(stores) --test-control \(mongoRestart) > /dev/null 2>&1 & echo $! > \(pidFile))"
         defer {
             if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
         }

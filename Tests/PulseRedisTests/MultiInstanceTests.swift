@@ -3,7 +3,7 @@ import PulseWire
 import Testing
 
 /// Two `pulse serve --redis` processes on one redis-server and one SQLite file act as one engine
-/// (issue: Redis hot state shared by several instances).
+/// (issue: Redis hot state shared by several instances); with `--mongo` they share no file at all.
 @Suite("Two server instances on one Redis", .serialized, .timeLimit(.minutes(3)))
 struct MultiInstanceTests {
     /// The `pulse` binary built beside this test bundle.
@@ -13,6 +13,7 @@ struct MultiInstanceTests {
 
     struct Cluster {
         let redis: RedisServerProcess
+        let mongo: MongoServerProcess?
         let a: ServerProcess
         let b: ServerProcess
         let directory: String
@@ -20,14 +21,18 @@ struct MultiInstanceTests {
         var apiA: PulseAPIClient { PulseAPIClient(baseURL: a.baseURL) }
         var apiB: PulseAPIClient { PulseAPIClient(baseURL: b.baseURL) }
 
-        init(environment: [String: String] = [:]) async throws {
+        /// With `durable` "mongo" the instances keep durable state in one MongoDB and each has a
+        /// data directory of its own; otherwise they share one SQLite file.
+        init(environment: [String: String] = [:], durable: String = "sqlite") async throws {
             redis = try await RedisServerProcess()
+            mongo = durable == "mongo" ? try await MongoServerProcess() : nil
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-cluster-\(redis.port)").path
             try? FileManager.default.removeItem(atPath: directory)
-            a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], environment: environment,
-                                        dataDirectory: directory)
-            b = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], environment: environment,
-                                        dataDirectory: directory)
+            let arguments = ["--redis", redis.url] + (mongo.map { ["--mongo", $0.url()] } ?? [])
+            a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
+                                        dataDirectory: mongo == nil ? directory : nil)
+            b = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
+                                        dataDirectory: mongo == nil ? directory : nil)
         }
 
         func stop() {
@@ -55,9 +60,10 @@ struct MultiInstanceTests {
         #expect(signup.status == 201, "sign-up is counted apart from log-in")
     }
 
-    @Test("a hold through instance A reaches a subscriber of instance B, and both see one identical gap-free seq order")
-    func oneOrderAcrossInstances() async throws {
-        let cluster = try await Cluster()
+    @Test("a hold through instance A reaches a subscriber of instance B, and both see one identical gap-free seq order",
+          arguments: ["sqlite", "mongo"])
+    func oneOrderAcrossInstances(durable: String) async throws {
+        let cluster = try await Cluster(durable: durable)
         defer { cluster.stop() }
         let apiA = cluster.apiA
         let apiB = cluster.apiB

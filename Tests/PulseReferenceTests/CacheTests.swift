@@ -16,7 +16,7 @@ struct CacheTests {
     static func otherInstance(_ f: EngineFixture) throws -> BookingEngine {
         let hot: any HotStore
         switch f.kind {
-        case .memory:
+        case .memory, .mongo:
             hot = f.hot
         case .redis:
             let durable = f.durable
@@ -28,8 +28,8 @@ struct CacheTests {
     }
 
     @Test("an event closed, reopened or deleted through another instance is held on its current state at once",
-          arguments: HotStoreKind.allCases)
-    func eventChangedElsewhere(kind: HotStoreKind) async throws {
+          arguments: StoreKind.allCases)
+    func eventChangedElsewhere(kind: StoreKind) async throws {
         let f = try await EngineFixture.make(store: kind)
         defer { f.redis?.stop() }
         let other = try Self.otherInstance(f)
@@ -48,8 +48,8 @@ struct CacheTests {
     }
 
     @Test("a hold with a stale stamp is refused inside the hot step and holds nothing; a rebuilt hot state has a new stamp",
-          arguments: HotStoreKind.allCases)
-    func staleStampRefused(kind: HotStoreKind) async throws {
+          arguments: StoreKind.allCases)
+    func staleStampRefused(kind: StoreKind) async throws {
         let f = try await EngineFixture.make(store: kind)
         defer { f.redis?.stop() }
         let before = try await f.hot.eventStamp(eventID: f.eventID)
@@ -69,8 +69,8 @@ struct CacheTests {
         #expect(rebuiltStamp != before && rebuiltStamp != after)
     }
 
-    @Test("a cached event lapses within its maximum age when the change's touch never happened", arguments: HotStoreKind.allCases)
-    func lostTouchLapses(kind: HotStoreKind) async throws {
+    @Test("a cached event lapses within its maximum age when the change's touch never happened", arguments: StoreKind.allCases)
+    func lostTouchLapses(kind: StoreKind) async throws {
         let f = try await EngineFixture.make(store: kind)
         defer { f.redis?.stop() }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: EngineFixture.alice)
@@ -81,8 +81,8 @@ struct CacheTests {
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: EngineFixture.alice) }?.code == .eventInactive)
     }
 
-    @Test("a cached event closes for holds and checkouts the moment its date comes (PB-EVENT-8)", arguments: HotStoreKind.allCases)
-    func pastEventCloses(kind: HotStoreKind) async throws {
+    @Test("a cached event closes for holds and checkouts the moment its date comes (PB-EVENT-8)", arguments: StoreKind.allCases)
+    func pastEventCloses(kind: StoreKind) async throws {
         let f = try await EngineFixture.make(store: kind)
         defer { f.redis?.stop() }
         let starts = try #require(ISOTime.parse("2027-01-01"))

@@ -8,8 +8,8 @@ struct EngineCheckoutTests {
     let alice = EngineFixture.alice
     let bob = EngineFixture.bob
 
-    @Test("checkout books held seats at the server's price and broadcasts seats_booked", arguments: HotStoreKind.allCases)
-    func checkoutBooks(store: HotStoreKind) async throws {
+    @Test("checkout books held seats at the server's price and broadcasts seats_booked", arguments: StoreKind.allCases)
+    func checkoutBooks(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store, price: 12.5)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         let result = try await f.checkout(["A1", "A2"], user: alice, holdID: hold.id, amount: 25)
@@ -23,8 +23,8 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).map(\.id) == [result.booking.id])
     }
 
-    @Test("a totalAmount that disagrees with the server's price is refused with the expected amount", arguments: HotStoreKind.allCases)
-    func wrongAmountRefused(store: HotStoreKind) async throws {
+    @Test("a totalAmount that disagrees with the server's price is refused with the expected amount", arguments: StoreKind.allCases)
+    func wrongAmountRefused(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store, price: 12.5)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let error = await pulseError { try await f.checkout(["A1"], user: alice, amount: 1) }
@@ -34,8 +34,8 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("checkout without a live hold of the caller is refused: none, another user's, or an expired one", arguments: HotStoreKind.allCases)
-    func checkoutRequiresLiveHold(store: HotStoreKind) async throws {
+    @Test("checkout without a live hold of the caller is refused: none, another user's, or an expired one", arguments: StoreKind.allCases)
+    func checkoutRequiresLiveHold(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .holdRequired)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
@@ -48,8 +48,8 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("the same Idempotency-Key returns the same booking and books nothing twice", arguments: HotStoreKind.allCases)
-    func idempotentRetry(store: HotStoreKind) async throws {
+    @Test("the same Idempotency-Key returns the same booking and books nothing twice", arguments: StoreKind.allCases)
+    func idempotentRetry(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let first = try await f.checkout(["A1"], user: alice, key: "retry-1")
@@ -62,8 +62,8 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await f.checkout(["A2"], user: alice, key: String(repeating: "k", count: 129)) }?.code == .validationFailed)
     }
 
-    @Test("the durable store refuses a second booking of a seat even when the hot store forgot the first", arguments: HotStoreKind.allCases)
-    func durableStoreArbitrates(store: HotStoreKind) async throws {
+    @Test("the durable store refuses a second booking of a seat even when the hot store forgot the first", arguments: StoreKind.allCases)
+    func durableStoreArbitrates(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.checkout(["A1"], user: alice)
@@ -83,8 +83,8 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await warm.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
     }
 
-    @Test("an event inactive at start-up shows its sold seats, and reopening it never lets a sold seat be held", arguments: HotStoreKind.allCases)
-    func inactiveEventKeepsItsSoldSeats(store: HotStoreKind) async throws {
+    @Test("an event inactive at start-up shows its sold seats, and reopening it never lets a sold seat be held", arguments: StoreKind.allCases)
+    func inactiveEventKeepsItsSoldSeats(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.checkout(["A1"], user: alice)
@@ -100,8 +100,8 @@ struct EngineCheckoutTests {
         #expect(try await restarted.seatMap(f.eventID).seats.first { $0.id == "A1" }?.status == .booked)
     }
 
-    @Test("a checkout paused past its lease is fenced off and never lands over a newer hold", arguments: HotStoreKind.allCases)
-    func pausedCheckoutIsFencedOff(store: HotStoreKind) async throws {
+    @Test("a checkout paused past its lease is fenced off and never lands over a newer hold", arguments: StoreKind.allCases)
+    func pausedCheckoutIsFencedOff(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store) { $0.checkoutLeaseSeconds = 5 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         // Alice's checkout freezes her hold, then her process pauses before the durable commit.
@@ -127,8 +127,8 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("a checkout whose commit landed but whose process died is finished by the sweeper", arguments: HotStoreKind.allCases)
-    func lapsedCommittedCheckoutIsFinished(store: HotStoreKind) async throws {
+    @Test("a checkout whose commit landed but whose process died is finished by the sweeper", arguments: StoreKind.allCases)
+    func lapsedCommittedCheckoutIsFinished(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store) { $0.checkoutLeaseSeconds = 5 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         guard case .begun(let ticket) = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
@@ -142,8 +142,8 @@ struct EngineCheckoutTests {
         #expect(try await f.engine.seatMap(f.eventID).seats[0].status == .booked)
     }
 
-    @Test("a hold being checked out can be neither released nor extended", arguments: HotStoreKind.allCases)
-    func frozenHold(store: HotStoreKind) async throws {
+    @Test("a hold being checked out can be neither released nor extended", arguments: StoreKind.allCases)
+    func frozenHold(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         _ = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id,
@@ -153,8 +153,8 @@ struct EngineCheckoutTests {
         #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .checkoutInProgress)
     }
 
-    @Test("many concurrent checkouts of one held seat book it exactly once", arguments: HotStoreKind.allCases)
-    func concurrentCheckoutBooksOnce(store: HotStoreKind) async throws {
+    @Test("many concurrent checkouts of one held seat book it exactly once", arguments: StoreKind.allCases)
+    func concurrentCheckoutBooksOnce(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let results = await withTaskGroup(of: Bool.self) { group in

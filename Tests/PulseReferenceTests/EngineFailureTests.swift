@@ -20,7 +20,7 @@ struct EngineFailureTests {
 
         let fixture: EngineFixture
 
-        init(_ kind: HotStoreKind) async throws {
+        init(_ kind: StoreKind) async throws {
             let f = try await EngineFixture.make(store: kind) { $0.checkoutLeaseSeconds = 5 }
             fixture = f
             store = FaultyDurableStore(f.durable)
@@ -43,8 +43,8 @@ struct EngineFailureTests {
         }
     }
 
-    @Test("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease", arguments: HotStoreKind.allCases)
-    func failedCommitIsReleased(store: HotStoreKind) async throws {
+    @Test("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease", arguments: StoreKind.allCases)
+    func failedCommitIsReleased(store: StoreKind) async throws {
         let f = try await Faulty(store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .failBefore
@@ -63,8 +63,8 @@ struct EngineFailureTests {
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
     }
 
-    @Test("a commit whose answer was lost is replayed by a retry with the same key and finished by the sweeper", arguments: HotStoreKind.allCases)
-    func lostAnswerIsReplayedAndFinished(store: HotStoreKind) async throws {
+    @Test("a commit whose answer was lost is replayed by a retry with the same key and finished by the sweeper", arguments: StoreKind.allCases)
+    func lostAnswerIsReplayedAndFinished(store: StoreKind) async throws {
         let f = try await Faulty(store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .failAfter
@@ -79,8 +79,8 @@ struct EngineFailureTests {
         guard case .seatsBooked(_, ["A1"], _)? = try await f.lastChange() else { throw TestFailure("no seats_booked broadcast") }
     }
 
-    @Test("a checkout paused past its lease gets 409 hold_superseded and never lands over the newer hold", arguments: HotStoreKind.allCases)
-    func pausedCheckoutIsSuperseded(store: HotStoreKind) async throws {
+    @Test("a checkout paused past its lease gets 409 hold_superseded and never lands over the newer hold", arguments: StoreKind.allCases)
+    func pausedCheckoutIsSuperseded(store: StoreKind) async throws {
         let f = try await Faulty(store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.store.commitFault = .pause

@@ -8,8 +8,8 @@ struct EngineHoldTests {
     let alice = EngineFixture.alice
     let bob = EngineFixture.bob
 
-    @Test("a hold covers every requested seat with a fresh token, a TTL and a fence", arguments: HotStoreKind.allCases)
-    func holdGrantsAllSeats(store: HotStoreKind) async throws {
+    @Test("a hold covers every requested seat with a fresh token, a TTL and a fence", arguments: StoreKind.allCases)
+    func holdGrantsAllSeats(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let now = f.clock.nowMs()
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
@@ -22,8 +22,8 @@ struct EngineHoldTests {
     }
 
     @Test("deleting an event drops its holds and logs event_deleted at the next seq, its last change: no hold, booking or second deletion adds one",
-          arguments: HotStoreKind.allCases)
-    func deletionIsTheLastChange(store: HotStoreKind) async throws {
+          arguments: StoreKind.allCases)
+    func deletionIsTheLastChange(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         let now = f.clock.nowMs()
@@ -46,8 +46,8 @@ struct EngineHoldTests {
         #expect(gone?.code == .eventNotFound)
     }
 
-    @Test("a hold is all or nothing: one taken seat refuses the whole request and names it", arguments: HotStoreKind.allCases)
-    func holdIsAllOrNothing(store: HotStoreKind) async throws {
+    @Test("a hold is all or nothing: one taken seat refuses the whole request and names it", arguments: StoreKind.allCases)
+    func holdIsAllOrNothing(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A2"], userID: bob)
         let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3"], userID: alice) }
@@ -58,8 +58,8 @@ struct EngineHoldTests {
         #expect(map.seats.filter { $0.status == .locked }.map(\.id) == ["A2"], "nothing of the refused request was held")
     }
 
-    @Test("seat ids are validated: empty, repeated, unknown and too many are refused", arguments: HotStoreKind.allCases)
-    func holdValidatesSeats(store: HotStoreKind) async throws {
+    @Test("seat ids are validated: empty, repeated, unknown and too many are refused", arguments: StoreKind.allCases)
+    func holdValidatesSeats(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store) { $0.seatsPerHoldMax = 3 }
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: [], userID: alice) }?.code == .validationFailed)
         #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A1"], userID: alice) }?.code == .validationFailed)
@@ -71,8 +71,8 @@ struct EngineHoldTests {
         #expect(await pulseError { try await f.engine.hold(eventID: String(repeating: "0", count: 24), seatIDs: ["A1"], userID: alice) }?.code == .eventNotFound)
     }
 
-    @Test("a user cannot hold more seats of one event than the cap", arguments: HotStoreKind.allCases)
-    func holdCapPerUser(store: HotStoreKind) async throws {
+    @Test("a user cannot hold more seats of one event than the cap", arguments: StoreKind.allCases)
+    func holdCapPerUser(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store) { $0.heldSeatsPerUserMax = 3; $0.seatsPerHoldMax = 3 }
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3", "A4"], userID: alice) }
@@ -81,8 +81,8 @@ struct EngineHoldTests {
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A4", "A5"], userID: bob)
     }
 
-    @Test("only the owner can release a hold; anyone else gets 404 and nothing is released", arguments: HotStoreKind.allCases)
-    func releaseByOwnerOnly(store: HotStoreKind) async throws {
+    @Test("only the owner can release a hold; anyone else gets 404 and nothing is released", arguments: StoreKind.allCases)
+    func releaseByOwnerOnly(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         let error = await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: bob) }
@@ -93,8 +93,8 @@ struct EngineHoldTests {
         #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.status == 404)
     }
 
-    @Test("a stale release never removes a newer hold on the same seat (seed race 1)", arguments: HotStoreKind.allCases)
-    func staleReleaseDoesNotDeleteNewerHold(store: HotStoreKind) async throws {
+    @Test("a stale release never removes a newer hold on the same seat (seed race 1)", arguments: StoreKind.allCases)
+    func staleReleaseDoesNotDeleteNewerHold(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let old = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 60_000)
@@ -105,8 +105,8 @@ struct EngineHoldTests {
         #expect(seat.status == .locked && seat.lockedBy == bob)
     }
 
-    @Test("a hold lapses exactly at its TTL: live one millisecond before, released as expired at it", arguments: HotStoreKind.allCases)
-    func expiryHonoursTTL(store: HotStoreKind) async throws {
+    @Test("a hold lapses exactly at its TTL: live one millisecond before, released as expired at it", arguments: StoreKind.allCases)
+    func expiryHonoursTTL(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         f.clock.advance(byMs: 59_999)
@@ -121,8 +121,8 @@ struct EngineHoldTests {
         ])
     }
 
-    @Test("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat", arguments: HotStoreKind.allCases)
-    func lapsedHoldExpiresBeforeRegrant(store: HotStoreKind) async throws {
+    @Test("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat", arguments: StoreKind.allCases)
+    func lapsedHoldExpiresBeforeRegrant(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 61_000)
@@ -138,8 +138,8 @@ struct EngineHoldTests {
         #expect(kinds == ["locked A1 alice", "released A1 expired", "locked A1 bob"])
     }
 
-    @Test("extension moves the expiry but never past the lifetime cap, and not for others or lapsed holds", arguments: HotStoreKind.allCases)
-    func extensionIsCapped(store: HotStoreKind) async throws {
+    @Test("extension moves the expiry but never past the lifetime cap, and not for others or lapsed holds", arguments: StoreKind.allCases)
+    func extensionIsCapped(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store) { $0.holdLifetimeSecondsMax = 100 }
         let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
         f.clock.advance(byMs: 50_000)
@@ -154,8 +154,8 @@ struct EngineHoldTests {
         #expect(lapsed?.code == .holdExpired)
     }
 
-    @Test("every change gets the event's next seq: contiguous, starting above the generation base", arguments: HotStoreKind.allCases)
-    func seqIsContiguous(store: HotStoreKind) async throws {
+    @Test("every change gets the event's next seq: contiguous, starting above the generation base", arguments: StoreKind.allCases)
+    func seqIsContiguous(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)
         let h1 = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
         _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["B1"], userID: bob)

@@ -36,21 +36,19 @@ public struct ServerConfiguration: Sendable {
 extension PulseServer {
     /// Makes the hot store from the opened durable store (an adapter such as Redis).
     public typealias HotStoreFactory = @Sendable (any DurableStore) async throws -> any HotStore
+    /// Opens the durable store (an adapter such as MongoDB).
+    public typealias DurableStoreFactory = @Sendable () async throws -> any DurableStore
 
     /// Opens the stores, starts a new hot-state generation, loads booked seats, bootstraps the
     /// admin and wires a server. Time and randomness come from `clock` and `ids`. Without
-    /// `hotStore` the hot state lives in this process's memory (``InMemoryHotStore``).
+    /// `hotStore` the hot state lives in this process's memory (``InMemoryHotStore``); without
+    /// `durableStore` the durable state is SQLite under the data directory (``openSQLite(_:)``).
     public static func make(
         _ configuration: ServerConfiguration, clock: any EngineClock = SystemClock(),
-        ids: any IdentifierSource = SecureIdentifierSource(), hotStore: HotStoreFactory? = nil, logger: Logger
+        ids: any IdentifierSource = SecureIdentifierSource(), hotStore: HotStoreFactory? = nil,
+        durableStore: DurableStoreFactory? = nil, logger: Logger
     ) async throws -> PulseServer {
-        let durable: SQLiteDurableStore
-        if let directory = configuration.dataDirectory {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            durable = try SQLiteDurableStore(path: (directory as NSString).appendingPathComponent("pulse.sqlite"))
-        } else {
-            durable = try SQLiteDurableStore()
-        }
+        let durable: any DurableStore = if let durableStore { try await durableStore() } else { try openSQLite(configuration.dataDirectory) }
         let store: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
         var hot = store
         var engineDurable: any DurableStore = durable
@@ -75,6 +73,15 @@ extension PulseServer {
                            userRateLimits: configuration.testControl ? .off : configuration.userRateLimits,
                            sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
                            corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
+    }
+}
+
+extension PulseServer {
+    /// SQLite in `pulse.sqlite` under `directory` (created if missing), or in memory when nil.
+    public static func openSQLite(_ directory: String?) throws -> SQLiteDurableStore {
+        guard let directory else { return try SQLiteDurableStore() }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try SQLiteDurableStore(path: (directory as NSString).appendingPathComponent("pulse.sqlite"))
     }
 }
 

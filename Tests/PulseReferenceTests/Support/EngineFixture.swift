@@ -1,4 +1,5 @@
 @testable import PulseEngine
+import PulseMongo
 import PulseProtocol
 import PulseRedis
 @testable import PulseReference
@@ -6,34 +7,38 @@ import PulseSQLite
 import PulseWire
 import Testing
 
-/// The hot stores the engine tests run on: every behaviour test runs on each.
-enum HotStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case memory, redis
+/// The stores the engine tests run on: every behaviour test runs on each. `memory` and `redis`
+/// name the hot store (the durable store is SQLite in memory); `mongo` is the in-memory hot store
+/// on a MongoDB durable store (a SecantusDB server of its own).
+enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory, redis, mongo
     var testDescription: String { rawValue }
 }
 
-/// A booking engine on a hot store of `kind` (in memory, or Redis on a redis-server of its own)
-/// and an in-memory SQLite durable store, with a manual clock, seeded ids and one event.
+/// A booking engine on the stores of `kind` (a redis-server or MongoDB server of its own where
+/// named), with a manual clock, seeded ids and one event.
 struct EngineFixture {
     let engine: BookingEngine
     let clock: ManualClock
     let hot: any HotStore
-    let durable: SQLiteDurableStore
+    let durable: any DurableStore
     let eventID: String
     /// The event's seq right after creation: its generation base.
     let startSeq: Int64
-    let kind: HotStoreKind
+    let kind: StoreKind
     let redis: RedisServerProcess?
+    let mongo: MongoServerProcess?
 
     static let alice = "aaaaaaaaaaaaaaaaaaaaaaaa"
     static let bob = "bbbbbbbbbbbbbbbbbbbbbbbb"
 
-    static func make(store kind: HotStoreKind = .memory, _ configure: (inout EngineConfiguration) -> Void = { _ in },
+    static func make(store kind: StoreKind = .memory, _ configure: (inout EngineConfiguration) -> Void = { _ in },
                      rows: Int = 2, cols: Int = 5, price: Double = 12.5) async throws -> EngineFixture {
         var configuration = EngineConfiguration(holdTTLSeconds: 60)
         configure(&configuration)
         let clock = ManualClock()
-        let durable = try SQLiteDurableStore()
+        let mongo = kind == .mongo ? try await MongoServerProcess() : nil
+        let durable: any DurableStore = if let mongo { try await MongoDurableStore(url: mongo.url()) } else { try SQLiteDurableStore() }
         for user in [alice, bob] {
             try await durable.createUser(UserRecord(id: user, name: user, email: "\(user)@example.com", passwordHash: "x", role: .user, createdAtMs: 0))
         }
@@ -43,7 +48,7 @@ struct EngineFixture {
         let event = try await engine.createEvent(CreateEventRequest(title: "Show", venue: "Hall", date: "2027-01-01",
                                                                     venueConfig: VenueConfig(rows: rows, cols: cols, price: price)))
         let startSeq = try await engine.seatMap(event.id).seq
-        return EngineFixture(engine: engine, clock: clock, hot: hot, durable: durable, eventID: event.id, startSeq: startSeq, kind: kind, redis: redis)
+        return EngineFixture(engine: engine, clock: clock, hot: hot, durable: durable, eventID: event.id, startSeq: startSeq, kind: kind, redis: redis, mongo: mongo)
     }
 
     /// A hot store with no state, as after a restart (memory) or a Redis that lost its data (Redis
@@ -53,9 +58,9 @@ struct EngineFixture {
         try await Self.freshHot(kind, durable: durable, redis: redis, knowsBookedSeats: knowsBookedSeats)
     }
 
-    private static func freshHot(_ kind: HotStoreKind, durable: SQLiteDurableStore, redis: RedisServerProcess?, knowsBookedSeats: Bool) async throws -> any HotStore {
+    private static func freshHot(_ kind: StoreKind, durable: any DurableStore, redis: RedisServerProcess?, knowsBookedSeats: Bool) async throws -> any HotStore {
         switch kind {
-        case .memory:
+        case .memory, .mongo:
             return InMemoryHotStore(generation: try await durable.nextHotGeneration())
         case .redis:
             let client = RedisClient(try RedisConfiguration(url: redis!.url))

@@ -3,7 +3,7 @@
 import PulseSQLite
 import Synchronization
 
-/// A SQLite durable store whose `commitBooking` can be made to fail (before or after the commit
+/// A durable store whose `commitBooking` can be made to fail (before or after the commit
 /// took effect) or to pause until released: the faults PB-CHECKOUT-5 and PB-CHECKOUT-7 are about.
 final class FaultyDurableStore: DurableStoreDecorator {
     enum CommitFault: Sendable {
@@ -19,7 +19,7 @@ final class FaultyDurableStore: DurableStoreDecorator {
     let inner: any DurableStore
     private let state = Mutex<(fault: CommitFault, paused: Bool, resume: CheckedContinuation<Void, Never>?)>((.none, false, nil))
 
-    init(_ inner: SQLiteDurableStore) { self.inner = inner }
+    init(_ inner: any DurableStore) { self.inner = inner }
 
     var commitFault: CommitFault {
         get { state.withLock { $0.fault } }
