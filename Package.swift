@@ -94,7 +94,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            // The browser app (plain HTML, CSS and JavaScript modules), served at `/`.
+            resources: [.copy("Web")]
         ),
         .target(name: "PulseHistory", dependencies: ["PulseProtocol"]),
         .target(name: "PulseScenario", dependencies: ["PulseProtocol", "PulseHistory", .product(name: "Yams", package: "Yams")]),

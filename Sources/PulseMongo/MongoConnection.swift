@@ -1,8 +1,18 @@
 import CMongoc
+import Glibc
 import NIOPosix
 import Synchronization
 
-private let mongocInitialised: Void = mongoc_init()
+/// Initialises the driver once. Its log keeps errors only: a warning such as an abort of a
+/// transaction the server had already ended (after a write conflict) is expected here.
+private let mongocInitialised: Void = {
+    mongoc_init()
+    mongoc_log_set_handler({ level, domain, message, _ in
+        guard level.rawValue <= MONGOC_LOG_LEVEL_CRITICAL.rawValue, let message else { return }
+        let line = Array("mongoc \(domain.map { String(cString: $0) } ?? ""): \(String(cString: message))\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }, nil)
+}()
 
 /// A pool of libmongoc clients for one MongoDB URL and database, and the threads its blocking
 /// calls run on (never the Swift concurrency pool: a slow server must not stall the engine).

@@ -9,7 +9,7 @@ import PulseWire
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the reference server (results are ratios against a reference measured in the same run).",
-        subcommands: [FlashSaleCommand.self, FanoutCommand.self, HoldsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self])
+        subcommands: [FlashSaleCommand.self, FanoutCommand.self, HoldsCommand.self, CheckoutsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self])
 }
 
 /// `pulse bench fanout`: live fan-out latency at several subscriber counts.

@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("cors-origin"),
             help: "A browser origin (scheme://host[:port]) allowed to call the API cross-origin; repeat for more (PULSE_CORS_ORIGINS, comma-separated). None by default.")
     var corsOrigins: [String] = []
+    @Option(help: "Serve the browser app at / from this directory, read on every request (to work on the app), instead of the files shipped with the binary.")
+    var webDir: String?
+    @Flag(help: "Serve no browser app at /.") var noWebApp = false
     @Option(help: "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production.")
     var mutant: String?
     @Flag(help: "Offer the test-control profile of SPEC.md §14 for `pulse conform` (an admin token on request, short hold TTLs, named rate-limit clients, stalls). Never in production.")
@@ -79,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         config.adminPassword = environment("PULSE_ADMIN_PASSWORD")
 
         config.testControl = testControl
+        config.webApp = noWebApp ? .none : webDir.map { .directory($0) } ?? .bundled
         config.corsOrigins = corsOrigins.isEmpty ? (environment("PULSE_CORS_ORIGINS") ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty } : corsOrigins
         if let bad = config.corsOrigins.first(where: { !PulseServer.isCORSOrigin($0) }) {
             throw ValidationError("'\(bad)' is not an origin: scheme://host[:port], http or https, no path")

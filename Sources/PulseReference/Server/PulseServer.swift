@@ -28,6 +28,8 @@ public final class PulseServer: Sendable {
     let corsOrigins: Set<String>
     /// The hot store itself when it runs as a service (Redis follows other instances' changes).
     let hotStoreService: (any Service)?
+    /// The browser app served at `/`; nil serves none.
+    let webApp: WebApp?
     let logger: Logger
 
     /// Limits of the auth routes: attempts per client address per window (the seed's 10 per 15 min).
@@ -42,13 +44,14 @@ public final class PulseServer: Sendable {
 
     public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
                 authRateLimit: AuthRateLimit = .init(), userRateLimits: UserRateLimits = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, corsOrigins: [String] = [],
-                hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), logger: Logger) {
+                hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), webApp: WebApp? = nil, logger: Logger) {
         self.engine = engine
         self.accounts = accounts
         self.registry = registry
         self.metricsFactory = PrometheusMetricsFactory(registry: registry)
         self.hub = LiveHub(engine: engine, catchUp: catchUp)
         self.hotStoreService = hotStoreService
+        self.webApp = webApp
         precondition(authRateLimit.attempts > 0 && authRateLimit.windowSeconds > 0, "auth rate limits are positive")
         self.authRateLimit = authRateLimit
         userLimiters = UserLimiters(userRateLimits, clock: engine.clock)
@@ -69,6 +72,7 @@ public final class PulseServer: Sendable {
     public func buildRouter() -> Router<PulseRequestContext> {
         let router = Router(context: PulseRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
+        if let webApp { router.add(middleware: WebAppMiddleware(app: webApp)) }
         if !corsOrigins.isEmpty { router.add(middleware: CORSPolicyMiddleware(origins: corsOrigins)) }
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))

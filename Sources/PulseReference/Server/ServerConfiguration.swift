@@ -27,10 +27,18 @@ public struct ServerConfiguration: Sendable {
     /// Browser origins (`scheme://host[:port]`) allowed to call the API cross-origin (PB-SEC-3;
     /// `--cors-origin`, `PULSE_CORS_ORIGINS`); none by default.
     public var corsOrigins: [String] = []
+    /// The browser app at `/`: the one shipped with the binary, one read from a directory on
+    /// every request (`--web-dir`), or none.
+    public var webApp: WebAppSource = .bundled
     /// Test hooks put in at wiring time (`pulse serve --mutant`); none in production.
     public var hooks = WiringHooks()
 
     public init(jwtSecret: String) { self.jwtSecret = jwtSecret }
+
+    /// Where ``webApp`` comes from.
+    public enum WebAppSource: Sendable {
+        case bundled, directory(String), none
+    }
 }
 
 extension PulseServer {
@@ -72,11 +80,25 @@ extension PulseServer {
                            // Test control's cases make more changes than any person would (SPEC.md §14).
                            userRateLimits: configuration.testControl ? .off : configuration.userRateLimits,
                            sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
-                           corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp, logger: logger)
+                           corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp,
+                           webApp: webApp(configuration.webApp, logger: logger), logger: logger)
     }
 }
 
 extension PulseServer {
+    static func webApp(_ source: ServerConfiguration.WebAppSource, logger: Logger) -> WebApp? {
+        switch source {
+        case .none: return nil
+        case .directory(let path): return WebApp(watching: path)
+        case .bundled:
+            guard let app = WebApp.bundled() else {
+                logger.warning("the browser app's files are not beside the executable (Pulse_PulseReference.resources): / serves no app")
+                return nil
+            }
+            return app
+        }
+    }
+
     /// SQLite in `pulse.sqlite` under `directory` (created if missing), or in memory when nil.
     public static func openSQLite(_ directory: String?) throws -> SQLiteDurableStore {
         guard let directory else { return try SQLiteDurableStore() }
