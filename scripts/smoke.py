@@ -81,13 +81,13 @@ def help_text(*args):
 top = help_text()
 check(all(f"\n{name} " in "\n" + top.split("USAGE")[0].replace("\n  ", "\n") for name in ["serve", "admin", "sim", "check", "conform", "bench"]),
       "pulse --help describes every command")
-check(all(name in help_text("bench") for name in ["flash-sale", "fanout", "holds", "sim", "checker"]), "pulse bench --help lists every benchmark")
+check(all(name in help_text("bench") for name in ["flash-sale", "fanout", "holds", "checkouts", "sim", "checker"]), "pulse bench --help lists every benchmark")
 def broken_lines(text):
     # A line of prose cut in the middle by a hard break in the source: a short fragment followed by more text.
     lines = text.split("USAGE")[0].splitlines()
     return [a for a, b in zip(lines, lines[1:]) if a.strip() and b.strip() and len(a) < 40 and not a.startswith(" ") and not a.endswith(":")]
 for command in [[], ["serve"], ["admin", "create"], ["sim"], ["check"], ["conform"], ["bench"], ["bench", "flash-sale"], ["bench", "fanout"],
-                ["bench", "holds"], ["bench", "sim"], ["bench", "checker"]]:
+                ["bench", "holds"], ["bench", "checkouts"], ["bench", "sim"], ["bench", "checker"]]:
     check(broken_lines(help_text(*command)) == [], f"pulse {' '.join(command)} --help has no line broken mid-sentence: {broken_lines(help_text(*command))}")
 
 print("smoke: pulse serve, first run")
@@ -263,8 +263,19 @@ with open(head, "w") as handle:
 result = subprocess.run([binary, "check", head], capture_output=True, text=True, timeout=60)
 check(result.returncode == 0 and "not checked" in result.stdout and "ok " not in result.stdout.replace("ok          broadcast-order", ""),
       "pulse check says 'not checked' for the invariants a 3-line history gives nothing to check")
-mutant = subprocess.run([binary, "sim", "Scenarios/pause-past-ttl.yaml", "--mutant", "no-fence", "--seeds", "10"], capture_output=True, text=True, timeout=300)
+report_dir = os.path.join(work, "sim-report")
+mutant = subprocess.run([binary, "sim", "Scenarios/pause-past-ttl.yaml", "--mutant", "no-fence", "--seeds", "10", "--report", report_dir],
+                        capture_output=True, text=True, timeout=300)
 check(mutant.returncode == 1 and "replay: pulse sim" in mutant.stdout, "pulse sim fails a mutant and prints the replay command")
+pages = sorted(name for name in os.listdir(report_dir) if name.endswith(".html")) if os.path.isdir(report_dir) else []
+page = open(os.path.join(report_dir, pages[0])).read() if pages else ""
+check(pages and all(name.replace(".html", ".jsonl") in os.listdir(report_dir) for name in pages)
+      and 'class="witness"' in page and "<h2>Seats</h2>" in page and 'class="flagged"' in page,
+      "pulse sim --report writes an HTML picture beside each failing history, its witnesses highlighted")
+bad_html = os.path.join(work, "bad.html")
+result = subprocess.run([binary, "check", os.path.join(work, "bad.jsonl"), "--html", bad_html], capture_output=True, text=True, timeout=60)
+check(result.returncode == 1 and os.path.exists(bad_html) and 'href="#line-6"' in open(bad_html).read(),
+      "pulse check --html draws the history and links the double booking's witness line")
 
 print("smoke: pulse serve --test-control and pulse conform with every report")
 conform_dir = os.path.join(work, "conform-data")

@@ -40,25 +40,3 @@ func withLoopbackConnection<T>(port: Int, _ body: (Int32) -> T) -> T? {
     }
     return connected ? body(socket) : nil
 }
-
-extension Process {
-    /// Whether this process holds the socket listening on 127.0.0.1:`port` (Linux: /proc/net/tcp
-    /// names the listener's inode, /proc/PID/fd the process's sockets). A server started on a
-    /// port another process took exits, but a check that only connects would meet the other one.
-    public func listens(onLoopbackPort port: Int) -> Bool {
-        guard isRunning, let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
-        let local = String(format: "0100007F:%04X", port)
-        // Columns: sl local_address rem_address st ... inode (the 10th); 0A is LISTEN.
-        let inodes = table.split(separator: "\n").dropFirst().compactMap { line -> String? in
-            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
-            return columns.count > 9 && columns[1] == local && columns[3] == "0A" ? String(columns[9]) : nil
-        }
-        guard !inodes.isEmpty else { return false }
-        let directory = "/proc/\(processIdentifier)/fd"
-        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return descriptors.contains { descriptor in
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(descriptor)") else { return false }
-            return inodes.contains { target == "socket:[\($0)]" }
-        }
-    }
-}

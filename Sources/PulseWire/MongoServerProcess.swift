@@ -45,8 +45,12 @@ public final class MongoServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw APIError("\(Self.executable) exited with \(process.terminationStatus) (port \(port) taken?)") }
-            // Its own listener, not another one's on a reused port.
-            if process.listens(onLoopbackPort: port), loopbackAcceptsConnections(port: port) { return }
+            // Its own listener, not another one's on a reused port: a server that cannot bind its
+            // port exits at once, so one still running a moment after the port answers is ours.
+            if loopbackAcceptsConnections(port: port) {
+                try await Task.sleep(for: .milliseconds(100))
+                if process.isRunning { return }
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw APIError("\(Self.executable) did not start on port \(port)")

@@ -17,6 +17,11 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// The `--requirepass` among the extra arguments, if any.
+    private var password: String? {
+        extraArguments.firstIndex(of: "--requirepass").flatMap { $0 + 1 < extraArguments.count ? extraArguments[$0 + 1] : nil }
+    }
+
     public static var executable: String { executablePath("redis-server") }
 
     /// Starts the server (again) and waits until it accepts connections.
@@ -31,7 +36,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             // Its own answer: a redis-server that could not bind exits, and another one may be on the port.
-            if process.listens(onLoopbackPort: port) { return }
+            if Self.serverProcessID(port: port, password: password) == process.processIdentifier { return }
             guard process.isRunning else { throw APIError("redis-server exited with \(process.terminationStatus)") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -51,6 +56,29 @@ public final class RedisServerProcess: @unchecked Sendable {
     deinit {
         resume()
         stop()
+    }
+
+    /// The process id the redis-server on `port` reports (`INFO server`, after `AUTH` when it has
+    /// a password); nil when none answers within a second.
+    private static func serverProcessID(port: Int, password: String?) -> Int32? {
+        withLoopbackConnection(port: port) { socket in
+            var timeout = timeval(tv_sec: 1, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = Array(((password.map { "AUTH \($0)\r\n" } ?? "") + "INFO server\r\n").utf8)
+            guard send(socket, request, request.count, 0) == request.count else { return nil }
+            var reply: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while reply.count < 65_536 {
+                let count = recv(socket, &buffer, buffer.count, 0)
+                guard count > 0 else { return nil }
+                reply += buffer[0..<count]
+                let text = String(decoding: reply, as: UTF8.self)
+                if let found = text.range(of: "process_id:"), let end = text[found.upperBound...].firstIndex(where: \.isNewline) {
+                    return Int32(text[found.upperBound..<end].trimmingCharacters(in: .whitespaces))
+                }
+            }
+            return nil
+        } ?? nil
     }
 }
 

@@ -15,6 +15,8 @@ struct Check: ParsableCommand {
             """)
 
     @Argument(help: "The history file (JSON Lines).") var file: String
+    @Option(help: "Also write a single-file HTML report: a timeline per seat, every violation's witnesses highlighted and linked to their lines.")
+    var html: String?
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else { return try unusable("cannot read \(file)") }
@@ -36,6 +38,10 @@ struct Check: ParsableCommand {
             print("  \(verdict.padding(toLength: 11, withPad: " ", startingAt: 0)) \(invariant.rawValue)\(detail)")
         }
         for violation in violations.prefix(50) { print("  - \(violation)") }
+        if let html {
+            try Data(HistoryHTMLReport(title: "pulse check \((file as NSString).lastPathComponent)", records: records).html().utf8).write(to: URL(fileURLWithPath: html))
+            print("report: \(html)")
+        }
         if violations.count > 50 { print("  ... and \(violations.count - 50) more") }
         if !violations.isEmpty { throw ExitCode(1) }
     }

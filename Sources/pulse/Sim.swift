@@ -28,7 +28,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
     @Flag(help: "List the mutants and exit.") var listMutants = false
     @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
-    @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations) and the history of every failing seed.") var report: String?
+    @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations), and the history (seed-N.jsonl) and its HTML picture (seed-N.html: a timeline per seat, witnesses highlighted) of every failing seed, or of the one seed run.") var report: String?
     @Flag(help: "Never show the progress bar (it shows only on a terminal).") var noProgress = false
     @Option(help: "Wire mode: run the scenario's users and subscribers against this live server in real time (no faults injected).") var target: String?
     @Option(help: "Wire mode's protocol: pulse (REST and the live WebSocket) or socketio (a seed-style server: one-seat locks and live updates over Socket.IO 4, checkout over REST).") var profile: String = "pulse"
@@ -71,6 +71,11 @@ struct Sim: AsyncParsableCommand {
             rows.append(row)
             let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { !violations.isEmpty || seeds == 1 ? $0 : nil }
             for file in [history, reportHistory].compactMap({ $0 }) { try writeHistory(outcome.history, to: file) }
+            if let reportHistory {
+                let page = HistoryHTMLReport(title: "pulse sim \((path as NSString).lastPathComponent) seed \(simulation.seed)", records: outcome.history,
+                                             invariants: Set(parsed.checks)).html()
+                try Data(page.utf8).write(to: URL(fileURLWithPath: String(reportHistory.dropLast(".jsonl".count)) + ".html"))
+            }
             if !violations.isEmpty { failures.append((simulation.seed, violations)) }
         }
         if let report { try writeReport(report, scenario: parsed, path: path, rows: rows) }
@@ -118,7 +123,7 @@ extension Sim {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"))
-        print("report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history of each failing seed")")
+        print("report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history (.jsonl) and HTML picture (.html) of each failing seed")")
     }
 }
 
