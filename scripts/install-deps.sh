@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(libsqlite3-dev libhiredis-dev libmongoc-dev pkg-config)
 if [[ "${1:-build}" == test ]]; then
-    packages+=(redis-server python3 python3-venv)
+    # chromium: the browser tests drive Debian's Chromium through Playwright (no browser download).
+    packages+=(redis-server python3 python3-venv chromium)
 fi
 if [[ "${1:-build}" == bench ]]; then
     packages+=(redis-server redis-tools wrk nodejs node-express node-ws node-redis)

@@ -8,13 +8,14 @@ scripts/install-deps.sh test
 # python-socketio (with aiohttp): a real Socket.IO server for the conformance suite's Socket.IO profile.
 # schemathesis and jsonschema-rs: check that the served OpenAPI and AsyncAPI documents are exactly
 # true (scripts/api_fuzz.py). SecantusDB: a MongoDB-protocol server (WiredTiger) that the MongoDB
-# store's tests start, one per test, on loopback (there is no mongod in Debian or PyPI).
-if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp, jsonschema_rs" 2>/dev/null \
+# store's tests start, one per test, on loopback (there is no mongod in Debian or PyPI). Playwright:
+# drives Debian's Chromium in the browser tests (scripts/browser_test.py).
+if [ ! -x .build/py-venv/bin/python ] || ! .build/py-venv/bin/python -c "import socketio, aiohttp, jsonschema_rs, playwright" 2>/dev/null \
     || [ "$(.build/py-venv/bin/schemathesis --version 2>/dev/null)" != "schemathesis, version 4.32.5" ] \
     || [ ! -x .build/py-venv/bin/secantusd-py ]; then
     python3 -m venv .build/py-venv
     .build/py-venv/bin/pip install --quiet "python-socketio==5.18.1" "aiohttp==3.14.5" "schemathesis==4.32.5" "jsonschema-rs==0.60.3" \
-        "SecantusDB==0.7.0b3"
+        "SecantusDB==0.7.0b3" "playwright==1.65.2"
 fi
 swift build --build-tests
 # Each step has a deadline far above its usual time (about 9 min, 30 s and 2 min on 2 cores): past
@@ -27,3 +28,5 @@ python3 scripts/watchdog.py 900 -- python3 scripts/smoke.py .build/debug/pulse
 # schemathesis with every check, as a user and as an admin, and every live message against the
 # AsyncAPI schemas, on the embedded stores and on Redis.
 python3 scripts/watchdog.py 900 -- .build/py-venv/bin/python scripts/api_fuzz.py .build/debug/pulse
+# The browser app in Chromium: two users, live seat states, a cut socket, a taken seat, an expiry.
+python3 scripts/watchdog.py 300 -- .build/py-venv/bin/python scripts/browser_test.py .build/debug/pulse
