@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Checks that the served API descriptions are exactly true: OpenAPI with schemathesis, AsyncAPI live.
 
-Usage: .build/py-venv/bin/python scripts/api_fuzz.py PATH/TO/pulse [--examples N] [--seed S] [--store embedded|redis|both]
-(the venv of scripts/test.sh: schemathesis, jsonschema-rs and aiohttp, pinned there).
+Usage: .build/py-venv/bin/python scripts/api_fuzz.py PATH/TO/pulse [--examples N] [--seed S] [--store embedded|redis|mongo|all]
+(the venv of scripts/test.sh: schemathesis, jsonschema-rs, aiohttp and SecantusDB, pinned there).
 
 Starts `pulse serve` on a free loopback port (embedded stores, then with `--redis` on a
-redis-server of its own), signs up a user and bootstraps an admin, and runs `schemathesis run` with
+redis-server of its own, then with `--mongo` on a SecantusDB server of its own), signs up a user and bootstraps an admin, and runs `schemathesis run` with
 every check, a fixed seed and a bounded number of examples per operation, once with the user's token
 and once with the admin's. The live endpoint is left out of that: it is a WebSocket, which an HTTP
 fuzzer cannot speak past the upgrade (its 101/401/426 are tested by LiveProtocolTests and the
@@ -62,6 +62,18 @@ def fuzz(binary, store, examples, seed, work):
         processes.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                                            "--appendonly", "no", "--loglevel", "warning"], stdout=subprocess.DEVNULL))
         extra = ["--redis", f"redis://127.0.0.1:{redis_port}"]
+    if store == "mongo":
+        mongo_port = free_port()
+        processes.append(subprocess.Popen([os.path.join(ROOT, ".build/py-venv/bin/secantusd-py"), "--host", "127.0.0.1", "--port", str(mongo_port),
+                                           "--storage-path", os.path.join(work, "mongo-data"), "--log-level", "WARNING"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", mongo_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        extra = ["--mongo", f"mongodb://127.0.0.1:{mongo_port}/fuzz?directConnection=true"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PULSE_JWT_SECRET="fuzz-secret-" + "x" * 40, PULSE_ADMIN_EMAIL="root@fuzz.test",
@@ -203,13 +215,13 @@ def main():
     parser.add_argument("binary")
     parser.add_argument("--examples", type=int, default=30)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--store", choices=["embedded", "redis", "both"], default="both")
+    parser.add_argument("--store", choices=["embedded", "redis", "mongo", "all"], default="all")
     options = parser.parse_args()
     if not os.access(SCHEMATHESIS, os.X_OK):
         sys.exit("no schemathesis in .build/py-venv: run scripts/test.sh once")
     work = tempfile.mkdtemp(prefix="pulse-fuzz-")
     try:
-        stores = ["embedded", "redis"] if options.store == "both" else [options.store]
+        stores = ["embedded", "redis", "mongo"] if options.store == "all" else [options.store]
         failed = [run for store in stores for run in fuzz(os.path.abspath(options.binary), store, options.examples, options.seed, work)]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -26,7 +26,7 @@ python3 scripts/watchdog.py 1500 -- swift test --skip-build --skip FlashSaleSoak
 python3 scripts/watchdog.py 600 -- swift test --skip-build --filter FlashSaleSoakTests
 python3 scripts/watchdog.py 900 -- python3 scripts/smoke.py .build/debug/pulse
 # schemathesis with every check, as a user and as an admin, and every live message against the
-# AsyncAPI schemas, on the embedded stores and on Redis.
+# AsyncAPI schemas, on the embedded stores, on Redis and on MongoDB.
 python3 scripts/watchdog.py 900 -- .build/py-venv/bin/python scripts/api_fuzz.py .build/debug/pulse
 # The browser app in Chromium: two users, live seat states, a cut socket, a taken seat, an expiry.
 python3 scripts/watchdog.py 300 -- .build/py-venv/bin/python scripts/browser_test.py .build/debug/pulse

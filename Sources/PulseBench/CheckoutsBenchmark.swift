@@ -15,23 +15,20 @@ public struct CheckoutsBenchmark: Sendable {
         public var latency: LatencySummary
     }
 
-    let api: PulseAPIClient
-    let events: [String]
-    let tokens: [String]
-    let rows: Int
-    let cols: Int
+    /// The target, its events and users (prepared as for the holds benchmark).
+    let target: HoldsBenchmark
 
     /// Creates `eventCount` events of `rows` × `cols` seats and `users` users on the target.
     public static func prepare(api: PulseAPIClient, adminEmail: String, adminPassword: String, eventCount: Int, users: Int,
                                rows: Int = 26, cols: Int = 50) async throws -> CheckoutsBenchmark {
-        let holds = try await HoldsBenchmark.prepare(api: api, adminEmail: adminEmail, adminPassword: adminPassword, eventCount: eventCount,
-                                                     users: users, rows: rows, cols: cols)
-        return CheckoutsBenchmark(api: api, events: holds.events, tokens: holds.tokens, rows: rows, cols: cols)
+        CheckoutsBenchmark(target: try await HoldsBenchmark.prepare(api: api, adminEmail: adminEmail, adminPassword: adminPassword,
+                                                                    eventCount: eventCount, users: users, rows: rows, cols: cols))
     }
 
     /// Runs `concurrency` clients for `seconds`. Throws ``APIError`` if a request fails outright or
     /// a checkout of a held seat answers anything but 201.
     public func run(concurrency: Int, seconds: Double) async throws -> Result {
+        let (api, events, tokens, rows, cols) = (target.api, target.events, target.tokens, target.rows, target.cols)
         precondition(concurrency <= tokens.count, "more clients than prepared users")
         let start = ContinuousClock.now
         let end = start + .milliseconds(Int(seconds * 1000))

@@ -37,22 +37,8 @@ export function loginView(root, params) {
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('button', { type: 'submit', class: 'btn btn-primary', id: 'login-submit', text: 'Log in' }),
     h('p', { class: 'muted' }, 'No account? ', h('a', { href: `#/signup${params.next ? `?next=${encodeURIComponent(params.next)}` : ''}`, text: 'Sign up' })));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const button = form.querySelector('button[type=submit]');
-    button.disabled = true;
-    try {
-      const r = await api('POST', '/users/login', { auth: false,
-        body: { email: value(form, 'email').trim(), password: value(form, 'password') } });
-      session.set(r.token, r.data.user);
-      toast(`Welcome back, ${r.data.user.name}.`, 'success');
-      afterLogin(params.next);
-    } catch (error) {
-      showFormError(form, error);
-    } finally {
-      button.disabled = false;
-    }
-  });
+  onAccountSubmit(form, params, '/users/login', 'Welcome back',
+    () => ({ email: value(form, 'email').trim(), password: value(form, 'password') }));
   replace(root, form);
   form.elements.namedItem('email').focus();
 }
@@ -67,15 +53,23 @@ export function signupView(root, params) {
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('button', { type: 'submit', class: 'btn btn-primary', id: 'signup-submit', text: 'Sign up' }),
     h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: '#/login', text: 'Log in' })));
+  onAccountSubmit(form, params, '/users/signup', 'Welcome',
+    () => ({ name: value(form, 'name').trim(), email: value(form, 'email').trim(), password: value(form, 'password') }));
+  replace(root, form);
+  form.querySelector('[name=name]').focus();
+}
+
+/** Submits `form` to `path` (log in or sign up) with the body `fields()` gives, keeps the session
+ *  it answers, greets the user and goes on; a refusal shows in the form. */
+function onAccountSubmit(form, params, path, greeting, fields) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
     try {
-      const r = await api('POST', '/users/signup', { auth: false, body: {
-        name: value(form, 'name').trim(), email: value(form, 'email').trim(), password: value(form, 'password') } });
+      const r = await api('POST', path, { auth: false, body: fields() });
       session.set(r.token, r.data.user);
-      toast(`Welcome, ${r.data.user.name}.`, 'success');
+      toast(`${greeting}, ${r.data.user.name}.`, 'success');
       afterLogin(params.next);
     } catch (error) {
       showFormError(form, error);
@@ -83,6 +77,4 @@ export function signupView(root, params) {
       button.disabled = false;
     }
   });
-  replace(root, form);
-  form.querySelector('[name=name]').focus();
 }

@@ -27,10 +27,15 @@ public struct WebApp: Sendable {
         "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon", "json": "application/json; charset=utf-8",
     ]
 
-    /// The app shipped with the binary; nil when its resources are not beside the executable.
+    /// The app shipped with the binary: SwiftPM puts the target's resources in
+    /// `Pulse_PulseReference.resources` beside the executable. Nil when they are not there (a
+    /// binary copied elsewhere alone), where `Bundle.module` would stop the process instead.
     public static func bundled() -> WebApp? {
-        guard let url = Bundle.module.url(forResource: "Web", withExtension: nil) else { return nil }
-        return try? WebApp(loading: url.path)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let beside = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("Pulse_PulseReference.resources/Web")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: beside.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        return try? WebApp(loading: beside.path)
     }
 
     /// Every file of `directory`, read now. Throws when the directory cannot be read.
