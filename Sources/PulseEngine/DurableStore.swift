@@ -106,6 +106,16 @@ public enum BookingCommit: Sendable, Equatable {
     case duplicateKey(BookingRecord)
 }
 
+/// Answer of ``DurableStore/cancelBooking(id:userID:)``.
+public enum BookingCancellation: Sendable, Equatable {
+    /// Cancelled now: its seat claims are gone, so its seats may be booked again.
+    case cancelled(BookingRecord)
+    /// It was cancelled before; nothing changed.
+    case alreadyCancelled(BookingRecord)
+    /// No booking has this id (or, for a user, none of theirs does).
+    case notFound
+}
+
 /// Errors of a durable store.
 public enum DurableStoreError: Error, Sendable, Equatable {
     /// The store did not answer or failed; a write may or may not have happened.
@@ -146,6 +156,10 @@ public protocol DurableStore: Sendable {
     func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord?
     /// The user's bookings, newest first.
     func bookings(userID: String) async throws -> [BookingRecord]
+    /// Cancels a booking in one transaction: its status becomes `cancelled` and its seat claims go,
+    /// so its seats may be booked again, while the booking, its seats and its idempotency key stay.
+    /// With `userID`, only that user's booking is found (an admin passes nil). Idempotent.
+    func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation
     /// Decides a checkout whose lease lapsed: true if its booking committed; otherwise raises the
     /// fence floor of its seats above its fences, so that the paused commit can never land.
     func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool

@@ -23,6 +23,9 @@ extension DurableStoreDecorator {
         try await inner.booking(userID: userID, idempotencyKey: idempotencyKey)
     }
     public func bookings(userID: String) async throws -> [BookingRecord] { try await inner.bookings(userID: userID) }
+    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
+        try await inner.cancelBooking(id: id, userID: userID)
+    }
     public func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
         try await inner.resolveLapsedCheckout(bookingID: bookingID, eventID: eventID, fences: fences)
     }

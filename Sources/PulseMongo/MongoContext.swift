@@ -41,6 +41,15 @@ public struct MongoContext {
                             upserted: (reply["upsertedCount"]?.int64 ?? 0) > 0)
     }
 
+    /// Deletes every document matching `filter`; returns how many.
+    @discardableResult
+    public func deleteMany(_ collection: String, _ filter: BSONDocument) throws -> Int {
+        let reply = try write(collection) { handle, options, reply, error in
+            filter.withBSON { mongoc_collection_delete_many(handle, $0, options, reply, &error) }
+        }
+        return Int(reply["deletedCount"]?.int64 ?? 0)
+    }
+
     /// The documents matching `filter`, in `sort` order, at most `limit` (0: all).
     public func find(_ collection: String, _ filter: BSONDocument, sort: BSONDocument? = nil, projection: BSONDocument? = nil,
                      limit: Int = 0) throws -> [BSONDocument] {

@@ -177,6 +177,20 @@ public final class MongoDurableStore: DurableStore {
         }
     }
 
+    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
+        try await transaction { context in
+            var filter: BSONDocument = ["_id": .string(id)]
+            if let userID { filter["userId"] = .string(userID) }
+            guard var booking = try context.findOne(MongoSchema.bookings, filter).flatMap(MongoSchema.booking) else { return .notFound }
+            if booking.status == "cancelled" { return .alreadyCancelled(booking) }
+            try context.updateOne(MongoSchema.bookings, filter: ["_id": .string(id)], update: ["$set": ["status": "cancelled"]])
+            try context.deleteMany(MongoSchema.seatClaims, ["eventId": .string(booking.eventID), "seatId": ["$in": .strings(booking.seatIDs)],
+                                                            "bookingId": .string(id)])
+            booking.status = "cancelled"
+            return .cancelled(booking)
+        }
+    }
+
     public func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
         try await transaction { context in
             if try context.findOne(MongoSchema.checkouts, ["_id": .string(bookingID)])?["outcome"]?.string == "committed" { return true }

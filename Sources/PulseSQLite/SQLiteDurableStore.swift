@@ -178,7 +178,7 @@ public final class SQLiteDurableStore: DurableStore {
 
     private static func booking(_ row: Row, _ db: Database) throws -> BookingRecord {
         let id: String = row["id"]
-        let seats = try String.fetchAll(db, sql: "SELECT seat_id FROM seat_claims WHERE booking_id = ? ORDER BY position", arguments: [id])
+        let seats = try String.fetchAll(db, sql: "SELECT seat_id FROM booking_seats WHERE booking_id = ? ORDER BY position", arguments: [id])
         return BookingRecord(id: id, eventID: row["event_id"], userID: row["user_id"], seatIDs: seats, totalCents: row["total_cents"],
                              status: row["status"], idempotencyKey: row["idempotency_key"], createdAtMs: row["created_at_ms"])
     }
@@ -210,6 +210,7 @@ public final class SQLiteDurableStore: DurableStore {
                 try db.execute(
                     sql: "INSERT INTO seat_claims (event_id, seat_id, booking_id, fence, position) VALUES (?, ?, ?, ?, ?)",
                     arguments: [booking.eventID, seat, booking.id, booking.fences[seat, default: 0], position])
+                try db.execute(sql: "INSERT INTO booking_seats (booking_id, position, seat_id) VALUES (?, ?, ?)", arguments: [booking.id, position, seat])
             }
             return .committed(BookingRecord(id: booking.id, eventID: booking.eventID, userID: booking.userID, seatIDs: booking.seatIDs,
                                             totalCents: booking.totalCents, status: "confirmed", idempotencyKey: booking.idempotencyKey,
@@ -236,6 +237,24 @@ public final class SQLiteDurableStore: DurableStore {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM bookings WHERE event_id = ? ORDER BY created_at_ms, id", arguments: [eventID])
                 .map { try Self.booking($0, db) }
+        }
+    }
+
+    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
+        try await write { db in
+            var sql = "SELECT * FROM bookings WHERE id = ?"
+            var arguments: StatementArguments = [id]
+            if let userID {
+                sql += " AND user_id = ?"
+                arguments += [userID]
+            }
+            guard let row = try Row.fetchOne(db, sql: sql, arguments: arguments) else { return .notFound }
+            var booking = try Self.booking(row, db)
+            if booking.status == "cancelled" { return .alreadyCancelled(booking) }
+            try db.execute(sql: "UPDATE bookings SET status = 'cancelled' WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM seat_claims WHERE booking_id = ?", arguments: [id])
+            booking.status = "cancelled"
+            return .cancelled(booking)
         }
     }
 

@@ -2,7 +2,8 @@ import PulseEngine
 import GRDB
 
 /// The durable schema. The invariants that can live in it do (DESIGN.md "Trust the database"):
-/// one claim per (event, seat), unique emails, one booking per (user, idempotency key).
+/// one claim per (event, seat), unique emails, one booking per (user, idempotency key). A claim
+/// belongs to the seat's active booking; a booking's seats are kept in `booking_seats`.
 enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -60,6 +61,19 @@ enum SQLiteSchema {
                     key TEXT PRIMARY KEY NOT NULL,
                     value INTEGER NOT NULL
                 );
+                """)
+        }
+        // A booking's seats get a table of their own: a cancelled booking gives up its claims
+        // (its seats may be sold again) but keeps its seats.
+        migrator.registerMigration("v2-booking-seats") { db in
+            try db.execute(sql: """
+                CREATE TABLE booking_seats (
+                    booking_id TEXT NOT NULL REFERENCES bookings (id),
+                    position INTEGER NOT NULL,
+                    seat_id TEXT NOT NULL,
+                    PRIMARY KEY (booking_id, position)
+                );
+                INSERT INTO booking_seats (booking_id, position, seat_id) SELECT booking_id, position, seat_id FROM seat_claims;
                 """)
         }
         return migrator

@@ -20,7 +20,7 @@ struct DifferentialStoreTests {
         func pick<T>(_ values: [T]) -> T { values[random.below(values.count)] }
         let user = pick(users)
         let event = pick(events)
-        let operation = random.below(12)
+        let operation = random.below(13)
         do {
             switch operation {
             case 0:
@@ -56,6 +56,9 @@ struct DifferentialStoreTests {
             case 9:
                 let fences = Dictionary(uniqueKeysWithValues: [pick(seats)].map { ($0, Int64(1 + random.below(5))) })
                 return "\(try await store.resolveLapsedCheckout(bookingID: "b\(max(0, step - random.below(4)))", eventID: event, fences: fences))"
+            case 12:
+                let id = "b\(max(0, step - 1 - random.below(8)))"
+                return "\(try await store.cancelBooking(id: id, userID: random.chance(0.7) ? user : nil))"
             case 10:
                 return "\(try await store.bookings(userID: user).map { "\($0.id) \($0.seatIDs) \($0.idempotencyKey ?? "-")" }) "
                     + "\(try await store.booking(userID: user, idempotencyKey: "k1")?.id ?? "-")"
@@ -78,6 +81,11 @@ struct DifferentialStoreTests {
             try await store.createEvent(EventRecord(id: event, title: event, venue: "V", date: "2027-0\(2 - index)-01T00:00:00.000Z", isActive: true,
                                                     rows: 2, cols: 3, priceCents: 100, createdAtMs: 0))
         }
+    }
+
+    @Test("the cancellation contract holds on SQLite (DurableStoreContract, as MongoStoreTests runs it on MongoDB)")
+    func cancellationOnSQLite() async throws {
+        try await DurableStoreContract.cancellation(try SQLiteDurableStore())
     }
 
     @Test("seeded operation sequences give the same answer at every step", arguments: [1, 2, 3] as [UInt64])

@@ -45,6 +45,12 @@ struct MongoStoreTests {
         #expect(try await store.bookings(userID: "u1").map(\.id) == ["b1"])
     }
 
+    @Test("a cancelled booking gives its seats back, keeps its seats and its key, and is cancelled once")
+    func cancellation() async throws {
+        let server = try await MongoServerProcess()
+        try await DurableStoreContract.cancellation(try await MongoDurableStore(url: server.url()))
+    }
+
     @Test("many concurrent commits of overlapping seats: each seat is booked once, by one whole booking")
     func concurrentCommits() async throws {
         let server = try await MongoServerProcess()

@@ -1,10 +1,11 @@
 import Foundation
+import GRDB
 import NIOCore
 @testable import PulseEngine
 import PulseLive
 import PulseProtocol
 @testable import PulseReference
-import PulseSQLite
+@testable import PulseSQLite
 import Testing
 
 @Suite("Building blocks")
@@ -208,6 +209,29 @@ struct SQLiteStoreTests {
         #expect(try await store.resolveLapsedCheckout(bookingID: "b9", eventID: "e1", fences: ["A3": 5]) == false)
         #expect(try await store.commitBooking(booking("b9", ["A3"])) == .fencedOff(["A3"]))
         #expect(try await store.resolveLapsedCheckout(bookingID: "b1", eventID: "e1", fences: ["A1": 5]) == true)
+    }
+
+    @Test("a database made before cancellation (schema v1) is migrated: its bookings keep their seats and can be cancelled")
+    func migratesFromV1() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-v1-\(ProcessInfo.processInfo.processIdentifier).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        do {
+            let old = try DatabaseQueue(path: path)
+            try SQLiteSchema.migrator.migrate(old, upTo: "v1")
+            try await old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users VALUES ('u1', 'U', 'u@example.com', 'h', 'user', 0);
+                    INSERT INTO events (id, title, venue, date, is_active, rows, cols, price_cents, created_at_ms) VALUES ('e1', 'T', 'V', '2027-01-01T00:00:00.000Z', 1, 1, 3, 100, 0);
+                    INSERT INTO bookings VALUES ('b1', 'e1', 'u1', 200, 'confirmed', 'k', 5);
+                    INSERT INTO seat_claims VALUES ('e1', 'A2', 'b1', 4, 0), ('e1', 'A1', 'b1', 4, 1);
+                    """)
+            }
+        }
+        let store = try SQLiteDurableStore(path: path)
+        #expect(try await store.bookings(userID: "u1").map(\.seatIDs) == [["A2", "A1"]], "the seats in booking order")
+        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw TestFailure("cancel") }
+        #expect(cancelled.seatIDs == ["A2", "A1"] && cancelled.status == "cancelled")
+        #expect(try await store.bookedSeats(eventID: "e1") == [])
     }
 
     @Test("hot generations grow on every call and survive reopening the file")

@@ -1,0 +1,45 @@
+import PulseEngine
+import Testing
+
+/// Behaviour every durable store must have, run on SQLite (here, against the same function in
+/// the differential test's sequences) and on MongoDB.
+enum DurableStoreContract {
+    /// Cancelling: only the owner (or an admin, with no user) finds the booking; its claims go, so
+    /// its seats can be booked again at once; it keeps its seats and its idempotency key; a second
+    /// cancel changes nothing.
+    static func cancellation(_ store: any DurableStore) async throws {
+        try await store.createEvent(EventRecord(id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
+                                                rows: 1, cols: 4, priceCents: 100, createdAtMs: 0))
+        for user in ["u1", "u2"] {
+            try await store.createUser(UserRecord(id: user, name: user, email: "\(user)@example.com", passwordHash: "h", role: .user, createdAtMs: 0))
+        }
+        func booking(_ id: String, _ seats: [String], user: String, key: String? = nil, at time: Int64) -> NewBooking {
+            NewBooking(id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 3) }),
+                       totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
+        }
+        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else { throw ContractFailure("b1") }
+        #expect(try await store.cancelBooking(id: "b1", userID: "u2") == .notFound, "another user's booking is not theirs to cancel")
+        #expect(try await store.cancelBooking(id: "nope", userID: nil) == .notFound)
+        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw ContractFailure("cancel") }
+        #expect(cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"])
+        guard case .alreadyCancelled(let again) = try await store.cancelBooking(id: "b1", userID: nil) else { throw ContractFailure("again") }
+        #expect(again == cancelled)
+        #expect(try await store.bookedSeats(eventID: "e1") == [])
+        #expect(try await store.bookedSeatCounts(eventIDs: ["e1"]) == [:])
+        guard case .committed = try await store.commitBooking(booking("b2", ["A2", "A3"], user: "u2", at: 2)) else {
+            throw ContractFailure("a cancelled seat could not be booked again")
+        }
+        #expect(try await store.commitBooking(booking("b3", ["A3"], user: "u1", at: 3)) == .seatsTaken(["A3"]), "the new booking holds its seats")
+        guard case .duplicateKey(let replayed) = try await store.commitBooking(booking("b4", ["A4"], user: "u1", key: "k", at: 4)) else {
+            throw ContractFailure("the key forgot its booking")
+        }
+        #expect(replayed.id == "b1" && replayed.status == "cancelled")
+        #expect(try await store.bookings(userID: "u1").map { "\($0.id) \($0.status) \($0.seatIDs)" } == ["b1 cancelled [\"A1\", \"A2\"]"])
+        #expect(try await store.bookedSeats(eventID: "e1") == ["A2", "A3"])
+    }
+}
+
+struct ContractFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
