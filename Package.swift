@@ -190,7 +190,9 @@ let package = Package(
         .testTarget(
             name: "Conformance",
             dependencies: ["PulseConform", "PulseWire", "PulseHistory", "PulseScenario", "PulseMutants"],
-            path: "Tests/Conformance"
+            path: "Tests/Conformance",
+            // Servers the tests start with Python (the seed stand-in, the independent implementation).
+            exclude: ["Support/seed_server.py", "Support/pulse_server.py"]
         ),
         .testTarget(
             name: "PulseSimTests",

@@ -1,7 +1,6 @@
 import CMongoc
 import Glibc
 import NIOPosix
-import Synchronization
 
 /// Initialises the driver once. Its log keeps errors only: a warning such as an abort of a
 /// transaction the server had already ended (after a write conflict) is expected here.
@@ -21,8 +20,10 @@ private let mongocInitialised: Void = {
 /// read concern `majority`; transactions use read concern `snapshot`. So nothing Pulse reads can be
 /// a write that was not committed, nor one a failover could roll back.
 public final class MongoConnection: @unchecked Sendable {
-    // mongoc_client_pool_t is thread-safe; a popped client is used by one thread at a time.
-    private let pool: OpaquePointer
+    /// A `mongoc_client_pool_t`: thread-safe; a client popped from it is used by one thread at a time.
+    private struct Pool: @unchecked Sendable { let pointer: OpaquePointer }
+
+    private let pool: Pool
     private let uri: OpaquePointer
     private let threads: NIOThreadPool
     /// The database named in the URL's path, else `pulse`.
@@ -59,24 +60,28 @@ public final class MongoConnection: @unchecked Sendable {
         mongoc_client_pool_set_error_api(pool, 2)
         mongoc_client_pool_max_size(pool, UInt32(connections))
         self.uri = uri
-        self.pool = pool
+        self.pool = Pool(pointer: pool)
         databaseName = mongoc_uri_get_database(uri).map { String(cString: $0) } ?? "pulse"
         threads = NIOThreadPool(numberOfThreads: connections)
         threads.start()
     }
 
     deinit {
-        try? threads.syncShutdownGracefully()
-        mongoc_client_pool_destroy(pool)
+        // No call is running (each holds this connection until it returns); not waiting keeps a
+        // release on one of the pool's own threads from waiting for itself.
+        threads.shutdownGracefully { _ in }
+        mongoc_client_pool_destroy(pool.pointer)
         mongoc_uri_destroy(uri)
     }
 
     /// Runs `body` with a client of the pool on one of the connection's threads.
     /// Throws what `body` throws (``MongoError`` for driver failures).
     public func run<T: Sendable>(_ body: @escaping @Sendable (MongoContext) throws -> T) async throws -> T {
-        try await threads.runIfActive { [self] in
-            let client = mongoc_client_pool_pop(pool)!
-            defer { mongoc_client_pool_push(pool, client) }
+        // The closure holds the pool, not the connection: the last release of the connection
+        // never happens on one of its own threads.
+        try await threads.runIfActive { [pool, databaseName] in
+            let client = mongoc_client_pool_pop(pool.pointer)!
+            defer { mongoc_client_pool_push(pool.pointer, client) }
             return try body(MongoContext(client: client, databaseName: databaseName, session: nil))
         }
     }

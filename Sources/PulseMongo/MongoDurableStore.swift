@@ -93,7 +93,7 @@ public final class MongoDurableStore: DurableStore {
     }
 
     public func updateEvent(_ event: EventRecord) async throws {
-        try await call {
+        _ = try await call {
             try $0.updateOne(MongoSchema.events, filter: ["_id": .string(event.id), "deleted": false], update: [
                 "$set": ["title": .string(event.title), "venue": .string(event.venue), "date": .string(event.date),
                          "description": .optional(event.description), "isActive": .bool(event.isActive)],
