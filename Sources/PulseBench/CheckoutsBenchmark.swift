@@ -39,7 +39,7 @@ public struct CheckoutsBenchmark: Sendable {
                     var latencies: [UInt64] = []
                     while ContinuousClock.now < end {
                         let event = events[dice.below(events.count)]
-                        let seat = "\(Character(UnicodeScalar(UInt8(65 + dice.below(rows)))))\(1 + dice.below(cols))"
+                        let seat = SeatGrid.label(row: dice.below(rows), col: 1 + dice.below(cols))
                         let hold = try await api.call(.POST, "/api/v1/events/\(event)/holds", token: tokens[client], json: ["seatIds": [seat]])
                         guard hold.status == 201 else {
                             if hold.status == 409 { continue }

@@ -52,8 +52,7 @@ public struct HoldsBenchmark: Sendable {
                     var granted = 0, conflicts = 0
                     while ContinuousClock.now < end {
                         let event = events[Int(dice.next() % UInt64(events.count))]
-                        let row = Character(UnicodeScalar(UInt8(65 + Int(dice.next() % UInt64(rows)))))
-                        let seat = "\(row)\(1 + Int(dice.next() % UInt64(cols)))"
+                        let seat = SeatGrid.label(row: dice.below(rows), col: 1 + dice.below(cols))
                         let sent = ContinuousClock.now
                         let reply = try await api.call(.POST, "/api/v1/events/\(event)/holds", token: tokens[client], json: ["seatIds": [seat]])
                         latencies.append(UInt64((ContinuousClock.now - sent).nanoseconds))

@@ -24,18 +24,21 @@ public final class MongoDurableStore: DurableStore {
 
     /// Runs `body` on a pooled client, turning driver failures into ``DurableStoreError``.
     private func call<T: Sendable>(_ body: @escaping @Sendable (MongoContext) throws -> T) async throws -> T {
-        do {
-            return try await connection.run(body)
-        } catch let error as MongoError {
-            throw DurableStoreError.unavailable(error.description)
-        }
+        try await translatingErrors { try await connection.run(body) }
     }
 
     /// Runs `body` as one transaction, turning driver failures into ``DurableStoreError``.
     private func transaction<T: Sendable>(_ body: @escaping @Sendable (MongoContext) throws -> T) async throws -> T {
+        try await translatingErrors { try await connection.transaction(body) }
+    }
+
+    /// `work`, with a unique index's refusal thrown as `duplicate` when given, and any other driver
+    /// failure as ``DurableStoreError/unavailable(_:)``.
+    private func translatingErrors<T>(duplicate: DurableStoreError? = nil, _ work: () async throws -> T) async throws -> T {
         do {
-            return try await connection.transaction(body)
+            return try await work()
         } catch let error as MongoError {
+            if let duplicate, error.isDuplicateKey { throw duplicate }
             throw DurableStoreError.unavailable(error.description)
         }
     }
@@ -43,12 +46,8 @@ public final class MongoDurableStore: DurableStore {
     // MARK: Users
 
     public func createUser(_ user: UserRecord) async throws {
-        do {
+        try await translatingErrors(duplicate: .emailTaken) {
             try await connection.run { try $0.insertOne(MongoSchema.users, MongoSchema.document(user)) }
-        } catch let error as MongoError where error.isDuplicateKey {
-            throw DurableStoreError.emailTaken
-        } catch let error as MongoError {
-            throw DurableStoreError.unavailable(error.description)
         }
     }
 

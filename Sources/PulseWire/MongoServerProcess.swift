@@ -30,9 +30,6 @@ public final class MongoServerProcess: @unchecked Sendable {
         return FileManager.default.isExecutableFile(atPath: onPath) ? onPath : venv
     }
 
-    /// Whether a server program is there to start (scripts/test.sh installs it).
-    public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: executable) }
-
     /// Starts the server (again, on the same storage) and waits until it accepts connections.
     public func start() async throws {
         let process = Process()

@@ -83,17 +83,13 @@ struct HoldsCommand: AsyncParsableCommand {
     @Option(help: "Requests redis-benchmark sends per count.") var referenceRequests: Int = 100_000
 
     func run() async throws {
-        let counts = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !counts.isEmpty, counts.allSatisfy({ (1...1024).contains($0) }) else { throw ValidationError("--concurrency must list counts 1...1024") }
-        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        let counts = try loadCounts(concurrency: concurrency, seconds: seconds, allowed: 1...1024)
         let redis = try await RedisServerProcess()
         defer { redis.stop() }
         let server = try await ServerProcess(executable: ServerProcess.currentExecutable,
                                              arguments: ["--redis", redis.url, "--hold-ttl", "5", "--max-held-seats", "1300"])
         defer { server.stop() }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: counts.max()!)))
-        do {
+        try await withLoadClient(connections: counts.max()!) { http in
             let api = PulseAPIClient(baseURL: server.baseURL, http: http)
             let benchmark = try await HoldsBenchmark.prepare(api: api, adminEmail: server.adminEmail, adminPassword: server.adminPassword,
                                                              eventCount: 64, users: counts.max()!)
@@ -110,11 +106,7 @@ struct HoldsCommand: AsyncParsableCommand {
                              result.latency.p50Ms, result.latency.p99Ms, result.granted, result.conflicts, reference.requestsPerSecond,
                              reference.p50Ms, reference.p99Ms, result.requestsPerSecond / reference.requestsPerSecond))
             }
-        } catch {
-            try? await http.shutdown()
-            throw error
         }
-        try await http.shutdown()
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import PulseBench
 import PulseWire
 
@@ -23,18 +22,14 @@ struct CheckoutsCommand: AsyncParsableCommand {
     @Option(help: "A MongoDB URL to measure instead of starting SecantusDB.") var mongo: String?
 
     func run() async throws {
-        let counts = concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !counts.isEmpty, counts.allSatisfy({ (1...512).contains($0) }) else { throw ValidationError("--concurrency must list counts 1...512") }
-        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        let counts = try loadCounts(concurrency: concurrency, seconds: seconds, allowed: 1...512)
         let secantus = mongo == nil ? try await MongoServerProcess() : nil
         let mongoURL = mongo ?? secantus!.url(database: "bench")
         let sqliteServer = try await ServerProcess(executable: ServerProcess.currentExecutable)
         defer { sqliteServer.stop() }
         let mongoServer = try await ServerProcess(executable: ServerProcess.currentExecutable, arguments: ["--mongo", mongoURL])
         defer { mongoServer.stop() }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: counts.max()!)))
-        do {
+        try await withLoadClient(connections: counts.max()!) { http in
             var targets: [CheckoutsBenchmark] = []
             for server in [sqliteServer, mongoServer] {
                 targets.append(try await CheckoutsBenchmark.prepare(api: PulseAPIClient(baseURL: server.baseURL, http: http), adminEmail: server.adminEmail,
@@ -49,10 +44,6 @@ struct CheckoutsCommand: AsyncParsableCommand {
                              sqlite.latency.p99Ms, mongo.checkoutsPerSecond, mongo.latency.p50Ms, mongo.latency.p99Ms,
                              mongo.checkoutsPerSecond / sqlite.checkoutsPerSecond))
             }
-        } catch {
-            try? await http.shutdown()
-            throw error
         }
-        try await http.shutdown()
     }
 }

@@ -17,29 +17,24 @@ enum DurableStoreContract {
             NewBooking(id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 3) }),
                        totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
         }
-        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else { throw ContractFailure("b1") }
+        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else { throw TestFailure("b1") }
         #expect(try await store.cancelBooking(id: "b1", userID: "u2") == .notFound, "another user's booking is not theirs to cancel")
         #expect(try await store.cancelBooking(id: "nope", userID: nil) == .notFound)
-        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw ContractFailure("cancel") }
+        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw TestFailure("cancel") }
         #expect(cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"])
-        guard case .alreadyCancelled(let again) = try await store.cancelBooking(id: "b1", userID: nil) else { throw ContractFailure("again") }
+        guard case .alreadyCancelled(let again) = try await store.cancelBooking(id: "b1", userID: nil) else { throw TestFailure("again") }
         #expect(again == cancelled)
         #expect(try await store.bookedSeats(eventID: "e1") == [])
         #expect(try await store.bookedSeatCounts(eventIDs: ["e1"]) == [:])
         guard case .committed = try await store.commitBooking(booking("b2", ["A2", "A3"], user: "u2", at: 2)) else {
-            throw ContractFailure("a cancelled seat could not be booked again")
+            throw TestFailure("a cancelled seat could not be booked again")
         }
         #expect(try await store.commitBooking(booking("b3", ["A3"], user: "u1", at: 3)) == .seatsTaken(["A3"]), "the new booking holds its seats")
         guard case .duplicateKey(let replayed) = try await store.commitBooking(booking("b4", ["A4"], user: "u1", key: "k", at: 4)) else {
-            throw ContractFailure("the key forgot its booking")
+            throw TestFailure("the key forgot its booking")
         }
         #expect(replayed.id == "b1" && replayed.status == "cancelled")
         #expect(try await store.bookings(userID: "u1").map { "\($0.id) \($0.status) \($0.seatIDs)" } == ["b1 cancelled [\"A1\", \"A2\"]"])
         #expect(try await store.bookedSeats(eventID: "e1") == ["A2", "A3"])
     }
-}
-
-struct ContractFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

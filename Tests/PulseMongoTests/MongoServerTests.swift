@@ -34,7 +34,7 @@ struct MongoServerTests {
         for index in 0..<16 {
             buyers.append(try await api.signup(name: "B\(index)", email: "b\(index)@kill.test", password: "buyer-password").token)
         }
-        let seats = (0..<3).flatMap { row in (1...10).map { "\(Character(UnicodeScalar(65 + row)!))\($0)" } }
+        let seats = SeatGrid(rows: 3, cols: 10).labels
         // Every buyer races for random seats (a hold, then a checkout of it); the tenth booking
         // acknowledged kills the server while the others' requests are in flight.
         let bookingsSoFar = SharedCount()

@@ -8,6 +8,8 @@ public struct HistoryHTMLReport {
     let index: HistoryIndex
     let violations: [Violation]
     let evidence: [Invariant: Int]
+    /// The lines of every violation's witnesses.
+    let witnesses: Set<Int>
     /// Histories longer than this list only the lines of seats with a violation and the witnesses.
     public var fullListingMax = 20_000
 
@@ -17,6 +19,7 @@ public struct HistoryHTMLReport {
         index = HistoryIndex(records)
         violations = HistoryChecker.check(index).filter { invariants.contains($0.invariant) }
         evidence = HistoryChecker.evidence(index).filter { invariants.contains($0.key) }
+        witnesses = Set(violations.flatMap(\.witnessLines))
     }
 
     /// The whole page.
@@ -32,8 +35,6 @@ public struct HistoryHTMLReport {
     }
 
     // MARK: Sections
-
-    private var witnesses: Set<Int> { Set(violations.flatMap(\.witnessLines)) }
 
     private func summary() -> String {
         var out = "<p>\(index.records.count) records; \(violations.isEmpty ? "no invariant broken" : "\(violations.count) violation(s)").</p>\n<table class=\"verdicts\">"
@@ -62,7 +63,6 @@ public struct HistoryHTMLReport {
         let intervals = index.heldIntervals()
         let perSeat = recordsPerSeat()
         let users = Array(Set(index.operations.map(\.user))).sorted()
-        let witnesses = witnesses
         var out = "<h2>Seats</h2>\n<p class=\"legend\">Bars: holds from their grant to their expiry or the owner's release or checkout, "
             + "in their user's colour (hatched: granted somewhere in this stretch); <span class=\"booked\">&#9632;</span> booked; ticks under the bar: "
             + "what subscribers were told. Each seat's time runs left to right from its first record to its last; hover for details. "
@@ -94,7 +94,7 @@ public struct HistoryHTMLReport {
                     out += mark(record.timeNs, start, span, "tick", "\(seconds(record.timeNs)) s: \(record.process) told \(record.f) seq \(record.int("seq").map(String.init) ?? "?") (line \(record.line))")
                 }
                 out += "</div>\n<table class=\"records\">"
-                for record in records { out += row(record, witnesses) }
+                for record in records { out += row(record) }
                 out += "</table></details>\n"
             }
         }
@@ -102,7 +102,6 @@ public struct HistoryHTMLReport {
     }
 
     private func listing() -> String {
-        let witnesses = witnesses
         let full = index.records.count <= fullListingMax
         let flaggedSeats = Set(violations.compactMap { violation in violation.seat.map { "\(violation.event)\u{0}\($0)" } })
         var out = "<h2>History</h2>\n"
@@ -110,14 +109,14 @@ public struct HistoryHTMLReport {
         out += "<table class=\"records\">"
         for record in index.records {
             if !full, !witnesses.contains(record.line), Self.seats(of: record).allSatisfy({ !flaggedSeats.contains("\(record.string("event") ?? "")\u{0}\($0)") }) { continue }
-            out += row(record, witnesses, anchor: true)
+            out += row(record, anchor: true)
         }
         return out + "</table>\n"
     }
 
     // MARK: Pieces
 
-    private func row(_ record: HistoryRecord, _ witnesses: Set<Int>, anchor: Bool = false) -> String {
+    private func row(_ record: HistoryRecord, anchor: Bool = false) -> String {
         let id = anchor ? " id=\"line-\(record.line)\"" : ""
         let css = witnesses.contains(record.line) ? " class=\"witness\"" : ""
         let link = anchor ? "\(record.line)" : "<a href=\"#line-\(record.line)\">\(record.line)</a>"
