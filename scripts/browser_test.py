@@ -15,7 +15,11 @@ in through the form):
      Then a lost live message (a seq gap) and a wake-up (visibilitychange) also resync B.
   4. B holds a seat first; A clicking it gets the "taken" toast and no hold.
   5. A hold (made with the keyboard) expires after the TTL: `available` again on both pages.
-  6. The admin creates an event in the admin page; it appears in the events list; close, reopen
+  6. A cancels the booking of step 2 on its bookings page (with the keyboard, through the inline
+     confirmation): the row says cancelled, with when. B, still on the event's map, sees the seats
+     turn from booked to available live (seats_released) without a reload, at the server's seq and
+     with the server's map; then B holds one of them.
+  7. The admin creates an event in the admin page; it appears in the events list; close, reopen
      and delete work. A bad token sends you to log in; the map fits a phone-width screen.
 No CSP violation and no uncaught script error may occur. Screenshots go to .build/browser-test/.
 Chromium is Debian's (/usr/bin/chromium, or PULSE_CHROMIUM); nothing is downloaded.
@@ -366,7 +370,8 @@ def run(binary, web_dir):
             page.close()
             log(f"  ok    step 2: double-clicked Book: one booking of {', '.join(seats)} (31.00, {len(A.checkout_keys)} request(s), "
                 "one Idempotency-Key); both see booked; listed on A's bookings page")
-        retry("step 2", 3, step2)
+            return bookings[0]["id"], seats
+        booking_id, booked = retry("step 2", 3, step2)
 
         # 3. B never shows a stale seat: after a wake-up, after a lost live message (a seq gap), and
         #    after its socket is cut while A holds a seat. The wake-up case runs first, while no other
@@ -521,7 +526,98 @@ def run(binary, web_dir):
             raise Failure(f"at phone width (390 px) the page overflows sideways by {overflow} px")
         log("  ok    the event page fits a 390 px wide screen")
 
-        # 6. Admin page: create (UI) -> listed; close, reopen, delete (B, watching it, is told).
+        # 6. A cancels the booking of step 2 on the bookings page; B, on the event's map, sees its
+        #    seats turn available live (seats_released, at the next seq) and can hold one. No hold is
+        #    alive now (step 5 waited for the last expiry), so nothing but the cancellation changes
+        #    the map: an app that ignores seats_released keeps showing the seats booked.
+        for seat in booked:
+            B.wait_seat(seat, "booked", 1, "step 6: before the cancellation")
+        B.wait_live("step 6")
+        before = B.debug()
+        B.page.evaluate("window.__notReloaded = true")  # a reload of B's page would lose it
+        A.goto("/bookings")
+        row = A.page.locator(f'.booking[data-booking-id="{booking_id}"]')
+        cancel = row.locator("[data-action=cancel]")
+        try:
+            cancel.wait_for(timeout=8000)
+        except PlaywrightTimeout:
+            raise Failure(f"step 6: A's bookings page must show booking {booking_id} with a 'Cancel booking' button: "
+                          f"{A.page.locator('#booking-list').inner_text()!r}") from None
+        status = row.locator(".booking-status").inner_text()
+        if row.get_attribute("data-status") != "confirmed" or status.strip() != "Confirmed":
+            raise Failure(f"step 6: a confirmed booking must say so; its row has data-status "
+                          f"{row.get_attribute('data-status')!r} and status text {status!r}")
+        # The keyboard: Enter opens the confirmation on "Keep booking"; Escape closes it (nothing is
+        # cancelled); Enter again, Shift+Tab to "Yes, cancel booking", Enter cancels.
+        focused = "() => document.activeElement?.dataset.action ?? null"
+        cancel.focus()
+        A.page.keyboard.press("Enter")
+        A.wait_js("() => document.activeElement?.dataset.action === 'keep'", 2,
+                  "step 6: 'Cancel booking' must open a confirmation with the focus on 'Keep booking'")
+        A.page.keyboard.press("Escape")
+        A.wait_js("() => document.activeElement?.dataset.action === 'cancel'", 2,
+                  "step 6: Escape must close the confirmation and give the focus back to 'Cancel booking'")
+        if row.locator("[data-action=confirm-cancel]").is_visible():
+            raise Failure("step 6: the confirmation must be hidden after Escape")
+        A.page.keyboard.press("Enter")
+        A.wait_js("() => document.activeElement?.dataset.action === 'keep'", 2, "step 6: the confirmation reopens")
+        A.page.keyboard.press("Shift+Tab")
+        if A.page.evaluate(focused) != "confirm-cancel":
+            raise Failure(f"step 6: Shift+Tab from 'Keep booking' must reach 'Yes, cancel booking'; focus is on {A.page.evaluate(focused)!r}")
+        A.page.keyboard.press("Enter")
+        done = A.page.locator(f'.booking[data-booking-id="{booking_id}"][data-status="cancelled"]')
+        try:
+            done.wait_for(timeout=5000)
+        except PlaywrightTimeout:
+            raise Failure(f"step 6: after confirming, A's booking {booking_id} must show as cancelled; row: "
+                          f"{row.inner_text()!r}; toasts: {A.page.locator('.toast').all_inner_texts()}") from None
+        text = done.inner_text()
+        if "Cancelled" not in text or done.locator(".booking-cancelled-at").count() != 1 or done.locator("[data-action=cancel]").count():
+            raise Failure(f"step 6: a cancelled booking must say 'Cancelled' with its cancelledAt and offer no cancel button; row: {text!r}")
+        A.toast_with("Cancelled", 3, "step 6: success toast")
+        mine = {b["id"]: b for b in server.api("GET", "/bookings/me", a_token)["data"]["bookings"]}
+        if mine.get(booking_id, {}).get("status") != "cancelled" or not mine[booking_id].get("cancelledAt"):
+            raise Failure(f"step 6: the server must list booking {booking_id} as cancelled with cancelledAt: {mine.get(booking_id)}")
+        for seat in booked:
+            try:
+                B.wait_seat(seat, "available", 3, "")
+            except Failure:
+                truth = server.api("GET", f"/events/{eid}/seats")["data"]
+                raise Failure(f"step 6: B's map must turn {seat} from booked to available live after A cancelled (the"
+                              f" seats_released message); B shows {B.state_of(seat)!r} at seq {B.debug()['lastSeq']}, the"
+                              f" server has it {server_seat(server, eid, seat)['status']!r} at seq {truth['seq']}: the app"
+                              " does not apply seats_released") from None
+        truth = server.api("GET", f"/events/{eid}/seats")["data"]
+        B.wait_js("seq => pulseDebug.lastSeq === seq", 2, f"step 6: B's seq must reach the server's ({truth['seq']})", arg=truth["seq"])
+        expected = {s["id"]: {"available": "available", "booked": "booked"}.get(s["status"], "mine" if s.get("lockedBy") == B_id else "held")
+                    for s in truth["seats"]}
+        shown = B.page.evaluate("() => Object.fromEntries([...document.querySelectorAll('#seat-map [data-seat-id]')]"
+                                ".map(b => [b.dataset.seatId, b.dataset.state]))")
+        wrong = {k: (shown.get(k), v) for k, v in expected.items() if shown.get(k) != v}
+        if wrong:
+            raise Failure(f"step 6: B's map must equal the server's at seq {truth['seq']}; differing seats (B, server): {wrong}")
+        after = B.debug()
+        if not B.page.evaluate("window.__notReloaded === true"):
+            raise Failure("step 6: B's page was reloaded; the seats must turn available live")
+        if truth["seq"] != before["lastSeq"] + 1 or after["stats"]["gaps"] != before["stats"]["gaps"]:
+            raise Failure(f"step 6: the cancellation must be one change at the next seq, applied in order: B went from seq "
+                          f"{before['lastSeq']} to {after['lastSeq']} (server {truth['seq']}), gaps {before['stats']['gaps']} -> "
+                          f"{after['stats']['gaps']}")
+        A.shot("6-A-booking-cancelled")
+        B.page.mouse.move(5, 5)
+        B.shot("6-B-seats-released")
+        seat = booked[0]
+        B.seat(seat).click()
+        B.wait_seat(seat, "mine", 5, f"step 6: B holds {seat}, released by the cancellation")
+        b_holds = server.api("GET", f"/events/{eid}/holds", b_token)["data"]["holds"]
+        if not any(seat in h["seatIds"] for h in b_holds):
+            raise Failure(f"step 6: the server must show B holding {seat}; B's holds {b_holds}")
+        B.seat(seat).click()
+        B.wait_seat(seat, "available", 5, f"step 6: B releases {seat}")
+        log(f"  ok    step 6: A cancelled booking of {', '.join(booked)} on its bookings page (keyboard, inline confirmation):"
+            f" shown cancelled; B's map turned them available live at seq {truth['seq']} (= server's map), then B held {seat}")
+
+        # 7. Admin page: create (UI) -> listed; close, reopen, delete (B, watching it, is told).
         C = Browser(chromium, server.base, "admin")
         browsers.append(C)
         C.goto("/login")
@@ -541,23 +637,23 @@ def run(binary, web_dir):
         try:
             row.wait_for(timeout=8000)
         except PlaywrightTimeout:
-            raise Failure(f"step 6: the created event is not in the admin list; form error: "
+            raise Failure(f"step 7: the created event is not in the admin list; form error: "
                           f"{C.page.locator('#create-event-form .form-error').inner_text()!r}") from None
         new_id = row.get_attribute("data-event-id")
-        C.shot("6-admin")
+        C.shot("7-admin")
         C.goto("/events")
         C.page.locator("#event-list .event-card").filter(has_text=title).wait_for(timeout=8000)
-        C.shot("6-events-list")
+        C.shot("7-events-list")
         created = server.api("GET", f"/events/{new_id}")["data"]["event"]
         if created["venueConfig"] != {"rows": 3, "cols": 6, "price": 9.99} or not created["isActive"]:
-            raise Failure(f"step 6: the event created in the UI is wrong: {created}")
+            raise Failure(f"step 7: the event created in the UI is wrong: {created}")
         B.open_event(new_id)
         C.goto("/admin")
         row = C.page.locator(f'.admin-event[data-event-id="{new_id}"]')
         row.locator("[data-action=toggle]").click()
         C.page.locator(f'.admin-event[data-event-id="{new_id}"][data-active="false"]').wait_for(timeout=5000)
         if server.api("GET", f"/events/{new_id}")["data"]["event"]["isActive"]:
-            raise Failure("step 6: Close booking did not close the event")
+            raise Failure("step 7: Close booking did not close the event")
         C.page.locator(f'.admin-event[data-event-id="{new_id}"] [data-action=toggle]').click()
         C.page.locator(f'.admin-event[data-event-id="{new_id}"][data-active="true"]').wait_for(timeout=5000)
         delete = C.page.locator(f'.admin-event[data-event-id="{new_id}"] [data-action=delete]')
@@ -565,13 +661,13 @@ def run(binary, web_dir):
         delete.click()  # the second press confirms
         C.page.locator(f'.admin-event[data-event-id="{new_id}"]').wait_for(state="detached", timeout=5000)
         if server.call("GET", f"/api/v1/events/{new_id}")[0] != 404:
-            raise Failure("step 6: Delete did not delete the event")
+            raise Failure("step 7: Delete did not delete the event")
         try:
             B.page.locator("#event-banner").filter(has_text="deleted").wait_for(timeout=5000)
         except PlaywrightTimeout:
-            raise Failure("step 6: B, on the deleted event's page, must be told (event_deleted)") from None
-        B.shot("6-B-event-deleted")
-        log(f"  ok    step 6: the admin page created {title!r} (listed in events), closed, reopened and deleted it;"
+            raise Failure("step 7: B, on the deleted event's page, must be told (event_deleted)") from None
+        B.shot("7-B-event-deleted")
+        log(f"  ok    step 7: the admin page created {title!r} (listed in events), closed, reopened and deleted it;"
             " B, watching it, got event_deleted")
 
         # Extras: a bad token sends you to log in; phone width; no CSP violation anywhere.

@@ -106,6 +106,7 @@ extension BookingRecord {
     /// The booking as the API shows it.
     public var resource: BookingResource {
         BookingResource(id: id, eventId: eventID, userId: userID, seatIds: seatIDs, totalAmount: Money.amount(fromCents: totalCents),
-                        status: status, createdAt: ISOTime.format(ms: createdAtMs))
+                        status: status, createdAt: ISOTime.format(ms: createdAtMs), cancelledAt: cancelledAtMs.map(ISOTime.format(ms:)),
+                        cancellationReason: cancellationReason)
     }
 }

@@ -51,7 +51,7 @@ extension BookingEngine {
         if event.isActive {
             // A reopened event may have been inactive at start-up, when only active events were warmed up.
             let booked = try await onDurable { try await durable.bookedSeats(eventID: eventID) }
-            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: eventID, seatIDs: booked) } }
+            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: eventID, bookings: booked) } }
         }
         return try await self.event(eventID)
     }
@@ -79,7 +79,7 @@ extension BookingEngine {
         var snapshot = try await onHot(mutating: false) { try await hot.snapshot(eventID: eventID, nowMs: clock.nowMs()) }
         if !event.isActive {
             // Inactive events are not warmed up at start-up: the durable store knows their sold seats.
-            snapshot.booked.formUnion(try await onDurable { try await durable.bookedSeats(eventID: eventID) })
+            snapshot.booked.formUnion(try await onDurable { try await durable.bookedSeats(eventID: eventID) }.keys)
         }
         let grid = SeatGrid(rows: event.rows, cols: event.cols)
         let price = Money.amount(fromCents: event.priceCents)

@@ -12,12 +12,15 @@ extension BookingEngine {
         public var expiredSeats = 0
         public var lapsedCheckoutsBooked = 0
         public var lapsedCheckoutsFencedOff = 0
+        /// Cancellations whose hot step had failed, finished now.
+        public var cancellationsFinished = 0
     }
 
     /// One pass of the server's own expiry (PB-HOLD-8): expires every hold past its TTL, then
     /// decides every checkout whose lease ran out. For each, the durable store either already has
     /// its booking (then the seats are marked booked) or raises the seats' fence floor so the
-    /// paused commit can never land (then its holds are released as expired).
+    /// paused commit can never land (then its holds are released as expired). Last, it finishes the
+    /// cancellations whose hot step failed in this process (``PendingFrees``).
     ///
     /// Safe to run concurrently with requests and with itself.
     @discardableResult
@@ -39,15 +42,35 @@ extension BookingEngine {
                 report.lapsedCheckoutsFencedOff += 1
             }
         }
+        for pending in pendingFrees.all() {
+            _ = try await onHot { try await hot.freeBooked(eventID: pending.eventID, bookingID: pending.bookingID, seatIDs: pending.seatIDs, nowMs: now) }
+            pendingFrees.remove(pending.bookingID)
+            report.cancellationsFinished += 1
+        }
         return report
     }
 
     /// Loads every active event's booked seats into the hot store (start-up, or after the hot
-    /// state was lost), so that no hold is ever granted on a sold seat.
+    /// state was lost), so that no hold is ever granted on a sold seat; then puts back on sale the
+    /// seats of bookings cancelled durably whose hot step never ran (a process that died between
+    /// the two steps of a cancel, with a hot store that outlived it).
     public func warmUp() async throws {
         for event in try await onDurable({ try await durable.activeEvents() }) {
             let booked = try await onDurable { try await durable.bookedSeats(eventID: event.id) }
-            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: event.id, seatIDs: booked) } }
+            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: event.id, bookings: booked) } }
+            try await finishCancellations(eventID: event.id, durablySold: booked)
+        }
+    }
+
+    /// Frees the seats the hot store has sold to a booking the durable store has cancelled. Only
+    /// bookings the durable store says are cancelled are freed, and ``HotStore/freeBooked`` frees
+    /// only seats still sold to them, so a concurrent re-sale is never undone.
+    func finishCancellations(eventID: String, durablySold: [String: String]) async throws {
+        let hotSold = try await onHot(mutating: false) { try await hot.soldSeats(eventID: eventID) }
+        let stale = Dictionary(grouping: hotSold.filter { durablySold[$0.key] != $0.value }, by: \.value).mapValues { $0.map(\.key).sorted() }
+        for (bookingID, seats) in stale.sorted(by: { $0.key < $1.key }) {
+            guard try await onDurable({ try await durable.booking(id: bookingID) })?.isCancelled == true else { continue }
+            _ = try await onHot { try await hot.freeBooked(eventID: eventID, bookingID: bookingID, seatIDs: seats, nowMs: clock.nowMs()) }
         }
     }
 }

@@ -15,6 +15,8 @@ public final class BookingEngine: Sendable {
     let metrics: EngineMetrics
     /// Events as the hold path last read them (stamp-checked in the hot step; see ``EventCache``).
     let eventCache = EventCache()
+    /// Cancellations whose hot step failed, for the sweeper to finish.
+    let pendingFrees = PendingFrees()
 
     public init(
         configuration: EngineConfiguration, hot: any HotStore, durable: any DurableStore,

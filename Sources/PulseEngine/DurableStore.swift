@@ -72,18 +72,27 @@ public struct NewBooking: Sendable, Equatable {
     }
 }
 
-/// A confirmed booking.
+/// A booking: confirmed, or cancelled (it keeps its seats, amount and key).
 public struct BookingRecord: Sendable, Equatable {
     public var id: String
     public var eventID: String
     public var userID: String
     public var seatIDs: [String]
     public var totalCents: Int
+    /// `confirmed` or `cancelled` (``BookingRecord/confirmed``, ``BookingRecord/cancelled``).
     public var status: String
     public var idempotencyKey: String?
     public var createdAtMs: Int64
+    public var cancelledAtMs: Int64?
+    public var cancellationReason: String?
 
-    public init(id: String, eventID: String, userID: String, seatIDs: [String], totalCents: Int, status: String, idempotencyKey: String? = nil, createdAtMs: Int64) {
+    public static let confirmed = "confirmed"
+    public static let cancelled = "cancelled"
+
+    public var isCancelled: Bool { status == Self.cancelled }
+
+    public init(id: String, eventID: String, userID: String, seatIDs: [String], totalCents: Int, status: String, idempotencyKey: String? = nil, createdAtMs: Int64,
+                cancelledAtMs: Int64? = nil, cancellationReason: String? = nil) {
         self.id = id
         self.eventID = eventID
         self.userID = userID
@@ -92,6 +101,24 @@ public struct BookingRecord: Sendable, Equatable {
         self.status = status
         self.idempotencyKey = idempotencyKey
         self.createdAtMs = createdAtMs
+        self.cancelledAtMs = cancelledAtMs
+        self.cancellationReason = cancellationReason
+    }
+}
+
+/// A cancellation to record (``DurableStore/cancelBooking(_:)``).
+public struct BookingCancellationRequest: Sendable, Equatable {
+    public var bookingID: String
+    /// Only this user's booking is found; nil for an admin, who may cancel any.
+    public var userID: String?
+    public var atMs: Int64
+    public var reason: String?
+
+    public init(bookingID: String, userID: String?, atMs: Int64, reason: String? = nil) {
+        self.bookingID = bookingID
+        self.userID = userID
+        self.atMs = atMs
+        self.reason = reason
     }
 }
 
@@ -106,7 +133,7 @@ public enum BookingCommit: Sendable, Equatable {
     case duplicateKey(BookingRecord)
 }
 
-/// Answer of ``DurableStore/cancelBooking(id:userID:)``.
+/// Answer of ``DurableStore/cancelBooking(_:)``.
 public enum BookingCancellation: Sendable, Equatable {
     /// Cancelled now: its seat claims are gone, so its seats may be booked again.
     case cancelled(BookingRecord)
@@ -147,19 +174,22 @@ public protocol DurableStore: Sendable {
     func deleteEvent(id: String) async throws -> Bool
     /// Number of booked seats per event id.
     func bookedSeatCounts(eventIDs: [String]) async throws -> [String: Int]
-    /// Every booked seat of the event.
-    func bookedSeats(eventID: String) async throws -> [String]
+    /// Every seat of the event with a confirmed booking: seat id -> that booking's id.
+    func bookedSeats(eventID: String) async throws -> [String: String]
 
     /// Commits a booking and its seat claims in one transaction, refusing seats already claimed
     /// and seats whose fence floor exceeds the booking's fence.
     func commitBooking(_ booking: NewBooking) async throws -> BookingCommit
     func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord?
+    /// The booking with this id, confirmed or cancelled.
+    func booking(id: String) async throws -> BookingRecord?
     /// The user's bookings, newest first.
     func bookings(userID: String) async throws -> [BookingRecord]
-    /// Cancels a booking in one transaction: its status becomes `cancelled` and its seat claims go,
-    /// so its seats may be booked again, while the booking, its seats and its idempotency key stay.
-    /// With `userID`, only that user's booking is found (an admin passes nil). Idempotent.
-    func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation
+    /// Cancels a booking in one transaction: its status becomes `cancelled` (with the request's time
+    /// and reason) and its seat claims go, so its seats may be booked again, while the booking, its
+    /// seats and its idempotency key stay. With a `userID`, only that user's booking is found.
+    /// Idempotent: a cancelled booking is answered as its first cancellation left it.
+    func cancelBooking(_ request: BookingCancellationRequest) async throws -> BookingCancellation
     /// Decides a checkout whose lease lapsed: true if its booking committed; otherwise raises the
     /// fence floor of its seats above its fences, so that the paused commit can never land.
     func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool

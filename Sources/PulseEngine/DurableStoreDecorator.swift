@@ -17,14 +17,15 @@ extension DurableStoreDecorator {
     public func updateEvent(_ event: EventRecord) async throws { try await inner.updateEvent(event) }
     public func deleteEvent(id: String) async throws -> Bool { try await inner.deleteEvent(id: id) }
     public func bookedSeatCounts(eventIDs: [String]) async throws -> [String: Int] { try await inner.bookedSeatCounts(eventIDs: eventIDs) }
-    public func bookedSeats(eventID: String) async throws -> [String] { try await inner.bookedSeats(eventID: eventID) }
+    public func bookedSeats(eventID: String) async throws -> [String: String] { try await inner.bookedSeats(eventID: eventID) }
     public func commitBooking(_ booking: NewBooking) async throws -> BookingCommit { try await inner.commitBooking(booking) }
     public func booking(userID: String, idempotencyKey: String) async throws -> BookingRecord? {
         try await inner.booking(userID: userID, idempotencyKey: idempotencyKey)
     }
     public func bookings(userID: String) async throws -> [BookingRecord] { try await inner.bookings(userID: userID) }
-    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
-        try await inner.cancelBooking(id: id, userID: userID)
+    public func booking(id: String) async throws -> BookingRecord? { try await inner.booking(id: id) }
+    public func cancelBooking(_ request: BookingCancellationRequest) async throws -> BookingCancellation {
+        try await inner.cancelBooking(request)
     }
     public func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
         try await inner.resolveLapsedCheckout(bookingID: bookingID, eventID: eventID, fences: fences)

@@ -16,6 +16,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var checkoutLeaseSeconds: Int = 30
     /// Longest accepted `Idempotency-Key`.
     public var idempotencyKeyLengthMax: Int = 128
+    /// Longest accepted cancellation reason, in Unicode code points (PB-CHECKOUT-8).
+    public var cancellationReasonLengthMax: Int = 500
 
     public init(holdTTLSeconds: Int = 600) { self.holdTTLSeconds = holdTTLSeconds }
 

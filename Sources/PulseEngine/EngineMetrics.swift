@@ -11,6 +11,8 @@ public struct EngineMetrics: Sendable {
     let bookedSeats: Counter
     let checkoutConflicts: Counter
     let lapsedCheckouts: Counter
+    let cancellations: Counter
+    let cancelledSeats: Counter
 
     public init(factory: any MetricsFactory) {
         holdsGranted = Counter(label: "pulse_holds_granted_total", factory: factory)
@@ -21,6 +23,8 @@ public struct EngineMetrics: Sendable {
         bookedSeats = Counter(label: "pulse_booked_seats_total", factory: factory)
         checkoutConflicts = Counter(label: "pulse_checkout_conflicts_total", factory: factory)
         lapsedCheckouts = Counter(label: "pulse_lapsed_checkouts_total", factory: factory)
+        cancellations = Counter(label: "pulse_cancellations_total", factory: factory)
+        cancelledSeats = Counter(label: "pulse_cancelled_seats_total", factory: factory)
     }
 
     /// Metrics that go nowhere.

@@ -157,9 +157,15 @@ public protocol HotStore: Sendable {
     func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome
     /// Freezes the caller's live holds on `seatIDs` for a checkout until `nowMs + leaseMs`.
     func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome
-    /// Marks the checkout's seats booked, removes them from their holds and appends `seats_booked`.
-    /// Marks them booked even when the checkout is unknown (a lost hot state must not unsell a seat).
+    /// Marks the checkout's seats booked by it (the checkout's id is its booking's id), removes them
+    /// from their holds and appends `seats_booked`. Marks them booked even when the checkout is
+    /// unknown (a lost hot state must not unsell a seat).
     func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws
+    /// Puts the seats of `seatIDs` that booking `bookingID` has booked back on sale and appends one
+    /// `seats_released` (reason `cancelled`) for them, unless the event was deleted; returns them.
+    /// Seats booked by another booking since, or free already, are left alone, so a repeated call
+    /// frees and appends nothing. A checkout of `bookingID` still frozen is finished first.
+    func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String]
     /// Unfreezes the checkout's holds; those past their expiry expire in the same step. With
     /// `releaseHolds` (a lapsed checkout the durable store fenced off) its holds are released as `expired`.
     func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws
@@ -173,8 +179,11 @@ public protocol HotStore: Sendable {
     func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome
     /// The caller's live holds in the event.
     func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord]
-    /// Loads seats booked in the durable store into an empty hot state (start-up, after a loss).
-    func loadBooked(eventID: String, seatIDs: [String]) async throws
+    /// The seats the hot state has sold: seat -> booking id.
+    func soldSeats(eventID: String) async throws -> [String: String]
+    /// Loads the durable store's booked seats (seat -> booking id) into the hot state (start-up,
+    /// after a loss, an event reopened).
+    func loadBooked(eventID: String, bookings: [String: String]) async throws
     /// Deletes an event (PB-EVENT-7) in one atomic step: drops its holds and checkouts, moves its
     /// stamp on and appends `event_deleted` at the next seq, its last change. Afterwards a hold on
     /// it answers ``HoldOutcome/staleEvent(stamp:)`` and a finishing checkout books without a

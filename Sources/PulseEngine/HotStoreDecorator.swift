@@ -29,6 +29,9 @@ extension HotStoreDecorator {
     public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
         try await inner.finishCheckout(eventID: eventID, checkoutID: checkoutID, seatIDs: seatIDs, nowMs: nowMs)
     }
+    public func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
+        try await inner.freeBooked(eventID: eventID, bookingID: bookingID, seatIDs: seatIDs, nowMs: nowMs)
+    }
     public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
         try await inner.abortCheckout(eventID: eventID, checkoutID: checkoutID, releaseHolds: releaseHolds, nowMs: nowMs)
     }
@@ -37,7 +40,8 @@ extension HotStoreDecorator {
     public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot { try await inner.snapshot(eventID: eventID, nowMs: nowMs) }
     public func changes(eventID: String, afterSeq: Int64) async throws -> ChangesOutcome { try await inner.changes(eventID: eventID, afterSeq: afterSeq) }
     public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] { try await inner.holds(eventID: eventID, userID: userID, nowMs: nowMs) }
-    public func loadBooked(eventID: String, seatIDs: [String]) async throws { try await inner.loadBooked(eventID: eventID, seatIDs: seatIDs) }
+    public func soldSeats(eventID: String) async throws -> [String: String] { try await inner.soldSeats(eventID: eventID) }
+    public func loadBooked(eventID: String, bookings: [String: String]) async throws { try await inner.loadBooked(eventID: eventID, bookings: bookings) }
     public func countHit(key: String, limit: Int, windowMs: Int64, nowMs: Int64) async throws -> Int64? {
         try await inner.countHit(key: key, limit: limit, windowMs: windowMs, nowMs: nowMs)
     }

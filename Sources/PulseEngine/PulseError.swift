@@ -45,6 +45,7 @@ public struct PulseError: Error, Sendable, Equatable {
     public static let eventInactive = PulseError(status: 409, code: .eventInactive, message: "This event is not open for booking.")
     public static let eventPast = PulseError(status: 409, code: .eventInactive, message: "This event has already taken place.")
     public static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
+    public static let bookingNotFound = PulseError(status: 404, code: .bookingNotFound, message: "No booking of yours with that ID")
 
     /// A store could not answer; the operation may or may not have taken effect. `detail` (the
     /// store's own error text, which may carry SQL or addresses) goes to the log, not the message.

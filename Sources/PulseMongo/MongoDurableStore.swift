@@ -117,11 +117,11 @@ public final class MongoDurableStore: DurableStore {
         return Dictionary(groups.compactMap { group in group["_id"]?.string.map { ($0, Int(group["n"]?.int64 ?? 0)) } }, uniquingKeysWith: +)
     }
 
-    public func bookedSeats(eventID: String) async throws -> [String] {
-        try await call {
-            try $0.find(MongoSchema.seatClaims, ["eventId": .string(eventID)], sort: ["seatId": 1], projection: ["seatId": 1])
-                .compactMap { $0["seatId"]?.string }
+    public func bookedSeats(eventID: String) async throws -> [String: String] {
+        let claims = try await call {
+            try $0.find(MongoSchema.seatClaims, ["eventId": .string(eventID)], sort: ["seatId": 1], projection: ["seatId": 1, "bookingId": 1])
         }
+        return Dictionary(claims.compactMap { claim in claim["seatId"]?.string.map { ($0, claim["bookingId"]?.string ?? "") } }, uniquingKeysWith: { first, _ in first })
     }
 
     // MARK: Bookings
@@ -163,6 +163,10 @@ public final class MongoDurableStore: DurableStore {
         }
     }
 
+    public func booking(id: String) async throws -> BookingRecord? {
+        try await call { try $0.findOne(MongoSchema.bookings, ["_id": .string(id)]).flatMap(MongoSchema.booking) }
+    }
+
     public func bookings(userID: String) async throws -> [BookingRecord] {
         try await call {
             try $0.find(MongoSchema.bookings, ["userId": .string(userID)], sort: ["createdAtMs": -1, "_id": -1]).compactMap(MongoSchema.booking)
@@ -176,16 +180,21 @@ public final class MongoDurableStore: DurableStore {
         }
     }
 
-    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
+    public func cancelBooking(_ request: BookingCancellationRequest) async throws -> BookingCancellation {
         try await transaction { context in
+            let id = request.bookingID
             var filter: BSONDocument = ["_id": .string(id)]
-            if let userID { filter["userId"] = .string(userID) }
+            if let userID = request.userID { filter["userId"] = .string(userID) }
             guard var booking = try context.findOne(MongoSchema.bookings, filter).flatMap(MongoSchema.booking) else { return .notFound }
-            if booking.status == "cancelled" { return .alreadyCancelled(booking) }
-            try context.updateOne(MongoSchema.bookings, filter: ["_id": .string(id)], update: ["$set": ["status": "cancelled"]])
+            if booking.isCancelled { return .alreadyCancelled(booking) }
+            var set: BSONDocument = ["status": .string(BookingRecord.cancelled), "cancelledAtMs": .int64(request.atMs)]
+            if let reason = request.reason { set["cancellationReason"] = .string(reason) }
+            try context.updateOne(MongoSchema.bookings, filter: ["_id": .string(id)], update: ["$set": .document(set)])
             try context.deleteMany(MongoSchema.seatClaims, ["eventId": .string(booking.eventID), "seatId": ["$in": .strings(booking.seatIDs)],
                                                             "bookingId": .string(id)])
-            booking.status = "cancelled"
+            booking.status = BookingRecord.cancelled
+            booking.cancelledAtMs = request.atMs
+            booking.cancellationReason = request.reason
             return .cancelled(booking)
         }
     }

@@ -83,6 +83,7 @@ enum MongoSchema {
         return BookingRecord(id: id, eventID: document["eventId"]?.string ?? "", userID: document["userId"]?.string ?? "",
                              seatIDs: (document["seatIds"]?.array ?? []).compactMap(\.string), totalCents: Int(document["totalCents"]?.int64 ?? 0),
                              status: document["status"]?.string ?? "", idempotencyKey: document["idempotencyKey"]?.string,
-                             createdAtMs: document["createdAtMs"]?.int64 ?? 0)
+                             createdAtMs: document["createdAtMs"]?.int64 ?? 0, cancelledAtMs: document["cancelledAtMs"]?.int64,
+                             cancellationReason: document["cancellationReason"]?.string)
     }
 }

@@ -26,6 +26,11 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
     case silentExpiry = "silent-expiry"
     /// The live hub's catch-up of a rejoining subscriber skips the first change it missed.
     case skipReplayedChange = "skip-replayed-change"
+    /// A cancellation puts its seats back on sale without a `seats_released` broadcast.
+    case silentCancel = "silent-cancel"
+    /// A cancellation frees its seats by seat, whoever booked them since: a repeated cancel of a
+    /// booking whose seats were sold again frees the new buyer's seats in the hot store.
+    case cancelFreesResold = "cancel-frees-resold"
 
     /// Where a mutant is put in.
     public enum Site: Sendable {
@@ -39,7 +44,7 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
     public var site: Site {
         switch self {
         case .skipReplayedChange: .liveCatchUp
-        case .seedRelease, .noFence, .blindReleaseBroadcast, .noSeq, .noHoldCap, .silentExpiry: .hotStore
+        case .seedRelease, .noFence, .blindReleaseBroadcast, .noSeq, .noHoldCap, .silentExpiry, .silentCancel, .cancelFreesResold: .hotStore
         }
     }
 
@@ -53,6 +58,8 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .noHoldCap: "the per-user cap of held seats is not enforced"
         case .silentExpiry: "expired holds vanish without a broadcast"
         case .skipReplayedChange: "a rejoining subscriber's catch-up skips the first change it missed"
+        case .silentCancel: "a cancellation frees its seats without a broadcast"
+        case .cancelFreesResold: "a repeated cancellation frees its seats even when they were sold again"
         }
     }
 
@@ -67,6 +74,8 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .noHoldCap: UncappedHoldsHotStore(hot)
         case .blindReleaseBroadcast: RewrittenLogHotStore(hot, rule: .announceEmptyReleases)
         case .silentExpiry: RewrittenLogHotStore(hot, rule: .dropExpiries)
+        case .silentCancel: RewrittenLogHotStore(hot, rule: .dropCancellations)
+        case .cancelFreesResold: SeatwiseFreeingHotStore(hot)
         case .skipReplayedChange: hot
         }
     }

@@ -1,5 +1,6 @@
 import PulseEngine
 import PulseProtocol
+import Synchronization
 
 /// `seed-release`: a release by hold id reads the caller's hold (GET), then, seat by seat, reads
 /// who holds the seat now and deletes that hold (DEL), in separate steps: a hold that lapsed and
@@ -58,5 +59,29 @@ final class UncappedHoldsHotStore: HotStoreDecorator {
               eventStamp: Int64?) async throws -> HoldOutcome {
         try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
                              heldSeatsPerUserMax: Int.max / 2, eventStamp: eventStamp)
+    }
+}
+
+/// `cancel-frees-resold`: a cancellation frees its seats by seat id (as `HDEL sold seat` would),
+/// not only those its own booking still has: it remembers who booked each seat last and frees the
+/// seat in that booking's name.
+final class SeatwiseFreeingHotStore: HotStoreDecorator {
+    let inner: any HotStore
+    /// (event, seat) -> the booking that booked it last, as seen by this decorator.
+    private let lastBooking = Mutex<[String: String]>([:])
+    init(_ inner: any HotStore) { self.inner = inner }
+
+    func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
+        try await inner.finishCheckout(eventID: eventID, checkoutID: checkoutID, seatIDs: seatIDs, nowMs: nowMs)
+        lastBooking.withLock { last in for seat in seatIDs { last["\(eventID) \(seat)"] = checkoutID } }
+    }
+
+    func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
+        let owners = lastBooking.withLock { last in Dictionary(grouping: seatIDs) { last["\(eventID) \($0)"] ?? bookingID } }
+        var freed: [String] = []
+        for (owner, seats) in owners.sorted(by: { $0.key < $1.key }) {
+            freed += try await inner.freeBooked(eventID: eventID, bookingID: owner, seatIDs: seats, nowMs: nowMs)
+        }
+        return freed
     }
 }

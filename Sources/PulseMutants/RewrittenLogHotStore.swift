@@ -2,9 +2,10 @@ import PulseEngine
 import PulseProtocol
 import Synchronization
 
-/// A hot store whose broadcast log lies, for `silent-expiry` and `blind-release-broadcast`: it keeps
-/// its own copy of each event's change log, renumbered gap-free, with the store's expiries left out
-/// (`dropExpiries`) or with a made-up `seat_released` for every seat of a release that released
+/// A hot store whose broadcast log lies, for `silent-expiry`, `silent-cancel` and
+/// `blind-release-broadcast`: it keeps its own copy of each event's change log, renumbered gap-free,
+/// with the store's expiries left out (`dropExpiries`), its cancellations left out
+/// (`dropCancellations`) or with a made-up `seat_released` for every seat of a release that released
 /// nothing (`announceEmptyReleases`). Holds and seats stay the inner store's, so only what
 /// subscribers hear is wrong, as when the seed broadcasts apart from its Redis writes.
 ///
@@ -12,7 +13,7 @@ import Synchronization
 /// when it is read; when the inner log no longer reaches back (a new generation, a trimmed log)
 /// readers get `.trimmed` until the next snapshot starts the copy again.
 final class RewrittenLogHotStore: HotStoreDecorator {
-    enum Rule: Sendable { case dropExpiries, announceEmptyReleases }
+    enum Rule: Sendable { case dropExpiries, dropCancellations, announceEmptyReleases }
 
     /// One event's copy of the log. The copy's seq of the newest inner change is `innerSeq + delta`.
     private struct Copy {
@@ -62,6 +63,10 @@ final class RewrittenLogHotStore: HotStoreDecorator {
                 for change in changes where change.seq > copy.innerSeq {
                     copy.innerSeq = change.seq
                     if rule == .dropExpiries, case .seatReleased(_, _, .expired, _) = change {
+                        copy.delta -= 1
+                        continue
+                    }
+                    if rule == .dropCancellations, case .seatsReleased = change {
                         copy.delta -= 1
                         continue
                     }
@@ -129,6 +134,7 @@ extension SeatChange {
         case .seatLocked(let event, let seat, let user, _): .seatLocked(eventId: event, seatId: seat, lockedBy: user, seq: seq)
         case .seatReleased(let event, let seat, let reason, _): .seatReleased(eventId: event, seatId: seat, reason: reason, seq: seq)
         case .seatsBooked(let event, let seats, _): .seatsBooked(eventId: event, seatIds: seats, seq: seq)
+        case .seatsReleased(let event, let seats, let reason, _): .seatsReleased(eventId: event, seatIds: seats, reason: reason, seq: seq)
         case .eventDeleted(let event, _): .eventDeleted(eventId: event, seq: seq)
         }
     }

@@ -34,6 +34,8 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case idempotencyKeyReused = "idempotency_key_reused"
     case idempotencyInProgress = "idempotency_in_progress"
     case holdSuperseded = "hold_superseded"
+    // Cancellation
+    case bookingNotFound = "booking_not_found"
     // Live protocol
     case unknownMessageType = "unknown_message_type"
     case notJoined = "not_joined"

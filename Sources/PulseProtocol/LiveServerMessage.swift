@@ -6,6 +6,8 @@ public enum ReleaseReason: String, Codable, Sendable {
     case expired
     /// The owner's live connection that acquired it closed.
     case disconnected
+    /// The booking of these seats was cancelled (only in `seats_released`, PB-CHECKOUT-10).
+    case cancelled
 }
 
 /// One state change of an event, numbered by the event's `seq` (PB-LIVE-5). These are exactly
@@ -14,20 +16,24 @@ public enum SeatChange: Sendable, Equatable, Codable {
     case seatLocked(eventId: String, seatId: String, lockedBy: String, seq: Int64)
     case seatReleased(eventId: String, seatId: String, reason: ReleaseReason, seq: Int64)
     case seatsBooked(eventId: String, seatIds: [String], seq: Int64)
+    /// Booked seats are on sale again: their booking was cancelled (PB-CHECKOUT-10; reason `cancelled`).
+    case seatsReleased(eventId: String, seatIds: [String], reason: ReleaseReason, seq: Int64)
     /// The event was deleted (PB-EVENT-7): its holds are gone with it, and it is the event's last change.
     case eventDeleted(eventId: String, seq: Int64)
 
     /// The change's sequence number within its event.
     public var seq: Int64 {
         switch self {
-        case .seatLocked(_, _, _, let seq), .seatReleased(_, _, _, let seq), .seatsBooked(_, _, let seq), .eventDeleted(_, let seq): seq
+        case .seatLocked(_, _, _, let seq), .seatReleased(_, _, _, let seq), .seatsBooked(_, _, let seq), .seatsReleased(_, _, _, let seq),
+             .eventDeleted(_, let seq): seq
         }
     }
 
     /// The event the change belongs to.
     public var eventId: String {
         switch self {
-        case .seatLocked(let id, _, _, _), .seatReleased(let id, _, _, _), .seatsBooked(let id, _, _), .eventDeleted(let id, _): id
+        case .seatLocked(let id, _, _, _), .seatReleased(let id, _, _, _), .seatsBooked(let id, _, _), .seatsReleased(let id, _, _, _),
+             .eventDeleted(let id, _): id
         }
     }
 
@@ -44,6 +50,8 @@ public enum SeatChange: Sendable, Equatable, Codable {
             self = .seatReleased(eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), reason: try c.decode(ReleaseReason.self, forKey: .reason), seq: seq)
         case "seats_booked":
             self = .seatsBooked(eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), seq: seq)
+        case "seats_released":
+            self = .seatsReleased(eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), reason: try c.decode(ReleaseReason.self, forKey: .reason), seq: seq)
         case "event_deleted":
             self = .eventDeleted(eventId: eventId, seq: seq)
         case let other:
@@ -70,6 +78,12 @@ public enum SeatChange: Sendable, Equatable, Codable {
             try c.encode("seats_booked", forKey: .type)
             try c.encode(eventId, forKey: .eventId)
             try c.encode(seatIds, forKey: .seatIds)
+            try c.encode(seq, forKey: .seq)
+        case .seatsReleased(let eventId, let seatIds, let reason, let seq):
+            try c.encode("seats_released", forKey: .type)
+            try c.encode(eventId, forKey: .eventId)
+            try c.encode(seatIds, forKey: .seatIds)
+            try c.encode(reason, forKey: .reason)
             try c.encode(seq, forKey: .seq)
         case .eventDeleted(let eventId, let seq):
             try c.encode("event_deleted", forKey: .type)

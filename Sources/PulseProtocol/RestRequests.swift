@@ -96,3 +96,10 @@ public struct CheckoutRequest: Codable, Sendable {
         self.totalAmount = totalAmount
     }
 }
+
+/// `POST /api/v1/bookings/:id/cancel`; the body is optional (PB-CHECKOUT-8).
+public struct CancelBookingRequest: Codable, Sendable {
+    /// 1...500 characters, kept with the cancelled booking.
+    public var reason: String?
+    public init(reason: String? = nil) { self.reason = reason }
+}

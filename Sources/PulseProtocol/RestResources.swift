@@ -93,9 +93,15 @@ public struct BookingResource: Codable, Sendable, Equatable {
     public var userId: String
     public var seatIds: [String]
     public var totalAmount: Double
+    /// `confirmed` or `cancelled`.
     public var status: String
     public var createdAt: String
-    public init(id: String, eventId: String, userId: String, seatIds: [String], totalAmount: Double, status: String, createdAt: String) {
+    /// When it was cancelled (PB-CHECKOUT-8); absent for a confirmed booking.
+    public var cancelledAt: String?
+    /// The reason given by whoever cancelled it, if any.
+    public var cancellationReason: String?
+    public init(id: String, eventId: String, userId: String, seatIds: [String], totalAmount: Double, status: String, createdAt: String,
+                cancelledAt: String? = nil, cancellationReason: String? = nil) {
         self.id = id
         self.eventId = eventId
         self.userId = userId
@@ -103,5 +109,7 @@ public struct BookingResource: Codable, Sendable, Equatable {
         self.totalAmount = totalAmount
         self.status = status
         self.createdAt = createdAt
+        self.cancelledAt = cancelledAt
+        self.cancellationReason = cancellationReason
     }
 }

@@ -21,6 +21,9 @@ enum RedisChangeLog {
             return .seatReleased(eventId: eventID, seatId: seat, reason: reason, seq: seq)
         case ("seats_booked", let seats?):
             return .seatsBooked(eventId: eventID, seatIds: seats.split(separator: ",").map(String.init), seq: seq)
+        case ("seats_released", let seats?):
+            guard let reason = fields["r"].flatMap(ReleaseReason.init(rawValue:)) else { throw invalid(entry) }
+            return .seatsReleased(eventId: eventID, seatIds: seats.split(separator: ",").map(String.init), reason: reason, seq: seq)
         case ("event_deleted", _):
             return .eventDeleted(eventId: eventID, seq: seq)
         default:

@@ -5,7 +5,8 @@
 /// event's keys in one Redis Cluster slot) and builds its key names from it. The keys:
 /// `meta` (hash: seq, fence, base, stamp: the event's stamp, `base` when built and moved on by `touch`), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
 /// x expires, t TTL granted, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
-/// seat count), `booked` (set), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
+/// seat count), `sold` (hash booked seat -> booking id), `cancelled` (list of recently cancelled
+/// booking ids, newest first, 4096 at most), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
 /// s seats, f fences in seat order, l lease), `leases` (zset checkout id -> lease), `expired` (list
 /// of recently expired hold ids, newest first, 4096 at most), `lapsed` (hash seat -> user whose
 /// hold of it lapsed, until the seat is held or booked again) and `log` (stream: entry id `<seq>-0`,
@@ -104,7 +105,7 @@ enum RedisHotScripts {
 
         """
 
-    /// ARGV: 'init', -, base, booked seats... Creates the event's state unless it exists and was
+    /// ARGV: 'init', -, base, booked seat, its booking id, ... Creates the event's state unless it exists and was
     /// built on this Redis process; state built on another process is dropped first. Answers 1
     /// if it created the state.
     static let initialise = RedisScript(prelude + """
@@ -112,10 +113,10 @@ enum RedisHotScripts {
           if built_here() then return 0 end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
-          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'booked', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
+          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'sold', P .. 'cancelled', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
         end
         redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID)
-        for i = 4, #ARGV do redis.call('SADD', P .. 'booked', ARGV[i]) end
+        for i = 4, #ARGV - 1, 2 do redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
         return 1
         """)
 
@@ -130,7 +131,7 @@ enum RedisHotScripts {
         for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
         local taken = {}
         for _, seat in ipairs(seats) do
-          if redis.call('SISMEMBER', P .. 'booked', seat) == 1 or redis.call('HEXISTS', P .. 'seat', seat) == 1 then taken[#taken + 1] = seat end
+          if redis.call('HEXISTS', P .. 'sold', seat) == 1 or redis.call('HEXISTS', P .. 'seat', seat) == 1 then taken[#taken + 1] = seat end
         end
         if #taken > 0 then return {CHANGED, 'unavailable', unpack(taken)} end
         local held = tonumber(redis.call('HGET', P .. 'user', user) or '0')
@@ -264,25 +265,58 @@ enum RedisHotScripts {
 
         """
 
-    /// ARGV: 'finish', now, checkoutId, seats... Answers {changed}.
-    static let finishCheckout = RedisScript(prelude + frozenHolds + """
+    /// The finish of a checkout whose booking committed (`finish`, and `free` for a checkout still frozen).
+    static let finishing = """
+        local function finish(checkoutId, seats)
+          local ids = frozen_holds(checkoutId, ticket_seats(checkoutId, seats))
+          forget_checkout(checkoutId)
+          -- A cancelled booking's late finish (the sweeper's, after it listed the lapsed lease) books nothing.
+          if redis.call('LPOS', P .. 'cancelled', checkoutId) then return end
+          local newly = {}
+          for _, seat in ipairs(seats) do if redis.call('HEXISTS', P .. 'sold', seat) == 0 then newly[#newly + 1] = seat end end
+          if #newly == 0 then return end
+          for _, seat in ipairs(newly) do
+            redis.call('HSET', P .. 'sold', seat, checkoutId)
+            redis.call('HDEL', P .. 'lapsed', seat)
+            unhold(seat)
+          end
+          for _, id in ipairs(ids) do redis.call('HDEL', P .. 'h:' .. id, 'k') end
+          record('seats_booked', table.concat(newly, ','), nil, nil)
+        end
+
+        """
+
+    /// ARGV: 'finish', now, checkoutId, seats... The checkout id is its booking's id. Answers {changed}.
+    static let finishCheckout = RedisScript(prelude + frozenHolds + finishing + """
         expire_due()
-        local checkoutId = ARGV[3]
         local seats = {}
         for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
-        local ids = frozen_holds(checkoutId, ticket_seats(checkoutId, seats))
-        forget_checkout(checkoutId)
-        local newly = {}
-        for _, seat in ipairs(seats) do if redis.call('SISMEMBER', P .. 'booked', seat) == 0 then newly[#newly + 1] = seat end end
-        if #newly == 0 then return {CHANGED} end
-        for _, seat in ipairs(newly) do
-          redis.call('SADD', P .. 'booked', seat)
-          redis.call('HDEL', P .. 'lapsed', seat)
-          unhold(seat)
-        end
-        for _, id in ipairs(ids) do redis.call('HDEL', P .. 'h:' .. id, 'k') end
-        record('seats_booked', table.concat(newly, ','), nil, nil)
+        finish(ARGV[3], seats)
         return {CHANGED}
+        """)
+
+    /// ARGV: 'free', now, bookingId, seats... Puts the seats the booking has booked back on sale
+    /// with one `seats_released` (reason cancelled), finishing its checkout first if it is still
+    /// frozen, and remembers the booking as cancelled. Answers {changed, freed seats...}.
+    static let freeBooked = RedisScript(prelude + frozenHolds + finishing + """
+        expire_due()
+        local bookingId = ARGV[3]
+        local seats = {}
+        for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
+        if redis.call('EXISTS', P .. 'co:' .. bookingId) == 1 then finish(bookingId, seats) end
+        if not redis.call('LPOS', P .. 'cancelled', bookingId) then
+          redis.call('LPUSH', P .. 'cancelled', bookingId)
+          redis.call('LTRIM', P .. 'cancelled', 0, 4095)
+        end
+        local freed = {}
+        for _, seat in ipairs(seats) do
+          if redis.call('HGET', P .. 'sold', seat) == bookingId then
+            redis.call('HDEL', P .. 'sold', seat)
+            freed[#freed + 1] = seat
+          end
+        end
+        if #freed > 0 then record('seats_released', table.concat(freed, ','), nil, 'cancelled') end
+        return {CHANGED, unpack(freed)}
         """)
 
     /// ARGV: 'abort', now, checkoutId, '1' to release its holds as expired or '0'. Answers {changed}.
@@ -316,7 +350,7 @@ enum RedisHotScripts {
           locked[#locked + 1] = pairs_[i]
           locked[#locked + 1] = redis.call('HGET', P .. 'h:' .. pairs_[i + 1], 'u')
         end
-        return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')), redis.call('SMEMBERS', P .. 'booked'), locked}
+        return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')), redis.call('HKEYS', P .. 'sold'), locked}
         """)
 
     /// ARGV: 'changes', -, afterSeq. Answers {0, 'trimmed'} | {0, 'changes', entries...} (XRANGE entries).
@@ -357,7 +391,7 @@ enum RedisHotScripts {
         """)
 
     /// ARGV: 'drop', -. Deletes the event (PB-EVENT-7): drops its holds and checkouts, moves the
-    /// stamp on and records `event_deleted`, then marks it deleted. Its meta, booked set and log
+    /// stamp on and records `event_deleted`, then marks it deleted. Its meta, sold seats and log
     /// stay as a tombstone (followers read the last change from the log). Answers {changed}.
     static let drop = RedisScript(prelude + """
         if DELETED then return {0} end
@@ -370,9 +404,17 @@ enum RedisHotScripts {
         return {CHANGED}
         """)
 
-    /// ARGV: 'load', -, seats... Adds booked seats. Answers {0}.
+    /// ARGV: 'sold', -. Answers {0, {seat, booking id, ...}}.
+    static let soldSeats = RedisScript(prelude + """
+        return {0, redis.call('HGETALL', P .. 'sold')}
+        """)
+
+    /// ARGV: 'load', -, seat, booking id, ... Adds booked seats. Answers {0}.
     static let loadBooked = RedisScript(prelude + """
-        for i = 3, #ARGV do redis.call('SADD', P .. 'booked', ARGV[i]) end
+        -- A booking cancelled meanwhile (read from the durable store before its cancel) stays cancelled.
+        for i = 3, #ARGV - 1, 2 do
+          if not redis.call('LPOS', P .. 'cancelled', ARGV[i + 1]) then redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
+        end
         return {0}
         """)
 }

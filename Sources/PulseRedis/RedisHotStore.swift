@@ -6,10 +6,10 @@ import PulseEngine
 public struct HotStateRecovery: Sendable {
     /// A number that grows on every call (``DurableStore/nextHotGeneration()``).
     public var nextGeneration: @Sendable () async throws -> Int64
-    /// The seats the durable store has booked in an event.
-    public var bookedSeats: @Sendable (_ eventID: String) async throws -> [String]
+    /// The seats the durable store has booked in an event: seat -> booking id.
+    public var bookedSeats: @Sendable (_ eventID: String) async throws -> [String: String]
 
-    public init(nextGeneration: @escaping @Sendable () async throws -> Int64, bookedSeats: @escaping @Sendable (_ eventID: String) async throws -> [String]) {
+    public init(nextGeneration: @escaping @Sendable () async throws -> Int64, bookedSeats: @escaping @Sendable (_ eventID: String) async throws -> [String: String]) {
         self.nextGeneration = nextGeneration
         self.bookedSeats = bookedSeats
     }
@@ -66,7 +66,7 @@ public final class RedisHotStore: HotStore {
         let base = try await recovery.nextGeneration() << 32
         let booked = try await recovery.bookedSeats(eventID)
         _ = try await mapErrors {
-            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + booked, bound: true)
+            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + Self.pairs(booked), bound: true)
         }
         _ = try await mapErrors { try await client.send("SADD", Self.eventsKey, eventID) }
     }
@@ -150,6 +150,10 @@ public final class RedisHotStore: HotStore {
         _ = try await run(RedisHotScripts.finishCheckout, eventID, ["finish", String(nowMs), checkoutID] + seatIDs)
     }
 
+    public func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
+        try await run(RedisHotScripts.freeBooked, eventID, ["free", String(nowMs), bookingID] + seatIDs).compactMap(\.string)
+    }
+
     public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
         _ = try await run(RedisHotScripts.abortCheckout, eventID, ["abort", String(nowMs), checkoutID, releaseHolds ? "1" : "0"])
     }
@@ -227,8 +231,20 @@ public final class RedisHotStore: HotStore {
         }.sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
     }
 
-    public func loadBooked(eventID: String, seatIDs: [String]) async throws {
-        _ = try await run(RedisHotScripts.loadBooked, eventID, ["load", "-"] + seatIDs)
+    public func soldSeats(eventID: String) async throws -> [String: String] {
+        let pairs = try await run(RedisHotScripts.soldSeats, eventID, ["sold", "-"]).first?.array ?? []
+        return Dictionary(stride(from: 0, to: pairs.count - 1, by: 2).compactMap { index in
+            pairs[index].string.flatMap { seat in pairs[index + 1].string.map { (seat, $0) } }
+        }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func loadBooked(eventID: String, bookings: [String: String]) async throws {
+        _ = try await run(RedisHotScripts.loadBooked, eventID, ["load", "-"] + Self.pairs(bookings))
+    }
+
+    /// Seat, booking id, seat, booking id, ... in seat order (script arguments).
+    static func pairs(_ bookings: [String: String]) -> [String] {
+        bookings.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
     }
 
     public func ping() async throws {

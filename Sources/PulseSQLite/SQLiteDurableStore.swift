@@ -168,9 +168,10 @@ public final class SQLiteDurableStore: DurableStore {
         }
     }
 
-    public func bookedSeats(eventID: String) async throws -> [String] {
+    public func bookedSeats(eventID: String) async throws -> [String: String] {
         try await read { db in
-            try String.fetchAll(db, sql: "SELECT seat_id FROM seat_claims WHERE event_id = ? ORDER BY seat_id", arguments: [eventID])
+            let rows = try Row.fetchAll(db, sql: "SELECT seat_id, booking_id FROM seat_claims WHERE event_id = ?", arguments: [eventID])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["seat_id"] as String, $0["booking_id"] as String) })
         }
     }
 
@@ -180,7 +181,8 @@ public final class SQLiteDurableStore: DurableStore {
         let id: String = row["id"]
         let seats = try String.fetchAll(db, sql: "SELECT seat_id FROM booking_seats WHERE booking_id = ? ORDER BY position", arguments: [id])
         return BookingRecord(id: id, eventID: row["event_id"], userID: row["user_id"], seatIDs: seats, totalCents: row["total_cents"],
-                             status: row["status"], idempotencyKey: row["idempotency_key"], createdAtMs: row["created_at_ms"])
+                             status: row["status"], idempotencyKey: row["idempotency_key"], createdAtMs: row["created_at_ms"],
+                             cancelledAtMs: row["cancelled_at_ms"], cancellationReason: row["cancellation_reason"])
     }
 
     private static func values(_ seats: [String]) -> String {
@@ -225,6 +227,10 @@ public final class SQLiteDurableStore: DurableStore {
         }
     }
 
+    public func booking(id: String) async throws -> BookingRecord? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM bookings WHERE id = ?", arguments: [id]).map { try Self.booking($0, db) } }
+    }
+
     public func bookings(userID: String) async throws -> [BookingRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM bookings WHERE user_id = ? ORDER BY created_at_ms DESC, id DESC", arguments: [userID])
@@ -240,20 +246,23 @@ public final class SQLiteDurableStore: DurableStore {
         }
     }
 
-    public func cancelBooking(id: String, userID: String?) async throws -> BookingCancellation {
+    public func cancelBooking(_ request: BookingCancellationRequest) async throws -> BookingCancellation {
         try await write { db in
             var sql = "SELECT * FROM bookings WHERE id = ?"
-            var arguments: StatementArguments = [id]
-            if let userID {
+            var arguments: StatementArguments = [request.bookingID]
+            if let userID = request.userID {
                 sql += " AND user_id = ?"
                 arguments += [userID]
             }
             guard let row = try Row.fetchOne(db, sql: sql, arguments: arguments) else { return .notFound }
             var booking = try Self.booking(row, db)
-            if booking.status == "cancelled" { return .alreadyCancelled(booking) }
-            try db.execute(sql: "UPDATE bookings SET status = 'cancelled' WHERE id = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM seat_claims WHERE booking_id = ?", arguments: [id])
-            booking.status = "cancelled"
+            if booking.isCancelled { return .alreadyCancelled(booking) }
+            try db.execute(sql: "UPDATE bookings SET status = ?, cancelled_at_ms = ?, cancellation_reason = ? WHERE id = ?",
+                           arguments: [BookingRecord.cancelled, request.atMs, request.reason, request.bookingID])
+            try db.execute(sql: "DELETE FROM seat_claims WHERE booking_id = ?", arguments: [request.bookingID])
+            booking.status = BookingRecord.cancelled
+            booking.cancelledAtMs = request.atMs
+            booking.cancellationReason = request.reason
             return .cancelled(booking)
         }
     }

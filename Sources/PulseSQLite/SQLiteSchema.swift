@@ -76,6 +76,13 @@ enum SQLiteSchema {
                 INSERT INTO booking_seats (booking_id, position, seat_id) SELECT booking_id, position, seat_id FROM seat_claims;
                 """)
         }
+        // A cancellation's time and reason stay with the booking (PB-CHECKOUT-8, PB-CHECKOUT-9).
+        migrator.registerMigration("v3-cancellation") { db in
+            try db.execute(sql: """
+                ALTER TABLE bookings ADD COLUMN cancelled_at_ms INTEGER;
+                ALTER TABLE bookings ADD COLUMN cancellation_reason TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -56,6 +56,8 @@ public enum ScenarioParser {
             simulation.retryProbability = try behaviour.probability("retry_same_key", default: simulation.retryProbability)
             simulation.releaseBySeatsShare = try behaviour.probability("release_by_seats", default: simulation.releaseBySeatsShare)
             simulation.browseProbability = try behaviour.probability("browse", default: simulation.browseProbability)
+            simulation.cancelProbability = try behaviour.probability("cancel", default: simulation.cancelProbability)
+            simulation.cancelAgainProbability = try behaviour.probability("cancel_again", default: simulation.cancelAgainProbability)
             try behaviour.finish()
         }
         if var engine = try reader.mapping("engine") {

@@ -20,6 +20,8 @@ public enum ScenarioWriter {
             "  retry_same_key: \(number(s.retryProbability))",
             "  release_by_seats: \(number(s.releaseBySeatsShare))",
             "  browse: \(number(s.browseProbability))",
+            "  cancel: \(number(s.cancelProbability))",
+            "  cancel_again: \(number(s.cancelAgainProbability))",
             "engine: { hold_ttl_seconds: \(s.holdTTLSeconds), held_seats_max: \(s.heldSeatsPerUserMax), checkout_lease_seconds: \(s.checkoutLeaseSeconds) }",
             "observers: { subscribers: \(s.subscribers), poll_ms: \(s.subscriberPollMs), sweep_interval_ms: \(s.sweepIntervalMs), change_log: \(s.changeLogCapacity) }",
         ]

@@ -26,6 +26,10 @@ public struct SimConfiguration: Sendable, Equatable {
     public var browseProbability = 0.0
     /// Probability of retrying a successful checkout with the same Idempotency-Key.
     public var retryProbability = 0.3
+    /// Probability that a user cancels a booking it made (after a think), and that it cancels the
+    /// same booking again later (a second tab, a double click), while others race for the seats.
+    public var cancelProbability = 0.0
+    public var cancelAgainProbability = 0.3
     public var holdTTLSeconds = 5
     public var heldSeatsPerUserMax = 3
     public var checkoutLeaseSeconds = 2

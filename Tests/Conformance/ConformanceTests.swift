@@ -152,6 +152,8 @@ struct ConformanceTests {
         (.noHoldCap, "holds.cap"),
         (.silentExpiry, "holds.expiry-broadcast"),
         (.skipReplayedChange, "live.resync"),
+        (.silentCancel, "cancel.broadcast"),
+        (.cancelFreesResold, "cancel.twice-after-resale"),
     ])
     func mutantsFail(mutant: Mutant, caseID: String) async throws {
         let server = try await Self.server(["--mutant", mutant.rawValue])

@@ -64,6 +64,7 @@ struct SimulationProperties {
         .blindReleaseBroadcast: ("release-race", .broadcastOrder), .noSeq: ("small-race", .broadcastOrder),
         .noHoldCap: ("hoarder", .capacity), .silentExpiry: ("expiry-storm", .expiryHonoured),
         .skipReplayedChange: ("reconnect-resync", .broadcastOrder),
+        .silentCancel: ("cancel-resale", .cancellationVisible), .cancelFreesResold: ("cancel-resale", .broadcastOrder),
     ]
 
     @Test("every mutant breaks its own invariant within a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)

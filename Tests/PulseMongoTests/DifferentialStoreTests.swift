@@ -58,12 +58,13 @@ struct DifferentialStoreTests {
                 return "\(try await store.resolveLapsedCheckout(bookingID: "b\(max(0, step - random.below(4)))", eventID: event, fences: fences))"
             case 12:
                 let id = "b\(max(0, step - 1 - random.below(8)))"
-                return "\(try await store.cancelBooking(id: id, userID: random.chance(0.7) ? user : nil))"
+                let reason = random.chance(0.5) ? "reason \(step)" : nil
+                return "\(try await store.cancelBooking(BookingCancellationRequest(bookingID: id, userID: random.chance(0.7) ? user : nil, atMs: Int64(step), reason: reason)))"
             case 10:
                 return "\(try await store.bookings(userID: user).map { "\($0.id) \($0.seatIDs) \($0.idempotencyKey ?? "-")" }) "
                     + "\(try await store.booking(userID: user, idempotencyKey: "k1")?.id ?? "-")"
             default:
-                return "\(try await store.bookedSeats(eventID: event)) \(try await store.bookedSeatCounts(eventIDs: events).sorted { $0.key < $1.key })"
+                return "\(try await store.bookedSeats(eventID: event).sorted { $0.key < $1.key }) \(try await store.bookedSeatCounts(eventIDs: events).sorted { $0.key < $1.key })"
             }
         } catch let error as DurableStoreError {
             if case .emailTaken = error { return "emailTaken" }

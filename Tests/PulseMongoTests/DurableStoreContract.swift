@@ -18,13 +18,18 @@ enum DurableStoreContract {
                        totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
         }
         guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else { throw TestFailure("b1") }
-        #expect(try await store.cancelBooking(id: "b1", userID: "u2") == .notFound, "another user's booking is not theirs to cancel")
-        #expect(try await store.cancelBooking(id: "nope", userID: nil) == .notFound)
-        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw TestFailure("cancel") }
-        #expect(cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"])
-        guard case .alreadyCancelled(let again) = try await store.cancelBooking(id: "b1", userID: nil) else { throw TestFailure("again") }
-        #expect(again == cancelled)
-        #expect(try await store.bookedSeats(eventID: "e1") == [])
+        func cancel(_ id: String, by user: String?, at time: Int64, reason: String? = nil) async throws -> BookingCancellation {
+            try await store.cancelBooking(BookingCancellationRequest(bookingID: id, userID: user, atMs: time, reason: reason))
+        }
+        #expect(try await cancel("b1", by: "u2", at: 5) == .notFound, "another user's booking is not theirs to cancel")
+        #expect(try await cancel("nope", by: nil, at: 5) == .notFound)
+        #expect(try await store.booking(id: "b1")?.status == "confirmed")
+        guard case .cancelled(let cancelled) = try await cancel("b1", by: "u1", at: 5, reason: "plans changed") else { throw TestFailure("cancel") }
+        #expect(cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"] && cancelled.cancelledAtMs == 5 && cancelled.cancellationReason == "plans changed")
+        guard case .alreadyCancelled(let again) = try await cancel("b1", by: nil, at: 9, reason: "other") else { throw TestFailure("again") }
+        #expect(again == cancelled, "a second cancel changes nothing: its time and reason stay the first's")
+        #expect(try await store.booking(id: "b1") == cancelled)
+        #expect(try await store.bookedSeats(eventID: "e1") == [:])
         #expect(try await store.bookedSeatCounts(eventIDs: ["e1"]) == [:])
         guard case .committed = try await store.commitBooking(booking("b2", ["A2", "A3"], user: "u2", at: 2)) else {
             throw TestFailure("a cancelled seat could not be booked again")
@@ -35,6 +40,6 @@ enum DurableStoreContract {
         }
         #expect(replayed.id == "b1" && replayed.status == "cancelled")
         #expect(try await store.bookings(userID: "u1").map { "\($0.id) \($0.status) \($0.seatIDs)" } == ["b1 cancelled [\"A1\", \"A2\"]"])
-        #expect(try await store.bookedSeats(eventID: "e1") == ["A2", "A3"])
+        #expect(try await store.bookedSeats(eventID: "e1") == ["A2": "b2", "A3": "b2"])
     }
 }

@@ -42,7 +42,7 @@ struct RedisHotStoreDifferentialTests {
         defer { Task { await client.close() } }
         do {
             let memory = InMemoryHotStore(generation: 1)
-            let redis = RedisHotStore(client: client, recovery: HotStateRecovery(nextGeneration: { 1 }, bookedSeats: { _ in [] }))
+            let redis = RedisHotStore(client: client, recovery: HotStateRecovery(nextGeneration: { 1 }, bookedSeats: { _ in [:] }))
             var dice = Dice(state: seed)
             var now: Int64 = 1_000_000
             var holdIDs: [String] = []
@@ -52,7 +52,7 @@ struct RedisHotStoreDifferentialTests {
                 let user = dice.pick(Self.users)
                 let what: String
                 let same: Bool
-                switch dice.below(12) {
+                switch dice.below(13) {
                 case 0, 1, 2:
                     let id = dice.hex()
                     holdIDs.append(id)
@@ -110,6 +110,15 @@ struct RedisHotStoreDifferentialTests {
                     let a = (try await memory.snapshot(eventID: event, nowMs: now), try await memory.holds(eventID: event, userID: user, nowMs: now))
                     let b = (try await redis.snapshot(eventID: event, nowMs: now), try await redis.holds(eventID: event, userID: user, nowMs: now))
                     same = a.0 == b.0 && a.1 == b.1
+                case 11:
+                    // A cancellation: of a finished checkout's booking (often), of one still frozen, or of an unknown one.
+                    guard !checkoutIDs.isEmpty else { continue }
+                    let id = dice.pick(checkoutIDs)
+                    let seats = dice.someSeats()
+                    what = "free booked \(id) \(seats)"
+                    let a = try await memory.freeBooked(eventID: event, bookingID: id, seatIDs: seats, nowMs: now)
+                    let b = try await redis.freeBooked(eventID: event, bookingID: id, seatIDs: seats, nowMs: now)
+                    same = a == b
                 default:
                     now += Int64(dice.below(5) * 100) // multiples of 100 ms land exactly on expiries and leases too
                     continue

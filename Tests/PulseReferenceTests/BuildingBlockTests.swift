@@ -105,7 +105,8 @@ struct BuildingBlockTests {
         let server: [LiveServerMessage] = [
             .snapshot(eventId: "e", seq: 1, seats: [seat(.locked, "u"), seat(.available, nil)]), .joined(eventId: "e", seq: 1),
             .change(.seatLocked(eventId: "e", seatId: "A1", lockedBy: "u", seq: 2)), .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 3)),
-            .change(.seatsBooked(eventId: "e", seatIds: ["A1"], seq: 4)), .change(.eventDeleted(eventId: "e", seq: 5)),
+            .change(.seatsBooked(eventId: "e", seatIds: ["A1"], seq: 4)), .change(.seatsReleased(eventId: "e", seatIds: ["A1"], reason: .cancelled, seq: 5)),
+            .change(.eventDeleted(eventId: "e", seq: 6)),
             .lockAcquired(eventId: "e", seatId: "A1", hold: hold), .lockFailed(eventId: "e", seatId: "A1", code: .seatUnavailable, message: "m"),
             .error(code: .malformedJSON, message: "m"),
         ]
@@ -163,6 +164,9 @@ struct BuildingBlockTests {
         let text = LiveCodec.encode(.change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
         #expect(text == #"{"eventId":"e","reason":"expired","seatId":"A1","seq":7,"type":"seat_released"}"#)
         #expect(try JSONDecoder().decode(LiveServerMessage.self, from: Data(text.utf8)) == .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
+        let freed = LiveCodec.encode(.change(.seatsReleased(eventId: "e", seatIds: ["A1", "A2"], reason: .cancelled, seq: 8)))
+        #expect(freed == #"{"eventId":"e","reason":"cancelled","seatIds":["A1","A2"],"seq":8,"type":"seats_released"}"#)
+        #expect(try JSONDecoder().decode(LiveServerMessage.self, from: Data(freed.utf8)) == .change(.seatsReleased(eventId: "e", seatIds: ["A1", "A2"], reason: .cancelled, seq: 8)))
         #expect(try LiveCodec.decode(#"{"type":"join_event","eventId":"e","sinceSeq":4}"#).get() == .joinEvent(eventId: "e", sinceSeq: 4))
         #expect(try LiveCodec.decode(#"{"type":"request_lock","eventId":"e","seatId":"B2"}"#).get() == .requestLock(eventId: "e", seatId: "B2"))
         #expect(LiveCodec.decode(#"{"type":"request_lock","eventId":"e"}"#) == .failure(.invalidField("seatId")))
@@ -203,7 +207,7 @@ struct SQLiteStoreTests {
         #expect(try await store.commitBooking(booking("b2", ["A3", "A2"])) == .seatsTaken(["A2"]))
         guard case .duplicateKey(let existing) = try await store.commitBooking(booking("b3", ["A3"], key: "k")) else { throw TestFailure("key") }
         #expect(existing.id == "b1")
-        #expect(try await store.bookedSeats(eventID: "e1") == ["A1", "A2"])
+        #expect(try await store.bookedSeats(eventID: "e1") == ["A1": "b1", "A2": "b1"])
         #expect(try await store.bookedSeatCounts(eventIDs: ["e1", "e2"]) == ["e1": 2])
         // Fencing a lapsed checkout off raises the floor above its fence.
         #expect(try await store.resolveLapsedCheckout(bookingID: "b9", eventID: "e1", fences: ["A3": 5]) == false)
@@ -229,9 +233,11 @@ struct SQLiteStoreTests {
         }
         let store = try SQLiteDurableStore(path: path)
         #expect(try await store.bookings(userID: "u1").map(\.seatIDs) == [["A2", "A1"]], "the seats in booking order")
-        guard case .cancelled(let cancelled) = try await store.cancelBooking(id: "b1", userID: "u1") else { throw TestFailure("cancel") }
-        #expect(cancelled.seatIDs == ["A2", "A1"] && cancelled.status == "cancelled")
-        #expect(try await store.bookedSeats(eventID: "e1") == [])
+        guard case .cancelled(let cancelled) = try await store.cancelBooking(BookingCancellationRequest(bookingID: "b1", userID: "u1", atMs: 9, reason: "r"))
+        else { throw TestFailure("cancel") }
+        #expect(cancelled.seatIDs == ["A2", "A1"] && cancelled.status == "cancelled" && cancelled.cancelledAtMs == 9 && cancelled.cancellationReason == "r")
+        #expect(try await store.booking(id: "b1") == cancelled, "the v3 columns keep the cancellation's time and reason")
+        #expect(try await store.bookedSeats(eventID: "e1") == [:])
     }
 
     @Test("hot generations grow on every call and survive reopening the file")

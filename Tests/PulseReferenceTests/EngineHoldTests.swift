@@ -132,6 +132,7 @@ struct EngineHoldTests {
             case .seatLocked(_, let seat, let by, _): "locked \(seat) \(by == bob ? "bob" : "alice")"
             case .seatReleased(_, let seat, let reason, _): "released \(seat) \(reason)"
             case .seatsBooked: "booked"
+            case .seatsReleased: "freed"
             case .eventDeleted: "deleted"
             }
         }

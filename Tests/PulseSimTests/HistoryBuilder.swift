@@ -52,6 +52,24 @@ struct HistoryBuilder {
         })])
     }
 
+    /// A cancel of `booking` (its seats in the `ok`), answered `ok`, or `fail`/`info` with `outcome`.
+    mutating func cancel(_ user: String, booking: String, seats: [String], invoke: Int64, end: Int64, outcome: HistoryRecord.Kind = .ok) {
+        add(invoke, user, .invoke, "cancel", ["event": "e", "booking": .string(booking)])
+        if outcome == .ok {
+            add(end, user, .ok, "cancel", ["event": "e", "booking": .string(booking), "seats": .array(seats.map { .string($0) })])
+        } else {
+            add(end, user, outcome, "cancel", ["event": "e"], error: outcome == .fail ? "booking_not_found" : "timeout")
+        }
+    }
+
+    /// A final read whose bookings each have a status.
+    mutating func finalBookings(_ ms: Int64, statuses bookings: [(id: String, user: String, seats: [String], status: String)]) {
+        add(ms, "harness", .observe, "final_bookings", ["event": "e", "bookings": .array(bookings.map { booking in
+            .object(["booking": .string(booking.id), "user": .string(booking.user), "seats": .array(booking.seats.map { .string($0) }),
+                     "status": .string(booking.status)])
+        })])
+    }
+
     /// The invariants the checker reports, in order, without repeats.
     var brokenInvariants: [Invariant] {
         var seen: [Invariant] = []

@@ -18,6 +18,8 @@ struct MutantTests {
         .noHoldCap: [.capacity],
         .silentExpiry: [.expiryHonoured, .broadcastOrder],
         .skipReplayedChange: [.broadcastOrder],
+        .silentCancel: [.cancellationVisible, .broadcastOrder],
+        .cancelFreesResold: [.broadcastOrder, .cancellationVisible],
     ]
 
     @Test("each mutant breaks its invariant within the seed budget", arguments: Mutant.allCases)
@@ -45,9 +47,11 @@ struct MutantTests {
     }
 
     /// The default workload, with subscribers that drop and rejoin now and then (so the live
-    /// hub's catch-up runs, where `skip-replayed-change` lives).
+    /// hub's catch-up runs, where `skip-replayed-change` lives) and buyers who cancel, some twice.
     static func configuration(seed: UInt64) -> SimConfiguration {
         var configuration = SimConfiguration(seed: seed)
+        configuration.cancelProbability = 0.3
+        configuration.cancelAgainProbability = 0.6
         configuration.subscriberDropProbability = 0.05
         configuration.subscriberDropMs = 300
         return configuration

@@ -200,6 +200,8 @@ struct ScenarioTests {
         ("small-race.yaml", .noSeq, .broadcastOrder),
         ("reconnect-resync.yaml", .noSeq, .broadcastOrder),
         ("reconnect-resync.yaml", .skipReplayedChange, .broadcastOrder),
+        ("cancel-resale.yaml", .silentCancel, .cancellationVisible),
+        ("cancel-resale.yaml", .cancelFreesResold, .broadcastOrder),
     ])
     func raceCatchesItsMutant(file: String, mutant: Mutant, invariant: Invariant) async throws {
         let scenario = try Self.load(file)

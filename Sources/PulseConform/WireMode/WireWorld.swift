@@ -105,6 +105,9 @@ struct WireWorld: Sendable {
             value["reason"] = .string(json["reason"] as? String ?? "")
         case "seats_booked":
             value["seats"] = .list((json["seatIds"] as? [String] ?? []).map(label))
+        case "seats_released":
+            value["seats"] = .list((json["seatIds"] as? [String] ?? []).map(label))
+            value["reason"] = .string(json["reason"] as? String ?? "")
         case "event_deleted":
             break
         default:
@@ -120,7 +123,8 @@ struct WireWorld: Sendable {
         for (index, user) in users.enumerated() {
             let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
             for booking in reply.objects("bookings").map(Self.booking) where booking.event == event {
-                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats.map(label))]))
+                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats.map(label)),
+                                         "status": .string(booking.status)]))
             }
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event), "bookings": .array(bookings)])
@@ -128,10 +132,10 @@ struct WireWorld: Sendable {
 
     /// A booking's id, event and seat ids, in the Pulse shape (`id`, `eventId`, `seatIds`) or the
     /// seed's (`_id`, `event` and `seats`, each possibly populated into documents).
-    static func booking(_ object: [String: Any]) -> (id: String, event: String, seats: [String]) {
+    static func booking(_ object: [String: Any]) -> (id: String, event: String, seats: [String], status: String) {
         let event = object["eventId"] as? String ?? object["event"] as? String ?? (object["event"] as? [String: Any])?.documentID ?? ""
         let seats = object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? (object["seats"] as? [[String: Any]])?.compactMap(\.documentID) ?? []
-        return (object.documentID ?? "", event, seats)
+        return (object.documentID ?? "", event, seats, object["status"] as? String ?? "confirmed")
     }
 
     /// An ISO 8601 instant as nanoseconds since 1970.

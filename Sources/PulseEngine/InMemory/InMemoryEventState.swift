@@ -11,12 +11,17 @@ struct InMemoryEventState: Sendable {
     var holds: [String: HoldRecord] = [:]
     var holdBySeat: [String: String] = [:]
     var heldSeatsByUser: [String: Int] = [:]
-    var booked: Set<String> = []
+    /// Booked seat -> its booking's id (the checkout's id), so a cancellation frees only its own seats.
+    var booked: [String: String] = [:]
     var checkouts: [String: CheckoutTicket] = [:]
     var log: ChangeLog
     /// Ids of holds that expired recently, oldest first (bounded), so a late checkout hears `hold_expired`.
     var expiredHoldIDs: [String] = []
     static let expiredHoldIDsMax = 4096
+    /// Ids of bookings cancelled recently, oldest first (bounded): a late finish of such a
+    /// booking's checkout (the sweeper's, after it listed the lapsed lease) books nothing.
+    var cancelledBookingIDs: Set<String> = []
+    var cancelledBookingOrder: [String] = []
     /// Seat -> the user whose hold of it lapsed, until the seat is held or booked again, so a
     /// checkout by seat ids hears `hold_expired` rather than `hold_required` (PB-CHECKOUT-3).
     var lapsedSeatOwner: [String: String] = [:]
@@ -87,7 +92,7 @@ struct InMemoryEventState: Sendable {
     mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (HoldOutcome, [SeatChange]) {
         // The caller read the event before it was deleted: reading it again answers that it is gone.
         if deleted { return (.staleEvent(stamp: stamp), []) }
-        let unavailable = seatIDs.filter { booked.contains($0) || holdBySeat[$0] != nil }
+        let unavailable = seatIDs.filter { booked[$0] != nil || holdBySeat[$0] != nil }
         guard unavailable.isEmpty else { return (.unavailable(seatIDs: unavailable), []) }
         let alreadyHeld = heldSeatsByUser[userID, default: 0]
         guard alreadyHeld + seatIDs.count <= heldSeatsPerUserMax else { return (.limitExceeded(heldSeats: alreadyHeld), []) }
@@ -163,10 +168,11 @@ struct InMemoryEventState: Sendable {
 
     mutating func finishCheckout(checkoutID: String, seatIDs: [String]) -> [SeatChange] {
         checkouts[checkoutID] = nil
-        let newlyBooked = seatIDs.filter { !booked.contains($0) }
+        guard !cancelledBookingIDs.contains(checkoutID) else { return [] }
+        let newlyBooked = seatIDs.filter { booked[$0] == nil }
         guard !newlyBooked.isEmpty else { return [] }
         for seat in newlyBooked {
-            booked.insert(seat)
+            booked[seat] = checkoutID
             lapsedSeatOwner[seat] = nil
             unhold(seat: seat)
         }
@@ -174,6 +180,24 @@ struct InMemoryEventState: Sendable {
         // A checkout that committed as its event was deleted: booked (the booking stands), not broadcast.
         if deleted { return [] }
         return [record { .seatsBooked(eventId: $0, seatIds: newlyBooked, seq: $1) }]
+    }
+
+    /// Frees the seats of `seatIDs` that `bookingID` booked (PB-CHECKOUT-10) and records one
+    /// `seats_released` (reason `cancelled`) for them; seats booked since by another booking, or
+    /// already free, stay as they are. A checkout of this booking still frozen here (its commit
+    /// landed, its hot step not yet) is finished first, so its late finish cannot book them again.
+    mutating func freeBooked(bookingID: String, seatIDs: [String]) -> (freed: [String], changes: [SeatChange]) {
+        var changes: [SeatChange] = []
+        if checkouts[bookingID] != nil { changes += finishCheckout(checkoutID: bookingID, seatIDs: seatIDs) }
+        if cancelledBookingIDs.insert(bookingID).inserted {
+            cancelledBookingOrder.append(bookingID)
+            if cancelledBookingOrder.count > Self.expiredHoldIDsMax { cancelledBookingIDs.remove(cancelledBookingOrder.removeFirst()) }
+        }
+        let freed = seatIDs.filter { booked[$0] == bookingID }
+        guard !freed.isEmpty else { return ([], changes) }
+        for seat in freed { booked[seat] = nil }
+        if deleted { return (freed, changes) }
+        return (freed, changes + [record { .seatsReleased(eventId: $0, seatIds: freed, reason: .cancelled, seq: $1) }])
     }
 
     mutating func abortCheckout(checkoutID: String, releaseHolds: Bool, nowMs: Int64) -> [SeatChange] {
@@ -201,7 +225,7 @@ struct InMemoryEventState: Sendable {
     func snapshot() -> HotSnapshot {
         var lockedBy: [String: String] = [:]
         for (seat, holdID) in holdBySeat { lockedBy[seat] = holds[holdID]?.userID }
-        return HotSnapshot(seq: seq, lockedBy: lockedBy, booked: booked)
+        return HotSnapshot(seq: seq, lockedBy: lockedBy, booked: Set(booked.keys))
     }
 
     func changes(afterSeq: Int64) -> ChangesOutcome {

@@ -91,6 +91,10 @@ public final class InMemoryHotStore: HotStore {
         step(eventID, nowMs: nowMs) { ((), $0.finishCheckout(checkoutID: checkoutID, seatIDs: seatIDs)) }
     }
 
+    public func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
+        step(eventID, nowMs: nowMs) { $0.freeBooked(bookingID: bookingID, seatIDs: seatIDs) }
+    }
+
     public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
         step(eventID, nowMs: nowMs) { ((), $0.abortCheckout(checkoutID: checkoutID, releaseHolds: releaseHolds, nowMs: nowMs)) }
     }
@@ -133,9 +137,14 @@ public final class InMemoryHotStore: HotStore {
         }
     }
 
-    public func loadBooked(eventID: String, seatIDs: [String]) async throws {
+    public func soldSeats(eventID: String) async throws -> [String: String] {
+        step(eventID, nowMs: nil) { ($0.booked, []) }
+    }
+
+    public func loadBooked(eventID: String, bookings: [String: String]) async throws {
         step(eventID, nowMs: nil) { state in
-            state.booked.formUnion(seatIDs)
+            // A booking cancelled meanwhile (read from the durable store before its cancel) stays cancelled.
+            state.booked.merge(bookings.filter { !state.cancelledBookingIDs.contains($0.value) }) { _, loaded in loaded }
             return ((), [])
         }
     }

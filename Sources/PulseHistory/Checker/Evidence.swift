@@ -11,6 +11,10 @@ extension HistoryChecker {
         let keyed = index.ok("checkout").filter { $0.invoke.string("key") != nil }.count
         let finalReads = index.finalBookings.count
         let observed = index.observations.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+        let cancels = index.ok("cancel").count
+        let streams = index.observations.values.flatMap(\.values)
+        let soldOrFreed = streams.contains { $0.contains { $0.f == "seats_booked" || $0.f == "seats_released" } }
+        let snapshots = soldOrFreed ? streams.reduce(0) { $0 + $1.filter { $0.f == "snapshot" }.count } : 0
         return [
             .noDoubleBooking: checkouts + finalReads,
             .holdExclusive: grants,
@@ -19,8 +23,9 @@ extension HistoryChecker {
             .expiryHonoured: grants > 0 ? observed : 0,
             .broadcastOrder: observed,
             .idempotentCheckout: keyed,
-            .durableAck: checkouts > 0 ? finalReads : 0,
+            .durableAck: checkouts + cancels > 0 ? finalReads : 0,
             .capacity: (index.heldSeatsMax != nil ? grants : 0) + (index.seatsPerEvent.isEmpty ? 0 : finalReads),
+            .cancellationVisible: cancels + snapshots,
         ]
     }
 }

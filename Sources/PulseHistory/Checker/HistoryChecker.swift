@@ -17,5 +17,6 @@ public enum HistoryChecker {
             + idempotentCheckout(index)
             + durableAck(index)
             + capacity(index, intervals)
+            + cancellationVisible(index)
     }
 }

@@ -69,8 +69,10 @@ public struct HistoryIndex: Sendable {
     public var operations: [Operation] = []
     /// Live messages per (subscriber, event), in arrival order.
     public var observations: [String: [String: [HistoryRecord]]] = [:]
-    /// `final_bookings` reads per event: booking id -> (user, seats, record).
+    /// `final_bookings` reads per event: booking id -> (user, seats, record), confirmed bookings only.
     public var finalBookings: [String: [String: (user: String, seats: [String], record: HistoryRecord)]] = [:]
+    /// The bookings the final reads show cancelled, per event: booking id -> (user, seats, record).
+    public var finalCancelled: [String: [String: (user: String, seats: [String], record: HistoryRecord)]] = [:]
     /// Seats per event and the per-user cap, from a `config` observation if present.
     public var seatsPerEvent: [String: Int] = [:]
     public var heldSeatsMax: Int?
@@ -131,7 +133,12 @@ public struct HistoryIndex: Sendable {
             finalBookings[event] = finalBookings[event] ?? [:]
             for booking in record.value["bookings"]?.array ?? [] {
                 guard let fields = booking.object, let id = fields["booking"]?.string else { continue }
-                finalBookings[event, default: [:]][id] = (fields["user"]?.string ?? "", fields["seats"]?.strings ?? [], record)
+                let entry = (fields["user"]?.string ?? "", fields["seats"]?.strings ?? [], record)
+                if fields["status"]?.string == "cancelled" {
+                    finalCancelled[event, default: [:]][id] = entry
+                } else {
+                    finalBookings[event, default: [:]][id] = entry
+                }
             }
         default:
             guard let event = record.string("event") else { return }

@@ -4,12 +4,21 @@ extension HistoryChecker {
     /// contiguous seqs; every subscriber sees the same change at a given seq; each change is a
     /// possible transition of the seat it names in the subscriber's own view (a release of a seat
     /// that was not held is a lie; seed race 4); and no view shows a seat booked that the final
-    /// read does not have. `event_deleted` takes a seq like any change and is the event's last:
+    /// read does not have, nor, for a subscriber that heard the event's last change, a seat free
+    /// that the final read has booked. `seats_released` (a cancellation) frees booked seats only.
+    /// `event_deleted` takes a seq like any change and is the event's last:
     /// anything numbered after it is flagged. A stream without seqs (seed race 6) is flagged once, and its changes are
     /// still checked as transitions in the order they arrived (what its browser shows).
     static func broadcastOrder(_ index: HistoryIndex) -> [Violation] {
         var violations: [Violation] = []
         var seen: [String: [Int64: (signature: String, line: Int)]] = [:]
+        // The newest seq anyone heard per event: a stream that reached it has heard the whole story.
+        var lastSeq: [String: Int64] = [:]
+        for (_, events) in index.observations {
+            for (event, stream) in events {
+                for record in stream { if let seq = record.int("seq") { lastSeq[event] = max(lastSeq[event] ?? seq, seq) } }
+            }
+        }
         for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
             for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
                 var last: Int64?
@@ -39,7 +48,7 @@ extension HistoryChecker {
                         view = fresh
                     case "joined":
                         if let seq = record.int("seq"), let last, seq != last { flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line]) }
-                    case "seat_locked", "seat_released", "seats_booked", "event_deleted":
+                    case "seat_locked", "seat_released", "seats_booked", "seats_released", "event_deleted":
                         if let deletedAt {
                             flag(record.string("seat"), "\(record.f) after the event was deleted", [deletedAt.line, record.line])
                             continue
@@ -68,6 +77,7 @@ extension HistoryChecker {
                             case ("seat_locked", nil): current[seat] = "held by \(record.string("user") ?? "?")"
                             case ("seat_released", let state?) where state.hasPrefix("held"): current[seat] = nil
                             case ("seats_booked", let state) where state != "booked": current[seat] = "booked"
+                            case ("seats_released", "booked"?): current[seat] = nil
                             case (_, let state): flag(seat, "\(record.f) of a seat that was \(state ?? "available")", [record.line])
                             }
                         }
@@ -76,10 +86,16 @@ extension HistoryChecker {
                         continue
                     }
                 }
-                if let view, let read = index.finalBookings[event] {
+                if let view, let read = index.finalBookings[event] ?? index.finalCancelled[event].map({ _ in [:] }) {
                     let durable = Set(read.values.flatMap(\.seats))
+                    let readLines = Array(Set((read.values.map(\.record.line)) + (index.finalCancelled[event]?.values.map(\.record.line) ?? [])))
                     for seat in view.filter({ $0.value == "booked" }).keys.sorted() where !durable.contains(seat) {
-                        flag(seat, "shown booked but not booked in the final read", [stream.last!.line] + Array(Set(read.values.map(\.record.line))))
+                        flag(seat, "shown booked but not booked in the final read", [stream.last!.line] + readLines)
+                    }
+                    if deletedAt == nil, let last, last == lastSeq[event] {
+                        for seat in durable.sorted() where view[seat] != "booked" {
+                            flag(seat, "shown \(view[seat] ?? "available") at the event's last seq \(last) but booked in the final read", [stream.last!.line] + readLines)
+                        }
                     }
                 }
             }

@@ -23,4 +23,5 @@ public enum Invariant: String, Sendable, CaseIterable, Codable {
     case idempotentCheckout = "idempotent-checkout"
     case durableAck = "durable-ack"
     case capacity = "capacity"
+    case cancellationVisible = "cancellation-visible"
 }

@@ -62,6 +62,8 @@ enum AsyncAPIDocument {
             "seat_released": message("seat_released", "A held seat is free again", [
                 "eventId": eventId, "seatId": seatId, "seq": seq, "reason": ["type": "string", "enum": ["released", "expired", "disconnected"]]]),
             "seats_booked": message("seats_booked", "A booking", ["eventId": eventId, "seatIds": ["type": "array", "items": seatId, "minItems": 1], "seq": seq]),
+            "seats_released": message("seats_released", "Booked seats back on sale: their booking was cancelled (PB-CHECKOUT-10)", [
+                "eventId": eventId, "seatIds": ["type": "array", "items": seatId, "minItems": 1], "seq": seq, "reason": ["type": "string", "enum": ["cancelled"]]]),
             "event_deleted": message("event_deleted", "The event was deleted: its last message (PB-EVENT-7)", ["eventId": eventId, "seq": seq]),
             "lock_acquired": message("lock_acquired", "To the caller of a successful request_lock", ["eventId": eventId, "seatId": seatId, "hold": hold]),
             "lock_failed": message("lock_failed", "To the caller of a refused request_lock", [

@@ -12,6 +12,7 @@ enum OpenAPIDocument {
         let text = template.replacingOccurrences(of: "HOLD_TTL_SECONDS", with: String(configuration.holdTTLSeconds))
             .replacingOccurrences(of: "SEATS_PER_HOLD_MAX", with: String(configuration.seatsPerHoldMax))
             .replacingOccurrences(of: "HELD_SEATS_PER_USER_MAX", with: String(configuration.heldSeatsPerUserMax))
+            .replacingOccurrences(of: "CANCELLATION_REASON_MAX", with: String(configuration.cancellationReasonLengthMax))
             .replacingOccurrences(of: "ERROR_CODES", with: ErrorCode.allCases.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ", "))
         guard var document = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
             preconditionFailure("the OpenAPI template is not a JSON object")
@@ -61,6 +62,7 @@ enum OpenAPIDocument {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         "parameters": {
           "eventId": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}},
+          "bookingId": {"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}},
           "holdId": {"name": "holdId", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
           "idempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
         },
@@ -86,7 +88,9 @@ enum OpenAPIDocument {
             "expiresAt": {"type": "string", "format": "date-time"}, "fence": {"type": "integer"}}},
           "Booking": {"type": "object", "required": ["id", "eventId", "userId", "seatIds", "totalAmount", "status", "createdAt"], "properties": {
             "id": {"type": "string"}, "eventId": {"type": "string"}, "userId": {"type": "string"}, "seatIds": {"type": "array", "items": {"type": "string"}},
-            "totalAmount": {"type": "number"}, "status": {"type": "string", "enum": ["confirmed"]}, "createdAt": {"type": "string", "format": "date-time"}}},
+            "totalAmount": {"type": "number"}, "status": {"type": "string", "enum": ["confirmed", "cancelled"]}, "createdAt": {"type": "string", "format": "date-time"},
+            "cancelledAt": {"type": "string", "format": "date-time", "description": "present when cancelled (PB-CHECKOUT-8)"},
+            "cancellationReason": {"type": "string", "description": "the reason the cancellation gave, if any"}}},
           "SeatLabel": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$", "description": "row letter and column number, as A1 or C12"},
           "HoldSeatIds": {"type": "array", "minItems": 1, "maxItems": SEATS_PER_HOLD_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
           "CheckoutSeatIds": {"type": "array", "minItems": 1, "maxItems": HELD_SEATS_PER_USER_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
@@ -186,6 +190,15 @@ enum OpenAPIDocument {
           "responses": {"200": {"description": "Bookings", "content": {"application/json": {"schema": {"type": "object", "properties": {
               "results": {"type": "integer"}, "data": {"type": "object", "properties": {"bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}}}}}}},
             "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/bookings/{id}/cancel": {
+          "parameters": [{"$ref": "#/components/parameters/bookingId"}],
+          "post": {"summary": "Cancel a booking (the caller's, or any for an admin); idempotent; its seats go back on sale", "security": [{"bearer": []}],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "reason": {"type": ["string", "null"], "minLength": 1, "maxLength": CANCELLATION_REASON_MAX, "description": "kept with the booking; null or absent: none"}}}}}},
+            "responses": {"200": {"description": "Cancelled (now or before)", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"data": {"type": "object", "properties": {"booking": {"$ref": "#/components/schemas/Booking"}}}}}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/live": {"get": {"summary": "Live protocol: WebSocket upgrade (token in Authorization or ?token=); a plain GET gets 426",
           "security": [{"bearer": []}],
           "responses": {"101": {"description": "Switching protocols"}, "401": {"$ref": "#/components/responses/Error"},

@@ -28,8 +28,7 @@ extension PulseServer {
             return Response(status: .noContent)
         }
         user.post("events/:id/holds/:holdId/extend") { request, context -> Response in
-            let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
-            let body = hasBody ? try await request.decodeJSON(ExtendHoldRequest.self, context: context) : ExtendHoldRequest()
+            let body = request.hasBody ? try await request.decodeJSON(ExtendHoldRequest.self, context: context) : ExtendHoldRequest()
             let hold = try await engine.extend(eventID: try context.parameters.require("id"), holdID: try context.parameters.require("holdId"),
                                                userID: context.requireUser().id, seconds: body.seconds)
             return JSONResponse.success(HoldData(hold: hold.resource))
@@ -47,5 +46,20 @@ extension PulseServer {
             let bookings = try await engine.bookings(userID: context.requireUser().id)
             return JSONResponse.success(results: bookings.count, BookingsData(bookings: bookings.map(\.resource)))
         }
+        let accounts = accounts
+        user.post("bookings/:id/cancel") { request, context -> Response in
+            let body = request.hasBody ? try await request.decodeJSON(CancelBookingRequest.self, context: context) : CancelBookingRequest()
+            var caller = context.requireUser()
+            // A cached role may predate a promotion (roles only grow): read it afresh unless it is admin already.
+            if caller.role != .admin { caller = try await accounts.currentUser(id: caller.id) }
+            let booking = try await engine.cancelBooking(try context.parameters.require("id"), reason: body.reason, userID: caller.id,
+                                                         isAdmin: caller.role == .admin)
+            return JSONResponse.success(BookingData(booking: booking.resource))
+        }
     }
+}
+
+extension Request {
+    /// Whether the request carries a body (an optional body may be left out altogether).
+    var hasBody: Bool { (headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || headers[.transferEncoding] != nil }
 }

@@ -129,6 +129,7 @@ export function describeError(error) {
     case 'hold_expired': return 'Your hold expired. Pick your seats again.';
     case 'hold_required': return 'Some seats are no longer held by you. Pick them again.';
     case 'hold_not_found': return 'That hold is gone (it may have expired).';
+    case 'booking_not_found': return 'This booking was not found. Reload the page to see your bookings.';
     case 'checkout_in_progress':
     case 'idempotency_in_progress': return 'Your booking is still being processed.';
     case 'amount_mismatch': return `The price changed: the total is now ${error.expectedAmount}.`;

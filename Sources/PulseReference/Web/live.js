@@ -1,11 +1,12 @@
 // The live connection (SPEC.md §9, PB-LIVE): one WebSocket to /api/v1/live shared by the page,
 // subscriptions per event, and the rules that keep a seat map exact:
 //
-// * Every change (seat_locked, seat_released, seats_booked, event_deleted) carries the event's
-//   seq; a subscription applies them strictly in seq order: seq <= lastSeq is a duplicate (a
-//   replay overlapping what we had) and is dropped; seq > lastSeq + 1 means we missed something,
-//   so the message is parked and we re-join with sinceSeq = lastSeq. The server replays what
-//   we missed (then `joined`) or, when it no longer remembers, sends a fresh `snapshot`.
+// * Every change (seat_locked, seat_released, seats_booked, seats_released, event_deleted)
+//   carries the event's seq; a subscription applies them strictly in seq order: seq <= lastSeq
+//   is a duplicate (a replay overlapping what we had) and is dropped; seq > lastSeq + 1 means we
+//   missed something, so the message is parked and we re-join with sinceSeq = lastSeq. The
+//   server replays what we missed (then `joined`) or, when it no longer remembers, sends a fresh
+//   `snapshot`.
 // * A closed socket reconnects by itself with exponential backoff and jitter, and every
 //   subscription re-joins with its sinceSeq, so nothing changed while we were away is lost.
 // * A socket can also die silently (laptop sleep, a NAT dropping the flow). When the page comes
@@ -20,7 +21,8 @@ const BACKOFF_MIN_MS = 400;
 const BACKOFF_MAX_MS = 15000;
 const WAKE_TICK_MS = 2000;     // the wake-up detector's timer period
 const WAKE_GAP_MS = 10000;     // a tick this late means the machine slept (or the tab was frozen)
-const CHANGE_TYPES = new Set(['seat_locked', 'seat_released', 'seats_booked', 'event_deleted']);
+// seats_released: a cancelled booking's seats are on sale again (PB-CHECKOUT-10).
+const CHANGE_TYPES = new Set(['seat_locked', 'seat_released', 'seats_booked', 'seats_released', 'event_deleted']);
 
 class Subscription {
   constructor(client, eventId, handlers, sinceSeq) {

@@ -263,7 +263,8 @@ export class EventPage {
   }
 
   applyChange(m) {
-    const touched = m.type === 'seats_booked' ? m.seatIds : m.seatId ? [m.seatId] : [];
+    // seats_booked and seats_released (a cancelled booking, PB-CHECKOUT-10) name several seats.
+    const touched = Array.isArray(m.seatIds) ? m.seatIds : m.seatId ? [m.seatId] : [];
     for (const id of touched) {
       const seat = this.seats.get(id);
       if (!seat) continue;
@@ -274,6 +275,7 @@ export class EventPage {
         // Our own hold made elsewhere (another tab): fetch its id and expiry.
         if (m.lockedBy === session.user?.id && !this.holdFor(id)) this.refreshHolds();
       } else {
+        // seat_released and seats_released (whatever its reason) leave the seat on sale.
         seat.status = m.type === 'seats_booked' ? 'booked' : 'available';
         seat.lockedBy = undefined;
         this.dropSeatFromHolds(id);

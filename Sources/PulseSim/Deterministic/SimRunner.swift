@@ -95,7 +95,8 @@ public enum SimRunner {
         }
         var bookings: [HistoryValue] = []
         for booking in try await sqlite.bookings(eventID: event.id) {
-            bookings.append(.object(["booking": .string(booking.id), "user": .string(world.userName(booking.userID)), "seats": .list(booking.seatIDs)]))
+            bookings.append(.object(["booking": .string(booking.id), "user": .string(world.userName(booking.userID)), "seats": .list(booking.seatIDs),
+                                     "status": .string(booking.status)]))
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event.id), "bookings": .array(bookings)])
         let history = recorder.all

@@ -83,9 +83,17 @@ final class SimHotStore: HotStore {
         try await turn()
         return try await inner.holds(eventID: eventID, userID: userID, nowMs: nowMs)
     }
-    func loadBooked(eventID: String, seatIDs: [String]) async throws {
+    func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
         try await turn()
-        try await inner.loadBooked(eventID: eventID, seatIDs: seatIDs)
+        return try await inner.freeBooked(eventID: eventID, bookingID: bookingID, seatIDs: seatIDs, nowMs: nowMs)
+    }
+    func soldSeats(eventID: String) async throws -> [String: String] {
+        try await turn()
+        return try await inner.soldSeats(eventID: eventID)
+    }
+    func loadBooked(eventID: String, bookings: [String: String]) async throws {
+        try await turn()
+        try await inner.loadBooked(eventID: eventID, bookings: bookings)
     }
     func dropEvent(eventID: String) async throws {
         try await turn()

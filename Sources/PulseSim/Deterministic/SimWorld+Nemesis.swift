@@ -71,7 +71,7 @@ extension SimWorld {
 
     private func rebuildHotState(_ hot: SimHotStore, durable: SQLiteDurableStore, generation: Int64) async {
         let fresh = InMemoryHotStore(generation: generation, logCapacity: configuration.changeLogCapacity)
-        if let booked = try? await durable.bookedSeats(eventID: eventID) { try? await fresh.loadBooked(eventID: eventID, seatIDs: booked) }
+        if let booked = try? await durable.bookedSeats(eventID: eventID) { try? await fresh.loadBooked(eventID: eventID, bookings: booked) }
         hot.replace(with: fresh)
         // The server notices the new state and rings its hub, which resyncs every subscriber.
         fresh.changeFeed.markChanged(eventID)

@@ -121,6 +121,8 @@ extension SimWorld {
             recorder.record(name, .observe, "seat_released", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "reason": .string(reason.rawValue)])
         case .seatsBooked(_, let seats, let seq):
             recorder.record(name, .observe, "seats_booked", ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats)])
+        case .seatsReleased(_, let seats, let reason, let seq):
+            recorder.record(name, .observe, "seats_released", ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats), "reason": .string(reason.rawValue)])
         case .eventDeleted(_, let seq):
             recorder.record(name, .observe, "event_deleted", ["event": .string(eventID), "seq": .int(seq)])
         }

@@ -53,6 +53,15 @@ extension SimWorld {
                 if case .ok = answer, random.chance(configuration.retryProbability) {
                     _ = await checkout(name, id, seats: hold.seatIDs, key: key)
                 }
+                if case .ok(let result) = answer, configuration.cancelProbability > 0, random.chance(configuration.cancelProbability) {
+                    await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
+                    await cancel(name, id, booking: result.booking.id)
+                    if random.chance(configuration.cancelAgainProbability) {
+                        // Another tab, a double click: the same booking cancelled again, often after its seats were sold again.
+                        await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
+                        await cancel(name, id, booking: result.booking.id)
+                    }
+                }
             } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
                 if random.chance(configuration.releaseBySeatsShare) {
                     _ = await perform(name, "release", ["event": .string(event), "seats": .list(hold.seatIDs)], { engine in
@@ -66,6 +75,17 @@ extension SimWorld {
             }
         }
         userFinished()
+    }
+
+    /// Cancels a booking, retrying an unknown outcome a few times (cancelling is idempotent).
+    private func cancel(_ name: String, _ id: String, booking: String) async {
+        let event = eventID
+        for _ in 0..<4 {
+            let answer = await perform(name, "cancel", ["event": .string(event), "booking": .string(booking)], { engine in
+                try await engine.cancelBooking(booking, reason: nil, userID: id, isAdmin: false)
+            }, okValue: { cancelled in ["booking": .string(cancelled.id), "seats": .list(cancelled.seatIDs)] })
+            guard case .unknown = answer else { return }
+        }
     }
 
     private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> SimAnswer<CheckoutResult> {

@@ -33,13 +33,24 @@ Decisions where SPEC.md is silent or open:
 - GET /api/v1/live without a valid token is 401; with one and no upgrade 426. A refused upgrade is
   an HTTP 401 with the error envelope.
 - A malformed :holdId is 404 hold_not_found; a malformed event :id is 400 invalid_id (also for the
-  eventId of a live message).
+  eventId of a live message); a malformed booking :id is 400 invalid_id.
+- A cancel's body is validated before the booking is looked up: a bad reason is 400 whatever the
+  booking (unknown, another user's, already cancelled). A reason is kept as sent (not trimmed) and
+  its length counts code points; "reason": null is no reason. On an already cancelled booking the
+  reason sent is ignored.
+- Pulse-Test-Stall on a cancel: before=ms stalls right before its atomic step, hot=ms right after
+  it (before the 200); commit= and Pulse-Test-Fault do not apply to a cancel. Hot and durable state
+  are one process's memory here, so a cancel never answers 503.
+- Cancelling a booking whose checkout answer was lost while its lease runs (PB-CHECKOUT-7) first
+  finishes the booking (holds gone, seats_booked), then cancels it (seats_released at the next seq),
+  in one step. A cancelled booking's seats count as booked since for PB-CHECKOUT-3: a checkout of
+  them without a new hold is 409 hold_required.
 - POST /api/v1/test-control/token {"expiresInSeconds": n} (-86400...86400) gives the caller a token
   whose exp is now + n. A malformed test-control header or body is 400 validation_failed naming it.
 
 Sections: configuration, utilities, tokens and passwords, state, hot-state operations, HTTP
-plumbing, users, events and seat map, holds, checkout, live protocol, test control and operations,
-main.
+plumbing, users, events and seat map, holds, checkout, cancellation, live protocol, test control and
+operations, main.
 
 Each defect is one realistic mistake, switched on by PULSE_DEFECT=<name> (an unknown name refuses
 to start). Where a defect needs two requests to interleave, its code path awaits 5 ms where a real
@@ -165,6 +176,22 @@ pb-checkout-6-key-length-unchecked: PB-CHECKOUT-6: an Idempotency-Key of more th
 pb-checkout-7-lease-release-reason: PB-CHECKOUT-7: a checkout lease that runs out uncommitted releases its seats with reason released instead of expired
 pb-checkout-7-holds-released-on-failure: PB-CHECKOUT-7: a failed commit releases its holds at once (reason released) instead of keeping them frozen until the lease decides
 pb-checkout-7-lost-booking-released: PB-CHECKOUT-7: when the lease of a commit whose answer was lost runs out, its booked seats are announced seat_released (expired) instead of seats_booked
+pb-checkout-8-any-user-cancels: PB-CHECKOUT-8: the cancel checks the token but not the booking's owner: any user can cancel any booking
+pb-checkout-8-other-user-403: PB-CHECKOUT-8: another user's booking is answered 403 forbidden instead of 404 booking_not_found
+pb-checkout-8-admin-own-only: PB-CHECKOUT-8: the booking is looked up among the caller's own bookings, admins included: an admin's cancel of a user's booking is 404
+pb-checkout-8-deleted-event-404: PB-CHECKOUT-8: the cancel looks the booking's event up as every event route does: a booking of a deleted event is 404 event_not_found
+pb-checkout-9-second-cancel-409: PB-CHECKOUT-9: cancelling an already cancelled booking is 409 (booking_not_confirmed) instead of 200
+pb-checkout-9-rebroadcast: PB-CHECKOUT-9: a second cancel frees the seats again and broadcasts another seats_released (a new seq)
+pb-checkout-9-overwrites: PB-CHECKOUT-9: a second cancel writes the booking again: a new cancelledAt, and its reason (or none) replaces the first
+pb-checkout-10-no-broadcast: PB-CHECKOUT-10: a cancel frees the seats but takes no seq and broadcasts nothing
+pb-checkout-10-seats-stay-booked: PB-CHECKOUT-10: a cancel marks the booking cancelled and broadcasts seats_released but keeps its seat claims: the seats stay booked
+pb-checkout-10-broadcast-before-free: PB-CHECKOUT-10: seats_released takes its seq and is broadcast, then (after an await, and a hot= stall) the seats are freed: a hold in between is 409 seat_unavailable
+pb-checkout-10-released-per-seat: PB-CHECKOUT-10: a cancel is broadcast as one seat_released (reason cancelled) per seat instead of one seats_released
+pb-checkout-10-reason-released: PB-CHECKOUT-10: seats_released says reason released instead of cancelled
+pb-checkout-11-vanishes-from-list: PB-CHECKOUT-11: GET /bookings/me lists confirmed bookings only: a cancelled booking disappears
+pb-checkout-11-available-not-restored: PB-CHECKOUT-11: availableSeats is a count that bookings lower and cancels never raise
+pb-checkout-11-claim-kept: PB-CHECKOUT-11: the durable claim of a cancelled booking's seats stays (the unique index ignores status): the seats show available and can be held, but a checkout of them is refused 409 hold_superseded
+pb-checkout-11-replay-rebooks: PB-CHECKOUT-11: a cancel frees the booking's Idempotency-Key: a retry with it runs as a new checkout (409 hold_required, or a new booking when the caller holds the seats again)
 pb-live-1-query-token-ignored: PB-LIVE-1: the ?token= query parameter is ignored (browsers cannot connect: 401)
 pb-live-1-expired-token-accepted: PB-LIVE-1: the live endpoint does not check exp: an expired token upgrades
 pb-live-1-plain-get-400: PB-LIVE-1: a plain GET of the live endpoint is 400 instead of 426 upgrade_required
@@ -505,6 +532,7 @@ class Event:
         self.subs = set()
         # durable state
         self.booked = {}       # seat -> booking id (the unique claim per seat)
+        self.stale_claims = set()  # seats whose cancelled booking's claim stays (pb-checkout-11-claim-kept only)
 
 
 class Hold:
@@ -550,6 +578,9 @@ def create_user(name, email, password_hash, role="user"):
 def event_json(ev):
     total = ev.rows * ev.cols
     available = total - len(ev.booked)
+    if bug("pb-checkout-11-available-not-restored"):
+        available = max(0, available - sum(len(b["seatIds"]) for b in BOOKINGS
+                                           if b["eventId"] == ev.id and b["status"] == "cancelled"))
     if bug("pb-event-2-held-not-available"):
         available -= len([s for s in ev.seat_hold if s not in ev.booked])
     if bug("pb-event-1-total-seats-remaining"):
@@ -1506,6 +1537,8 @@ def check_commit(ev, cover, token, seats):
             raise refuse_commit(ev, holds, token, seats)
     if not bug("pb-checkout-5-same-hold-twice") and any(seat in ev.booked for seat in seats):
         raise refuse_commit(ev, holds, token, seats)
+    if bug("pb-checkout-11-claim-kept") and any(seat in ev.stale_claims for seat in seats):
+        raise refuse_commit(ev, holds, token, seats)
 
 
 def write_booking(ev, user_id, seats, total):
@@ -1644,10 +1677,132 @@ async def checkout(request):
 
 async def my_bookings(request):
     user = authenticate(request)
-    mine = [booking_json(b) for b in BOOKINGS if b.get("_owner") == user["id"]]
+    mine = [booking_json(b) for b in BOOKINGS if b.get("_owner") == user["id"]
+            and not (bug("pb-checkout-11-vanishes-from-list") and b["status"] == "cancelled")]
     if not bug("pb-checkout-2-bookings-oldest-first"):
         mine.reverse()
     return success({"bookings": mine}, results=len(mine))
+
+# ================================================================================ cancellation
+
+
+def path_booking_id(request):
+    booking_id = request.match_info["id"]
+    if not HEX24.fullmatch(booking_id):
+        raise ApiError(400, "invalid_id", "Invalid id: an id is 24 lower-case hex characters")
+    return booking_id
+
+
+def booking_not_found():
+    return ApiError(404, "booking_not_found", "No booking of yours with that id")
+
+
+def reason_field(body):
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= 500):
+        raise invalid("reason", "reason is 1...500 characters")
+    return reason
+
+
+def cancellable(user, booking_id):
+    """The booking the caller may cancel (PB-CHECKOUT-8): their own, or any for an admin."""
+    booking = next((b for b in BOOKINGS if b["id"] == booking_id), None)
+    if booking is None:
+        raise booking_not_found()
+    admin = user["role"] == "admin" and not bug("pb-checkout-8-admin-own-only")
+    if booking["_owner"] != user["id"] and not admin and not bug("pb-checkout-8-any-user-cancels"):
+        if bug("pb-checkout-8-other-user-403"):
+            raise ApiError(403, "forbidden", "You do not have permission to perform this action")
+        raise booking_not_found()
+    ev = EVENTS[booking["eventId"]]
+    if bug("pb-checkout-8-deleted-event-404"):
+        find_event(ev.id)
+    return booking, ev
+
+
+def mark_cancelled(booking, reason):
+    """The durable record of a cancellation: status, instant and reason."""
+    booking["status"] = "cancelled"
+    booking["cancelledAt"] = iso(now_ms())
+    booking.pop("cancellationReason", None)
+    if reason is not None:
+        booking["cancellationReason"] = reason
+    if bug("pb-checkout-11-replay-rebooks"):
+        for scope, record in list(IDEMPOTENCY.items()):
+            if record["booking"] is booking:
+                del IDEMPOTENCY[scope]
+
+
+def free_claims(ev, booking):
+    """The durable unique claims of the booking's seats go: at most one *confirmed* booking per seat."""
+    if bug("pb-checkout-10-seats-stay-booked"):
+        return
+    for seat in booking["seatIds"]:
+        if ev.booked.get(seat) == booking["id"]:
+            del ev.booked[seat]
+            ev.last[seat] = (booking["_owner"], "cancelled")
+            if bug("pb-checkout-11-claim-kept"):
+                ev.stale_claims.add(seat)
+
+
+def announce_cancel(ev, booking):
+    """One seats_released (reason cancelled) at the event's next seq (PB-CHECKOUT-10, PB-LIVE-5);
+    a deleted event's stream has ended, so its cancellations are not broadcast."""
+    booking["_announced"] = True
+    if ev.deleted or bug("pb-checkout-10-no-broadcast"):
+        return
+    seats = list(booking["seatIds"])
+    if bug("pb-checkout-10-released-per-seat"):
+        messages = [{"type": "seat_released", "eventId": ev.id, "seatId": s, "reason": "cancelled"} for s in seats]
+    else:
+        reason = "released" if bug("pb-checkout-10-reason-released") else "cancelled"
+        messages = [{"type": "seats_released", "eventId": ev.id, "seatIds": seats, "reason": reason}]
+    publish(ev, messages)
+
+
+def finish_lost_commit(ev, booking):
+    """A booking whose checkout answer was lost (PB-CHECKOUT-7) is finished before it is cancelled."""
+    for token, pending in list(PENDING.items()):
+        if pending["booking"] is booking:
+            del PENDING[token]
+            if not ev.deleted:
+                finish_booking(ev, booking, token)
+
+
+async def cancel_booking(request):
+    """POST /api/v1/bookings/:id/cancel (PB-CHECKOUT-8...11)."""
+    user = authenticate(request)
+    booking_id = path_booking_id(request)
+    body = await json_body(request, required=False, allowed={"reason"}) or {}
+    reason = reason_field(body)
+    await stall(request, "before")
+    # One atomic step from here to the answer (no await), but for the defects that await.
+    booking, ev = cancellable(user, booking_id)
+    if booking["status"] == "cancelled":
+        # PB-CHECKOUT-9: the booking as its first cancellation left it; nothing changes.
+        if bug("pb-checkout-9-second-cancel-409"):
+            raise ApiError(409, "booking_not_confirmed", "This booking is already cancelled")
+        if bug("pb-checkout-9-overwrites"):
+            mark_cancelled(booking, reason)
+        if bug("pb-checkout-9-rebroadcast"):
+            free_claims(ev, booking)
+            announce_cancel(ev, booking)
+        elif not booking.get("_announced"):
+            announce_cancel(ev, booking)  # a cancel whose hot step failed is finished by its retry
+        await stall(request, "hot")
+        return success({"booking": booking_json(booking)})
+    finish_lost_commit(ev, booking)
+    mark_cancelled(booking, reason)
+    if bug("pb-checkout-10-broadcast-before-free"):
+        announce_cancel(ev, booking)
+        await stall(request, "hot")
+        await asyncio.sleep(0.005)  # the seq and broadcast in one round trip, the seats in the next
+        free_claims(ev, booking)
+    else:
+        free_claims(ev, booking)
+        announce_cancel(ev, booking)
+        await stall(request, "hot")
+    return success({"booking": booking_json(booking)})
 
 # ================================================================================ live protocol
 
@@ -1997,6 +2152,7 @@ ROUTES = [
     ("DELETE", "/api/v1/events/{id}/holds/{holdId}", delete_hold, None),
     ("POST", "/api/v1/events/{id}/holds/{holdId}/extend", extend_hold, "hold"),
     ("GET", "/api/v1/bookings/me", my_bookings, "bookings"),
+    ("POST", "/api/v1/bookings/{id}/cancel", cancel_booking, "booking"),
     ("GET", "/api/v1/live", live_endpoint, None),
     ("GET", "/api/v1/test-control", test_control, "profile"),
     ("POST", "/api/v1/test-control/admin-token", test_admin_token, "user"),

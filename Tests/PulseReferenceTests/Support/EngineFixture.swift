@@ -66,7 +66,7 @@ struct EngineFixture {
             let client = RedisClient(try RedisConfiguration(url: redis!.url))
             try await client.send("FLUSHALL")
             let recovery = HotStateRecovery(nextGeneration: { try await durable.nextHotGeneration() },
-                                            bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [] })
+                                            bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [:] })
             return RedisHotStore(client: client, recovery: recovery)
         }
     }
