@@ -156,6 +156,11 @@ public actor LiveHub: Service {
                 } else if let seq = try? await sendFreshSnapshot(eventID: eventID, to: subscriber.outbox) {
                     subscriber.cursor = seq
                 }
+            } else if subscriber.cursor < oldest {
+                // Joined while the log was being read, from a snapshot older than the batch's
+                // start: the batch lacks the changes it needs first. The next pass reads from it.
+                pumpAgain.insert(eventID)
+                continue
             } else {
                 for change in encoded where change.seq > subscriber.cursor {
                     guard subscriber.outbox.send(change.frame) else { break }

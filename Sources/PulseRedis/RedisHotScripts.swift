@@ -3,7 +3,7 @@
 ///
 /// Every script gets `KEYS[1]` = the event's key prefix `pulse:{ev:<id>}:` (the hash tag keeps an
 /// event's keys in one Redis Cluster slot) and builds its key names from it. The keys:
-/// `meta` (hash: seq, fence, base, stamp: the event's stamp, `base` when built and moved on by `touch`), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
+/// `meta` (hash: seq, fence, base, stamp: the event's stamp, `base` when built and moved on by `touch`; layout: this key layout's version, 2), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
 /// x expires, t TTL granted, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
 /// seat count), `sold` (hash booked seat -> booking id), `cancelled` (list of recently cancelled
 /// booking ids, newest first, 4096 at most), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
@@ -26,8 +26,11 @@ enum RedisHotScripts {
         local P = KEYS[1]
         local CHANGED = 0
         local OP, SID = string.match(ARGV[1], '^([^@]*)@?(.*)$')
+        -- The version of this key layout: state of another layout is rebuilt, as state of another process is.
+        local LAYOUT = '2'
         local function built_here()
-          return SID == '' or redis.call('HGET', P .. 'meta', 'sid') == SID
+          local m = redis.call('HMGET', P .. 'meta', 'sid', 'layout')
+          return m[2] == LAYOUT and (SID == '' or m[1] == SID)
         end
         if OP ~= 'init' and (redis.call('EXISTS', P .. 'meta') == 0 or not built_here()) then return {'NOSTATE'} end
         local NOW = tonumber(ARGV[2])
@@ -113,9 +116,10 @@ enum RedisHotScripts {
           if built_here() then return 0 end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
           for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
-          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'sold', P .. 'cancelled', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
+          -- 'booked' is layout 1's set of sold seats.
+          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'sold', P .. 'booked', P .. 'cancelled', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
         end
-        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID)
+        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID, 'layout', LAYOUT)
         for i = 4, #ARGV - 1, 2 do redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
         return 1
         """)

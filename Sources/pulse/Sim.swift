@@ -142,7 +142,8 @@ extension Sim {
         do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
         guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
         print("\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
-        let unhonoured = WireRunner.unhonoured(simulation, targetCap: session.heldSeatsMax ?? 10)
+        var unhonoured = WireRunner.unhonoured(simulation, targetCap: session.heldSeatsMax ?? 10)
+        if chosenProfile == .socketio, simulation.cancelProbability > 0 { unhonoured.append("cancellations (behaviour.cancel: the seed protocol has none)") }
         if !unhonoured.isEmpty { print("not honoured in wire mode: \(unhonoured.joined(separator: "; "))") }
         let outcome: WireRunner.Outcome
         do { outcome = try await WireRunner(session: session).run(simulation, profile: chosenProfile) } catch let error as APIError { throw ValidationError("\(target): \(error)") }

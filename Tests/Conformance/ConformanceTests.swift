@@ -341,11 +341,30 @@ struct WireModeTests {
         return configuration
     }
 
-    static func run(mutant: Mutant?) async throws -> WireRunner.Outcome {
+    static func run(mutant: Mutant?, _ configuration: SimConfiguration = simulation) async throws -> WireRunner.Outcome {
         let server = try await ConformanceTests.server(mutant.map { ["--mutant", $0.rawValue] } ?? [])
         defer { server.stop() }
         let session = try await ConformanceRunner(baseURL: server.baseURL, runID: "w\(Int.random(in: 0..<1_000_000))").prepare()
-        return try await WireRunner(session: session).run(simulation)
+        return try await WireRunner(session: session).run(configuration)
+    }
+
+    /// Buyers who cancel, some twice, in a busy little venue.
+    static var cancelling: SimConfiguration {
+        var configuration = simulation
+        configuration.checkoutProbability = 0.8
+        configuration.cancelProbability = 0.8
+        configuration.cancelAgainProbability = 0.5
+        return configuration
+    }
+
+    @Test("wire mode cancels (once and twice) on the reference, which keeps every invariant; a server that frees seats silently is caught")
+    func cancellations() async throws {
+        let outcome = try await Self.run(mutant: nil, Self.cancelling)
+        #expect(outcome.violations == [], "\(outcome.violations.prefix(3))")
+        let cancels = outcome.history.filter { $0.f == "cancel" && $0.type == .ok }
+        #expect(!cancels.isEmpty && outcome.history.contains { $0.f == "seats_released" }, "cancels were made and announced")
+        let silent = try await Self.run(mutant: .silentCancel, Self.cancelling)
+        #expect(silent.violations.contains { $0.invariant == .cancellationVisible }, "\(silent.violations.prefix(3))")
     }
 
     @Test("the reference keeps every invariant in wire mode, and the history holds what the clients saw")

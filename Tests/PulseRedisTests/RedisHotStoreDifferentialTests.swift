@@ -3,6 +3,7 @@ import PulseProtocol
 @testable import PulseRedis
 @testable import PulseReference
 import PulseWire
+import Synchronization
 import Testing
 
 /// The Redis hot store must behave exactly as the in-memory one: the same seeded random sequences
@@ -30,6 +31,29 @@ struct RedisHotStoreDifferentialTests {
             }
             return chosen
         }
+    }
+
+    @Test("an event's state in the older key layout (a 'booked' set, no booking ids) is rebuilt from the durable store, on a new generation")
+    func olderLayoutIsRebuilt() async throws {
+        let server = try await RedisServerProcess()
+        let client = RedisClient(try RedisConfiguration(url: server.url))
+        defer { Task { await client.close() } }
+        let generation = Mutex<Int64>(1)
+        let recovery = HotStateRecovery(nextGeneration: { generation.withLock { $0 += 1; return $0 } }, bookedSeats: { _ in ["A1": "b1"] })
+        let redis = RedisHotStore(client: client, recovery: recovery)
+        let event = Self.events[0]
+        _ = try await redis.hold(eventID: event, seatIDs: ["A2"], userID: "u1", holdID: "h1", nowMs: 0, ttlMs: 60_000, heldSeatsPerUserMax: 4)
+        let before = try await redis.snapshot(eventID: event, nowMs: 0)
+        #expect(before.booked == ["A1"] && before.lockedBy == ["A2": "u1"])
+        // What a server of the older layout left: no layout mark, its sold seats in a set.
+        let prefix = "pulse:{ev:\(event)}:"
+        _ = try await client.send("HDEL", prefix + "meta", "layout")
+        _ = try await client.send("SADD", prefix + "booked", "B2")
+        let after = try await redis.snapshot(eventID: event, nowMs: 0)
+        #expect(after.booked == ["A1"] && after.lockedBy == [:], "rebuilt from the durable store: its holds are gone")
+        #expect(after.seq >> 32 > before.seq >> 32, "on a new generation: subscribers resync")
+        #expect(try await client.send("EXISTS", prefix + "booked").int == 0, "the older layout's keys are dropped")
+        #expect(try await redis.soldSeats(eventID: event) == ["A1": "b1"])
     }
 
     @Test("seeded random operation sequences give identical answers and seq streams", arguments: 0..<24)

@@ -38,15 +38,25 @@ extension WireWorld {
             switch choices.ending() {
             case .checkout:
                 let key = "wire-\(context.session.runID)-\(index)-\(operation)"
+                let booked: APIReply?
                 switch choices.retry() {
                 case .racing?:
                     async let first = checkout(name, seats, key: key, as: user)
                     async let second = checkout("\(name)/2", seats, key: key, as: user)
-                    _ = try await (first, second)
+                    let answers = try await [first, second]
+                    booked = answers.compactMap { $0 }.first { $0.status == 201 }
                 case .after?:
-                    if try await checkout(name, seats, key: key, as: user)?.status == 201 { _ = try await checkout(name, seats, key: key, as: user) }
+                    booked = try await checkout(name, seats, key: key, as: user)
+                    if booked?.status == 201 { _ = try await checkout(name, seats, key: key, as: user) }
                 case nil:
-                    _ = try await checkout(name, seats, key: key, as: user)
+                    booked = try await checkout(name, seats, key: key, as: user)
+                }
+                let pauses = choices.cancelPauses()
+                if booked?.status == 201, let id = booked.map({ Self.booking($0.object("booking")).id }), !id.isEmpty {
+                    for pause in pauses {
+                        try await Task.sleep(for: pause)
+                        try await cancel(name, booking: id, as: user)
+                    }
                 }
             case .release:
                 if choices.releasesBySeats() {
@@ -61,6 +71,17 @@ extension WireWorld {
             }
         }
         live?.close()
+    }
+
+    /// A cancel of a booking, retried while its outcome is unknown (cancelling is idempotent).
+    private func cancel(_ name: String, booking: String, as user: TestUser) async throws {
+        for _ in 0..<3 {
+            let reply = try await perform(name, "cancel", ["event": .string(event), "booking": .string(booking)], .POST,
+                                          "/api/v1/bookings/\(booking)/cancel", user, [:]) { reply in
+                ["booking": .string(booking), "seats": .list(Self.booking(reply.object("booking")).seats.map(label))]
+            }
+            if let status = reply?.status, status < 500 { return }
+        }
     }
 
     /// The user's own live connection, joined to the event (for `release_lock`).

@@ -35,6 +35,7 @@ extension WireWorld {
                 // The seed has no idempotency: a retry books again or fails, so none is sent (the draw keeps the sequences alike).
                 _ = choices.retry()
                 let answer = try await checkout(name, seats, key: "wire-\(context.session.runID)-\(index)-\(operation)", as: user)
+                _ = choices.cancelPauses() // the seed cannot cancel; the draw keeps both profiles' sequences alike
                 if answer?.status == 201 || answer?.status == 200 { holding.removeAll { seats.contains($0) } }
             case .release:
                 _ = choices.releasesBySeats() // the seed releases seat by seat over Socket.IO only

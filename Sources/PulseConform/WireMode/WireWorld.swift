@@ -179,6 +179,17 @@ struct UserChoices {
         return random.chance(0.5) ? .after : .racing
     }
 
+    /// After a checkout: the pauses before each cancel of its booking, if it booked (`behaviour.cancel`:
+    /// one cancel, `cancel_again`: a second one later); empty for none. Every draw is made whatever
+    /// the outcome, so both profiles (the seed has no cancel) keep the same sequence.
+    mutating func cancelPauses() -> [Duration] {
+        guard configuration.cancelProbability > 0 else { return [] }
+        let cancels = random.chance(configuration.cancelProbability)
+        let again = random.chance(configuration.cancelAgainProbability)
+        let pauses = [think(), think()]
+        return cancels ? Array(pauses.prefix(again ? 2 : 1)) : []
+    }
+
     /// How a release names what it releases (`behaviour.release_by_seats`): its seats, or its hold.
     mutating func releasesBySeats() -> Bool { random.chance(configuration.releaseBySeatsShare) }
 
