@@ -5,8 +5,8 @@
 /// event's keys in one Redis Cluster slot) and builds its key names from it. The keys:
 /// `meta` (hash: seq, fence, base, stamp: the event's stamp, `base` when built and moved on by `touch`; layout: this key layout's version, 2), `h:<holdId>` (hash: u user, s seats "A1,A2", f fence, c created,
 /// x expires, t TTL granted, k checkout id while frozen), `seat` (hash seat -> hold id), `user` (hash user -> held
-/// seat count), `sold` (hash booked seat -> booking id), `cancelled` (list of recently cancelled
-/// booking ids, newest first, 4096 at most), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
+/// seat count), `sold` (hash booked seat -> booking id), `cancelled` (zset of recently cancelled
+/// booking ids scored by the event's seq at their cancel, the newest 4096), `deadlines` (zset hold id -> expires), `co:<checkoutId>` (hash: u,
 /// s seats, f fences in seat order, l lease), `leases` (zset checkout id -> lease), `expired` (list
 /// of recently expired hold ids, newest first, 4096 at most), `lapsed` (hash seat -> user whose
 /// hold of it lapsed, until the seat is held or booked again) and `log` (stream: entry id `<seq>-0`,
@@ -275,7 +275,7 @@ enum RedisHotScripts {
           local ids = frozen_holds(checkoutId, ticket_seats(checkoutId, seats))
           forget_checkout(checkoutId)
           -- A cancelled booking's late finish (the sweeper's, after it listed the lapsed lease) books nothing.
-          if redis.call('LPOS', P .. 'cancelled', checkoutId) then return end
+          if redis.call('ZSCORE', P .. 'cancelled', checkoutId) then return end
           local newly = {}
           for _, seat in ipairs(seats) do if redis.call('HEXISTS', P .. 'sold', seat) == 0 then newly[#newly + 1] = seat end end
           if #newly == 0 then return end
@@ -308,9 +308,9 @@ enum RedisHotScripts {
         local seats = {}
         for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
         if redis.call('EXISTS', P .. 'co:' .. bookingId) == 1 then finish(bookingId, seats) end
-        if not redis.call('LPOS', P .. 'cancelled', bookingId) then
-          redis.call('LPUSH', P .. 'cancelled', bookingId)
-          redis.call('LTRIM', P .. 'cancelled', 0, 4095)
+        if not redis.call('ZSCORE', P .. 'cancelled', bookingId) then
+          redis.call('ZADD', P .. 'cancelled', redis.call('HGET', P .. 'meta', 'seq'), bookingId)
+          if redis.call('ZCARD', P .. 'cancelled') > 4096 then redis.call('ZREMRANGEBYRANK', P .. 'cancelled', 0, 0) end
         end
         local freed = {}
         for _, seat in ipairs(seats) do
@@ -417,7 +417,7 @@ enum RedisHotScripts {
     static let loadBooked = RedisScript(prelude + """
         -- A booking cancelled meanwhile (read from the durable store before its cancel) stays cancelled.
         for i = 3, #ARGV - 1, 2 do
-          if not redis.call('LPOS', P .. 'cancelled', ARGV[i + 1]) then redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
+          if not redis.call('ZSCORE', P .. 'cancelled', ARGV[i + 1]) then redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
         end
         return {0}
         """)
