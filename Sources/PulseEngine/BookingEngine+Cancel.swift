@@ -14,8 +14,9 @@ extension BookingEngine {
     /// Idempotent: a cancelled booking is answered as its first cancellation left it, and step 3
     /// runs again, freeing only seats the booking still has in the hot store (a cancel whose hot
     /// step failed is finished by its retry; a seat sold again since is left alone). A deleted
-    /// event's stream has ended: nothing is broadcast. Throws 400 `invalid_id` or
-    /// `validation_failed` (`reason`), 404 `booking_not_found`, 503 `store_unavailable` (when
+    /// event's stream has ended: nothing is broadcast. Once the event's date has come only an admin
+    /// cancels a confirmed booking (PB-CHECKOUT-12). Throws 400 `invalid_id` or `validation_failed`
+    /// (`reason`), 404 `booking_not_found`, 409 `cancellation_closed`, 503 `store_unavailable` (when
     /// the hot step fails after the durable commit the outcome is reported unknown: retry).
     public func cancelBooking(_ bookingID: String, reason: String?, userID: String, isAdmin: Bool) async throws -> BookingRecord {
         try Self.requireEntityID(bookingID, "booking")
@@ -26,6 +27,7 @@ extension BookingEngine {
             throw PulseError.bookingNotFound
         }
         let event = try await onDurable { try await durable.event(id: found.eventID) }
+        if let starts = event?.startsAtMs, !isAdmin, !found.isCancelled, clock.nowMs() >= starts { throw PulseError.cancellationClosed }
         if let event, !event.isActive {
             // Inactive events are not warmed up at start-up: the hot state learns their sold seats
             // first, so that the freed seats are announced.

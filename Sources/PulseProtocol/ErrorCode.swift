@@ -36,6 +36,7 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case holdSuperseded = "hold_superseded"
     // Cancellation
     case bookingNotFound = "booking_not_found"
+    case cancellationClosed = "cancellation_closed"
     // Live protocol
     case unknownMessageType = "unknown_message_type"
     case notJoined = "not_joined"

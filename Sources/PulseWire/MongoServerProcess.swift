@@ -5,17 +5,29 @@ import Foundation
 /// own storage directory and `--sync-on-commit`, so a journaled write survives a SIGKILL. It can
 /// be killed and started again on the same port and storage, or paused (SIGSTOP). Killed and its
 /// storage removed when freed. Nothing in Pulse's MongoDB store knows which server this is.
+/// Its standard error goes to `<storage>.log`, quoted when it fails to start.
 public final class MongoServerProcess: @unchecked Sendable {
-    public let port: Int
-    public let storagePath: String
+    public private(set) var port = 0
+    public private(set) var storagePath = ""
     private var process: Process?
 
-    /// Starts the server on a fresh storage directory and waits until it accepts connections.
+    /// The server could not take its port (another process had it): try another one.
+    struct PortTaken: Error {}
+
+    /// Starts the server on a fresh storage directory and a free port (another one when a
+    /// process outside this one took the port first) and waits until it accepts connections.
     public init() async throws {
-        port = try await freeLoopbackPort()
-        storagePath = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-mongo-\(port)-\(ProcessInfo.processInfo.processIdentifier)").path
-        try? FileManager.default.removeItem(atPath: storagePath)
-        try await start()
+        for attempt in 1...3 {
+            port = try await freeLoopbackPort()
+            storagePath = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-mongo-\(port)-\(ProcessInfo.processInfo.processIdentifier)").path
+            try? FileManager.default.removeItem(atPath: storagePath)
+            do {
+                try await start()
+                return
+            } catch is PortTaken where attempt < 3 {
+                continue
+            }
+        }
     }
 
     /// `mongodb://127.0.0.1:port/database?directConnection=true`.
@@ -36,17 +48,26 @@ public final class MongoServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--storage-path", storagePath, "--sync-on-commit", "--log-level", "WARNING"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let logPath = storagePath + ".log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath) ?? FileHandle.nullDevice
         try process.run()
         self.process = process
+        let lock = URL(fileURLWithPath: storagePath).appendingPathComponent("WiredTiger.lock").path
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw APIError("\(Self.executable) exited with \(process.terminationStatus) (port \(port) taken?)") }
-            // Its own listener, not another one's on a reused port: a server that cannot bind its
-            // port exits at once, so one still running a moment after the port answers is ours.
-            if loopbackAcceptsConnections(port: port) {
-                try await Task.sleep(for: .milliseconds(100))
+            guard process.isRunning else {
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                if log.contains("address already in use") || log.contains("Errno 98") { throw PortTaken() }
+                throw APIError("\(Self.executable) exited with \(process.terminationStatus) on port \(port): \(log.suffix(600))")
+            }
+            // Its own listener, not another one's on a reused port: it opens its storage and then
+            // binds, and a server that cannot bind exits at once, so one that has its storage open
+            // and still runs a moment after the port answers is ours.
+            if FileManager.default.fileExists(atPath: lock), loopbackAcceptsConnections(port: port) {
+                try await Task.sleep(for: .milliseconds(150))
                 if process.isRunning { return }
+                continue
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -57,6 +78,7 @@ public final class MongoServerProcess: @unchecked Sendable {
     public func kill() {
         guard let process, process.isRunning else { return }
         process.killAndAwaitExit()
+        self.process = nil
     }
 
     public func pause() { if let process { Foundation.kill(process.processIdentifier, SIGSTOP) } }
@@ -64,7 +86,13 @@ public final class MongoServerProcess: @unchecked Sendable {
 
     deinit {
         resume()
+        if let process, !process.isRunning {
+            // It died by itself (kill() forgets the process): say why, for the log of the run it broke.
+            let log = (try? String(contentsOfFile: storagePath + ".log", encoding: .utf8)) ?? ""
+            FileHandle.standardError.write(Data("\(Self.executable) on port \(port) had died (status \(process.terminationStatus)): \(log.suffix(1_000))\n".utf8))
+        }
         kill()
         try? FileManager.default.removeItem(atPath: storagePath)
+        try? FileManager.default.removeItem(atPath: storagePath + ".log")
     }
 }

@@ -184,6 +184,20 @@ struct EngineCancelTests {
         #expect(changes == [.seatsReleased(eventId: f.eventID, seatIds: ["A1"], reason: .cancelled, seq: seq + 1)])
     }
 
+    @Test("once the event's date has come only an admin cancels a confirmed booking; a cancelled one still answers its owner", arguments: [StoreKind.memory])
+    func cutOff(store: StoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
+        let early = try await book(f, ["A1"])
+        let late = try await book(f, ["A2"])
+        _ = try await f.engine.cancelBooking(early.id, reason: nil, userID: alice, isAdmin: false)
+        _ = try await f.engine.updateEvent(f.eventID, UpdateEventRequest(date: "2001-01-01T20:00:00Z"))
+        let refused = await pulseError { try await f.engine.cancelBooking(late.id, reason: nil, userID: alice, isAdmin: false) }
+        #expect(refused?.status == 409 && refused?.code == .cancellationClosed)
+        #expect(try await f.engine.bookings(userID: alice).first { $0.id == late.id }?.status == "confirmed", "the refused cancel changed nothing")
+        #expect(try await f.engine.cancelBooking(early.id, reason: nil, userID: alice, isAdmin: false).isCancelled, "a cancelled booking is answered as it is")
+        #expect(try await f.engine.cancelBooking(late.id, reason: "refund", userID: bob, isAdmin: true).isCancelled, "the organiser may refund")
+    }
+
     @Test("a booking of a deleted event is cancelled, and nothing follows the event's event_deleted", arguments: [StoreKind.memory])
     func deletedEventCancel(store: StoreKind) async throws {
         let f = try await EngineFixture.make(store: store)

@@ -280,6 +280,19 @@ extension Catalogue {
             let listed = try await c.listedBooking(id, of: first)
             try c.check(listed.string("status") == "cancelled", "after the re-sale the first buyer's booking is \(listed["status"] ?? "without a status"), not cancelled")
         },
+        ConformanceCase("cancel.cutoff", "PB-CHECKOUT-12",
+                        "once the event's date has come its owner's cancel is 409 cancellation_closed and changes nothing; an admin's cancel is 200") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let id = try await c.book(event, ["A1"], as: user).booking.string("id") ?? ""
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["date": "2001-01-01T20:00:00Z"]), 200, nil,
+                         "moving the event's date into the past")
+            try c.expect(try await c.cancelBooking(id, token: user.token), 409, "cancellation_closed", "the owner's cancel after the event's date")
+            let listed = try await c.listedBooking(id, of: user)
+            try c.check(listed.string("status") == "confirmed", "after the refused cancel the booking is \(listed["status"] ?? "without a status"), not confirmed")
+            let cancelled = try await c.cancelled(id, token: try c.admin(), json: [:], "the admin's cancel after the event's date")
+            try c.check(cancelled.string("status") == "cancelled", "the admin's cancel after the event's date answered status \(cancelled["status"] ?? "absent")")
+        },
         ConformanceCase("cancel.key-replay", "PB-CHECKOUT-11",
                         "a checkout retried with its Idempotency-Key after the cancel answers 201 with the cancelled booking and books nothing") { c in
             let event = try await c.event()

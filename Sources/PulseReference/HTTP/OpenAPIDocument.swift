@@ -198,7 +198,7 @@ enum OpenAPIDocument {
             "responses": {"200": {"description": "Cancelled (now or before)", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"data": {"type": "object", "properties": {"booking": {"$ref": "#/components/schemas/Booking"}}}}}}}},
               "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
-              "503": {"$ref": "#/components/responses/Error"}}}},
+              "409": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/live": {"get": {"summary": "Live protocol: WebSocket upgrade (token in Authorization or ?token=); a plain GET gets 426",
           "security": [{"bearer": []}],
           "responses": {"101": {"description": "Switching protocols"}, "401": {"$ref": "#/components/responses/Error"},

@@ -130,6 +130,7 @@ export function describeError(error) {
     case 'hold_required': return 'Some seats are no longer held by you. Pick them again.';
     case 'hold_not_found': return 'That hold is gone (it may have expired).';
     case 'booking_not_found': return 'This booking was not found. Reload the page to see your bookings.';
+    case 'cancellation_closed': return 'This event has taken place: its bookings can no longer be cancelled.';
     case 'checkout_in_progress':
     case 'idempotency_in_progress': return 'Your booking is still being processed.';
     case 'amount_mismatch': return `The price changed: the total is now ${error.expectedAmount}.`;

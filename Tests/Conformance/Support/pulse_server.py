@@ -191,6 +191,8 @@ pb-checkout-10-reason-released: PB-CHECKOUT-10: seats_released says reason relea
 pb-checkout-11-vanishes-from-list: PB-CHECKOUT-11: GET /bookings/me lists confirmed bookings only: a cancelled booking disappears
 pb-checkout-11-available-not-restored: PB-CHECKOUT-11: availableSeats is a count that bookings lower and cancels never raise
 pb-checkout-11-claim-kept: PB-CHECKOUT-11: the durable claim of a cancelled booking's seats stays (the unique index ignores status): the seats show available and can be held, but a checkout of them is refused 409 hold_superseded
+pb-checkout-12-no-cutoff: PB-CHECKOUT-12: the owner can cancel a booking after the event's date has come (200 instead of 409 cancellation_closed)
+pb-checkout-12-admin-cutoff: PB-CHECKOUT-12: the cut-off applies to admins too: an admin's cancel after the event's date is 409 cancellation_closed
 pb-checkout-11-replay-rebooks: PB-CHECKOUT-11: a cancel frees the booking's Idempotency-Key: a retry with it runs as a new checkout (409 hold_required, or a new booking when the caller holds the seats again)
 pb-live-1-query-token-ignored: PB-LIVE-1: the ?token= query parameter is ignored (browsers cannot connect: 401)
 pb-live-1-expired-token-accepted: PB-LIVE-1: the live endpoint does not check exp: an expired token upgrades
@@ -1791,6 +1793,10 @@ async def cancel_booking(request):
             announce_cancel(ev, booking)  # a cancel whose hot step failed is finished by its retry
         await stall(request, "hot")
         return success({"booking": booking_json(booking)})
+    # PB-CHECKOUT-12: after the event's date only an admin cancels (a deleted event's bookings stay cancellable).
+    admin = user["role"] == "admin" and not bug("pb-checkout-12-admin-cutoff")
+    if not ev.deleted and ev.date <= now_ms() and not admin and not bug("pb-checkout-12-no-cutoff"):
+        raise ApiError(409, "cancellation_closed", "This event has taken place: its bookings can no longer be cancelled")
     finish_lost_commit(ev, booking)
     mark_cancelled(booking, reason)
     if bug("pb-checkout-10-broadcast-before-free"):
