@@ -118,13 +118,16 @@ public final class AccountService: Sendable {
 
     /// Lower-cased, trimmed email if it looks like one (`local@domain.tld`, no spaces, ≤ 254).
     static func normalisedEmail(_ raw: String) throws -> String {
-        let email = raw.trimmingWhitespace().lowercased()
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.unicodeScalars.count <= emailLengthMax, parts.count == 2, !parts[0].isEmpty,
-              parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !email.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+        // Checked on code points, as the OpenAPI document's pattern is: a character may join
+        // several (`@` followed by a combining mark is one character, yet holds the `@`).
+        let trimmed = raw.trimmingWhitespace()
+        let scalars = Array(trimmed.unicodeScalars)
+        let ats = scalars.indices.filter { scalars[$0] == "@" }
+        guard scalars.count <= emailLengthMax, ats.count == 1, ats[0] > 0, !scalars.contains(where: \.properties.isWhitespace) else {
             throw PulseError.invalid("email", "Please provide a valid email.")
         }
-        return email
+        let domain = scalars[(ats[0] + 1)...]
+        guard domain.contains("."), domain.first != ".", domain.last != "." else { throw PulseError.invalid("email", "Please provide a valid email.") }
+        return trimmed.lowercased()
     }
 }

@@ -108,7 +108,8 @@ enum OpenAPIDocument {
         "/api/v1/users/signup": {"post": {"summary": "Register (rate limited)", "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["name", "email", "password"], "properties": {
               "name": {"type": "string", "minLength": 2, "maxLength": 100, "pattern": "\\S.*\\S", "description": "2...100 characters once trimmed"},
-              "email": {"type": "string", "maxLength": 254, "pattern": "^[^@\\s]+@[^@\\s.][^@\\s]*\\.[^@\\s]*[^@\\s.]$"},
+              "email": {"type": "string", "maxLength": 254, "pattern": "^[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+@[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000.][^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*\\.[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000.]$",
+                "description": "one @, no white space (Unicode White_Space, listed), a dot inside the domain; checked on code points"},
               "password": {"type": "string", "minLength": 6, "maxLength": 72}}}}}},
           "responses": {"201": {"description": "Registered", "content": {"application/json": {"schema": {"type": "object", "properties": {
               "status": {"const": "success"}, "token": {"type": "string"}, "data": {"type": "object", "properties": {"user": {"$ref": "#/components/schemas/User"}}}}}}}},
