@@ -22,7 +22,7 @@ struct CacheTests {
             let durable = f.durable
             let recovery = HotStateRecovery(nextGeneration: { try await durable.nextHotGeneration() },
                                             bookedSeats: { try await durable.bookedSeats(eventID: $0) })
-            hot = RedisHotStore(client: RedisClient(try RedisConfiguration(url: f.redis!.url)), recovery: recovery)
+            hot = RedisHotStore(client: RedisClient(try EngineFixture.redisConfiguration(f.redis!)), recovery: recovery)
         }
         return BookingEngine(configuration: f.engine.configuration, hot: hot, durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 99))
     }

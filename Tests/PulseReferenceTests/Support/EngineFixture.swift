@@ -63,12 +63,20 @@ struct EngineFixture {
         case .memory, .mongo:
             return InMemoryHotStore(generation: try await durable.nextHotGeneration())
         case .redis:
-            let client = RedisClient(try RedisConfiguration(url: redis!.url))
+            let client = RedisClient(try Self.redisConfiguration(redis!))
             try await client.send("FLUSHALL")
             let recovery = HotStateRecovery(nextGeneration: { try await durable.nextHotGeneration() },
                                             bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [:] })
             return RedisHotStore(client: client, recovery: recovery)
         }
+    }
+
+    /// The configuration of a behaviour test's Redis client: not a timing test, and the whole
+    /// suite runs at once on two cores, so a step may wait a while for its turn.
+    static func redisConfiguration(_ redis: RedisServerProcess) throws -> RedisConfiguration {
+        var configuration = try RedisConfiguration(url: redis.url)
+        configuration.commandTimeout = .seconds(15)
+        return configuration
     }
 
     /// Every change logged for the event so far.
