@@ -119,8 +119,15 @@ enum EventFields {
 }
 
 extension String {
+    /// Without leading and trailing Unicode White_Space, by code point, as the OpenAPI document's
+    /// patterns read text (a character that starts with a space may carry a combining mark).
     public func trimmingWhitespace() -> String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        let scalars = Array(unicodeScalars)
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: scalars[first...last])
+        return String(kept)
     }
 }
 

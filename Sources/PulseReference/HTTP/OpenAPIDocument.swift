@@ -94,7 +94,7 @@ enum OpenAPIDocument {
           "SeatLabel": {"type": "string", "pattern": "^[A-Z][1-9][0-9]?$", "description": "row letter and column number, as A1 or C12"},
           "HoldSeatIds": {"type": "array", "minItems": 1, "maxItems": SEATS_PER_HOLD_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
           "CheckoutSeatIds": {"type": "array", "minItems": 1, "maxItems": HELD_SEATS_PER_USER_MAX, "uniqueItems": true, "items": {"$ref": "#/components/schemas/SeatLabel"}},
-          "Text": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "1...200 characters once trimmed"},
+          "Text": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", "description": "1...200 characters once trimmed (of Unicode White_Space, listed)"},
           "Description": {"type": ["string", "null"], "maxLength": 2000, "description": "null: none"},
           "Date": {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
                    "description": "ISO 8601 date or date-time; stored as UTC with milliseconds"}
@@ -107,7 +107,7 @@ enum OpenAPIDocument {
       "paths": {
         "/api/v1/users/signup": {"post": {"summary": "Register (rate limited)", "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["name", "email", "password"], "properties": {
-              "name": {"type": "string", "minLength": 2, "maxLength": 100, "pattern": "\\S.*\\S", "description": "2...100 characters once trimmed"},
+              "name": {"type": "string", "minLength": 2, "maxLength": 100, "pattern": "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000].*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", "description": "2...100 characters once trimmed (of Unicode White_Space, listed)"},
               "email": {"type": "string", "maxLength": 254, "pattern": "^[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+@[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000.][^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*\\.[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^@\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000.]$",
                 "description": "one @, no white space (Unicode White_Space, listed), a dot inside the domain; checked on code points"},
               "password": {"type": "string", "minLength": 6, "maxLength": 72}}}}}},
