@@ -31,8 +31,7 @@ extension BookingEngine {
         if let event, !event.isActive {
             // Inactive events are not warmed up at start-up: the hot state learns their sold seats
             // first, so that the freed seats are announced.
-            let booked = try await onDurable { try await durable.bookedSeats(eventID: event.id) }
-            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: event.id, bookings: booked) } }
+            try await loadSoldSeats(event.id)
         }
         let request = BookingCancellationRequest(bookingID: bookingID, userID: isAdmin ? nil : userID, atMs: clock.nowMs(), reason: reason)
         let booking: BookingRecord

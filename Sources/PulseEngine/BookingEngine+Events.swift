@@ -50,8 +50,7 @@ extension BookingEngine {
         try await changed(eventID)
         if event.isActive {
             // A reopened event may have been inactive at start-up, when only active events were warmed up.
-            let booked = try await onDurable { try await durable.bookedSeats(eventID: eventID) }
-            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: eventID, bookings: booked) } }
+            try await loadSoldSeats(eventID)
         }
         return try await self.event(eventID)
     }

@@ -56,10 +56,16 @@ extension BookingEngine {
     /// the two steps of a cancel, with a hot store that outlived it).
     public func warmUp() async throws {
         for event in try await onDurable({ try await durable.activeEvents() }) {
-            let booked = try await onDurable { try await durable.bookedSeats(eventID: event.id) }
-            if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: event.id, bookings: booked) } }
-            try await finishCancellations(eventID: event.id, durablySold: booked)
+            try await finishCancellations(eventID: event.id, durablySold: try await loadSoldSeats(event.id))
         }
+    }
+
+    /// Loads the durable store's sold seats of an event into the hot store and returns them.
+    @discardableResult
+    func loadSoldSeats(_ eventID: String) async throws -> [String: String] {
+        let booked = try await onDurable { try await durable.bookedSeats(eventID: eventID) }
+        if !booked.isEmpty { try await onHot { try await hot.loadBooked(eventID: eventID, bookings: booked) } }
+        return booked
     }
 
     /// Frees the seats the hot store has sold to a booking the durable store has cancelled. Only
