@@ -152,7 +152,7 @@ public enum DurableStoreError: Error, Sendable, Equatable {
 }
 
 /// Durable state: users, events, bookings and the per-seat claims and fence floors that make the
-/// store, not the hot store, the final arbiter of who owns a seat (DESIGN.md "Fencing").
+/// store, not the hot store, the final arbiter of who owns a seat (ARCHITECTURE.md "Fencing").
 ///
 /// Invariants the schema itself enforces: one claim per (event, seat), one user per email,
 /// one booking per (user, idempotency key). Every method is one transaction.

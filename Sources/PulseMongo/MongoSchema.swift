@@ -1,7 +1,7 @@
 import PulseEngine
 
 /// The collections and indexes of the MongoDB durable store. The invariants that can live in the
-/// database do (DESIGN.md "Trust the database"): one claim per (event, seat) and one user per email
+/// database do (ARCHITECTURE.md "The durable store is the final arbiter"): one claim per (event, seat) and one user per email
 /// are unique indexes; one booking per (user, idempotency key) and one outcome per checkout are
 /// unique `_id`s.
 enum MongoSchema {

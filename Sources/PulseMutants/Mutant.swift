@@ -1,7 +1,7 @@
 import PulseEngine
 import PulseLive
 
-/// Known-broken variants of the reference (DESIGN.md, "Known-broken engines"). Each one exists to
+/// Known-broken variants of the reference (ARCHITECTURE.md, "Mutants"). Each one exists to
 /// prove that the harness catches it: the simulator must report a violation for every mutant within
 /// a bounded number of seeds, and pass the unmodified engine on the same seeds. Never enable one
 /// outside a test of the harness.

@@ -1,7 +1,7 @@
 import PulseProtocol
 import PulseEngine
 
-/// Where a hot store recovers lost or new state from: the durable store (DESIGN.md: the durable
+/// Where a hot store recovers lost or new state from: the durable store (ARCHITECTURE.md, "When the hot state is lost": the durable
 /// store is the final arbiter, so a hot state that Redis lost is rebuilt from it).
 public struct HotStateRecovery: Sendable {
     /// A number that grows on every call (``DurableStore/nextHotGeneration()``).

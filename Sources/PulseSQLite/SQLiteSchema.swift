@@ -1,7 +1,7 @@
 import PulseEngine
 import GRDB
 
-/// The durable schema. The invariants that can live in it do (DESIGN.md "Trust the database"):
+/// The durable schema. The invariants that can live in it do (ARCHITECTURE.md "The durable store is the final arbiter"):
 /// one claim per (event, seat), unique emails, one booking per (user, idempotency key). A claim
 /// belongs to the seat's active booking; a booking's seats are kept in `booking_seats`.
 enum SQLiteSchema {

@@ -1,4 +1,4 @@
-/// Checks a history against every invariant of DESIGN.md. Each invariant is one function in the
+/// Checks a history against every invariant of HISTORY.md ("Invariants"). Each invariant is one function in the
 /// `Invariant+*.swift` files; together they read the history a few times over (near-linear in
 /// its length for realistic per-seat contention).
 public enum HistoryChecker {

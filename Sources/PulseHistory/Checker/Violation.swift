@@ -12,7 +12,7 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The invariants of DESIGN.md, each checked by one function over a ``HistoryIndex``.
+/// The invariants of HISTORY.md ("Invariants"), each checked by one function over a ``HistoryIndex``.
 public enum Invariant: String, Sendable, CaseIterable, Codable {
     case noDoubleBooking = "no-double-booking"
     case holdExclusive = "hold-exclusive"
