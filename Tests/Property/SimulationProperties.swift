@@ -28,6 +28,7 @@ struct SimulationProperties {
                             Gen.int(in: 1...4), Gen.int(in: 1...12), Gen.double(in: 0...1)) { seed, users, operations, rows, cols, mix in
             let outcome = try await SimRunner.run(Self.simulation(seed: seed, users: users, operations: operations, rows: rows, cols: cols, mix: mix))
             #expect(outcome.violations == [])
+            Self.expectActivity(outcome, users: users)
         }
     }
 
@@ -55,7 +56,18 @@ struct SimulationProperties {
             }
             let outcome = try await SimRunner.run(configuration)
             #expect(outcome.violations == [])
+            Self.expectActivity(outcome, users: users)
         }
+    }
+
+    /// A run keeps every invariant trivially when nothing happens in it: each property run must
+    /// also show that its users acted (an operation per user at least was sent) and that the
+    /// invariants had evidence to read (a hold was granted or refused, and subscribers heard of it).
+    static func expectActivity(_ outcome: SimRunner.Outcome, users: Int) {
+        let invoked = outcome.history.filter { $0.type == .invoke }.count
+        #expect(invoked >= users, "\(invoked) operations invoked by \(users) users")
+        #expect(outcome.history.contains { $0.f == "hold" && ($0.type == .ok || $0.type == .fail) }, "no hold was decided")
+        #expect(outcome.history.contains { $0.type == .observe }, "no subscriber observed anything")
     }
 
     /// The named race each mutant is about, and the invariant its defect breaks there.
