@@ -11,7 +11,8 @@ extension BookingEngine {
     ///
     /// 1. Validates the request and prices it on the server; a disagreeing `totalAmount` is refused.
     /// 2. Replays the booking already made with the same `Idempotency-Key`, if any.
-    /// 3. Freezes the caller's live holds on the seats in the hot store, taking their fences.
+    /// 3. Freezes the caller's live holds on the seats in the hot store, taking their fences. When
+    ///    that fails and the key names a booking by now (a first try finished in between), replays it.
     /// 4. Commits the booking durably; the store refuses seats already claimed and fences below
     ///    a recorded floor, so a checkout paused past its lease can never land (see ``sweep()``).
     /// 5. Marks the seats booked in the hot store, which broadcasts `seats_booked`.
@@ -41,6 +42,13 @@ extension BookingEngine {
                                         nowMs: clock.nowMs(), leaseMs: configuration.checkoutLeaseMs)
         }
         let ticket: CheckoutTicket
+        if case .begun = begun {} else if let key = idempotencyKey,
+            let existing = try await onDurable({ try await durable.booking(userID: userID, idempotencyKey: key) }) {
+            // A first checkout with this key finished between the replay check above and the
+            // freeze: its holds are gone because it booked them. This retry is answered with that
+            // booking, as any later one is (PB-CHECKOUT-6), not with hold_required.
+            return try replay(existing, eventID: eventID, seats: seats)
+        }
         switch begun {
         case .begun(let begunTicket): ticket = begunTicket
         case .holdNotFound: throw PulseError.holdNotFound

@@ -1,6 +1,7 @@
 @testable import PulseEngine
 import PulseProtocol
 @testable import PulseReference
+import Synchronization
 import Testing
 
 @Suite("Engine: checkout, fencing and idempotency")
@@ -46,6 +47,25 @@ struct EngineCheckoutTests {
         #expect(expired?.status == 410)
         #expect(expired?.code == .holdExpired)
         #expect(try await f.engine.bookings(userID: alice).isEmpty)
+    }
+
+    /// Found by the conformance suite on a loaded machine (race.same-key): a retry that found no
+    /// booking for its key, then found the holds gone because the first try had just booked them,
+    /// was answered 409 hold_required.
+    @Test("a retry whose first try books between its key check and its freeze gets that booking, not hold_required", arguments: StoreKind.allCases)
+    func retryOvertakenByItsFirstTry(store: StoreKind) async throws {
+        let f = try await EngineFixture.make(store: store)
+        _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
+        let gated = FirstBeginWaits(f.hot)
+        let secondInstance = BookingEngine(configuration: EngineConfiguration(holdTTLSeconds: 60), hot: gated, durable: f.durable, clock: f.clock,
+                                           ids: SeededIdentifierSource(seed: 99))
+        async let retry = secondInstance.checkout(eventID: f.eventID, request: CheckoutRequest(seatIds: ["A1"]), idempotencyKey: "overtaken", userID: alice)
+        for await _ in gated.arrived { break } // the retry checked its key (nothing yet) and waits at its freeze
+        let first = try await f.checkout(["A1"], user: alice, key: "overtaken")
+        gated.proceed.yield()
+        let answered = try await retry
+        #expect(answered.booking == first.booking && answered.replayed)
+        #expect(try await f.engine.bookings(userID: alice).count == 1)
     }
 
     @Test("the same Idempotency-Key returns the same booking and books nothing twice", arguments: StoreKind.allCases)
@@ -165,5 +185,32 @@ struct EngineCheckoutTests {
         }
         #expect(results.filter { $0 }.count == 1)
         #expect(try await f.durable.bookedSeats(eventID: f.eventID).keys.sorted() == ["A1"])
+    }
+}
+
+/// A hot store whose first `beginCheckout` waits (after saying so on `arrived`) until `proceed`
+/// is signalled; later calls go straight through.
+final class FirstBeginWaits: HotStoreDecorator {
+    let inner: any HotStore
+    let arrived: AsyncStream<Void>
+    private let arrival: AsyncStream<Void>.Continuation
+    private let proceedSignals: AsyncStream<Void>
+    let proceed: AsyncStream<Void>.Continuation
+    private let calls = Mutex(0)
+
+    init(_ inner: any HotStore) {
+        self.inner = inner
+        (arrived, arrival) = AsyncStream.makeStream()
+        (proceedSignals, proceed) = AsyncStream.makeStream()
+    }
+
+    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64,
+                       leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+        if calls.withLock({ $0 += 1; return $0 }) == 1 {
+            arrival.yield()
+            for await _ in proceedSignals { break }
+        }
+        return try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID,
+                                             nowMs: nowMs, leaseMs: leaseMs)
     }
 }
