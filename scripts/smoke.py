@@ -332,6 +332,21 @@ finally:
     seed_server.kill()
     seed_server.wait()
 
+print("smoke: the README's example CI job (examples/conform-in-ci.sh) on the reference")
+ci_reports = os.path.join(work, "ci-reports")
+ci_job = subprocess.run(["bash", "examples/conform-in-ci.sh", ci_reports], capture_output=True, text=True, timeout=600,
+                        env=dict(os.environ, PULSE=binary, PORT=str(free_port()), CONFORM_ARGS="--only PB-HOLD",
+                                 GITHUB_STEP_SUMMARY=os.path.join(work, "step-summary.md")))
+ci_files = ["junit.xml", "report.json", "report.html", "summary.md", "console.txt", "target.log"]
+check(ci_job.returncode == 0 and all(os.path.exists(os.path.join(ci_reports, name)) for name in ci_files),
+      "the example CI job starts the target, waits for /readyz, conforms and keeps every report" + ("" if ci_job.returncode == 0 else ": " + ci_job.stdout[-600:] + ci_job.stderr[-400:]))
+summary = open(os.path.join(ci_reports, "summary.md")).read() if os.path.exists(os.path.join(ci_reports, "summary.md")) else ""
+check(summary.startswith("## Pulse conformance: passed") and "| PB-HOLD-2 | MUST |" in summary
+      and open(os.path.join(work, "step-summary.md")).read() == summary, "its Markdown summary has a row per clause and reaches GITHUB_STEP_SUMMARY")
+broken_job = subprocess.run(["bash", "examples/conform-in-ci.sh", os.path.join(work, "ci-broken")], capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ, PULSE=binary, TARGET_COMMAND="sleep 1; exit 3", READY_SECONDS="20"))
+check(broken_job.returncode == 2 and "exited before it was ready" in broken_job.stderr, "a target that never gets ready fails the job with status 2")
+
 print("smoke: pulse bench fanout (a short run; figures are not checked here)")
 bench = subprocess.run([binary, "bench", "fanout", "--subscribers", "1,20", "--changes", "5"], capture_output=True, text=True, timeout=300)
 print(bench.stdout)

@@ -58,14 +58,36 @@ public final class CaseContext: Sendable {
     private let users = Mutex<[Int: TestUser]>([:])
     private let seatMaps = Mutex<[String: [String: String]]>([:])
 
-    init(session: TargetSession, caseID: String, http: HTTPClient) {
+    /// The clause the case checks and its force: a MUST case that reads through an optional route
+    /// the target lacks cannot run (UNIMPLEMENTED), see ``OptionalRoutes``.
+    let clause: String
+    let requirement: Requirement
+    /// Whether the case checks a rate limit itself: then a 429 is an answer, not a reason to wait.
+    let checksRateLimits: Bool
+    /// Which of the session's pool users this case takes first, so that cases running at once
+    /// act as different accounts (each with its own per-user limits).
+    let poolOffset: Int
+    private let pacing = Mutex(Pacing())
+
+    /// A context outside any case (wire mode): its requests are sent once, 429s included.
+    convenience init(session: TargetSession, caseID: String, http: HTTPClient) {
+        var bare = ConformanceCase(caseID, "", .info, "", needs: []) { _ in }
+        bare.checksRateLimits = true
+        self.init(session: session, testCase: bare, http: http)
+    }
+
+    init(session: TargetSession, testCase: ConformanceCase, poolOffset: Int = 0, http: HTTPClient) {
         self.session = session
-        self.caseID = caseID
+        caseID = testCase.id
+        clause = testCase.clause
+        requirement = testCase.requirement
+        checksRateLimits = testCase.checksRateLimits
+        self.poolOffset = poolOffset
         api = PulseAPIClient(baseURL: session.baseURL, http: http)
     }
 
     /// Requests and answers so far, and the notes of the case.
-    var evidence: [String] { notes.withLock { $0 } + transcript.withLock { $0 }.suffix(12) }
+    var evidence: [String] { notes.withLock { $0 } + (pacingNote.map { [$0] } ?? []) + transcript.withLock { $0 }.suffix(12) }
 
     /// Adds a line to the case's evidence (an observation for an informational case).
     public func note(_ line: String) { notes.withLock { $0.append(line) } }
@@ -73,28 +95,98 @@ public final class CaseContext: Sendable {
     private func nextNumber() -> Int { counter.withLock { $0 += 1; return $0 } }
 
     /// A name unique to this run and case (emails, keys).
-    public func unique(_ prefix: String) -> String { "\(prefix)-\(session.runID)-\(caseID.replacingOccurrences(of: ".", with: "-"))-\(nextNumber())" }
+    /// It stays well under the 64 characters a test-control client id may have (PB-TEST-4), so it
+    /// serves as one: a long case id is cut and marked with a hash of the whole.
+    public func unique(_ prefix: String) -> String { "\(prefix)-\(session.runID.prefix(16))-\(caseTag)-\(nextNumber())" }
+
+    /// The case's id in names: as it is (dots as dashes) up to 20 characters, else its first 13
+    /// and a hash of the whole (FNV-1a), so names stay distinct and short.
+    var caseTag: String {
+        let plain = caseID.replacingOccurrences(of: ".", with: "-")
+        guard plain.count > 20 else { return plain }
+        let hash = plain.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        return "\(plain.prefix(13))-\(String(hash % 0xff_ffff, radix: 16))"
+    }
 
     /// The test-control header that gives this case (or one sign-up of it) a rate-limit bucket of its own.
     private func clientHeaders(_ headers: [(String, String)]) -> [(String, String)] {
         guard session.testControl, !headers.contains(where: { $0.0 == "Pulse-Test-Client" }) else { return headers }
-        return [("Pulse-Test-Client", "\(session.runID)-\(caseID)")] + headers
+        return [("Pulse-Test-Client", "\(session.runID.prefix(16))-\(caseTag)")] + headers
     }
 
-    /// Sends a request with a JSON body and records it.
+    /// Sends a request with a JSON body and records it, as a polite client: a 429 is waited out
+    /// (its `Retry-After`) and the request sent again, within the case's waiting budget (see
+    /// ``politely(_:_:send:)``). Throws ``CaseInconclusive`` when the target's limits outlast that
+    /// budget, ``CaseUnimplemented`` when a MUST case meets an optional route the target lacks.
     @discardableResult
     public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: Any]? = nil, headers: [(String, String)] = []) async throws -> APIReply {
-        let reply = try await api.call(method, path, token: token, json: json, headers: clientHeaders(headers), timeout: .seconds(20))
+        try await politely(method, path) {
+            try await self.api.call(method, path, token: token, json: json, headers: self.clientHeaders(headers), timeout: .seconds(20))
+        }
+    }
+
+    /// Sends a request with a raw body and records it, as ``call(_:_:token:json:headers:)`` does.
+    @discardableResult
+    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, raw: String, headers: [(String, String)] = []) async throws -> APIReply {
+        try await politely(method, path) {
+            try await self.api.call(method, path, token: token, rawBody: raw, headers: self.clientHeaders(headers), timeout: .seconds(20))
+        }
+    }
+
+    /// Longest the suite waits, in all, for one case's requests that the target rate-limited
+    /// (SPEC.md PB-LIMIT-4, PB-AUTH-6): within it every 429 is waited out and the request sent again.
+    public static let rateLimitWaitSecondsMax = 30.0
+
+    /// What the target's rate limits cost this case so far.
+    struct Pacing {
+        var refusals = 0
+        var waitedSeconds = 0.0
+    }
+
+    /// Sends one request (`send`) until the target stops answering 429, waiting its `Retry-After`
+    /// (1 s when it gives none) before each retry; a 429 is a limit the target enforces, never its
+    /// failure, and it did nothing (PB-LIMIT-4). A case that checks a limit itself gets its 429s.
+    /// Then applies the optional-route rule of ``OptionalRoutes`` and records the answer.
+    private func politely(_ method: HTTPMethod, _ path: String, send: () async throws -> APIReply) async throws -> APIReply {
+        var reply = try await send()
+        while reply.status == 429, !checksRateLimits {
+            let retryAfter = max(0.05, Double(reply.headers.first(name: "Retry-After") ?? "") ?? 1)
+            let spent = pacing.withLock { pacing -> Double in
+                pacing.refusals += 1
+                return pacing.waitedSeconds
+            }
+            guard spent + retryAfter <= Self.rateLimitWaitSecondsMax else {
+                record(method, path, reply)
+                throw CaseInconclusive("the target rate-limited the suite's own pace on \(method.rawValue) \(Self.route(of: path)): it answered 429 "
+                    + "\(reply.code ?? "") with Retry-After \(reply.headers.first(name: "Retry-After") ?? "none"); waiting it out would pass "
+                    + "the \(Int(Self.rateLimitWaitSecondsMax)) s this case may wait (\(pacing.withLock { $0.refusals }) refusals so far)")
+            }
+            pacing.withLock { $0.waitedSeconds += retryAfter }
+            try await Task.sleep(for: .milliseconds(Int(retryAfter * 1000)))
+            reply = try await send()
+        }
         record(method, path, reply)
+        if requirement == .must, let route = OptionalRoutes.route(method: method.rawValue, path: path), route.clause != clause,
+           OptionalRoutes.isAbsent(status: reply.status, code: reply.code) {
+            throw CaseUnimplemented("this MUST case reads through \(route), which the target does not offer (\(reply.status)"
+                + "\(reply.code.map { " \($0)" } ?? "")); a missing SHOULD is graded by its own cases")
+        }
         return reply
     }
 
-    /// Sends a request with a raw body and records it.
-    @discardableResult
-    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, raw: String, headers: [(String, String)] = []) async throws -> APIReply {
-        let reply = try await api.call(method, path, token: token, rawBody: raw, headers: clientHeaders(headers), timeout: .seconds(20))
-        record(method, path, reply)
-        return reply
+    /// `path` without its query, each id (a segment of 16 or more hexadecimal digits) as `:id`.
+    static func route(of path: String) -> String {
+        let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return pathOnly.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.count >= 16 && segment.allSatisfy(\.isHexDigit) ? ":id" : String(segment)
+        }.joined(separator: "/")
+    }
+
+    /// A note on what the target's rate limits cost the case, when they cost anything.
+    var pacingNote: String? {
+        let pacing = pacing.withLock { $0 }
+        guard pacing.refusals > 0 else { return nil }
+        return "the target rate-limited \(pacing.refusals) request(s); the suite waited \(String(format: "%.1f", pacing.waitedSeconds)) s and sent them again"
     }
 
     private func record(_ method: HTTPMethod, _ path: String, _ reply: APIReply) {
@@ -144,12 +236,17 @@ public final class CaseContext: Sendable {
     }
 
     private func newUser(poolIndex index: Int) async throws -> TestUser {
-        let email = unique("user") + "@conform.invalid"
-        if session.testControl { return try await signUp(email: email, headers: [("Pulse-Test-Client", email)]) }
-        if index < session.userPool.count { return session.userPool[index] }
+        let name = unique("user")
+        let email = name + "@conform.invalid"
+        if session.testControl { return try await signUp(email: email, headers: [("Pulse-Test-Client", name)]) }
+        if index < session.userPool.count { return session.userPool[(poolOffset + index) % session.userPool.count] }
         if !session.signUpsRefused.refused {
-            let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password])
-            if reply.status != 429 { return try signedUp(reply, email: email) }
+            // A limit the suite cannot wait out (PB-AUTH-6 counts sign-ups over 15 minutes)
+            // leaves the case without the users it needs: it cannot run.
+            do {
+                let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password])
+                if reply.status != 429 { return try signedUp(reply, email: email) }
+            } catch is CaseInconclusive {}
             session.signUpsRefused.refuse()
         }
         throw CaseUnimplemented("needs \(index + 1) users; the target rate-limits sign-ups (429) and the pool has \(session.userPool.count)")
@@ -268,6 +365,16 @@ public final class CaseContext: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw CaseFailure("the target did not answer within 60 s of its restart")
+    }
+
+    /// The first live message in which the target rate-limited one of this case's connections
+    /// (an `error` or `lock_failed` with code `rate_limited`, PB-LIMIT-4), if any: then what the
+    /// case saw after it is the target's limit at work, not its failure.
+    var liveRateLimit: String? {
+        for connection in connections.withLock({ $0 }) {
+            if let limited = connection.messages.first(where: { $0.json?["code"] as? String == "rate_limited" }) { return limited.text }
+        }
+        return nil
     }
 
     func closeConnections() {

@@ -8,6 +8,10 @@ public enum Grade: String, Sendable, Codable, CaseIterable {
     case failed = "FAILED"
     /// An optional capability the case needs is absent (for example the test-control profile).
     case unimplemented = "UNIMPLEMENTED"
+    /// The case ran but its evidence decides nothing: the target limited the suite's own pace, or
+    /// a race came out too late to show either way in every round. Never a failure of the target;
+    /// the evidence says why.
+    case inconclusive = "INCONCLUSIVE"
     /// Measured or observed, not graded.
     case informational = "INFORMATIONAL"
 }
@@ -45,6 +49,11 @@ public struct ConformanceCase: Sendable {
     /// Whether the case may bring a defective target down (a payload that crashes the seed): it
     /// runs alone, after every other case, so no other case fails for its sake.
     public var runsLast = false
+    /// Whether the case checks a rate limit itself (it expects 429s): the suite then does not wait
+    /// out and resend the requests the target rate-limits, as it does for every other case.
+    public var checksRateLimits = false
+    /// Longest the case may take, when longer than the runner's limit for every case.
+    public var timeoutSeconds: Double?
     /// Runs the case: returns when the target conforms, throws ``CaseFailure`` when it does not.
     public var run: @Sendable (CaseContext) async throws -> Void
 
@@ -85,6 +94,20 @@ extension ConformanceCase {
         return copy
     }
 
+    /// This case, allowed `seconds` (it does much more work than most).
+    func taking(seconds: Double) -> ConformanceCase {
+        var copy = self
+        copy.timeoutSeconds = seconds
+        return copy
+    }
+
+    /// This case, which expects the target's 429s (it checks a rate limit).
+    func expectingRateLimits() -> ConformanceCase {
+        var copy = self
+        copy.checksRateLimits = true
+        return copy
+    }
+
     /// This case, run alone after every other case (it may bring a defective target down).
     func last() -> ConformanceCase {
         var copy = self
@@ -101,6 +124,13 @@ public struct CaseFailure: Error, CustomStringConvertible, Sendable {
 
 /// A case that cannot run against this target (a capability it does not offer).
 public struct CaseUnimplemented: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A case whose evidence cannot decide (graded INCONCLUSIVE): the target limited the suite's own
+/// pace (429), or a race came out too late in every round to show either way. Says why.
+public struct CaseInconclusive: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
 }

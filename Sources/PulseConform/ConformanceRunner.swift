@@ -83,7 +83,7 @@ public struct ConformanceRunner: Sendable {
             }
         }
         if !session.testControl {
-            for index in 0..<3 {
+            for index in 0..<4 {
                 let email = "pool-\(runID)-\(index)@conform.invalid"
                 let password = "password-\(runID)"
                 if let (token, id) = try? await api.signup(name: "Conformance Pool", email: email, password: password) {
@@ -107,7 +107,7 @@ public struct ConformanceRunner: Sendable {
                     guard next < batch.count else { return }
                     let index = batch[next]
                     next += 1
-                    group.addTask { (index, await self.run(cases[index], session: session, http: http)) }
+                    group.addTask { (index, await self.run(cases[index], session: session, poolOffset: index, http: http)) }
                 }
                 for _ in 0..<width { startNext() }
                 while let (index, result) = try await group.next() {
@@ -120,7 +120,7 @@ public struct ConformanceRunner: Sendable {
         return ConformanceReport(target: baseURL, testControl: session.testControl, admin: session.adminToken != nil, results: results.compactMap { $0 })
     }
 
-    private func run(_ testCase: ConformanceCase, session: TargetSession, http: HTTPClient) async -> CaseResult {
+    private func run(_ testCase: ConformanceCase, session: TargetSession, poolOffset: Int, http: HTTPClient) async -> CaseResult {
         var result = CaseResult(id: testCase.id, clause: testCase.clause, requirement: testCase.requirement, title: testCase.title,
                                 grade: .ok, durationSeconds: 0, evidence: [])
         if testCase.needs.contains(.admin) && session.adminToken == nil || testCase.needs.contains(.testControl) && !session.testControl
@@ -130,9 +130,9 @@ public struct ConformanceRunner: Sendable {
                 + (testCase.needs.contains(.admin) ? session.adminProblem.map { [$0] } ?? [] : [])
             return result
         }
-        let context = CaseContext(session: session, caseID: testCase.id, http: http)
+        let context = CaseContext(session: session, testCase: testCase, poolOffset: poolOffset, http: http)
         let started = ContinuousClock.now
-        let timeout = caseTimeoutSeconds
+        let timeout = max(caseTimeoutSeconds, testCase.timeoutSeconds ?? 0)
         let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
                 do { try await testCase.run(context); return nil } catch { return error }
@@ -154,6 +154,13 @@ public struct ConformanceRunner: Sendable {
             result.grade = .unimplemented
             result.evidence = [missing.description]
             return result
+        case let undecided as CaseInconclusive:
+            result.grade = .inconclusive
+            result.evidence = [undecided.description]
+        case let error? where testCase.requirement != .info && !testCase.checksRateLimits && context.liveRateLimit != nil:
+            // A live message the target refused for the suite's pace: the evidence decides nothing.
+            result.grade = .inconclusive
+            result.evidence = ["the target rate-limited the suite's live messages (PB-LIMIT-4): \(context.liveRateLimit ?? "")", "then: \(error)"]
         case let error?:
             result.grade = switch testCase.requirement {
             case .must: .failed

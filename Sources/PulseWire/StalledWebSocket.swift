@@ -6,20 +6,32 @@ import Darwin
 import Foundation
 
 /// A WebSocket client that stops reading, to see what a server does with a slow consumer
-/// (PB-LIVE-10). A plain blocking socket with a small receive buffer, so the server's queue fills
-/// up soon: it does the upgrade, sends text frames, and reads only when asked to drain. The
-/// WebSocket clients of the libraries read on their own, which is what a slow-consumer check must
-/// not do.
-public final class StalledWebSocket {
+/// (PB-LIVE-10). A plain blocking socket with a fixed receive buffer (set before connecting, so the
+/// kernel does not grow it), so the bytes this end can hold are known: it does the upgrade, sends
+/// text frames, and reads only when asked to drain. The WebSocket clients of the libraries read on
+/// their own, which is what a slow-consumer check must not do.
+///
+/// The buffer is not tiny on purpose: a window below the link's segment size makes a sender wait
+/// for its zero-window probes, whose backoff can outlast a reader's patience (seen on Linux over
+/// loopback, MSS 64 KiB, with a 4 KiB buffer: the stream stalled for seconds mid-drain).
+public final class StalledWebSocket: @unchecked Sendable {
     private let descriptor: Int32
+    /// Bytes read but not yet parsed into a whole frame.
+    private var pending: [UInt8] = []
+    /// The receive buffer the kernel gave this socket (Linux doubles what was asked for).
+    public let receiveBufferBytes: Int
 
     /// Connects to `127.0.0.1`-style `host:port`, upgrades `path` (with its query) and returns
     /// once the server answered 101. Throws ``APIError`` otherwise.
-    public init(host: String, port: Int, path: String, receiveBufferBytes: Int32 = 4096) throws {
+    public init(host: String, port: Int, path: String, receiveBufferBytes asked: Int32 = 128 * 1024) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw APIError("socket() failed") }
-        var size = receiveBufferBytes
+        var size = asked
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var given: Int32 = 0
+        var givenLength = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &given, &givenLength)
+        receiveBufferBytes = Int(given)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -61,27 +73,47 @@ public final class StalledWebSocket {
         try write(frame)
     }
 
-    /// What reading everything the server sent showed: the number of text frames and, when the
-    /// server closed, its close status and reason.
+    /// What reading everything the server sent showed: each text frame's `type` and `seq` (when
+    /// it was a JSON object with them), the bytes read, and how the stream ended.
     public struct Drained: Sendable {
-        public var textFrames = 0
+        /// One text frame: its `type` (nil when not a JSON object with one), `seq` (if any), and
+        /// the bytes it took on the wire.
+        public struct Frame: Sendable, Equatable {
+            public var type: String?
+            public var seq: Int?
+            public var bytes: Int
+            public init(type: String?, seq: Int?, bytes: Int) {
+                self.type = type
+                self.seq = seq
+                self.bytes = bytes
+            }
+        }
+        public var frames: [Frame] = []
+        public var bytes = 0
         public var closeCode: Int?
         public var closeReason: String?
+        /// True when the server closed the TCP stream (or it failed) without a close frame; false
+        /// when the drain stopped after `seconds` without a byte, or at the close frame.
+        public var endOfStream = false
+        public var textFrames: Int { frames.count }
+        public init() {}
     }
 
     /// Reads until the server's close frame, the end of the stream, or `seconds` without a byte.
+    /// Called again, it goes on where the last call stopped (a frame cut by the pause included).
     public func drain(seconds: Int = 10) -> Drained {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var drained = Drained()
-        var buffer: [UInt8] = []
+        var buffer = pending
+        defer { pending = buffer }
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             // Parse the complete frames buffered so far, then drop them at once.
             var start = 0
             while let (opcode, payload, length) = Self.frame(in: buffer[start...]) {
                 start += length
-                if opcode == 0x1 { drained.textFrames += 1 }
+                if opcode == 0x1 { drained.frames.append(Self.described(payload, bytes: length)) }
                 if opcode == 0x8 {
                     drained.closeCode = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil
                     drained.closeReason = String(decoding: payload.dropFirst(2), as: UTF8.self)
@@ -90,9 +122,17 @@ public final class StalledWebSocket {
             }
             buffer.removeFirst(start)
             let count = recv(descriptor, &chunk, chunk.count, 0)
+            if count == 0 || count < 0 && errno != EAGAIN && errno != EWOULDBLOCK { drained.endOfStream = true }
             guard count > 0 else { return drained }
+            drained.bytes += count
             buffer += chunk[0..<count]
         }
+    }
+
+    /// A text frame's `type` and `seq`.
+    private static func described(_ payload: [UInt8], bytes: Int) -> Drained.Frame {
+        let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any]
+        return Drained.Frame(type: object?["type"] as? String, seq: (object?["seq"] as? NSNumber)?.intValue, bytes: bytes)
     }
 
     /// The first complete (unmasked, server) frame of `bytes`: opcode, payload, bytes it takes.

@@ -11,7 +11,10 @@ struct Conform: AsyncParsableCommand {
         discussion: """
             Each case cites the SPEC.md clause it tests and is graded OK, NON-STRICT (a SHOULD \
             missed), FAILED (a MUST missed), UNIMPLEMENTED (needs a capability the target does not \
-            offer) or INFORMATIONAL. A target started with the test-control profile (SPEC.md §14; \
+            offer), INCONCLUSIVE (the evidence decides nothing: the target rate-limited the \
+            suite's own pace beyond what it waits, or a race came too late every round) or \
+            INFORMATIONAL. The suite is a polite client: it waits out a 429's Retry-After and \
+            sends the request again, up to 30 s per case. A target started with the test-control profile (SPEC.md §14; \
             `pulse serve --test-control`) gets every case; without it, give --admin-email and \
             --admin-password for the cases that create events. Exit status 0 only when no MUST case \
             failed.
@@ -23,6 +26,10 @@ struct Conform: AsyncParsableCommand {
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Option(help: "Write the JSON report here.") var json: String?
     @Option(help: "Write the HTML report here.") var html: String?
+    @Option(help: "Write a Markdown summary here (for a CI job's page, e.g. $GITHUB_STEP_SUMMARY): totals, a row per clause, the failures' evidence.")
+    var summary: String?
+    @Flag(help: "Print GitHub Actions annotations (::error for FAILED, ::warning for NON-STRICT); on by itself when GITHUB_ACTIONS is true.")
+    var githubAnnotations = false
     @Option(help: "Admin email on a target without test control.") var adminEmail: String?
     @Option(help: "Admin password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Option(help: "Cases run at once.") var concurrency: Int = 4
@@ -73,6 +80,8 @@ struct Conform: AsyncParsableCommand {
         if let junit { try report.junitXML().write(toFile: junit, atomically: true, encoding: .utf8) }
         if let json { try report.jsonData().write(to: URL(fileURLWithPath: json)) }
         if let html { try report.html().write(toFile: html, atomically: true, encoding: .utf8) }
+        if let summary { try report.markdownSummary().write(toFile: summary, atomically: true, encoding: .utf8) }
+        if githubAnnotations || ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" { print(report.githubAnnotations(), terminator: "") }
         if !report.passed { throw ExitCode(1) }
     }
 }

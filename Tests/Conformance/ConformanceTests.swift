@@ -115,6 +115,27 @@ struct ConformanceTests {
         #expect(withAdmin.results.filter { $0.grade == .unimplemented }.map(\.id).contains("holds.ttl"), "a short TTL needs test control")
     }
 
+    /// As a user tests a production deployment: default limits (per-user token buckets, ten
+    /// sign-ups and log-ins per address in 15 minutes), no test control, the operator's admin;
+    /// and the same with per-user limits four times tighter. The suite paces itself (waits out
+    /// 429s); what it could not run or decide is counted with its reason.
+    @Test("the reference with its default limits (and tighter ones), without test control: no FAILED, and every case not run says why",
+          arguments: ["1", "0.25"])
+    func productionConfigured(userRateScale: String) async throws {
+        let server = try await ServerProcess(executable: Self.pulseExecutable,
+                                             environment: ["PULSE_AUTH_RATE_LIMIT": "10", "PULSE_USER_RATE_SCALE": userRateScale])
+        defer { server.stop() }
+        let report = try await Self.run(server, adminEmail: server.adminEmail, adminPassword: server.adminPassword)
+        #expect(!report.testControl && report.admin)
+        #expect(Self.failures(report) == [])
+        #expect(report.results.filter { $0.grade == .ok }.count >= 60, "most cases still run")
+        let notRun = report.results.filter { $0.grade == .unimplemented || $0.grade == .inconclusive }
+        #expect(notRun.allSatisfy { !($0.evidence.first ?? "").isEmpty }, "every case not run gives its reason")
+        #expect(report.reasonsNotRun.reduce(0) { $0 + $1.count } == notRun.count)
+        #expect(report.consoleText().contains("Not run or undecided:"))
+        #expect(report.markdownSummary().contains("### Not run or undecided"))
+    }
+
     @Test("with a restart command the durability case runs: a booking survives kill -9 and a restart; a restart on empty stores fails it",
           arguments: [true, false], ["sqlite", "mongo"])
     func durabilityAcrossRestart(sameStores: Bool, durable: String) async throws {
@@ -172,7 +193,7 @@ struct SocketIOConformanceTests {
     /// The stand-in's lock TTL in these tests (the races that need an expiry run with it).
     static let lockTTL = 1.0
 
-    /// Each defect of the stand-in (SEED-BEHAVIOUR.md) and the cases that must fail when it alone
+    /// Each defect of the stand-in (docs/seed.md) and the cases that must fail when it alone
     /// is on. `locked-hides-booked` needs a lock over a sold seat, which only races 2 and 3 make,
     /// so it is shown with `lock-reads-stale`; race 8's write conflict needs two checkouts past the
     /// lock check at once, which the checkout fence stops, so it is shown with `checkout-no-fence`
@@ -204,11 +225,12 @@ struct SocketIOConformanceTests {
 
     /// The stand-in on a free loopback port with `defects` on (nil: all of them, the seed as it
     /// is), stopped when `body` returns.
-    static func withSeedServer<T>(defects: [String]? = nil, _ body: (String) async throws -> T) async throws -> T {
+    static func withSeedServer<T>(defects: [String]? = nil, notSeed: [String] = [], _ body: (String) async throws -> T) async throws -> T {
         let all = Set(defectCases.flatMap(\.0))
         return try await PythonServer.with("seed_server.py", environment: [
             "ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "LOCK_TTL": "\(lockTTL)",
             "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? "",
+            "SEED_DEFECTS": notSeed.joined(separator: ","),
         ], ready: { $0.status == 200 && $0.json["ok"] as? Bool == true }, body)
     }
 
@@ -294,6 +316,38 @@ struct SocketIOConformanceTests {
         }
     }
 
+    /// A release followed at once by another user's lock shows two different defects the same way
+    /// in the room (seat_released heard after the rival's seat_locked): a release that removed the
+    /// rival's lock (GET, then DEL: PB-HOLD-10) and a true release whose broadcast the lock's
+    /// overtook (PB-LIVE-7). Each race case blames only the one its evidence proves.
+    @Test("a repeated release_lock is blamed on the clause it breaks: GET-then-DEL on PB-HOLD-10, an atomic release whose broadcasts race on PB-LIVE-7",
+          arguments: [
+              // The seed with its release made an atomic compare-and-delete, but each broadcast sent
+              // after an await of its own (without seq, as the seed; and with it).
+              (SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" }, notSeed: ["racing-broadcasts"]),
+               "socketio.race-release-order", "socketio.race-repeated-release"),
+              (SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" && $0 != "no-seq" }, notSeed: ["racing-broadcasts"]),
+               "socketio.race-release-order", "socketio.race-repeated-release"),
+              // GET, then DEL, broadcasts in order.
+              (SeedVariant(defects: ["release-get-del"], notSeed: []), "socketio.race-repeated-release", "socketio.race-release-order"),
+          ])
+    func releaseBlame(variant: SeedVariant, blamed: String, notBlamed: String) async throws {
+        try await Self.withSeedServer(defects: variant.defects, notSeed: variant.notSeed) { base in
+            let cases = Catalogue.cases(profile: .socketio).filter { [blamed, notBlamed].contains($0.id) }
+            #expect(cases.count == 2, "both cases exist")
+            var caught: CaseResult?
+            for _ in 0..<3 where caught == nil {
+                let report = try await Self.runner(base).run(cases)
+                let wrong = report.results.first { $0.id == notBlamed }
+                #expect(wrong?.grade != .failed, "\(notBlamed) blamed \(wrong?.clause ?? "?"): \(wrong?.evidence.prefix(2) ?? [])")
+                caught = report.results.first { $0.id == blamed && $0.grade == .failed }
+            }
+            let expected = cases.first { $0.id == blamed }?.clause
+            #expect(caught?.clause == expected && expected == (blamed == "socketio.race-release-order" ? "PB-LIVE-7" : "PB-HOLD-10"),
+                    "\(blamed) did not fail in three runs")
+        }
+    }
+
     @Test("wire mode over Socket.IO drives the seed stand-in in its real format and catches its lies: no seq, booked seats announced free")
     func wireMode() async throws {
         try await Self.withSeedServer { base in
@@ -320,6 +374,18 @@ struct SocketIOConformanceTests {
             #expect(outcome.history.contains { $0.type == .ok && $0.f == "checkout" })
             #expect(outcome.violations.map(\.description) == [])
         }
+    }
+}
+
+/// A seed stand-in to start: the seed's defects left on, and defects the seed does not have switched on.
+struct SeedVariant: Sendable, CustomTestStringConvertible {
+    var defects: [String]
+    var notSeed: [String]
+    var testDescription: String {
+        let all = Set(SocketIOConformanceTests.defectCases.flatMap(\.0))
+        let fixed = all.subtracting(defects).sorted()
+        return (fixed.count < all.count / 2 ? "the seed but \(fixed.joined(separator: ", ")) fixed" : "only \(defects.sorted().joined(separator: ", "))")
+            + (notSeed.isEmpty ? "" : ", with \(notSeed.joined(separator: ", "))")
     }
 }
 

@@ -27,6 +27,22 @@ struct CacheTests {
         return BookingEngine(configuration: f.engine.configuration, hot: hot, durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 99))
     }
 
+    /// A behaviour test's Redis steps wait for a busy machine: another instance's first step opens
+    /// its connections, and a Redis that answers late meanwhile (paused here, as a loaded machine
+    /// delays it) delays the step, never fails it with 503 `store_unavailable`.
+    @Test("another instance's first Redis step, while Redis answers late, is delayed, never refused")
+    func lateRedisDelaysSteps() async throws {
+        let f = try await EngineFixture.make(store: .redis)
+        defer { f.redis?.stop() }
+        let other = try Self.otherInstance(f)
+        f.redis!.pause()
+        let held = Task { try await other.hold(eventID: f.eventID, seatIDs: ["A1"], userID: EngineFixture.alice) }
+        try await Task.sleep(for: .milliseconds(1_500))
+        f.redis!.resume()
+        let hold = try await held.value
+        #expect(hold.seatIDs == ["A1"])
+    }
+
     @Test("an event closed, reopened or deleted through another instance is held on its current state at once",
           arguments: StoreKind.allCases)
     func eventChangedElsewhere(kind: StoreKind) async throws {

@@ -4,8 +4,14 @@ import PulseScenario
 @testable import PulseSim
 import Testing
 
-@Suite("Shrinking a failing run", .timeLimit(.minutes(2)))
+/// Shrinking is bounded by its work, not by the clock: a budget of simulator runs (each run is
+/// itself bounded by its scenario's operations), so a slower or busier machine takes longer and
+/// comes to the same result.
+@Suite("Shrinking a failing run")
 struct ShrinkerTests {
+    /// Simulator runs a shrink may take in these tests (the shrinker's default is 200).
+    static let attemptsMax = 60
+
     @Test("shrinking drops the faults a failure does not need and keeps the one it does")
     func shrinksFaults() async throws {
         var failing = try ScenarioTests.load("failover.yaml").simulation
@@ -20,7 +26,7 @@ struct ShrinkerTests {
             try #require(seed <= 20, "no failing seed to shrink")
         }
         failing.seed = seed
-        let shrunk = try await Shrinker.shrink(failing, invariant: .broadcastOrder)
+        let shrunk = try await Shrinker.shrink(failing, invariant: .broadcastOrder, attemptsMax: Self.attemptsMax)
         let small = shrunk.configuration
         func faultKinds(_ c: SimConfiguration) -> Int {
             [c.pauseProbability > 0, c.requestDelayProbability + c.requestDuplicateProbability > 0, c.messageDelayProbability > 0,
@@ -40,7 +46,7 @@ struct ShrinkerTests {
             try #require(seed <= 20, "no failing seed to shrink")
         }
         failing.seed = seed
-        let shrunk = try await Shrinker.shrink(failing, mutant: .noFence, invariant: .bookingRequiresLiveHold)
+        let shrunk = try await Shrinker.shrink(failing, mutant: .noFence, invariant: .bookingRequiresLiveHold, attemptsMax: Self.attemptsMax)
         let small = shrunk.configuration
         #expect(small.users * small.operationsPerUser < failing.users * failing.operationsPerUser, "smaller than the original")
         #expect(!shrunk.violations.isEmpty && shrunk.violations.allSatisfy { $0.invariant == .bookingRequiresLiveHold })

@@ -137,7 +137,7 @@ extension Catalogue {
             }
             try c.check(statuses.prefix(10).allSatisfy { $0 == 401 } && statuses.last == 429, "statuses \(statuses)")
             try c.check(last?.code == "rate_limited" && Int(last?.headers.first(name: "Retry-After") ?? "") != nil, "no rate_limited code with a Retry-After")
-        },
+        }.expectingRateLimits(),
     ]
 }
 

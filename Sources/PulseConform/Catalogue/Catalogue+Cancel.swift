@@ -314,6 +314,63 @@ extension Catalogue {
             let seat = try await c.seatStatuses(event).status["A1"]
             try c.check(seat == "booked", "after the retry A1 is \(seat ?? "absent") in the seat map, not booked")
         },
+        // Scope (issue 24.5): a cancel frees "the booking's seats", no others of the event.
+        ConformanceCase("cancel.only-its-seats", "PB-CHECKOUT-10",
+                        "a cancel frees and announces its booking's seats only: the owner's other booking, another user's booking and the owner's hold of the event stay as they were") { c in
+            let event = try await c.event()
+            let (owner, other, buyer) = (try await c.user(0), try await c.user(1), try await c.user(2))
+            let first = try await c.book(event, ["A1", "A2"], as: owner).booking.string("id") ?? ""
+            let second = try await c.book(event, ["B1"], as: owner).booking.string("id") ?? ""
+            _ = try await c.book(event, ["A3"], as: other)
+            let held = try await c.hold(event, ["B2"], as: owner)
+            let watcher = try await c.subscriber(event, as: buyer)
+            _ = try await c.cancelled(first, token: owner.token, "the cancel of the owner's booking of A1, A2")
+            let released = try await watcher.next("seats_released of the cancel") { $0.type == "seats_released" }
+            try c.check(released.seatSet == ["A1", "A2"],
+                        "the cancel of the booking of A1, A2 was announced as seats_released of \(released.seatSet.sorted()), not of A1, A2 alone")
+            // Every change of the cancel comes before the marker, a hold made after its 200.
+            _ = try await c.hold(event, ["A1"], as: buyer)
+            _ = try await watcher.next("seat_locked A1, the marker after the cancel") { $0.type == "seat_locked" && $0.string("seatId") == "A1" }
+            let changes = watcher.changesAfterSnapshot
+            try c.check(changes.count == 2 && changes[0].type == "seats_released" && changes[1].seq == (changes[0].seq ?? -2) + 1,
+                        "from the cancel to the marker the subscriber heard \(changes.map(\.text)), not one seats_released then seat_locked A1 at the next seq")
+            let refused = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: buyer.token, json: ["seatIds": ["B1", "A3", "B2"]])
+            try c.expect(refused, 409, "seat_unavailable",
+                         "a hold of B1 (the owner's other booking), A3 (another user's booking) and B2 (the owner's hold) after the cancel")
+            let named = Set(refused.json["seatIds"] as? [String] ?? [])
+            try c.check(named == ["B1", "A3", "B2"], "the refused hold names \(named.sorted()) as unavailable, not B1, A3, B2")
+            let seats = try await c.seatStatuses(event).status
+            let shown = ["A2", "B1", "A3", "B2"].map { "\($0) \(seats[$0] ?? "absent")" }.joined(separator: ", ")
+            try c.check(seats["A2"] == "available" && seats["B1"] == "booked" && seats["A3"] == "booked" && seats["B2"] == "locked",
+                        "after the cancel the seat map shows \(shown), not A2 available, B1 and A3 booked, B2 locked")
+            let kept = try await c.listedBooking(second, of: owner)
+            try c.check(kept.string("status") == "confirmed", "after the cancel of another booking the owner's booking of B1 is \(kept["status"] ?? "without a status"), not confirmed")
+            let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: owner.token).objects("holds").compactMap { $0.string("id") }
+            try c.check(holds == [held.string("id") ?? "-"], "after the cancel the owner's holds of the event are \(holds), not the hold of B2")
+        },
+        // Scope: the cut-off closes *confirmed* bookings of events that are still there.
+        ConformanceCase("cancel.cutoff-scope", "PB-CHECKOUT-12",
+                        "after the date an already cancelled booking's re-cancel is 200 as its first cancel left it, and a deleted event's booking is cancelled (200); a confirmed one is 409") { c in
+            let admin = try c.admin()
+            let (event, gone) = (try await c.event(), try await c.event())
+            let user = try await c.user()
+            let early = try await c.book(event, ["A1"], as: user).booking.string("id") ?? ""
+            let open = try await c.book(event, ["A2"], as: user).booking.string("id") ?? ""
+            let orphan = try await c.book(gone, ["A1"], as: user).booking.string("id") ?? ""
+            let first = try await c.cancelled(early, token: user.token, json: ["reason": "before the date"], "the owner's cancel before the event's date")
+            for id in [event, gone] {
+                try c.expect(try await c.call(.PATCH, "/api/v1/events/\(id)", token: admin, json: ["date": "2001-01-01T20:00:00Z"]), 200, nil,
+                             "moving the event's date into the past")
+            }
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(gone)", token: admin), 204, nil, "deleting the second event")
+            let again = try await c.cancelled(early, token: user.token, "the owner's second cancel, after the event's date, of a booking cancelled before it")
+            try c.check(again.string("status") == "cancelled" && again.string("cancelledAt") == first.string("cancelledAt")
+                        && again.string("cancellationReason") == "before the date",
+                        "the second cancel answered \(again), not the booking as its first cancel left it (cancelledAt \(first["cancelledAt"] ?? "absent"))")
+            let deleted = try await c.cancelled(orphan, token: user.token, "the owner's cancel of a booking of a deleted event whose date has come")
+            try c.check(deleted.string("status") == "cancelled", "the cancel of a deleted event's booking answered status \(deleted["status"] ?? "absent")")
+            try c.expect(try await c.cancelBooking(open, token: user.token), 409, "cancellation_closed", "the owner's cancel of a confirmed booking of the past event")
+        },
     ]
 }
 

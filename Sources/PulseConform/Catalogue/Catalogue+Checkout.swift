@@ -168,5 +168,39 @@ extension Catalogue {
         ConformanceCase("checkout.bookings-need-token", "PB-CHECKOUT-2", "bookings/me without a token is 401", needs: []) { c in
             try c.expect(try await c.call(.GET, "/api/v1/bookings/me"), 401, "unauthenticated")
         },
+        // Scope (issue 24.5): a key's record is of "the same event and seats".
+        ConformanceCase("checkout.key-other-event", "PB-CHECKOUT-6",
+                        "a key used again with the same seat ids in another event is 422 idempotency_key_reused: nothing is booked there and the hold stays") { c in
+            let (first, second) = (try await c.event(), try await c.event())
+            let user = try await c.user()
+            _ = try await c.hold(first, ["A1"], as: user)
+            let held = try await c.hold(second, ["A1"], as: user)
+            let key = [("Idempotency-Key", c.unique("key"))]
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(first)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: key), 201, nil,
+                         "the first checkout with the key")
+            let reused = try await c.call(.POST, "/api/v1/events/\(second)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: key)
+            try c.expect(reused, 422, "idempotency_key_reused", "the same key and seat ids for another event")
+            let booked = try await c.bookings(of: user, in: second)
+            try c.check(booked.isEmpty, "the refused checkout left \(booked.count) booking(s) of the second event")
+            let holds = try await c.call(.GET, "/api/v1/events/\(second)/holds", token: user.token).objects("holds").compactMap { $0.string("id") }
+            try c.check(holds == [held.string("id") ?? "-"], "after the refused checkout the user's holds of the second event are \(holds), not the hold of A1")
+        },
+        // Scope: "if any uncovered seat was never the caller's, the answer is 409 hold_required".
+        ConformanceCase("checkout.lapsed-and-unheld", "PB-CHECKOUT-3",
+                        "without holdId, seats of which one lapsed from the caller's hold and one was never the caller's are 409 hold_required, in either order; nothing is booked",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            _ = try await c.hold(event, ["A1"], as: user, headers: try c.shortTTL(1))
+            // The hold lapses 1 s after its grant, which came before its answer: later only makes it more lapsed.
+            try await Task.sleep(for: .milliseconds(1_200))
+            for seats in [["A1", "A2"], ["A2", "A1"]] {
+                try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": seats]), 409, "hold_required",
+                             "a checkout of \(seats.joined(separator: ", ")): A1's hold lapsed, A2 never held")
+            }
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 410, "hold_expired",
+                         "a checkout of A1 alone, whose hold lapsed")
+            try c.check(try await c.bookings(of: user, in: event).isEmpty, "a refused checkout left a booking")
+        },
     ]
 }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOHTTP1
+import PulseWire
 
 extension Catalogue {
     static let events: [ConformanceCase] = [
@@ -106,5 +108,107 @@ extension Catalogue {
             try c.check(seats.first { $0.string("id") == "B3" }?.string("status") == "booked", "B3 is not booked")
             try c.check(try await c.call(.GET, "/api/v1/events/\(event)").object("event").int("availableSeats") == 19, "availableSeats is not 19")
         },
+        // Scope (issue 24.5): "in the same atomic step as dropping the holds", "from the moment of the 204".
+        ConformanceCase("events.delete-stalled-hold", "PB-EVENT-7",
+                        "a hold validated before the event's deletion and stalled until after it is 404 event_not_found; event_deleted stays the last message, at the next seq",
+                        needs: [.admin, .testControl]) { c in
+            let event = try await c.event()
+            let (holder, late) = (try await c.user(0), try await c.user(1))
+            let watcher = try await c.subscriber(event, as: try await c.user(2))
+            _ = try await c.hold(event, ["A1"], as: holder)
+            let locked = try await watcher.next("seat_locked A1") { $0.type == "seat_locked" && $0.string("seatId") == "A1" }
+            // The hold is checked at once, then stalls 2 s before its hot-store step (PB-TEST-5); the
+            // DELETE comes meanwhile. Whatever the timing, a 201 must be of a hold granted before the
+            // deletion: its seat_locked then precedes event_deleted in the stream.
+            async let stalled = c.call(.POST, "/api/v1/events/\(event)/holds", token: late.token, json: ["seatIds": ["A2"]],
+                                       headers: [("Pulse-Test-Stall", "before=2000")])
+            try await Task.sleep(for: .milliseconds(500))
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: try c.admin()), 204, nil, "the deletion while a hold is stalled")
+            let answer = try await stalled
+            let deleted = try await watcher.next("event_deleted") { $0.type == "event_deleted" }
+            let stream = watcher.changesAfterSnapshot
+            if answer.status == 201 {
+                if stream.contains(where: { $0.type == "seat_locked" && $0.string("seatId") == "A2" && ($0.seq ?? .max) < (deleted.seq ?? .min) }) {
+                    throw CaseInconclusive("the stalled hold reached its hot-store step before the DELETE did (its seat_locked came before event_deleted)")
+                }
+                throw CaseFailure("the hold stalled across the deletion answered 201 after the DELETE's 204, with no seat_locked A2 before event_deleted: a hold of a deleted event")
+            }
+            try c.expect(answer, 404, "event_not_found", "the hold stalled before its hot-store step while the event was deleted")
+            try c.check(deleted.seq == (locked.seq ?? -2) + 1 && deleted.string("eventId") == event,
+                        "event_deleted is \(deleted.text), not the change after seat_locked A1 at seq \(locked.seq.map(String.init) ?? "none")")
+            try c.check(stream.last?.type == "event_deleted", "after event_deleted the subscriber heard \(stream.drop { $0.type != "event_deleted" }.dropFirst().map(\.text))")
+        },
+        // Scope: the event disappears "from every route"; "its confirmed bookings stay".
+        ConformanceCase("events.delete-every-route", "PB-EVENT-7",
+                        "a deleted event leaves the list, and every route with its id is 404 event_not_found (read, PATCH, DELETE again, hold, checkout); its bookings stay confirmed") { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            let booking = try await c.book(event, ["A1"], as: user).booking.string("id") ?? ""
+            _ = try await c.hold(event, ["A2"], as: user)
+            let admin = try c.admin()
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: admin), 204, nil, "the deletion")
+            let listed = try await c.call(.GET, "/api/v1/events")
+            try c.expect(listed, 200, nil, "the events list")
+            try c.check(!listed.objects("events").contains { c.documentID($0) == event }, "GET /events still lists the deleted event")
+            let path = "/api/v1/events/\(event)"
+            let routes: [(HTTPMethod, String, String?, [String: Any]?, String)] = [
+                (.GET, path, nil, nil, "GET of the deleted event"),
+                (.PATCH, path, admin, ["title": "Revived"], "a PATCH of the deleted event"),
+                (.DELETE, path, admin, nil, "a second DELETE of the event"),
+                (.POST, path + "/holds", user.token, ["seatIds": ["A3"]], "a hold in the deleted event"),
+                (.POST, path + "/seats", user.token, ["seatIds": ["A2"]], "a checkout of a seat held before the deletion"),
+            ]
+            for (method, route, token, json, what) in routes {
+                try c.expect(try await c.call(method, route, token: token, json: json), 404, "event_not_found", what)
+            }
+            let kept = try await c.listedBooking(booking, of: user)
+            try c.check(kept.string("status") == "confirmed", "after the deletion the event's booking is \(kept["status"] ?? "without a status") in bookings/me, not confirmed")
+        },
+        // Scope: an inactive event refuses holds (REST and request_lock alike); "its seat map and live stream remain readable".
+        ConformanceCase("events.inactive-live", "PB-EVENT-5",
+                        "an inactive event's live stream stays readable (join_event gets a snapshot) and request_lock is lock_failed event_inactive") { c in
+            let event = try await c.event()
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["isActive": false]), 200, nil, "deactivating the event")
+            try await c.closedEventLive(event, as: try await c.user(), "an inactive event")
+        },
+        // Scope: "takes no more holds (REST or request_lock)"; "its seat map, live stream and bookings stay readable".
+        ConformanceCase("events.past-live", "PB-EVENT-8",
+                        "an event whose date has come: join_event still gets a snapshot, request_lock is lock_failed event_inactive") { c in
+            let event = try await c.event()
+            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["date": "2001-01-01T20:00:00Z"]), 200, nil,
+                         "moving the event's date into the past")
+            try await c.closedEventLive(event, as: try await c.user(), "an event whose date has come")
+        },
+        // Scope: "at most 10 seats per event".
+        ConformanceCase("holds.cap-per-event", "PB-HOLD-5", "the cap counts held seats per event: a user at the cap in one event still holds seats of another") { c in
+            let (full, other) = (try await c.event(rows: 3, cols: 10), try await c.event())
+            let user = try await c.user()
+            let cap = min(c.session.heldSeatsMax ?? 10, 29)
+            var held = 0
+            while held < cap {
+                let seats = (held..<min(cap, held + 10)).map { "\(["A", "B", "C"][$0 / 10])\($0 % 10 + 1)" }
+                _ = try await c.hold(full, seats, as: user)
+                held += seats.count
+            }
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(other)/holds", token: user.token, json: ["seatIds": ["A1", "A2"]]), 201, nil,
+                         "a hold in another event by a user holding \(cap) seats (the cap) of the first")
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(full)/holds", token: user.token, json: ["seatIds": ["C10"]]), 409, "hold_limit_exceeded",
+                         "one more seat of the first event")
+        },
     ]
+}
+
+extension CaseContext {
+    /// Checks an event closed for booking (inactive, or its date come; PB-EVENT-5, PB-EVENT-8): a
+    /// join gets a snapshot (the live stream stays readable), a `request_lock` a `lock_failed`
+    /// `event_inactive` (PB-LIVE-9).
+    func closedEventLive(_ event: String, as user: TestUser, _ what: String) async throws {
+        let connection = live(user.token)
+        connection.send(["type": "join_event", "eventId": event])
+        let joined = try await connection.next("the answer to joining \(what)") { $0.type == "snapshot" || $0.type == "error" }
+        try check(joined.type == "snapshot" && joined.string("eventId") == event, "joining \(what) answered \(joined.text), not its snapshot")
+        connection.send(["type": "request_lock", "eventId": event, "seatId": "A1"])
+        let locked = try await connection.next("the answer to request_lock on \(what)") { ["lock_failed", "lock_acquired", "error"].contains($0.type ?? "") }
+        try check(locked.type == "lock_failed" && locked.string("code") == "event_inactive", "request_lock on \(what) answered \(locked.text), not lock_failed event_inactive")
+    }
 }

@@ -34,6 +34,11 @@ extension ConformanceReport {
         }
         lines.append("")
         lines.append(Grade.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + " of \(results.count) cases")
+        let reasons = reasonsNotRun
+        if !reasons.isEmpty {
+            lines.append("Not run or undecided:")
+            lines += reasons.map { "  \($0.grade.rawValue) ×\($0.count): \($0.reason)" }
+        }
         lines.append(passed ? "PASSED: no MUST case failed" : "FAILED: \(counts[.failed] ?? 0) MUST case(s) failed")
         return lines.joined(separator: "\n") + "\n"
     }

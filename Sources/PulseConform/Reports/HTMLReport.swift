@@ -4,7 +4,7 @@ extension ConformanceReport {
     /// A single-file HTML report a person can read: the totals, then a table per clause area with
     /// each case's grade and, for cases not OK, the evidence.
     public func html() -> String {
-        let colours: [Grade: String] = [.ok: "#1a7f37", .nonStrict: "#9a6700", .failed: "#cf222e", .unimplemented: "#6e7781", .informational: "#0969da"]
+        let colours: [Grade: String] = [.ok: "#1a7f37", .nonStrict: "#9a6700", .failed: "#cf222e", .unimplemented: "#6e7781", .inconclusive: "#8250df", .informational: "#0969da"]
         var body = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>Pulse conformance: \(Self.escape(target))</title>

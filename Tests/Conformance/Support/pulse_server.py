@@ -237,6 +237,8 @@ pb-limit-3-subscriptions-unbounded: PB-LIMIT-3: a connection may join more than 
 pb-sec-1-headers-missing-on-errors: PB-SEC-1: the security headers are sent on successful responses only
 pb-sec-2-empty-secret: PB-SEC-2: the configured secret is not used: tokens are signed with an empty key (forgeable)
 pb-hold-11-lists-other-users: PB-HOLD-11: GET /events/:id/holds lists every user's holds, hold ids included
+pb-hold-11-no-list-route: PB-HOLD-11: the optional GET /events/:id/holds does not exist (404 route_not_found); MUST cases may not fail for it
+pb-user-6-no-me-route: PB-USER-6: the optional GET /users/me does not exist (404 route_not_found); MUST cases may not fail for it
 pb-ops-1-healthz-missing: PB-OPS-1: GET /healthz is 404
 pb-ops-3-readyz-missing: PB-OPS-3: GET /readyz is 404
 pb-event-8-past-event-open: PB-EVENT-8: an event whose date has passed still takes holds and checkouts
@@ -257,6 +259,24 @@ pb-test-6-positive-only: PB-TEST-6: a negative expiresInSeconds is refused with 
 pb-test-7-fault-ignored: PB-TEST-7: Pulse-Test-Fault is validated but ignored: the checkout books and answers 201
 pb-test-7-lost-not-written: PB-TEST-7: commit=lost writes nothing, like commit=fail (no booking exists, a retry books anew)
 pb-test-8-lease-ignored: PB-TEST-8: Pulse-Test-Lease is validated but the checkout keeps the 30 s lease
+pb-checkout-10-frees-owners-seats: PB-CHECKOUT-10: a cancel frees (and announces) the claims it finds by event and owner: every seat of the owner's confirmed bookings in the event, not the booking's alone
+pb-event-7-stale-hold-granted: PB-EVENT-7: a hold checks the event when it arrives, not in its hot-store step: a hold stalled across the deletion is granted (201) on the deleted event
+pb-event-7-listed-after-delete: PB-EVENT-7: the events list does not filter deleted events: a deleted event is still listed
+pb-event-7-delete-twice-204: PB-EVENT-7: DELETE is idempotent: deleting a deleted event answers 204 again instead of 404 event_not_found
+pb-event-7-bookings-cancelled: PB-EVENT-7: deleting an event cancels its confirmed bookings (they stay in bookings/me, status cancelled)
+pb-checkout-6-key-ignores-event: PB-CHECKOUT-6: an Idempotency-Key's record compares the seat ids only: the same key and seats in another event replay the first event's booking
+pb-checkout-3-lapsed-wins: PB-CHECKOUT-3: without holdId, one seat of the caller's lapsed hold makes the answer 410 hold_expired even when another seat was never the caller's (409 hold_required)
+pb-checkout-12-cutoff-before-replay: PB-CHECKOUT-12: the cut-off is checked before whether the booking is already cancelled: after the date the owner's repeated cancel is 409 cancellation_closed instead of 200
+pb-checkout-12-deleted-event-closed: PB-CHECKOUT-12: the cut-off applies to a deleted event's bookings too: their owner's cancel after the date is 409 cancellation_closed
+pb-hold-5-cap-across-events: PB-HOLD-5: the cap counts the user's held seats in every event, not per event
+pb-event-5-join-refused: PB-EVENT-5: joining an inactive event is refused (error event_inactive): its live stream is not readable
+pb-event-5-inactive-lock-allowed: PB-EVENT-5: request_lock does not check isActive: an inactive event's seats are locked over the socket
+pb-event-8-join-refused: PB-EVENT-8: joining an event whose date has come is refused (error event_inactive): its live stream is not readable
+pb-event-8-past-lock-allowed: PB-EVENT-8: request_lock checks isActive but not the date: a past event's seats are locked over the socket
+pb-hold-2-lock-acquired-broadcast: PB-HOLD-2: lock_acquired (with the hold and its id) is sent to every subscriber of the event, not to the caller alone
+pb-hold-2-hold-id-in-seat-locked: PB-HOLD-2: seat_locked carries the hold's id (holdId) to every subscriber
+pb-live-11-release-by-seat: PB-LIVE-11: a closing connection releases the seats it once locked, by seat id, whoever holds them now (the seed's way)
+pb-live-3-leave-releases-every-event: PB-LIVE-3: leave_event releases the connection's holds in every event it joined, not only in the event it leaves
 
 """
 import asyncio
@@ -367,11 +387,11 @@ def parse_date(text):
     return int(stamp.timestamp() * 1000)
 
 
-def require_open(ev, inactive_defect):
+def require_open(ev, inactive_defect, past_defects=("pb-event-8-past-event-open",)):
     """PB-EVENT-5 and PB-EVENT-8: an inactive event, or one whose date has come, takes no holds or checkouts."""
     if not ev.active and not bug(inactive_defect):
         raise ApiError(409, "event_inactive", "This event is closed for booking")
-    if ev.date <= now_ms() and not bug("pb-event-8-past-event-open"):
+    if ev.date <= now_ms() and not any(bug(name) for name in past_defects):
         raise ApiError(409, "event_inactive", "This event has already taken place")
 
 
@@ -735,7 +755,11 @@ def expire_due(ev):
 
 
 def check_grant(ev, user_id, seats):
-    """Raise the 409 a grant of seats gets (PB-HOLD-4, PB-HOLD-5); return the seats to grant."""
+    """Raise the 409 a grant of seats gets (PB-HOLD-4, PB-HOLD-5); return the seats to grant. The
+    event is checked here, in the grant's atomic step: a hold that was validated before the event's
+    deletion and reaches this step after it is refused (PB-EVENT-7)."""
+    if ev.deleted and not bug("pb-event-7-stale-hold-granted"):
+        raise ApiError(404, "event_not_found", "No event found with that ID")
     expire_due(ev)
     conflicts = []
     for seat in seats:
@@ -752,6 +776,9 @@ def check_grant(ev, user_id, seats):
         raise ApiError(409, "seat_unavailable", "Some of these seats are held or booked", seatIds=shown)
     held = 0 if bug("pb-hold-5-cap-counts-request-only") else \
         sum(len(h.seats) for h in ev.holds.values() if h.user_id == user_id)
+    if bug("pb-hold-5-cap-across-events"):
+        held = sum(len(h.seats) for other in EVENTS.values() if not other.deleted
+                   for h in other.holds.values() if h.user_id == user_id)
     if held + len(seats) > MAX_HELD + (1 if bug("pb-hold-5-cap-off-by-one") else 0):
         METRICS["hold_conflicts"] += 1
         raise ApiError(409, "hold_limit_exceeded", f"You may hold at most {MAX_HELD} seats of an event")
@@ -769,6 +796,8 @@ def apply_grant(ev, user_id, seats, ttl, conn=None, origin=None, deliver=True):
         ev.last[seat] = (user_id, None)
         ev.floor[seat] = max(ev.floor.get(seat, 0), fence)
         messages.append({"type": "seat_locked", "eventId": ev.id, "seatId": seat, "lockedBy": user_id})
+        if bug("pb-hold-2-hold-id-in-seat-locked"):
+            messages[-1]["holdId"] = h.id
     METRICS["holds_granted"] += 1
     if deliver:
         publish(ev, messages, origin)
@@ -1141,7 +1170,8 @@ def venue_config(body):
 
 
 async def list_events(request):
-    shown = [ev for ev in EVENTS.values() if not ev.deleted and (ev.active or bug("pb-event-2-inactive-listed"))]
+    shown = [ev for ev in EVENTS.values() if (not ev.deleted or bug("pb-event-7-listed-after-delete"))
+             and (ev.active or bug("pb-event-2-inactive-listed"))]
     if not bug("pb-event-2-unsorted"):
         shown.sort(key=lambda ev: (ev.date, ev.id))
     return success({"events": [event_json(ev) for ev in shown]}, results=len(shown))
@@ -1191,7 +1221,9 @@ async def update_event(request):
 
 async def delete_event(request):
     require_admin(request)
-    ev = find_event(path_event_id(request))
+    ev = find_event(path_event_id(request), allow_deleted=bug("pb-event-7-delete-twice-204"))
+    if ev.deleted:
+        return web.Response(status=204)
     ev.deleted = True
     held = sorted(ev.seat_hold)
     for h in ev.holds.values():
@@ -1207,6 +1239,10 @@ async def delete_event(request):
     ev.subs.clear()
     if bug("pb-event-7-bookings-dropped"):
         BOOKINGS[:] = [b for b in BOOKINGS if b["eventId"] != ev.id]
+    if bug("pb-event-7-bookings-cancelled"):
+        for booking in BOOKINGS:
+            if booking["eventId"] == ev.id and booking["status"] == "confirmed":
+                mark_cancelled(booking, None)
     return web.Response(status=204)
 
 
@@ -1373,7 +1409,7 @@ def idempotency_begin(scope, event_id, seats):
         if not bug("pb-checkout-6-in-progress-race"):
             IDEMPOTENCY[scope] = {"eventId": event_id, "seats": frozenset(seats), "booking": None}
         return None
-    same = record["eventId"] == event_id and record["seats"] == frozenset(seats)
+    same = (record["eventId"] == event_id or bug("pb-checkout-6-key-ignores-event")) and record["seats"] == frozenset(seats)
     if not same and not bug("pb-checkout-6-reuse-unchecked"):
         raise ApiError(422, "idempotency_key_reused", "This Idempotency-Key was used for another checkout")
     if record["booking"] is None:
@@ -1469,6 +1505,8 @@ def implicit_cover(ev, user_id, seats, scope):
         required += [s for s, h in cover.items() if h is not first]
     if busy:
         raise ApiError(409, "checkout_in_progress", "A checkout is committing these seats", seatIds=busy)
+    if expired and bug("pb-checkout-3-lapsed-wins"):
+        raise hold_expired(expired)
     if required:
         raise hold_required(required)
     if expired:
@@ -1739,6 +1777,13 @@ def free_claims(ev, booking):
     """The durable unique claims of the booking's seats go: at most one *confirmed* booking per seat."""
     if bug("pb-checkout-10-seats-stay-booked"):
         return
+    if bug("pb-checkout-10-frees-owners-seats"):
+        mine = {b["id"] for b in BOOKINGS if b["eventId"] == ev.id and b["_owner"] == booking["_owner"]}
+        booking["_freed"] = [seat for seat in ev.seat_ids if ev.booked.get(seat) in mine]
+        for seat in booking["_freed"]:
+            del ev.booked[seat]
+            ev.last[seat] = (booking["_owner"], "cancelled")
+        return
     for seat in booking["seatIds"]:
         if ev.booked.get(seat) == booking["id"]:
             del ev.booked[seat]
@@ -1753,7 +1798,7 @@ def announce_cancel(ev, booking):
     booking["_announced"] = True
     if ev.deleted or bug("pb-checkout-10-no-broadcast"):
         return
-    seats = list(booking["seatIds"])
+    seats = list(booking.get("_freed") or booking["seatIds"])
     if bug("pb-checkout-10-released-per-seat"):
         messages = [{"type": "seat_released", "eventId": ev.id, "seatId": s, "reason": "cancelled"} for s in seats]
     else:
@@ -1771,6 +1816,14 @@ def finish_lost_commit(ev, booking):
                 finish_booking(ev, booking, token)
 
 
+def check_cutoff(user, ev):
+    """PB-CHECKOUT-12: after the event's date only an admin cancels (a deleted event's bookings stay cancellable)."""
+    admin = user["role"] == "admin" and not bug("pb-checkout-12-admin-cutoff")
+    gone = ev.deleted and not bug("pb-checkout-12-deleted-event-closed")
+    if not gone and ev.date <= now_ms() and not admin and not bug("pb-checkout-12-no-cutoff"):
+        raise ApiError(409, "cancellation_closed", "This event has taken place: its bookings can no longer be cancelled")
+
+
 async def cancel_booking(request):
     """POST /api/v1/bookings/:id/cancel (PB-CHECKOUT-8...11)."""
     user = authenticate(request)
@@ -1780,6 +1833,8 @@ async def cancel_booking(request):
     await stall(request, "before")
     # One atomic step from here to the answer (no await), but for the defects that await.
     booking, ev = cancellable(user, booking_id)
+    if bug("pb-checkout-12-cutoff-before-replay"):
+        check_cutoff(user, ev)
     if booking["status"] == "cancelled":
         # PB-CHECKOUT-9: the booking as its first cancellation left it; nothing changes.
         if bug("pb-checkout-9-second-cancel-409"):
@@ -1793,10 +1848,7 @@ async def cancel_booking(request):
             announce_cancel(ev, booking)  # a cancel whose hot step failed is finished by its retry
         await stall(request, "hot")
         return success({"booking": booking_json(booking)})
-    # PB-CHECKOUT-12: after the event's date only an admin cancels (a deleted event's bookings stay cancellable).
-    admin = user["role"] == "admin" and not bug("pb-checkout-12-admin-cutoff")
-    if not ev.deleted and ev.date <= now_ms() and not admin and not bug("pb-checkout-12-no-cutoff"):
-        raise ApiError(409, "cancellation_closed", "This event has taken place: its bookings can no longer be cancelled")
+    check_cutoff(user, ev)
     finish_lost_commit(ev, booking)
     mark_cancelled(booking, reason)
     if bug("pb-checkout-10-broadcast-before-free"):
@@ -1819,6 +1871,7 @@ class LiveConnection:
     def __init__(self, ws, user, ttl):
         self.id, self.ws, self.user, self.ttl = secrets.token_hex(8), ws, user, ttl
         self.subs = set()
+        self.locked = []  # (event id, seat) of every request_lock granted (pb-live-11-release-by-seat only)
         self.outbox = collections.deque()
         self.wake = asyncio.Event()
         self.closing = False
@@ -1944,6 +1997,8 @@ async def join_event(conn, message):
     if ev.id not in conn.subs and len(conn.subs) >= MAX_SUBSCRIPTIONS and not bug("pb-limit-3-subscriptions-unbounded"):
         raise ApiError(400, "too_many_subscriptions", f"A connection follows at most {MAX_SUBSCRIPTIONS} events")
     since = None if since is None else int(since)
+    if (bug("pb-event-5-join-refused") and not ev.active) or (bug("pb-event-8-join-refused") and ev.date <= now_ms()):
+        raise ApiError(409, "event_inactive", "This event is closed for booking")
     if bug("pb-live-7-subscribe-before-snapshot"):
         subscribe(conn, ev)
         await asyncio.sleep(0.005)  # the subscription and the state read are two round trips
@@ -1965,19 +2020,22 @@ async def leave_event(conn, message):
     ev.subs.discard(conn)
     if bug("pb-live-3-leave-keeps-holds"):
         return
-    expire_due(ev)
     everyone = bug("pb-live-3-leave-releases-rest-holds")
     reason = "disconnected" if bug("pb-live-6-leave-reason-disconnected") else "released"
-    for h in list(ev.holds.values()):
-        if h.user_id == conn.user["id"] and (h.conn == conn.id or everyone) and h.frozen_by is None:
-            release_seats(ev, h, list(h.seats), reason, "released", origin=conn)
+    scope = [e for e in EVENTS.values() if not e.deleted] if bug("pb-live-3-leave-releases-every-event") else [ev]
+    for ev in scope:
+        expire_due(ev)
+        for h in list(ev.holds.values()):
+            if h.user_id == conn.user["id"] and (h.conn == conn.id or everyone) and h.frozen_by is None:
+                release_seats(ev, h, list(h.seats), reason, "released", origin=conn)
 
 
 async def request_lock(conn, message):
     event_id, seat = live_field(message, "eventId"), live_field(message, "seatId")
     try:
         ev = live_event(message)
-        require_open(ev, "pb-event-5-inactive-holds-allowed")
+        inactive = "pb-event-5-inactive-lock-allowed" if bug("pb-event-5-inactive-lock-allowed") else "pb-event-5-inactive-holds-allowed"
+        require_open(ev, inactive, ("pb-event-8-past-event-open", "pb-event-8-past-lock-allowed"))
         unknown_seats(ev, [seat])
         h = await grant_hold(ev, conn.user["id"], [seat], conn.ttl, conn=conn.id, origin=conn)
     except ApiError as error:
@@ -1988,6 +2046,11 @@ async def request_lock(conn, message):
     reply = {"type": "lock_acquired", "eventId": ev.id, "seatId": seat, "hold": hold_json(h)}
     if bug("pb-live-4-lock-acquired-no-hold"):
         del reply["hold"]
+    conn.locked.append((ev.id, seat))
+    if bug("pb-hold-2-lock-acquired-broadcast"):
+        for other in list(ev.subs | {conn}):  # to the room, as the seed emits its broadcasts
+            other.send(reply)
+        return
     conn.send(reply)
 
 
@@ -2045,6 +2108,13 @@ def on_disconnect(conn):
     if bug("pb-live-11-disconnect-keeps-holds"):
         return
     reason = "released" if bug("pb-live-6-disconnect-reason-released") else "disconnected"
+    if bug("pb-live-11-release-by-seat"):
+        for event_id, seat in conn.locked:
+            ev = EVENTS.get(event_id)
+            holder = ev.holds.get(ev.seat_hold.get(seat)) if ev is not None and not ev.deleted else None
+            if holder is not None and holder.frozen_by is None:
+                release_seats(ev, holder, [seat], reason, "released")
+        return
     for ev in list(EVENTS.values()):
         if ev.deleted:
             continue
@@ -2202,8 +2272,11 @@ async def sweeper():
 def build_app():
     app = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY + 1)
     app.on_response_prepare.append(add_security_headers)
+    absent = {("GET", "/api/v1/events/{id}/holds") if bug("pb-hold-11-no-list-route") else None,
+              ("GET", "/api/v1/users/me") if bug("pb-user-6-no-me-route") else None}
     for method, path, handler, _ in ROUTES:
-        app.router.add_route(method, path, handler)
+        if (method, path) not in absent:
+            app.router.add_route(method, path, handler)
     if not bug("pb-ops-1-healthz-missing"):
         app.router.add_get("/healthz", healthz)
     if not bug("pb-ops-3-readyz-missing"):

@@ -11,7 +11,8 @@ Usage: python seed_server.py PORT      prints `ready` once listening on 127.0.0.
   its 600000 ms timer). REDIS_MS (1) / MONGO_MS (3): latency of each Redis / MongoDB round trip, 0 allowed;
   JITTER (0.5): each round trip takes its latency x uniform(1 - JITTER, 1 + JITTER). LOGIN_LIMIT (10): log-ins
   per 15 minutes per address (the seed's 10; raise it for repeated runs against one process).
-  SEED_FIXES: comma-separated defect names to switch off, or `all`. CLIENT_URL: CORS origin (default *).
+  SEED_FIXES: comma-separated defect names to switch off, or `all`. SEED_DEFECTS: defects the seed does not have,
+  switched on by name (below). CLIENT_URL: CORS origin (default *).
   GET /healthz ({"ok": true}) is the stand-in's own route, not the seed's.
 
 Model. Every Redis or MongoDB call of the seed is an await of REDIS_MS / MONGO_MS at the place the seed awaits
@@ -24,7 +25,7 @@ the seed calls no withTransaction, so nothing retries). Seats committed booked b
 filtered by `status != booked` (modifiedCount short: 409). A standalone MongoDB (every checkout failing) is not
 modelled. Errors: an AppError answers {"status": "fail" (4xx) | "error", message}; anything else answers 500
 "Something went wrong!" (Server/middlewares/errorHandler.js is not in the published repository; this follows
-SEED-BEHAVIOUR.md). Messages marked (fixed) below exist only in fixed variants: the seed has none there.
+docs/seed.md). Messages marked (fixed) below exist only in fixed variants: the seed has none there.
 
 Defects, all on by default; SEED_FIXES=all makes a correct seed-style server (exclusive locks, no double booking,
 no false broadcasts, no crash):
@@ -69,6 +70,14 @@ no false broadcasts, no crash):
   trusts-total: checkout stores the client's totalAmount. Fixed: 400 unless it equals the seats' prices summed.
   no-error-codes: error answers carry only status and message (the seed has no codes). Fixed: they also carry
       the stable `code` of SPEC.md PB-ERR-2 (route_not_found, event_not_found, validation_failed, ...).
+
+Defects the seed does not have, off by default and switched on by name (SEED_DEFECTS=name,...), to model other
+seed-style servers:
+  racing-broadcasts: each broadcast goes out after an await of its own (a MongoDB round trip, as a server that
+      reads the seat for its payload before io.to(room).emit), so two changes close together reach the room in either order:
+      a release followed at once by another user's lock may be heard as seat_locked, then seat_released. The
+      changes themselves are right (with release-get-del fixed, release is an atomic compare-and-delete); with
+      no-seq fixed the seqs are still taken in change order, and arrive out of order.
 """
 import asyncio, base64, hashlib, hmac, json, math, os, random, re, secrets, sys, time, traceback
 from datetime import datetime, timezone
@@ -93,12 +102,21 @@ DEFECTS = {
     "trusts-total": "checkout stores the client's totalAmount unchecked",
     "no-error-codes": "error answers carry no stable code",
 }
+EXTRA_DEFECTS = {
+    "racing-broadcasts": "broadcasts go out after an await of their own, in no fixed order",
+}
 FIXES = {name.strip() for name in os.environ.get("SEED_FIXES", "").split(",") if name.strip()}
 FIXES = set(DEFECTS) if "all" in FIXES else FIXES
 if FIXES - set(DEFECTS):
     sys.exit(f"seed_server: unknown SEED_FIXES {sorted(FIXES - set(DEFECTS))}; known: {', '.join(DEFECTS)}")
 
+EXTRAS = {name.strip() for name in os.environ.get("SEED_DEFECTS", "").split(",") if name.strip()}
+if EXTRAS - set(EXTRA_DEFECTS):
+    sys.exit(f"seed_server: unknown SEED_DEFECTS {sorted(EXTRAS - set(EXTRA_DEFECTS))}; known: {', '.join(EXTRA_DEFECTS)}")
+
 def defect(name):
+    if name in EXTRA_DEFECTS:
+        return name in EXTRAS
     assert name in DEFECTS, name
     return name not in FIXES
 
@@ -274,7 +292,15 @@ def broadcast(room, name, payload, reason=None):
         payload["reason"] = reason
     if not defect("no-seq"):
         seqs[room] = payload["seq"] = seqs.get(room, 0) + 1
-    spawn(sio.emit(name, payload, room=room))  # like io.to(room).emit: no await, order kept
+    if defect("racing-broadcasts"):
+        spawn(emit_after_await(name, payload, room))
+    else:
+        spawn(sio.emit(name, payload, room=room))  # like io.to(room).emit: no await, order kept
+
+async def emit_after_await(name, payload, room):
+    """racing-broadcasts: the emit waits for a round trip of its own first; broadcasts overtake one another."""
+    await mongo_call()
+    await sio.emit(name, payload, room=room)
 
 # ---- REST ----
 def reply(status, body=None):

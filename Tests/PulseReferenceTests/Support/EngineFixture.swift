@@ -76,6 +76,11 @@ struct EngineFixture {
     static func redisConfiguration(_ redis: RedisServerProcess) throws -> RedisConfiguration {
         var configuration = try RedisConfiguration(url: redis.url)
         configuration.commandTimeout = .seconds(15)
+        // Connecting (TCP, then INFO for the run id) is bounded by its own timeout, 1 s by
+        // default: a client's first command on each pooled connection connects, so on a loaded
+        // machine a slow connect failed that command (503) and, during the reconnect backoff
+        // after it, the next ones on that connection too.
+        configuration.connectTimeout = .seconds(15)
         return configuration
     }
 
