@@ -11,6 +11,13 @@ public struct ConformanceReport: Sendable, Codable {
     public var admin: Bool
     public var results: [CaseResult]
 
+    public init(target: String, testControl: Bool, admin: Bool, results: [CaseResult]) {
+        self.target = target
+        self.testControl = testControl
+        self.admin = admin
+        self.results = results
+    }
+
     /// True when no MUST case failed (NON-STRICT and UNIMPLEMENTED do not fail a run).
     public var passed: Bool { !results.contains { $0.grade == .failed } }
 

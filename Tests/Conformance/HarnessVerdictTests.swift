@@ -105,6 +105,31 @@ struct HarnessVerdictTests {
         #expect(named == OptionalRoutes.all)
     }
 
+    @Test("the CI reports: a Markdown row per clause, failures with evidence, reasons not run; an annotation per failure, escaped")
+    func ciReports() throws {
+        func result(_ id: String, _ clause: String, _ grade: Grade, _ evidence: [String]) -> CaseResult {
+            try! JSONDecoder().decode(CaseResult.self, from: JSONSerialization.data(withJSONObject: [
+                "id": id, "clause": clause, "requirement": grade == .nonStrict ? "SHOULD" : "MUST", "title": "t|\(id)", "grade": grade.rawValue,
+                "durationSeconds": 0.1, "evidence": evidence,
+            ]))
+        }
+        let report = ConformanceReport(target: "http://t", testControl: false, admin: true, results: [
+            result("holds.a", "PB-HOLD-2", .ok, []),
+            result("holds.b", "PB-HOLD-2", .failed, ["expected 201, got 500: 100%\nbroken"]),
+            result("holds.c", "PB-HOLD-11", .nonStrict, ["no list"]),
+            result("live.d", "PB-LIVE-10", .inconclusive, ["the target rate-limited the suite's own pace on GET /x: it answered 429"]),
+            result("live.e", "PB-LIVE-10", .inconclusive, ["the target rate-limited the suite's own pace on GET /y: it answered 429"]),
+        ])
+        let summary = report.markdownSummary()
+        #expect(summary.hasPrefix("## Pulse conformance: FAILED"))
+        #expect(summary.contains("| PB-HOLD-2 | MUST | 2 | 1 |  | **1** |"))
+        #expect(summary.contains("- `holds.b` (PB-HOLD-2 MUST): t\\|holds.b") && summary.contains("  expected 201, got 500: 100%"))
+        #expect(summary.contains("- INCONCLUSIVE ×1: the target rate-limited the suite's own pace on GET /x"))
+        let annotations = report.githubAnnotations().split(separator: "\n")
+        #expect(annotations == ["::error title=PB-HOLD-2 holds.b::t|holds.b%0Aexpected 201, got 500: 100%25%0Abroken",
+                                "::warning title=PB-HOLD-11 holds.c::t|holds.c%0Ano list"])
+    }
+
     @Test("a route template matches its paths, one segment per parameter, query ignored")
     func routeMatching() {
         let holds = OptionalRoutes.route(method: "GET", path: "/api/v1/events/abc/holds?x=1")
