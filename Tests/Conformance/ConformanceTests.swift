@@ -302,13 +302,14 @@ struct SocketIOConformanceTests {
         }
     }
 
-    @Test("each seed defect alone is caught by its case (a timing race within three runs)", arguments: Self.defectCases)
+    @Test("each seed defect alone is caught by its case (a timing race within six runs)", arguments: Self.defectCases)
     func eachDefect(defects: [String], caseIDs: [String]) async throws {
         try await Self.withSeedServer(defects: defects) { base in
             let cases = Catalogue.cases(profile: .socketio).filter { caseIDs.contains($0.id) }
             #expect(cases.count == caseIDs.count, "every named case exists")
             var missed = Set(caseIDs)
-            for _ in 0..<3 where !missed.isEmpty {
+            // Six runs: on a loaded machine a timing race may take more than three to land.
+            for _ in 0..<6 where !missed.isEmpty {
                 let report = try await Self.runner(base).run(cases.filter { missed.contains($0.id) })
                 missed.subtract(report.results.filter { $0.grade == .failed }.map(\.id))
             }
@@ -391,7 +392,7 @@ struct SeedVariant: Sendable, CustomTestStringConvertible {
 
 /// Wire mode: a scenario's users and subscribers against the reference started live, checked with
 /// the simulator's checker; a broken server is caught the same way.
-@Suite("Wire mode", .serialized, .timeLimit(.minutes(5)))
+@Suite("Wire mode", .serialized, .timeLimit(.minutes(10)))
 struct WireModeTests {
     static var simulation: SimConfiguration {
         var configuration = SimConfiguration(seed: 4)

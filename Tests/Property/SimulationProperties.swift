@@ -7,7 +7,7 @@ import Testing
 
 /// Properties of the simulator over generated scenarios (swift-property-based picks the inputs
 /// and shrinks a failing one; each input is itself a seeded, deterministic simulation).
-@Suite("Simulation properties", .timeLimit(.minutes(5)))
+@Suite("Simulation properties", .timeLimit(.minutes(10)))
 struct SimulationProperties {
     /// A generated simulation: venue, crowd, behaviour mix, faults and seed.
     static func simulation(seed: UInt64, users: Int, operations: Int, rows: Int, cols: Int, mix: Double) -> SimConfiguration {

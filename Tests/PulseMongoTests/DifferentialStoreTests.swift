@@ -9,7 +9,7 @@ import Testing
 /// The same seeded sequences of durable-store operations on SQLite and on MongoDB: every answer
 /// must be the same (bookings refused for the same seats, the same fencing, the same listings in
 /// the same order, the same errors).
-@Suite("SQLite and MongoDB answer alike", .timeLimit(.minutes(3)))
+@Suite("SQLite and MongoDB answer alike", .timeLimit(.minutes(10)))
 struct DifferentialStoreTests {
     static let users = ["u0", "u1", "u2"]
     static let events = ["e0", "e1"]

@@ -6,7 +6,7 @@ import Testing
 
 /// `pulse serve --mongo` as a process: killed mid flash sale and restarted, its MongoDB server
 /// stopped and restarted under it, and `pulse admin create --mongo`.
-@Suite("pulse serve on MongoDB", .serialized, .timeLimit(.minutes(4)))
+@Suite("pulse serve on MongoDB", .serialized, .timeLimit(.minutes(10)))
 struct MongoServerTests {
     static var pulseExecutable: String {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pulse").path

@@ -7,7 +7,7 @@ import Testing
 /// The MongoDB durable store against a real MongoDB-protocol server (SecantusDB, one of its own
 /// per test): what the database itself enforces, transactions that lose races, and a server that
 /// goes away and comes back.
-@Suite("MongoDB durable store", .timeLimit(.minutes(3)))
+@Suite("MongoDB durable store", .timeLimit(.minutes(10)))
 struct MongoStoreTests {
     static func event(_ id: String = "e1", rows: Int = 1, cols: Int = 3) -> EventRecord {
         EventRecord(id: id, title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true, rows: rows, cols: cols, priceCents: 100, createdAtMs: 0)

@@ -9,7 +9,7 @@ import Testing
 /// (a quarter abandon their holds, which must expire). Correctness only (timings live in `pulse bench flash-sale`): no 5xx, no seat booked twice,
 /// the seat map agrees with the bookings, and every subscriber's gap-free stream ends on the
 /// durable state.
-@Suite("Flash-sale soak against pulse serve", .serialized, .timeLimit(.minutes(6)))
+@Suite("Flash-sale soak against pulse serve", .serialized, .timeLimit(.minutes(10)))
 struct FlashSaleSoakTests {
     static let subscribers = 500
     static let users = 200

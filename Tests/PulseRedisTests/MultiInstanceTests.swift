@@ -4,7 +4,7 @@ import Testing
 
 /// Two `pulse serve --redis` processes on one redis-server and one SQLite file act as one engine
 /// (issue: Redis hot state shared by several instances); with `--mongo` they share no file at all.
-@Suite("Two server instances on one Redis", .serialized, .timeLimit(.minutes(3)))
+@Suite("Two server instances on one Redis", .serialized, .timeLimit(.minutes(10)))
 struct MultiInstanceTests {
     /// The `pulse` binary built beside this test bundle.
     static var pulseExecutable: String {

@@ -2,7 +2,7 @@ import PulseWire
 import Testing
 @testable import PulseRedis
 
-@Suite("Redis client against a real redis-server", .timeLimit(.minutes(2)))
+@Suite("Redis client against a real redis-server", .timeLimit(.minutes(10)))
 struct RedisClientTests {
     @Test("commands, binary values and error replies")
     func basics() async throws {

@@ -9,7 +9,7 @@ import Testing
 /// The Redis hot store must behave exactly as the in-memory one: the same seeded random sequences
 /// of holds, releases, extensions, expiries and checkout steps give identical answers and
 /// identical seq streams on both.
-@Suite("Redis hot store: differential against the in-memory hot store", .timeLimit(.minutes(3)))
+@Suite("Redis hot store: differential against the in-memory hot store", .timeLimit(.minutes(10)))
 struct RedisHotStoreDifferentialTests {
     static let events = ["aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"]
     static let users = ["u1", "u2", "u3"]

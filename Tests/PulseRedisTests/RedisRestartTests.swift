@@ -6,7 +6,7 @@ import Testing
 /// snapshot, as a promoted replica that lagged behind would be): the server must notice that the
 /// process changed, rebuild the event from the durable store with a newer generation, and make
 /// subscribers resync, instead of handing out seqs and fences it already used.
-@Suite("A Redis that comes back with older data", .serialized, .timeLimit(.minutes(3)))
+@Suite("A Redis that comes back with older data", .serialized, .timeLimit(.minutes(10)))
 struct RedisRestartTests {
     @Test("restarted from an older snapshot: no seq is reused, the older holds are not trusted, subscribers resync and see the new hold")
     func olderSnapshot() async throws {

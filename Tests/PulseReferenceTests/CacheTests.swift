@@ -9,7 +9,7 @@ import Testing
 
 /// The hold path's caches (events in the engine, users in the accounts) never act on a stale
 /// record: every test changes the record through another instance, which shares only the stores.
-@Suite("Caches cannot serve stale state", .timeLimit(.minutes(2)))
+@Suite("Caches cannot serve stale state", .timeLimit(.minutes(10)))
 struct CacheTests {
     /// A second engine on the fixture's stores: another server instance sharing its hot and
     /// durable state (a second Redis connection on Redis).

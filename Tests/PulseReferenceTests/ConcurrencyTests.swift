@@ -3,7 +3,7 @@ import HummingbirdTesting
 import Testing
 @testable import PulseReference
 
-@Suite("Concurrency over real connections", .timeLimit(.minutes(2)))
+@Suite("Concurrency over real connections", .timeLimit(.minutes(10)))
 struct ConcurrencyTests {
     @Test("many clients hold the same seat at once: exactly one wins, every other gets 409 seat_unavailable")
     func sameSeatOneWinner() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// PB-CHECKOUT-5, PB-CHECKOUT-7 and PB-ERR-4: checkouts whose durable commit fails, loses its
 /// answer, or pauses past the checkout lease.
-@Suite("Engine: durable store failures during checkout", .timeLimit(.minutes(1)))
+@Suite("Engine: durable store failures during checkout", .timeLimit(.minutes(10)))
 struct EngineFailureTests {
     let alice = EngineFixture.alice
     let bob = EngineFixture.bob

@@ -8,7 +8,7 @@ import PulseProtocol
 @testable import PulseReference
 import Testing
 
-@Suite("Live WebSocket protocol", .timeLimit(.minutes(2)))
+@Suite("Live WebSocket protocol", .timeLimit(.minutes(10)))
 struct LiveProtocolTests {
     @Test("two subscribers see the same gap-free seq order of locks, releases, an expiry and a booking")
     func twoSubscribersSameOrder() async throws {

@@ -3,7 +3,7 @@ import PulseScenario
 @testable import PulseSim
 import Testing
 
-@Suite("Deterministic simulation of the reference engine", .timeLimit(.minutes(2)))
+@Suite("Deterministic simulation of the reference engine", .timeLimit(.minutes(10)))
 struct DeterministicRunTests {
     @Test("the same seed gives a byte-identical history; another seed a different one")
     func sameSeedSameHistory() async throws {

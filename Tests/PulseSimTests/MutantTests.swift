@@ -6,7 +6,7 @@ import Testing
 
 /// The harness must be able to fail: every known-broken engine is caught within a bounded number
 /// of seeds, by the invariant its defect breaks, while the reference passes the same seeds.
-@Suite("Mutants are caught by the simulator", .timeLimit(.minutes(3)))
+@Suite("Mutants are caught by the simulator", .timeLimit(.minutes(10)))
 struct MutantTests {
     static let seedsMax: UInt64 = 60
 

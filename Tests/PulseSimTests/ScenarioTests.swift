@@ -5,7 +5,7 @@ import PulseMutants
 @testable import PulseSim
 import Testing
 
-@Suite("Scenario files", .timeLimit(.minutes(3)))
+@Suite("Scenario files", .timeLimit(.minutes(10)))
 struct ScenarioTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Scenarios")

@@ -135,10 +135,12 @@ extension Catalogue {
                 let seat = "A\(round)"
                 let hold = try await c.hold(event, [seat], as: user)
                 let stallMs = 1_500 * round
+                let sent = ContinuousClock.now
                 async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
                                             headers: [("Pulse-Test-Stall", "commit=\(stallMs)")])
                 try await Task.sleep(for: .milliseconds(stallMs / 3))
                 let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
+                let releaseSent = ContinuousClock.now
                 let release = try await c.call(.DELETE, path, token: user.token)
                 if release.status == 409, release.code == "checkout_in_progress" {
                     try c.expect(try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress", "an extension during the checkout")
@@ -148,6 +150,8 @@ extension Catalogue {
                 try c.expect(release, 204, nil, "a release during the checkout")
                 let booked = try await checkout
                 try c.check(booked.status != 201, "a release answered 204 during the checkout, and the checkout then booked the released hold")
+                try c.check(!Self.sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
+                            "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
                 c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
             }
             throw CaseInconclusive("in three rounds the release always reached the server before the checkout's freeze")
@@ -208,16 +212,23 @@ extension Catalogue {
                 _ = try await c.hold(event, [seat], as: user)
                 let key = ("Idempotency-Key", c.unique("racing"))
                 let stallMs = 1_200 * round
+                let sent = ContinuousClock.now
                 async let first = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
                                          headers: [key, ("Pulse-Test-Stall", "commit=\(stallMs)")])
                 try await Task.sleep(for: .milliseconds(stallMs * 3 / 8))
+                let retrySent = ContinuousClock.now
                 let retry = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]], headers: [key])
+                let retryAnswered = ContinuousClock.now
                 let firstReply = try await first
+                let firstAnswered = ContinuousClock.now
                 if retry.status == 409, retry.code == "idempotency_in_progress" {
                     try c.expect(firstReply, 201)
                     return
                 }
                 try c.expect(retry, 201, nil, "the retry during the commit (201 only when it came before the first attempt's freeze)")
+                // Answered while the first attempt still stalled in its commit, after that attempt's freeze.
+                try c.check(!(Self.sentAfterFreeze(retrySent, checkoutSent: sent, answered: firstAnswered, stallMs: stallMs) && retryAnswered < firstAnswered),
+                            "a retry sent while the first attempt was committing (after its freeze) was answered 201, not 409 idempotency_in_progress")
                 let bookings = try await c.bookings(of: user, in: event).filter { $0.strings("seatIds") == [seat] }
                 try c.check(bookings.count == 1, "one key, \(bookings.count) bookings of \(seat)")
                 c.note("round \(round): the retry came before the first attempt's freeze (the first answered \(firstReply.status)); stalling longer")
@@ -357,9 +368,11 @@ extension Catalogue {
                 let seat = "A\(round)"
                 let hold = try await c.hold(event, [seat], as: user)
                 let stallMs = 1_000 * round
+                let sent = ContinuousClock.now
                 async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
                                             headers: [("Pulse-Test-Stall", "hot=\(stallMs)")])
                 try await Task.sleep(for: .milliseconds(stallMs * 2 / 5))
+                let releaseSent = ContinuousClock.now
                 let release = try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token)
                 let booked = try await checkout
                 if release.status == 409, release.code == "checkout_in_progress" {
@@ -368,6 +381,8 @@ extension Catalogue {
                 }
                 try c.expect(release, 204, nil, "a release while the checkout is stalled after its freeze")
                 try c.check(booked.status != 201, "a release answered 204 while the checkout was frozen, and the checkout then booked the released hold")
+                try c.check(!Self.sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
+                            "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
                 c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
             }
             throw CaseInconclusive("in three rounds (stalls of 1, 2 and 3 s) the release always reached the server before the checkout's freeze")
@@ -428,4 +443,15 @@ extension Catalogue {
             try c.check(first != nil && first == second, "admin ids \(first ?? "-") and \(second ?? "-")")
         },
     ]
+}
+
+extension Catalogue {
+    /// Whether a request sent at `sent` certainly reached the server after a checkout (sent at
+    /// `checkoutSent`, answered at `answered`) had frozen its holds: the checkout went through its
+    /// whole stall of `stallMs` after its freeze, so it froze no later than `answered - stallMs`.
+    static func sentAfterFreeze(_ sent: ContinuousClock.Instant, checkoutSent: ContinuousClock.Instant, answered: ContinuousClock.Instant,
+                                stallMs: Int) -> Bool {
+        let stall = Duration.milliseconds(stallMs)
+        return answered - checkoutSent >= stall && sent > answered - stall
+    }
 }
