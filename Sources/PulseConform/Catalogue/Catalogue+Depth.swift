@@ -127,34 +127,9 @@ extension Catalogue {
         },
         ConformanceCase("holds.frozen", "PB-HOLD-10", "a hold being checked out can be neither released nor extended (409 checkout_in_progress)",
                         needs: [.admin, .testControl]) { c in
-            let event = try await c.event()
-            let user = try await c.user()
-            // A round whose release reached the server before the checkout's freeze (the checkout
-            // then finds no hold) shows nothing: the next round stalls longer.
-            for round in 1...3 {
-                let seat = "A\(round)"
-                let hold = try await c.hold(event, [seat], as: user)
-                let stallMs = 1_500 * round
-                let sent = ContinuousClock.now
-                async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
-                                            headers: [("Pulse-Test-Stall", "commit=\(stallMs)")])
-                try await Task.sleep(for: .milliseconds(stallMs / 3))
-                let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
-                let releaseSent = ContinuousClock.now
-                let release = try await c.call(.DELETE, path, token: user.token)
-                if release.status == 409, release.code == "checkout_in_progress" {
-                    try c.expect(try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress", "an extension during the checkout")
-                    try c.expect(try await checkout, 201, nil, "the stalled checkout")
-                    return
-                }
-                try c.expect(release, 204, nil, "a release during the checkout")
-                let booked = try await checkout
-                try c.check(booked.status != 201, "a release answered 204 during the checkout, and the checkout then booked the released hold")
-                try c.check(!Self.sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
-                            "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
-                c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
+            try await releaseDuringStalledCheckout(c, stall: "commit", stallMsPerRound: 1_500, releaseAfter: { $0 / 3 }) { path, user in
+                try c.expect(try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress", "an extension during the checkout")
             }
-            throw CaseInconclusive("in three rounds the release always reached the server before the checkout's freeze")
         },
         ConformanceCase("holds.release-twice", "PB-HOLD-10", "a second release of the same hold is 404 hold_not_found") { c in
             let event = try await c.event()
@@ -360,33 +335,7 @@ extension Catalogue {
         },
         ConformanceCase("testcontrol.hot-stall", "PB-TEST-5", "hot= stalls a checkout after its first hot step, the freeze: meanwhile its hold cannot be released",
                         needs: [.admin, .testControl]) { c in
-            let event = try await c.event()
-            let user = try await c.user()
-            // The release is meant to land inside the stall; on a slow machine it may come before
-            // the freeze (then the checkout finds no hold): that round shows nothing and the next
-            // one stalls longer. Only a release and a booking of the same hold fail the case.
-            for round in 1...3 {
-                let seat = "A\(round)"
-                let hold = try await c.hold(event, [seat], as: user)
-                let stallMs = 1_000 * round
-                let sent = ContinuousClock.now
-                async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
-                                            headers: [("Pulse-Test-Stall", "hot=\(stallMs)")])
-                try await Task.sleep(for: .milliseconds(stallMs * 2 / 5))
-                let releaseSent = ContinuousClock.now
-                let release = try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token)
-                let booked = try await checkout
-                if release.status == 409, release.code == "checkout_in_progress" {
-                    try c.expect(booked, 201, nil, "the stalled checkout")
-                    return
-                }
-                try c.expect(release, 204, nil, "a release while the checkout is stalled after its freeze")
-                try c.check(booked.status != 201, "a release answered 204 while the checkout was frozen, and the checkout then booked the released hold")
-                try c.check(!Self.sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
-                            "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
-                c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
-            }
-            throw CaseInconclusive("in three rounds (stalls of 1, 2 and 3 s) the release always reached the server before the checkout's freeze")
+            try await releaseDuringStalledCheckout(c, stall: "hot", stallMsPerRound: 1_000, releaseAfter: { $0 * 2 / 5 }) { _, _ in }
         },
         ConformanceCase("checkout.lease-fenced", "PB-CHECKOUT-5", "a commit stalled past its checkout's lease never lands over a newer hold: 409 hold_superseded",
                         needs: [.admin, .testControl]) { c in
@@ -447,6 +396,45 @@ extension Catalogue {
 }
 
 extension Catalogue {
+    /// A checkout stalled (`Pulse-Test-Stall: <stall>=ms`) after freezing its hold, and a release of
+    /// that hold sent `releaseAfter(ms)` into the stall: the release must be 409
+    /// `checkout_in_progress`; then `whileFrozen` checks more with the hold's path, and the
+    /// checkout must book. A round whose release reached the server before the freeze (the
+    /// checkout then finds no hold) shows nothing, and the next round stalls longer (`round` x
+    /// `stallMsPerRound`); three such rounds are INCONCLUSIVE. A release answered 204 fails the
+    /// case when the checkout then booked the released hold, or when it was surely sent after the
+    /// freeze (``sentAfterFreeze(_:checkoutSent:answered:stallMs:)``).
+    static func releaseDuringStalledCheckout(_ c: CaseContext, stall: String, stallMsPerRound: Int, releaseAfter: (Int) -> Int,
+                                             whileFrozen: (String, TestUser) async throws -> Void) async throws {
+        let event = try await c.event()
+        let user = try await c.user()
+        for round in 1...3 {
+            let seat = "A\(round)"
+            let hold = try await c.hold(event, [seat], as: user)
+            let stallMs = stallMsPerRound * round
+            let sent = ContinuousClock.now
+            async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
+                                        headers: [("Pulse-Test-Stall", "\(stall)=\(stallMs)")])
+            try await Task.sleep(for: .milliseconds(releaseAfter(stallMs)))
+            let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
+            let releaseSent = ContinuousClock.now
+            let release = try await c.call(.DELETE, path, token: user.token)
+            if release.status == 409, release.code == "checkout_in_progress" {
+                try await whileFrozen(path, user)
+                try c.expect(try await checkout, 201, nil, "the stalled checkout")
+                return
+            }
+            try c.expect(release, 204, nil, "a release while the checkout is stalled after its freeze")
+            let booked = try await checkout
+            try c.check(booked.status != 201, "a release answered 204 while the checkout was frozen, and the checkout then booked the released hold")
+            try c.check(!sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
+                        "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
+            c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
+        }
+        throw CaseInconclusive("in three rounds (stalls of \(stallMsPerRound), \(2 * stallMsPerRound) and \(3 * stallMsPerRound) ms) "
+            + "the release always reached the server before the checkout's freeze")
+    }
+
     /// Whether a request sent at `sent` certainly reached the server after a checkout (sent at
     /// `checkoutSent`, answered at `answered`) had frozen its holds: the checkout went through its
     /// whole stall of `stallMs` after its freeze, so it froze no later than `answered - stallMs`.
