@@ -164,6 +164,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The engine's behaviour, written once: each store's test target runs it (a library of
+        // test code, built only for the tests).
+        .target(
+            name: "EngineBehaviour",
+            dependencies: ["PulseEngine", "PulseProtocol"],
+            path: "Tests/EngineBehaviour"
+        ),
+        // The engine, the live hub and the in-memory stores: no server, no network.
+        .testTarget(
+            name: "PulseEngineTests",
+            dependencies: ["EngineBehaviour", "PulseEngine", "PulseLive", "PulseProtocol", "PulseSQLite"]
+        ),
+        // The HTTP and WebSocket server, its accounts, limits and web app.
         .testTarget(
             name: "PulseReferenceTests",
             dependencies: [
@@ -171,10 +184,7 @@ let package = Package(
                 "PulseSQLite",
                 "PulseLive",
                 "PulseReference",
-                "PulseRedis",
-                "PulseMongo",
                 "PulseBench",
-                "PulseWire",
                 "PulseProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -189,6 +199,8 @@ let package = Package(
         .testTarget(
             name: "PulseRedisTests",
             dependencies: [
+                "EngineBehaviour",
+                "PulseSQLite",
                 "PulseProtocol",
                 "PulseEngine",
                 "PulseRedis",
@@ -200,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PulseMongoTests",
-            dependencies: ["PulseProtocol", "PulseEngine", "PulseMongo", "PulseSQLite", "PulseWire"]
+            dependencies: ["EngineBehaviour", "PulseProtocol", "PulseEngine", "PulseMongo", "PulseSQLite", "PulseWire"]
         ),
         .testTarget(
             name: "Conformance",

@@ -93,14 +93,18 @@ extension Catalogue {
                 let (firstSeat, secondSeat) = (try await c.seat(event, first), try await c.seat(event, second))
                 let user = try await c.user(0)
                 let owner = try await c.joinedSocket(event, token: user.token)
+                let stranger = try await c.joinedSocket(event, token: try await c.user(1).token)
                 let locked = ContinuousClock.now
                 try c.check(try await c.lock(owner, event, firstSeat, as: user), "the lock of a free seat failed")
-                let stranger = try await c.joinedSocket(event, token: try await c.user(1).token)
                 let mark = owner.events.count
                 stranger.emit("release_lock", ["eventId": event, "seatId": firstSeat])
                 try await Task.sleep(for: .milliseconds(300))
                 owner.emit("request_lock", ["eventId": event, "seatId": secondSeat])
-                let next = try await owner.next(after: mark, "the next change") { $0.name == "seat_locked" || $0.name == "seat_released" }
+                // Only this round's two seats count: an earlier round's lock expires into this one.
+                let next = try await owner.next(after: mark, "the next change of \(first) or \(second)") {
+                    $0.name == "seat_locked" && $0.object["seatId"] as? String == secondSeat
+                        || $0.name == "seat_released" && $0.object["seatId"] as? String == firstSeat
+                }
                 if next.name == "seat_locked" { return }
                 guard let ttl, ContinuousClock.now - locked >= ttl else { throw CaseFailure("a release that released nothing was broadcast") }
                 c.note("\(first) was released after its lock TTL: maybe its expiry; trying again")

@@ -1,6 +1,4 @@
-@testable import PulseEngine
-@testable import PulseReference
-import PulseSQLite
+import PulseEngine
 import Synchronization
 
 /// A durable store whose `commitBooking` can be made to fail (before or after the commit
