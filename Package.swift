@@ -73,8 +73,10 @@ let package = Package(
         ),
         .target(
             name: "PulseLive",
-            dependencies: ["PulseEngine", "PulseProtocol", .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: [
+                "PulseEngine", "PulseProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "PulseReference",

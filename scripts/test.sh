@@ -20,6 +20,9 @@ fi
 # Package.swift declares every module each target imports (a module that only builds because
 # another dependency brings it along fails here).
 python3 scripts/check_manifest.py
+# One format (.swift-format: Hummingbird's 150 columns, 4 spaces): unformatted code fails the run.
+# `swift format format -i -r --parallel Sources Tests Package.swift` formats the tree.
+swift format lint --strict -r --parallel Sources Tests Package.swift
 swift build --build-tests
 # Each step has a deadline far above its usual time (about 10 min, 30 s, 3 min and 2 min on 2 cores): past
 # it, the watchdog names the tests that never finished and fails the run instead of hanging it.

@@ -19,10 +19,14 @@ public struct CheckoutsBenchmark: Sendable {
     let target: HoldsBenchmark
 
     /// Creates `eventCount` events of `rows` × `cols` seats and `users` users on the target.
-    public static func prepare(api: PulseAPIClient, adminEmail: String, adminPassword: String, eventCount: Int, users: Int,
-                               rows: Int = 26, cols: Int = 50) async throws -> CheckoutsBenchmark {
-        CheckoutsBenchmark(target: try await HoldsBenchmark.prepare(api: api, adminEmail: adminEmail, adminPassword: adminPassword,
-                                                                    eventCount: eventCount, users: users, rows: rows, cols: cols))
+    public static func prepare(
+        api: PulseAPIClient, adminEmail: String, adminPassword: String, eventCount: Int, users: Int,
+        rows: Int = 26, cols: Int = 50
+    ) async throws -> CheckoutsBenchmark {
+        CheckoutsBenchmark(
+            target: try await HoldsBenchmark.prepare(
+                api: api, adminEmail: adminEmail, adminPassword: adminPassword,
+                eventCount: eventCount, users: users, rows: rows, cols: cols))
     }
 
     /// Runs `concurrency` clients for `seconds`. Throws ``APIError`` if a request fails outright or
@@ -56,7 +60,8 @@ public struct CheckoutsBenchmark: Sendable {
             return try await group.reduce(into: [UInt64]()) { $0 += $1 }
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        return Result(concurrency: concurrency, checkouts: latencies.count, checkoutsPerSecond: Double(latencies.count) / elapsed,
-                      latency: LatencySummary(nanoseconds: latencies))
+        return Result(
+            concurrency: concurrency, checkouts: latencies.count, checkoutsPerSecond: Double(latencies.count) / elapsed,
+            latency: LatencySummary(nanoseconds: latencies))
     }
 }

@@ -1,7 +1,7 @@
-import PulseReference
 import Foundation
 import HummingbirdWSClient
 import Logging
+import PulseReference
 import PulseWire
 
 /// Measures live fan-out (PB-LIVE-5): how long one seat change takes to reach every subscriber
@@ -81,8 +81,9 @@ public struct FanoutBenchmark: Sendable {
                 stop.fire()
                 try await group.waitForAll()
                 let perRound = recorder.latencies
-                return Result(subscribers: subscribers, changes: changes, delivery: LatencySummary(nanoseconds: perRound.flatMap { $0 }),
-                              completion: LatencySummary(nanoseconds: perRound.map { $0.max() ?? 0 }), connectSeconds: connectSeconds)
+                return Result(
+                    subscribers: subscribers, changes: changes, delivery: LatencySummary(nanoseconds: perRound.flatMap { $0 }),
+                    completion: LatencySummary(nanoseconds: perRound.map { $0.max() ?? 0 }), connectSeconds: connectSeconds)
             } catch {
                 stop.fire()
                 group.cancelAll()
@@ -99,7 +100,9 @@ public struct FanoutBenchmark: Sendable {
             return nil
         }
         let reply = try await api.call(.POST, "/api/v1/events/\(eventID)/holds", token: token, json: ["seatIds": ["A1"]])
-        guard reply.status == 201, let id = reply.object("hold")["id"] as? String else { throw APIError("hold failed: \(reply.status) \(reply.json)") }
+        guard reply.status == 201, let id = reply.object("hold")["id"] as? String else {
+            throw APIError("hold failed: \(reply.status) \(reply.json)")
+        }
         return id
     }
 

@@ -59,16 +59,18 @@ public struct FlashSaleBenchmark {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-flash-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let peer = try NodeProcess(script: "\(options.benchDirectory)/peers/seed-peer.js",
-                                   environment: ["REDIS_URL": redis.url, "LOCK_TTL": "\(options.holdTTLSeconds)"])
+        let peer = try NodeProcess(
+            script: "\(options.benchDirectory)/peers/seed-peer.js",
+            environment: ["REDIS_URL": redis.url, "LOCK_TTL": "\(options.holdTTLSeconds)"])
         defer { peer.stop() }
         let hello = try NodeProcess(script: "\(options.benchDirectory)/peers/hello.js")
         defer { hello.stop() }
         let holdsScript = "\(options.benchDirectory)/load/holds.lua"
 
         log("holds: wrk -c\(options.connections) \(options.holdSeconds) s, one random seat of \(rows) x \(cols) per request, \(options.users) users")
-        let peerHolds = try WrkResult.run(url: peer.baseURL, connections: options.connections, seconds: options.holdSeconds, script: holdsScript,
-                                          environment: ["BENCH_MODE": "peer", "BENCH_EVENT": "holds", "BENCH_USERS": "\(options.users)"])
+        let peerHolds = try WrkResult.run(
+            url: peer.baseURL, connections: options.connections, seconds: options.holdSeconds, script: holdsScript,
+            environment: ["BENCH_MODE": "peer", "BENCH_EVENT": "holds", "BENCH_USERS": "\(options.users)"])
         report.holds.append(("seed-style peer", peerHolds))
         for target in options.pulseTargets {
             let server = try await startPulse(target, redis: redis)
@@ -77,25 +79,33 @@ public struct FlashSaleBenchmark {
             let tokens = work.appendingPathComponent("tokens-\(target.rawValue)")
             try session.tokens.joined(separator: "\n").write(to: tokens, atomically: true, encoding: .utf8)
             let event = try await session.newEvent()
-            let result = try WrkResult.run(url: server.baseURL, connections: options.connections, seconds: options.holdSeconds, script: holdsScript,
-                                           environment: ["BENCH_MODE": "pulse", "BENCH_EVENT": event, "BENCH_TOKENS": tokens.path])
+            let result = try WrkResult.run(
+                url: server.baseURL, connections: options.connections, seconds: options.holdSeconds, script: holdsScript,
+                environment: ["BENCH_MODE": "pulse", "BENCH_EVENT": event, "BENCH_TOKENS": tokens.path])
             report.holds.append((target.label, result))
             if target == .embedded {
                 log("health: wrk -c\(options.connections) GET /healthz")
-                report.health.append((target.label, try WrkResult.run(url: server.baseURL + "/healthz", connections: options.connections, seconds: 5)))
-                report.health.append(("seed-style peer", try WrkResult.run(url: peer.baseURL + "/healthz", connections: options.connections, seconds: 5)))
-                report.health.append(("node http hello-world", try WrkResult.run(url: hello.baseURL + "/", connections: options.connections, seconds: 5)))
+                report.health.append(
+                    (target.label, try WrkResult.run(url: server.baseURL + "/healthz", connections: options.connections, seconds: 5)))
+                report.health.append(
+                    ("seed-style peer", try WrkResult.run(url: peer.baseURL + "/healthz", connections: options.connections, seconds: 5)))
+                report.health.append(
+                    ("node http hello-world", try WrkResult.run(url: hello.baseURL + "/", connections: options.connections, seconds: 5)))
             }
             for count in options.joinCounts {
                 log("live: \(target.label), \(count) clients join at once, then \(options.changes) changes")
-                report.live.append(try await live(target.label, count: count, base: server.baseURL, pid: server.processIdentifier, mode: "pulse",
-                                                  event: try await session.newEvent(), tokens: session.tokens))
+                report.live.append(
+                    try await live(
+                        target.label, count: count, base: server.baseURL, pid: server.processIdentifier, mode: "pulse",
+                        event: try await session.newEvent(), tokens: session.tokens))
             }
         }
         for count in options.joinCounts {
             log("live: seed-style peer, \(count) clients join at once, then \(options.changes) changes")
-            report.live.append(try await live("seed-style peer", count: count, base: peer.baseURL, pid: peer.processIdentifier, mode: "peer",
-                                              event: "live-\(count)", tokens: ["-"]))
+            report.live.append(
+                try await live(
+                    "seed-style peer", count: count, base: peer.baseURL, pid: peer.processIdentifier, mode: "peer",
+                    event: "live-\(count)", tokens: ["-"]))
         }
         return report
     }
@@ -112,17 +122,21 @@ public struct FlashSaleBenchmark {
             "seats": (1...options.changes).map { "Z\($0)" }, "serverPid": Int(pid), "expectSeats": rows * cols,
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
-        let output = try runToCompletion(NodeProcess.executable, ["\(options.benchDirectory)/load/live-load.js", json],
-                                         environment: ["NODE_PATH": ProcessInfo.processInfo.environment["NODE_PATH"] ?? "/usr/share/nodejs"])
+        let output = try runToCompletion(
+            NodeProcess.executable, ["\(options.benchDirectory)/load/live-load.js", json],
+            environment: ["NODE_PATH": ProcessInfo.processInfo.environment["NODE_PATH"] ?? "/usr/share/nodejs"])
         guard let line = output.split(separator: "\n").last, let result = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let storm = result["storm"] as? [String: Any], let fanout = result["fanout"] as? [String: Any], let memory = result["memory"] as? [String: Any] else {
+            let storm = result["storm"] as? [String: Any], let fanout = result["fanout"] as? [String: Any],
+            let memory = result["memory"] as? [String: Any]
+        else {
             throw APIError("live-load.js said: \(output.suffix(400))")
         }
         func number(_ object: [String: Any], _ key: String) -> Double { (object[key] as? NSNumber)?.doubleValue ?? .nan }
-        return LiveRow(target: target, count: count, allJoinedSeconds: number(storm, "allJoinedSeconds"), joinP99Ms: number(storm, "p99Ms"),
-                       failures: Int(number(storm, "failures")), fanoutP50Ms: number(fanout, "p50Ms"), fanoutP99Ms: number(fanout, "p99Ms"),
-                       missing: Int(number(fanout, "missing")),
-                       bytesPerConnection: (number(memory, "rssJoined") - number(memory, "rssBefore")) / Double(count))
+        return LiveRow(
+            target: target, count: count, allJoinedSeconds: number(storm, "allJoinedSeconds"), joinP99Ms: number(storm, "p99Ms"),
+            failures: Int(number(storm, "failures")), fanoutP50Ms: number(fanout, "p50Ms"), fanoutP99Ms: number(fanout, "p99Ms"),
+            missing: Int(number(fanout, "missing")),
+            bytesPerConnection: (number(memory, "rssJoined") - number(memory, "rssBefore")) / Double(count))
     }
 }
 
@@ -139,7 +153,8 @@ struct PulseSession {
         let admin = try await api.login(email: server.adminEmail, password: server.adminPassword)
         var tokens: [String] = []
         for index in 0..<users {
-            tokens.append(try await api.signup(name: "Buyer \(index)", email: "buyer\(index)@bench.invalid", password: "bench-password-\(index)").token)
+            tokens.append(
+                try await api.signup(name: "Buyer \(index)", email: "buyer\(index)@bench.invalid", password: "bench-password-\(index)").token)
         }
         return PulseSession(api: api, adminToken: admin, tokens: tokens, rows: rows, cols: cols)
     }
@@ -159,25 +174,30 @@ extension FlashSaleBenchmark.Report {
         let peerHolds = holds.first { $0.target == "seed-style peer" }?.result.requestsPerSecond
         var text = "| holds through HTTP | requests/s | p50 ms | p99 ms | 2xx | 4xx | 5xx | vs peer |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
         for (target, result) in holds {
-            text += String(format: "| %@ | %.0f | %.2f | %.2f | %d | %d | %d | %@ |\n", target, result.requestsPerSecond, result.p50Ms, result.p99Ms,
-                           result.statuses["2xx"] ?? 0, result.statuses["4xx"] ?? 0, result.statuses["5xx"] ?? 0,
-                           target == "seed-style peer" ? "reference" : ratio(result.requestsPerSecond, peerHolds, higherIsBetter: true))
+            text += String(
+                format: "| %@ | %.0f | %.2f | %.2f | %d | %d | %d | %@ |\n", target, result.requestsPerSecond, result.p50Ms, result.p99Ms,
+                result.statuses["2xx"] ?? 0, result.statuses["4xx"] ?? 0, result.statuses["5xx"] ?? 0,
+                target == "seed-style peer" ? "reference" : ratio(result.requestsPerSecond, peerHolds, higherIsBetter: true))
         }
         let floor = health.first { $0.target == "node http hello-world" }?.result.requestsPerSecond
         text += "\n| GET /healthz | requests/s | p99 ms | vs hello-world |\n|---|---:|---:|---:|\n"
         for (target, result) in health {
-            text += String(format: "| %@ | %.0f | %.2f | %@ |\n", target, result.requestsPerSecond, result.p99Ms,
-                           target == "node http hello-world" ? "reference" : ratio(result.requestsPerSecond, floor, higherIsBetter: true))
+            text += String(
+                format: "| %@ | %.0f | %.2f | %@ |\n", target, result.requestsPerSecond, result.p99Ms,
+                target == "node http hello-world" ? "reference" : ratio(result.requestsPerSecond, floor, higherIsBetter: true))
         }
-        text += "\n| live | clients | all joined s | join p99 ms | failed | fan-out p50 ms | p99 ms | missing | KB per connection | join vs peer | fan-out p99 vs peer |\n"
+        text +=
+            "\n| live | clients | all joined s | join p99 ms | failed | fan-out p50 ms | p99 ms | missing | KB per connection | join vs peer | fan-out p99 vs peer |\n"
         text += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for row in live {
             let peer = live.first { $0.target == "seed-style peer" && $0.count == row.count }
             let isPeer = row.target == "seed-style peer"
-            text += String(format: "| %@ | %d | %.2f | %.0f | %d | %.1f | %.1f | %d | %.1f | %@ | %@ |\n", row.target, row.count, row.allJoinedSeconds, row.joinP99Ms,
-                           row.failures, row.fanoutP50Ms, row.fanoutP99Ms, row.missing, row.bytesPerConnection / 1024,
-                           isPeer ? "reference" : ratio(row.allJoinedSeconds, peer?.allJoinedSeconds, higherIsBetter: false),
-                           isPeer ? "reference" : ratio(row.fanoutP99Ms, peer?.fanoutP99Ms, higherIsBetter: false))
+            text += String(
+                format: "| %@ | %d | %.2f | %.0f | %d | %.1f | %.1f | %d | %.1f | %@ | %@ |\n", row.target, row.count, row.allJoinedSeconds,
+                row.joinP99Ms,
+                row.failures, row.fanoutP50Ms, row.fanoutP99Ms, row.missing, row.bytesPerConnection / 1024,
+                isPeer ? "reference" : ratio(row.allJoinedSeconds, peer?.allJoinedSeconds, higherIsBetter: false),
+                isPeer ? "reference" : ratio(row.fanoutP99Ms, peer?.fanoutP99Ms, higherIsBetter: false))
         }
         return text
     }

@@ -1,6 +1,6 @@
-import PulseProtocol
 import AsyncHTTPClient
 import Foundation
+import PulseProtocol
 import PulseReference
 import PulseWire
 
@@ -25,15 +25,20 @@ public struct HoldsBenchmark: Sendable {
     let cols: Int
 
     /// Creates `eventCount` events of `rows` × `cols` seats and `users` users on the target.
-    public static func prepare(api: PulseAPIClient, adminEmail: String, adminPassword: String, eventCount: Int, users: Int,
-                               rows: Int = 26, cols: Int = 50) async throws -> HoldsBenchmark {
+    public static func prepare(
+        api: PulseAPIClient, adminEmail: String, adminPassword: String, eventCount: Int, users: Int,
+        rows: Int = 26, cols: Int = 50
+    ) async throws -> HoldsBenchmark {
         let admin = try await api.login(email: adminEmail, password: adminPassword)
         var events: [String] = []
-        for index in 0..<eventCount { events.append(try await api.createEvent(adminToken: admin, title: "Holds \(index)", rows: rows, cols: cols, price: 1)) }
+        for index in 0..<eventCount {
+            events.append(try await api.createEvent(adminToken: admin, title: "Holds \(index)", rows: rows, cols: cols, price: 1))
+        }
         var tokens: [String] = []
         let tag = events[0].suffix(8)
         for index in 0..<users {
-            tokens.append(try await api.signup(name: "Bench \(index)", email: "bench-\(tag)-\(index)@bench.invalid", password: "bench-password").token)
+            tokens.append(
+                try await api.signup(name: "Bench \(index)", email: "bench-\(tag)-\(index)@bench.invalid", password: "bench-password").token)
         }
         return HoldsBenchmark(api: api, events: events, tokens: tokens, rows: rows, cols: cols)
     }
@@ -49,7 +54,8 @@ public struct HoldsBenchmark: Sendable {
                 group.addTask {
                     var dice = SeededRandom(seed: UInt64(concurrency) << 32 | UInt64(client))
                     var latencies: [UInt64] = []
-                    var granted = 0, conflicts = 0
+                    var granted = 0
+                    var conflicts = 0
                     while ContinuousClock.now < end {
                         let event = events[Int(dice.next() % UInt64(events.count))]
                         let seat = SeatGrid.label(row: dice.below(rows), col: 1 + dice.below(cols))
@@ -69,8 +75,9 @@ public struct HoldsBenchmark: Sendable {
         }
         let elapsed = (ContinuousClock.now - start).seconds
         let latencies = perClient.flatMap(\.latencies)
-        return Result(concurrency: concurrency, requests: latencies.count, requestsPerSecond: Double(latencies.count) / elapsed,
-                      latency: LatencySummary(nanoseconds: latencies), granted: perClient.reduce(0) { $0 + $1.granted },
-                      conflicts: perClient.reduce(0) { $0 + $1.conflicts })
+        return Result(
+            concurrency: concurrency, requests: latencies.count, requestsPerSecond: Double(latencies.count) / elapsed,
+            latency: LatencySummary(nanoseconds: latencies), granted: perClient.reduce(0) { $0 + $1.granted },
+            conflicts: perClient.reduce(0) { $0 + $1.conflicts })
     }
 }

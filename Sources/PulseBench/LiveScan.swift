@@ -32,7 +32,8 @@ enum LiveScan {
     /// The `seq` of a `snapshot` message; nil for any other message.
     static func snapshotSeq(in text: String) -> Int64? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              object["type"] as? String == "snapshot", let seq = object["seq"] as? Int else { return nil }
+            object["type"] as? String == "snapshot", let seq = object["seq"] as? Int
+        else { return nil }
         return Int64(seq)
     }
 }

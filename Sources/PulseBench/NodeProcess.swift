@@ -67,6 +67,8 @@ func runToCompletion(_ executable: String, _ arguments: [String], environment: [
         throw APIError("\(executable) \(arguments.first ?? "") did not exit within 30 s of closing its output")
     }
     let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else { throw APIError("\(executable) \(arguments.first ?? "") exited with \(process.terminationStatus): \(text.suffix(400))") }
+    guard process.terminationStatus == 0 else {
+        throw APIError("\(executable) \(arguments.first ?? "") exited with \(process.terminationStatus): \(text.suffix(400))")
+    }
     return text
 }

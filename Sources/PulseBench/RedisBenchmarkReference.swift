@@ -15,8 +15,11 @@ public enum RedisBenchmarkReference {
     public static func run(executable: String = "redis-benchmark", port: Int, concurrency: Int, requests: Int, command: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable, "-h", "127.0.0.1", "-p", String(port), "-c", String(concurrency), "-n", String(requests),
-                             "-r", "100000000", "--csv"] + command
+        process.arguments =
+            [
+                executable, "-h", "127.0.0.1", "-p", String(port), "-c", String(concurrency), "-n", String(requests),
+                "-r", "100000000", "--csv",
+            ] + command
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -10,7 +10,9 @@ public struct WrkResult: Sendable {
     public var statuses: [String: Int]
 
     /// Runs `wrk -t2 -c<connections> -d<seconds>s --latency [-s script] url` with `environment`.
-    public static func run(url: String, connections: Int, seconds: Int, script: String? = nil, environment: [String: String] = [:]) throws -> WrkResult {
+    public static func run(url: String, connections: Int, seconds: Int, script: String? = nil, environment: [String: String] = [:]) throws
+        -> WrkResult
+    {
         var arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "10s"]
         if let script { arguments += ["-s", script] }
         let output = try runToCompletion(executable, arguments + [url], environment: environment)

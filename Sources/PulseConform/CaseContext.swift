@@ -92,7 +92,12 @@ public final class CaseContext: Sendable {
     /// Adds a line to the case's evidence (an observation for an informational case).
     public func note(_ line: String) { notes.withLock { $0.append(line) } }
 
-    private func nextNumber() -> Int { counter.withLock { $0 += 1; return $0 } }
+    private func nextNumber() -> Int {
+        counter.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 
     /// A name unique to this run and case (emails, keys).
     /// It stays well under the 64 characters a test-control client id may have (PB-TEST-4), so it
@@ -119,7 +124,9 @@ public final class CaseContext: Sendable {
     /// ``politely(_:_:send:)``). Throws ``CaseInconclusive`` when the target's limits outlast that
     /// budget, ``CaseUnimplemented`` when a MUST case meets an optional route the target lacks.
     @discardableResult
-    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: Any]? = nil, headers: [(String, String)] = []) async throws -> APIReply {
+    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: Any]? = nil, headers: [(String, String)] = [])
+        async throws -> APIReply
+    {
         try await politely(method, path) {
             try await self.api.call(method, path, token: token, json: json, headers: self.clientHeaders(headers), timeout: .seconds(20))
         }
@@ -127,7 +134,9 @@ public final class CaseContext: Sendable {
 
     /// Sends a request with a raw body and records it, as ``call(_:_:token:json:headers:)`` does.
     @discardableResult
-    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, raw: String, headers: [(String, String)] = []) async throws -> APIReply {
+    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, raw: String, headers: [(String, String)] = []) async throws
+        -> APIReply
+    {
         try await politely(method, path) {
             try await self.api.call(method, path, token: token, rawBody: raw, headers: self.clientHeaders(headers), timeout: .seconds(20))
         }
@@ -157,9 +166,10 @@ public final class CaseContext: Sendable {
             }
             guard spent + retryAfter <= Self.rateLimitWaitSecondsMax else {
                 record(method, path, reply)
-                throw CaseInconclusive("the target rate-limited the suite's own pace on \(method.rawValue) \(Self.route(of: path)): it answered 429 "
-                    + "\(reply.code ?? "") with Retry-After \(reply.headers.first(name: "Retry-After") ?? "none"); waiting it out would pass "
-                    + "the \(Int(Self.rateLimitWaitSecondsMax)) s this case may wait (\(pacing.withLock { $0.refusals }) refusals so far)")
+                throw CaseInconclusive(
+                    "the target rate-limited the suite's own pace on \(method.rawValue) \(Self.route(of: path)): it answered 429 "
+                        + "\(reply.code ?? "") with Retry-After \(reply.headers.first(name: "Retry-After") ?? "none"); waiting it out would pass "
+                        + "the \(Int(Self.rateLimitWaitSecondsMax)) s this case may wait (\(pacing.withLock { $0.refusals }) refusals so far)")
             }
             pacing.withLock { $0.waitedSeconds += retryAfter }
             try await Task.sleep(for: .milliseconds(Int(retryAfter * 1000)))
@@ -167,9 +177,11 @@ public final class CaseContext: Sendable {
         }
         record(method, path, reply)
         if requirement == .must, let route = OptionalRoutes.route(method: method.rawValue, path: path), route.clause != clause,
-           OptionalRoutes.isAbsent(status: reply.status, code: reply.code) {
-            throw CaseUnimplemented("this MUST case reads through \(route), which the target does not offer (\(reply.status)"
-                + "\(reply.code.map { " \($0)" } ?? "")); a missing SHOULD is graded by its own cases")
+            OptionalRoutes.isAbsent(status: reply.status, code: reply.code)
+        {
+            throw CaseUnimplemented(
+                "this MUST case reads through \(route), which the target does not offer (\(reply.status)"
+                    + "\(reply.code.map { " \($0)" } ?? "")); a missing SHOULD is graded by its own cases")
         }
         return reply
     }
@@ -186,7 +198,8 @@ public final class CaseContext: Sendable {
     var pacingNote: String? {
         let pacing = pacing.withLock { $0 }
         guard pacing.refusals > 0 else { return nil }
-        return "the target rate-limited \(pacing.refusals) request(s); the suite waited \(String(format: "%.1f", pacing.waitedSeconds)) s and sent them again"
+        return
+            "the target rate-limited \(pacing.refusals) request(s); the suite waited \(String(format: "%.1f", pacing.waitedSeconds)) s and sent them again"
     }
 
     private func record(_ method: HTTPMethod, _ path: String, _ reply: APIReply) {
@@ -197,7 +210,9 @@ public final class CaseContext: Sendable {
     /// Throws unless `reply` has `status` (and, when given, error `code`).
     public func expect(_ reply: APIReply, _ status: Int, _ code: String? = nil, _ what: String = "") throws {
         guard reply.status == status, code == nil || reply.code == code else {
-            throw CaseFailure("\(what.isEmpty ? "" : what + ": ")expected \(status)\(code.map { " \($0)" } ?? ""), got \(reply.status)\(reply.code.map { " \($0)" } ?? "")")
+            throw CaseFailure(
+                "\(what.isEmpty ? "" : what + ": ")expected \(status)\(code.map { " \($0)" } ?? ""), got \(reply.status)\(reply.code.map { " \($0)" } ?? "")"
+            )
         }
     }
 
@@ -208,7 +223,9 @@ public final class CaseContext: Sendable {
 
     /// The admin token, or ``CaseUnimplemented``.
     public func admin() throws -> String {
-        guard let token = session.adminToken else { throw CaseUnimplemented("no admin token: start the target with test control or give --admin-email and --admin-password") }
+        guard let token = session.adminToken else {
+            throw CaseUnimplemented("no admin token: start the target with test control or give --admin-email and --admin-password")
+        }
         return token
     }
 
@@ -257,7 +274,8 @@ public final class CaseContext: Sendable {
 
     /// Signs up a new account with `email` (throws ``CaseFailure`` with the target's answer when it refuses).
     public func signUp(email: String, headers: [(String, String)] = []) async throws -> TestUser {
-        let reply = try await call(.POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password], headers: headers)
+        let reply = try await call(
+            .POST, "/api/v1/users/signup", json: ["name": "Conformance User", "email": email, "password": password], headers: headers)
         return try signedUp(reply, email: email)
     }
 
@@ -299,10 +317,12 @@ public final class CaseContext: Sendable {
 
     /// An active event of `rows` × `cols` seats at `price`, created by the admin.
     public func event(rows: Int = 2, cols: Int = 10, price: Double = 25) async throws -> String {
-        let reply = try await call(.POST, "/api/v1/events", token: try admin(), json: [
-            "title": "Conformance \(caseID)", "venue": "Pulse Hall", "date": "2031-06-01T20:00:00Z",
-            "venueConfig": ["rows": rows, "cols": cols, "price": price],
-        ])
+        let reply = try await call(
+            .POST, "/api/v1/events", token: try admin(),
+            json: [
+                "title": "Conformance \(caseID)", "venue": "Pulse Hall", "date": "2031-06-01T20:00:00Z",
+                "venueConfig": ["rows": rows, "cols": cols, "price": price],
+            ])
         try expect(reply, 201, nil, "event creation")
         guard let id = documentID(reply.object("event")) else { throw CaseFailure("event creation answered 201 without an id") }
         return id
@@ -348,7 +368,7 @@ public final class CaseContext: Sendable {
         let socket = self.socket(token)
         try await socket.waitConnected()
         socket.emit("join_event", event)
-        try await Task.sleep(for: .milliseconds(100)) // the seed does not acknowledge a join
+        try await Task.sleep(for: .milliseconds(100))  // the seed does not acknowledge a join
         return socket
     }
 

@@ -29,7 +29,9 @@ public struct ClauseCoverage: Sendable {
     public init(spec: String) {
         var seen = Set<String>()
         clauses = spec.split(separator: "\n").compactMap { line -> Clause? in
-            guard line.hasPrefix("**PB-"), let close = line.range(of: "** ("), let end = line[close.upperBound...].firstIndex(of: ")") else { return nil }
+            guard line.hasPrefix("**PB-"), let close = line.range(of: "** ("), let end = line[close.upperBound...].firstIndex(of: ")") else {
+                return nil
+            }
             let id = String(line[line.index(line.startIndex, offsetBy: 2)..<close.lowerBound])
             guard seen.insert(id).inserted else { return nil }
             return Clause(id: id, force: String(line[close.upperBound..<end]))
@@ -77,8 +79,9 @@ public struct ClauseCoverage: Sendable {
         }
         let musts = clauses.filter(\.isMust).count
         lines.append("")
-        lines.append("\(clauses.count) clauses, \(musts) MUST; \(musts - uncoveredMusts.count) MUST clauses have a case in the pulse profile"
-                     + (uncoveredMusts.isEmpty ? "." : "; without one: \(uncoveredMusts.joined(separator: ", "))."))
+        lines.append(
+            "\(clauses.count) clauses, \(musts) MUST; \(musts - uncoveredMusts.count) MUST clauses have a case in the pulse profile"
+                + (uncoveredMusts.isEmpty ? "." : "; without one: \(uncoveredMusts.joined(separator: ", "))."))
         return lines.joined(separator: "\n") + "\n"
     }
 }

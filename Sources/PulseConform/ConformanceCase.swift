@@ -58,13 +58,17 @@ public struct ConformanceCase: Sendable {
     public var run: @Sendable (CaseContext) async throws -> Void
 
     /// A MUST case.
-    public init(_ id: String, _ clause: String, _ title: String, needs: Set<Capability> = [.admin],
-                run: @escaping @Sendable (CaseContext) async throws -> Void) {
+    public init(
+        _ id: String, _ clause: String, _ title: String, needs: Set<Capability> = [.admin],
+        run: @escaping @Sendable (CaseContext) async throws -> Void
+    ) {
         self.init(id, clause, .must, title, needs: needs, run: run)
     }
 
-    public init(_ id: String, _ clause: String, _ requirement: Requirement, _ title: String, needs: Set<Capability> = [.admin],
-                run: @escaping @Sendable (CaseContext) async throws -> Void) {
+    public init(
+        _ id: String, _ clause: String, _ requirement: Requirement, _ title: String, needs: Set<Capability> = [.admin],
+        run: @escaping @Sendable (CaseContext) async throws -> Void
+    ) {
         self.id = id
         self.clause = clause
         self.requirement = requirement

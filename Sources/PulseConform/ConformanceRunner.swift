@@ -1,7 +1,6 @@
-import PulseProtocol
 import AsyncHTTPClient
 import Foundation
-
+import PulseProtocol
 import PulseWire
 
 /// The outcome of a conformance run: the target, what it offered, and every case's result.
@@ -44,8 +43,10 @@ public struct ConformanceRunner: Sendable {
     /// A shell command that restarts the target (kills it hard, starts it on the same stores).
     public var restartCommand: String?
 
-    public init(baseURL: String, runID: String, profile: Profile = .pulse, adminEmail: String? = nil, adminPassword: String? = nil,
-                holdTTLSeconds: Double? = nil) {
+    public init(
+        baseURL: String, runID: String, profile: Profile = .pulse, adminEmail: String? = nil, adminPassword: String? = nil,
+        holdTTLSeconds: Double? = nil
+    ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.runID = runID
         self.profile = profile
@@ -103,7 +104,9 @@ public struct ConformanceRunner: Sendable {
 
     /// Runs `cases` (in catalogue order in the report), `concurrency` at once, then the cases that
     /// run last one by one, calling `progress` as each ends.
-    public func run(_ cases: [ConformanceCase], http: HTTPClient = .shared, progress: @escaping @Sendable (CaseResult) -> Void = { _ in }) async throws -> ConformanceReport {
+    public func run(_ cases: [ConformanceCase], http: HTTPClient = .shared, progress: @escaping @Sendable (CaseResult) -> Void = { _ in })
+        async throws -> ConformanceReport
+    {
         let session = try await prepare(http: http)
         var results = [CaseResult?](repeating: nil, count: cases.count)
         let ordinary = cases.indices.filter { !cases[$0].runsLast }
@@ -124,16 +127,20 @@ public struct ConformanceRunner: Sendable {
                 }
             }
         }
-        return ConformanceReport(target: baseURL, testControl: session.testControl, admin: session.adminToken != nil, results: results.compactMap { $0 })
+        return ConformanceReport(
+            target: baseURL, testControl: session.testControl, admin: session.adminToken != nil, results: results.compactMap { $0 })
     }
 
     private func run(_ testCase: ConformanceCase, session: TargetSession, poolOffset: Int, http: HTTPClient) async -> CaseResult {
-        var result = CaseResult(id: testCase.id, clause: testCase.clause, requirement: testCase.requirement, title: testCase.title,
-                                grade: .ok, durationSeconds: 0, evidence: [])
+        var result = CaseResult(
+            id: testCase.id, clause: testCase.clause, requirement: testCase.requirement, title: testCase.title,
+            grade: .ok, durationSeconds: 0, evidence: [])
         if testCase.needs.contains(.admin) && session.adminToken == nil || testCase.needs.contains(.testControl) && !session.testControl
-            || testCase.needs.contains(.restart) && session.restartCommand == nil {
+            || testCase.needs.contains(.restart) && session.restartCommand == nil
+        {
             result.grade = .unimplemented
-            result.evidence = ["needs \(testCase.needs.map(\.rawValue).sorted().joined(separator: " and ")), which the target does not offer"]
+            result.evidence =
+                ["needs \(testCase.needs.map(\.rawValue).sorted().joined(separator: " and ")), which the target does not offer"]
                 + (testCase.needs.contains(.admin) ? session.adminProblem.map { [$0] } ?? [] : [])
             return result
         }
@@ -142,7 +149,10 @@ public struct ConformanceRunner: Sendable {
         let timeout = max(caseTimeoutSeconds, testCase.timeoutSeconds ?? 0)
         let outcome: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
-                do { try await testCase.run(context); return nil } catch { return error }
+                do {
+                    try await testCase.run(context)
+                    return nil
+                } catch { return error }
             }
             group.addTask {
                 try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
@@ -169,11 +179,12 @@ public struct ConformanceRunner: Sendable {
             result.grade = .inconclusive
             result.evidence = ["the target rate-limited the suite's live messages (PB-LIMIT-4): \(context.liveRateLimit ?? "")", "then: \(error)"]
         case let error?:
-            result.grade = switch testCase.requirement {
-            case .must: .failed
-            case .should: .nonStrict
-            case .info: .informational
-            }
+            result.grade =
+                switch testCase.requirement {
+                case .must: .failed
+                case .should: .nonStrict
+                case .info: .informational
+                }
             result.evidence = ["\(error)"]
         }
         result.evidence += context.evidence

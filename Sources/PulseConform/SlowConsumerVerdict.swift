@@ -34,11 +34,13 @@ public enum SlowConsumerVerdict: Equatable, Sendable {
         let heard = "\(drained.textFrames) messages (\(drained.bytes) bytes)"
         if let gap = firstGap(in: drained.frames) {
             let after = drained.closeCode.map { "and then closed it with \($0) \(drained.closeReason ?? "")" } ?? "and never closed it"
-            return .failed("the server skipped seq \(gap.lowerBound)...\(gap.upperBound) of a subscriber that read too slowly \(after) (read \(heard))")
+            return .failed(
+                "the server skipped seq \(gap.lowerBound)...\(gap.upperBound) of a subscriber that read too slowly \(after) (read \(heard))")
         }
         if let code = drained.closeCode {
             guard code == 1008, drained.closeReason == "slow_consumer" else {
-                return .failed("the stalled subscriber was closed with \(code) \"\(drained.closeReason ?? "")\", not 1008 slow_consumer, after \(heard)")
+                return .failed(
+                    "the stalled subscriber was closed with \(code) \"\(drained.closeReason ?? "")\", not 1008 slow_consumer, after \(heard)")
             }
             return .closed
         }
@@ -56,11 +58,14 @@ public enum SlowConsumerVerdict: Equatable, Sendable {
             return bytes <= bufferBoundBytes
         }.count
         if beyondBuffers > queuedMax + bufferedMessagesMargin {
-            return .failed("the server kept \(beyondBuffers) messages queued for a subscriber that read none (more than the \(queuedMax) of PB-LIVE-10 "
-                + "and a margin of \(bufferedMessagesMargin); the kernel buffers between hold at most \(bufferBoundBytes) bytes) and never closed it")
+            return .failed(
+                "the server kept \(beyondBuffers) messages queued for a subscriber that read none (more than the \(queuedMax) of PB-LIVE-10 "
+                    + "and a margin of \(bufferedMessagesMargin); the kernel buffers between hold at most \(bufferBoundBytes) bytes) and never closed it"
+            )
         }
-        return .inconclusive("every message arrived (\(heard)) and at most \(beyondBuffers) of them could not have been in the kernel buffers "
-            + "between (\(bufferBoundBytes) bytes at most): too few to show whether the server closes at \(queuedMax) queued")
+        return .inconclusive(
+            "every message arrived (\(heard)) and at most \(beyondBuffers) of them could not have been in the kernel buffers "
+                + "between (\(bufferBoundBytes) bytes at most): too few to show whether the server closes at \(queuedMax) queued")
     }
 
     /// The first seqs missing between consecutive messages: a snapshot (or `joined`) moves the
@@ -91,7 +96,8 @@ public enum SocketBufferBound {
     /// machine's kernel sets them; for another, ``remoteSendBufferBytes``.
     public static func bytes(host: String, receiveBufferBytes: Int) -> (bytes: Int, source: String) {
         let loopback = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-        guard loopback, let wmem = readNumbers("/proc/sys/net/ipv4/tcp_wmem").last, let wmemMax = readNumbers("/proc/sys/net/core/wmem_max").first else {
+        guard loopback, let wmem = readNumbers("/proc/sys/net/ipv4/tcp_wmem").last, let wmemMax = readNumbers("/proc/sys/net/core/wmem_max").first
+        else {
             return (receiveBufferBytes + remoteSendBufferBytes, "a send buffer of at most \(remoteSendBufferBytes >> 20) MiB assumed")
         }
         let send = max(wmem, 2 * wmemMax)

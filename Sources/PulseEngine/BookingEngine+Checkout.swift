@@ -38,12 +38,15 @@ extension BookingEngine {
         // The checkout's id is the booking's id (24 hex, PB-REST-3): the sweeper decides a lapsed checkout by it.
         let checkoutID = ids.entityID()
         let begun = try await onHot {
-            try await hot.beginCheckout(eventID: eventID, seatIDs: seats, userID: userID, holdID: request.holdId, checkoutID: checkoutID,
-                                        nowMs: clock.nowMs(), leaseMs: configuration.checkoutLeaseMs)
+            try await hot.beginCheckout(
+                eventID: eventID, seatIDs: seats, userID: userID, holdID: request.holdId, checkoutID: checkoutID,
+                nowMs: clock.nowMs(), leaseMs: configuration.checkoutLeaseMs)
         }
         let ticket: CheckoutTicket
-        if case .begun = begun {} else if let key = idempotencyKey,
-            let existing = try await onDurable({ try await durable.booking(userID: userID, idempotencyKey: key) }) {
+        if case .begun = begun {
+        } else if let key = idempotencyKey,
+            let existing = try await onDurable({ try await durable.booking(userID: userID, idempotencyKey: key) })
+        {
             // A first checkout with this key finished between the replay check above and the
             // freeze: its holds are gone because it booked them. This retry is answered with that
             // booking, as any later one is (PB-CHECKOUT-6), not with hold_required.
@@ -59,11 +62,13 @@ extension BookingEngine {
             metrics.checkoutConflicts.increment()
             throw PulseError.seats(409, .holdRequired, "You hold no live hold on these seats: \(seats.joined(separator: ", ")).", seats)
         case .inProgress(let seats):
-            throw PulseError.seats(409, idempotencyKey == nil ? .checkoutInProgress : .idempotencyInProgress,
-                                   "A checkout of these seats is already in progress.", seats)
+            throw PulseError.seats(
+                409, idempotencyKey == nil ? .checkoutInProgress : .idempotencyInProgress,
+                "A checkout of these seats is already in progress.", seats)
         }
-        let booking = NewBooking(id: checkoutID, eventID: eventID, userID: userID, seatIDs: seats, fences: ticket.fences,
-                                 totalCents: totalCents, idempotencyKey: idempotencyKey, createdAtMs: clock.nowMs())
+        let booking = NewBooking(
+            id: checkoutID, eventID: eventID, userID: userID, seatIDs: seats, fences: ticket.fences,
+            totalCents: totalCents, idempotencyKey: idempotencyKey, createdAtMs: clock.nowMs())
         let commit = try await onDurable(mutating: true) { try await durable.commitBooking(booking) }
         switch commit {
         case .committed(let record):
@@ -87,12 +92,15 @@ extension BookingEngine {
     }
 
     private func abort(_ ticket: CheckoutTicket, releaseHolds: Bool) async throws {
-        try await onHot { try await hot.abortCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, releaseHolds: releaseHolds, nowMs: clock.nowMs()) }
+        try await onHot {
+            try await hot.abortCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, releaseHolds: releaseHolds, nowMs: clock.nowMs())
+        }
     }
 
     private func validateIdempotencyKey(_ key: String) throws {
         guard (1...configuration.idempotencyKeyLengthMax).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
-            throw PulseError.invalid("Idempotency-Key", "Idempotency-Key must be 1...\(configuration.idempotencyKeyLengthMax) printable ASCII characters.")
+            throw PulseError.invalid(
+                "Idempotency-Key", "Idempotency-Key must be 1...\(configuration.idempotencyKeyLengthMax) printable ASCII characters.")
         }
     }
 
@@ -113,8 +121,9 @@ extension BookingEngine {
 extension BookingRecord {
     /// The booking as the API shows it.
     public var resource: BookingResource {
-        BookingResource(id: id, eventId: eventID, userId: userID, seatIds: seatIDs, totalAmount: Money.amount(fromCents: totalCents),
-                        status: status, createdAt: ISOTime.format(ms: createdAtMs), cancelledAt: cancelledAtMs.map(ISOTime.format(ms:)),
-                        cancellationReason: cancellationReason)
+        BookingResource(
+            id: id, eventId: eventID, userId: userID, seatIds: seatIDs, totalAmount: Money.amount(fromCents: totalCents),
+            status: status, createdAt: ISOTime.format(ms: createdAtMs), cancelledAt: cancelledAtMs.map(ISOTime.format(ms:)),
+            cancellationReason: cancellationReason)
     }
 }

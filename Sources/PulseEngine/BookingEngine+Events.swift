@@ -6,13 +6,18 @@ extension BookingEngine {
     public func createEvent(_ request: CreateEventRequest) async throws -> EventResource {
         let fields = try EventFields.validate(title: request.title, venue: request.venue, date: request.date, description: request.description)
         let config = request.venueConfig
-        guard (1...SeatGrid.rowsMax).contains(config.rows) else { throw PulseError.invalid("venueConfig.rows", "rows must be 1...\(SeatGrid.rowsMax).") }
-        guard (1...SeatGrid.colsMax).contains(config.cols) else { throw PulseError.invalid("venueConfig.cols", "cols must be 1...\(SeatGrid.colsMax).") }
+        guard (1...SeatGrid.rowsMax).contains(config.rows) else {
+            throw PulseError.invalid("venueConfig.rows", "rows must be 1...\(SeatGrid.rowsMax).")
+        }
+        guard (1...SeatGrid.colsMax).contains(config.cols) else {
+            throw PulseError.invalid("venueConfig.cols", "cols must be 1...\(SeatGrid.colsMax).")
+        }
         guard let cents = Money.cents(from: config.price), cents <= Money.seatPriceCentsMax else {
             throw PulseError.invalid("venueConfig.price", "price must be 0...\(Money.seatPriceCentsMax / 100) with at most two decimals.")
         }
-        let event = EventRecord(id: ids.entityID(), title: fields.title, venue: fields.venue, date: fields.date, description: fields.description,
-                                isActive: true, rows: config.rows, cols: config.cols, priceCents: cents, createdAtMs: clock.nowMs())
+        let event = EventRecord(
+            id: ids.entityID(), title: fields.title, venue: fields.venue, date: fields.date, description: fields.description,
+            isActive: true, rows: config.rows, cols: config.cols, priceCents: cents, createdAtMs: clock.nowMs())
         try await onDurable(mutating: true) { try await durable.createEvent(event) }
         return event.resource(bookedSeats: 0)
     }
@@ -39,8 +44,9 @@ extension BookingEngine {
             throw PulseError(status: 400, code: .venueConfigImmutable, message: "venueConfig cannot be changed after creation.")
         }
         var event = try await existingEvent(eventID)
-        let fields = try EventFields.validate(title: request.title ?? event.title, venue: request.venue ?? event.venue,
-                                              date: request.date ?? event.date, description: request.description ?? event.description)
+        let fields = try EventFields.validate(
+            title: request.title ?? event.title, venue: request.venue ?? event.venue,
+            date: request.date ?? event.date, description: request.description ?? event.description)
         event.title = fields.title
         event.venue = fields.venue
         event.date = fields.date
@@ -85,8 +91,9 @@ extension BookingEngine {
         let seats = grid.labels.map { label -> SeatResource in
             let (row, number) = grid.locate(label)!
             let status: SeatStatus = snapshot.booked.contains(label) ? .booked : snapshot.lockedBy[label] != nil ? .locked : .available
-            return SeatResource(id: label, label: label, row: row, number: number, price: price, status: status,
-                                lockedBy: status == .locked ? snapshot.lockedBy[label] : nil)
+            return SeatResource(
+                id: label, label: label, row: row, number: number, price: price, status: status,
+                lockedBy: status == .locked ? snapshot.lockedBy[label] : nil)
         }
         return (snapshot.seq, seats)
     }
@@ -104,11 +111,17 @@ enum EventFields {
     static let textLengthMax = 200
     static let descriptionLengthMax = 2000
 
-    static func validate(title: String, venue: String, date: String, description: String?) throws -> (title: String, venue: String, date: String, description: String?) {
+    static func validate(title: String, venue: String, date: String, description: String?) throws -> (
+        title: String, venue: String, date: String, description: String?
+    ) {
         let title = title.trimmingWhitespace()
         let venue = venue.trimmingWhitespace()
-        guard (1...textLengthMax).contains(title.unicodeScalars.count) else { throw PulseError.invalid("title", "title must be 1...\(textLengthMax) characters.") }
-        guard (1...textLengthMax).contains(venue.unicodeScalars.count) else { throw PulseError.invalid("venue", "venue must be 1...\(textLengthMax) characters.") }
+        guard (1...textLengthMax).contains(title.unicodeScalars.count) else {
+            throw PulseError.invalid("title", "title must be 1...\(textLengthMax) characters.")
+        }
+        guard (1...textLengthMax).contains(venue.unicodeScalars.count) else {
+            throw PulseError.invalid("venue", "venue must be 1...\(textLengthMax) characters.")
+        }
         guard let ms = ISOTime.parse(date) else { throw PulseError.invalid("date", "date must be an ISO 8601 date or date-time.") }
         if let description, description.unicodeScalars.count > descriptionLengthMax {
             throw PulseError.invalid("description", "description must be at most \(descriptionLengthMax) characters.")
@@ -123,7 +136,8 @@ extension String {
     public func trimmingWhitespace() -> String {
         let scalars = Array(unicodeScalars)
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         var kept = String.UnicodeScalarView()
         kept.append(contentsOf: scalars[first...last])
         return String(kept)
@@ -132,8 +146,9 @@ extension String {
 
 extension EventRecord {
     func resource(bookedSeats: Int) -> EventResource {
-        EventResource(id: id, title: title, venue: venue, date: date, description: description, isActive: isActive,
-                      venueConfig: VenueConfig(rows: rows, cols: cols, price: Money.amount(fromCents: priceCents)),
-                      totalSeats: rows * cols, availableSeats: rows * cols - bookedSeats)
+        EventResource(
+            id: id, title: title, venue: venue, date: date, description: description, isActive: isActive,
+            venueConfig: VenueConfig(rows: rows, cols: cols, price: Money.amount(fromCents: priceCents)),
+            totalSeats: rows * cols, availableSeats: rows * cols - bookedSeats)
     }
 }

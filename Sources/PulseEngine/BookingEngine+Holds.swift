@@ -13,8 +13,9 @@ extension BookingEngine {
         for _ in 0..<Self.staleEventRetries {
             let seats = try validSeats(seatIDs, of: entry.event, max: configuration.seatsPerHoldMax)
             let outcome = try await onHot {
-                try await hot.hold(eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
-                                   ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax, eventStamp: entry.stamp)
+                try await hot.hold(
+                    eventID: eventID, seatIDs: seats, userID: userID, holdID: ids.token(), nowMs: clock.nowMs(),
+                    ttlMs: configuration.holdTTLMs, heldSeatsPerUserMax: configuration.heldSeatsPerUserMax, eventStamp: entry.stamp)
             }
             if case .staleEvent(let stamp) = outcome {
                 entry = try await rereadActiveEvent(eventID, stamp: stamp)
@@ -38,8 +39,9 @@ extension BookingEngine {
             throw PulseError.seats(409, .seatUnavailable, "Seats are held or booked: \(taken.joined(separator: ", ")).", taken)
         case .limitExceeded(let held):
             metrics.holdConflicts.increment()
-            throw PulseError(status: 409, code: .holdLimitExceeded,
-                             message: "You hold \(held) seats of this event; at most \(configuration.heldSeatsPerUserMax) at once.")
+            throw PulseError(
+                status: 409, code: .holdLimitExceeded,
+                message: "You hold \(held) seats of this event; at most \(configuration.heldSeatsPerUserMax) at once.")
         case .staleEvent:
             preconditionFailure("a stale event is retried, never answered")
         }
@@ -82,7 +84,9 @@ extension BookingEngine {
     /// Releases what `target` names of the caller's holds, broadcasting `seat_released` with
     /// `reason` only for seats actually released. Returns those seats.
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason) async throws -> [String] {
-        let outcome = try await onHot { try await hot.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: clock.nowMs()) }
+        let outcome = try await onHot {
+            try await hot.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: clock.nowMs())
+        }
         switch outcome {
         case .released(let seats):
             metrics.seatsReleased.increment(by: seats.count)
@@ -105,8 +109,9 @@ extension BookingEngine {
             throw PulseError.invalid("seconds", "seconds must be 1...the hold's TTL.")
         }
         let outcome = try await onHot {
-            try await hot.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: clock.nowMs(), byMs: seconds.map { Int64($0) * 1000 },
-                                 lifetimeMs: configuration.holdLifetimeMaxMs, lifetimeForTTLMs: configuration.holdTTLMs)
+            try await hot.extend(
+                eventID: eventID, holdID: holdID, userID: userID, nowMs: clock.nowMs(), byMs: seconds.map { Int64($0) * 1000 },
+                lifetimeMs: configuration.holdLifetimeMaxMs, lifetimeForTTLMs: configuration.holdTTLMs)
         }
         switch outcome {
         case .extended(let hold): return hold

@@ -2,8 +2,18 @@ extension BookingEngine {
     /// Whether each store answers now: nil for a store that does, else why not (for the log only;
     /// the detail may carry internal text and never goes into a response).
     public func readiness() async -> (hot: String?, durable: String?) {
-        async let hot: String? = { do { try await self.hot.ping(); return nil } catch { return String(describing: error) } }()
-        async let durable: String? = { do { try await self.durable.ping(); return nil } catch { return String(describing: error) } }()
+        async let hot: String? = {
+            do {
+                try await self.hot.ping()
+                return nil
+            } catch { return String(describing: error) }
+        }()
+        async let durable: String? = {
+            do {
+                try await self.durable.ping()
+                return nil
+            } catch { return String(describing: error) }
+        }()
         return await (hot, durable)
     }
 
@@ -35,15 +45,21 @@ extension BookingEngine {
                 try await durable.resolveLapsedCheckout(bookingID: ticket.checkoutID, eventID: ticket.eventID, fences: ticket.fences)
             }
             if committed {
-                try await onHot { try await hot.finishCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, seatIDs: ticket.seatIDs, nowMs: now) }
+                try await onHot {
+                    try await hot.finishCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, seatIDs: ticket.seatIDs, nowMs: now)
+                }
                 report.lapsedCheckoutsBooked += 1
             } else {
-                try await onHot { try await hot.abortCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, releaseHolds: true, nowMs: now) }
+                try await onHot {
+                    try await hot.abortCheckout(eventID: ticket.eventID, checkoutID: ticket.checkoutID, releaseHolds: true, nowMs: now)
+                }
                 report.lapsedCheckoutsFencedOff += 1
             }
         }
         for pending in pendingFrees.all() {
-            _ = try await onHot { try await hot.freeBooked(eventID: pending.eventID, bookingID: pending.bookingID, seatIDs: pending.seatIDs, nowMs: now) }
+            _ = try await onHot {
+                try await hot.freeBooked(eventID: pending.eventID, bookingID: pending.bookingID, seatIDs: pending.seatIDs, nowMs: now)
+            }
             pendingFrees.remove(pending.bookingID)
             report.cancellationsFinished += 1
         }

@@ -78,7 +78,9 @@ public final class BookingEngine: Sendable {
         let grid = SeatGrid(rows: event.rows, cols: event.cols)
         let unknown = seatIDs.filter { !grid.contains($0) }
         guard unknown.isEmpty else {
-            throw PulseError.seats(422, .seatNotFound, "No such seats in this venue: \(unknown.prefix(10).joined(separator: ", ")).", unknown.map { String($0.prefix(16)) })
+            throw PulseError.seats(
+                422, .seatNotFound, "No such seats in this venue: \(unknown.prefix(10).joined(separator: ", ")).",
+                unknown.map { String($0.prefix(16)) })
         }
         return seatIDs
     }

@@ -34,7 +34,10 @@ public struct EventRecord: Sendable, Equatable {
     public var priceCents: Int
     public var createdAtMs: Int64
 
-    public init(id: String, title: String, venue: String, date: String, description: String? = nil, isActive: Bool, rows: Int, cols: Int, priceCents: Int, createdAtMs: Int64) {
+    public init(
+        id: String, title: String, venue: String, date: String, description: String? = nil, isActive: Bool, rows: Int, cols: Int, priceCents: Int,
+        createdAtMs: Int64
+    ) {
         self.id = id
         self.title = title
         self.venue = venue
@@ -60,7 +63,10 @@ public struct NewBooking: Sendable, Equatable {
     public var idempotencyKey: String?
     public var createdAtMs: Int64
 
-    public init(id: String, eventID: String, userID: String, seatIDs: [String], fences: [String: Int64], totalCents: Int, idempotencyKey: String? = nil, createdAtMs: Int64) {
+    public init(
+        id: String, eventID: String, userID: String, seatIDs: [String], fences: [String: Int64], totalCents: Int, idempotencyKey: String? = nil,
+        createdAtMs: Int64
+    ) {
         self.id = id
         self.eventID = eventID
         self.userID = userID
@@ -91,8 +97,11 @@ public struct BookingRecord: Sendable, Equatable {
 
     public var isCancelled: Bool { status == Self.cancelled }
 
-    public init(id: String, eventID: String, userID: String, seatIDs: [String], totalCents: Int, status: String, idempotencyKey: String? = nil, createdAtMs: Int64,
-                cancelledAtMs: Int64? = nil, cancellationReason: String? = nil) {
+    public init(
+        id: String, eventID: String, userID: String, seatIDs: [String], totalCents: Int, status: String, idempotencyKey: String? = nil,
+        createdAtMs: Int64,
+        cancelledAtMs: Int64? = nil, cancellationReason: String? = nil
+    ) {
         self.id = id
         self.eventID = eventID
         self.userID = userID

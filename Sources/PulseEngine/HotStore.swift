@@ -18,8 +18,10 @@ public struct HoldRecord: Sendable, Equatable {
     /// nor be extended until the checkout finishes, aborts or its lease runs out.
     public var checkoutID: String?
 
-    public init(id: String, eventID: String, userID: String, seatIDs: [String], fence: Int64, createdAtMs: Int64, expiresAtMs: Int64,
-                ttlMs: Int64, checkoutID: String? = nil) {
+    public init(
+        id: String, eventID: String, userID: String, seatIDs: [String], fence: Int64, createdAtMs: Int64, expiresAtMs: Int64,
+        ttlMs: Int64, checkoutID: String? = nil
+    ) {
         self.id = id
         self.eventID = eventID
         self.userID = userID
@@ -140,8 +142,10 @@ public protocol HotStore: Sendable {
     /// Holds every seat of `seatIDs` for `userID`, or none of them. With an `eventStamp`, holds only
     /// if the event's stamp is still that one (``HoldOutcome/staleEvent(stamp:)`` otherwise), checked
     /// in the same atomic step: a caller's cached copy of the event is never acted on once stale.
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-              eventStamp: Int64?) async throws -> HoldOutcome
+    func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome
     /// The event's stamp: it changes whenever ``touchEvent(eventID:)`` runs and whenever the event's hot
     /// state is built anew (a new generation), and never returns to an earlier value. Read it before
     /// reading the event from the durable store, so the pair is never newer on the stamp's side.
@@ -154,9 +158,11 @@ public protocol HotStore: Sendable {
     /// `lifetimeMs` for a hold of TTL `lifetimeForTTLMs` and in proportion for another TTL,
     /// never earlier than it was, where `by` is `byMs` or, when nil, the hold's own TTL; a `byMs`
     /// above the hold's TTL is refused (``ExtendOutcome/beyondTTL(ttlMs:)``).
-    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome
+    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws
+        -> ExtendOutcome
     /// Freezes the caller's live holds on `seatIDs` for a checkout until `nowMs + leaseMs`.
-    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome
+    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
     /// Marks the checkout's seats booked by it (the checkout's id is its booking's id), removes them
     /// from their holds and appends `seats_booked`. Marks them booked even when the checkout is
     /// unknown (a lost hot state must not unsell a seat).
@@ -200,9 +206,12 @@ public protocol HotStore: Sendable {
 
 extension HotStore {
     /// Holds without a stamp check (callers that read the event fresh, and tests).
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) async throws -> HoldOutcome {
-        try await hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
-                       heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: nil)
+    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int)
+        async throws -> HoldOutcome
+    {
+        try await hold(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+            heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: nil)
     }
 }
 

@@ -46,8 +46,9 @@ public struct PulseError: Error, Sendable, Equatable {
     public static let eventPast = PulseError(status: 409, code: .eventInactive, message: "This event has already taken place.")
     public static let holdNotFound = PulseError(status: 404, code: .holdNotFound, message: "No hold of yours with that ID")
     public static let bookingNotFound = PulseError(status: 404, code: .bookingNotFound, message: "No booking of yours with that ID")
-    public static let cancellationClosed = PulseError(status: 409, code: .cancellationClosed,
-                                                      message: "This event has taken place: its bookings can no longer be cancelled.")
+    public static let cancellationClosed = PulseError(
+        status: 409, code: .cancellationClosed,
+        message: "This event has taken place: its bookings can no longer be cancelled.")
 
     /// A store could not answer; the operation may or may not have taken effect. `detail` (the
     /// store's own error text, which may carry SQL or addresses) goes to the log, not the message.

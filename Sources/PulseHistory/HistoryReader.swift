@@ -39,8 +39,10 @@ public enum HistoryReader {
             }
             guard line.time_ns >= lastTime else { throw HistoryReadError(line: lineNumber, problem: "time_ns goes backwards") }
             lastTime = line.time_ns
-            records.append(HistoryRecord(index: line.index, timeNs: line.time_ns, process: line.process, type: line.type, f: line.f,
-                                         value: line.value ?? [:], error: line.error, line: lineNumber))
+            records.append(
+                HistoryRecord(
+                    index: line.index, timeNs: line.time_ns, process: line.process, type: line.type, f: line.f,
+                    value: line.value ?? [:], error: line.error, line: lineNumber))
         }
         return records
     }

@@ -22,7 +22,9 @@ public struct HistoryRecord: Sendable, Equatable {
     /// Line number in the file (1-based), for witnesses.
     public var line: Int
 
-    public init(index: Int, timeNs: Int64, process: String, type: Kind, f: String, value: [String: HistoryValue] = [:], error: String? = nil, line: Int = 0) {
+    public init(
+        index: Int, timeNs: Int64, process: String, type: Kind, f: String, value: [String: HistoryValue] = [:], error: String? = nil, line: Int = 0
+    ) {
         self.index = index
         self.timeNs = timeNs
         self.process = process
@@ -64,13 +66,21 @@ public enum HistoryValue: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int64.self) { self = .int(value) }
-        else if let value = try? container.decode(Double.self) { self = .double(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([HistoryValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: HistoryValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int64.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([HistoryValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: HistoryValue].self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -1,6 +1,6 @@
-import PulseEngine
 import Foundation
 import NIOCore
+import PulseEngine
 import PulseProtocol
 
 /// JSON encoding and decoding of live messages, with every decoding failure mapped to a

@@ -47,8 +47,9 @@ extension LiveHub {
             let made: SharedSnapshot
             do {
                 let map = try await engine.seatMap(eventID)
-                made = SharedSnapshot(seq: map.seq, frame: LiveCodec.frame(.snapshot(eventId: eventID, seq: map.seq, seats: map.seats)),
-                                      madeAtMs: engine.clock.nowMs())
+                made = SharedSnapshot(
+                    seq: map.seq, frame: LiveCodec.frame(.snapshot(eventId: eventID, seq: map.seq, seats: map.seats)),
+                    madeAtMs: engine.clock.nowMs())
             } catch {
                 refreshing.remove(eventID)
                 let pulse = PulseError.from(error)

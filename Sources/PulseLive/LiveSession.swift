@@ -20,8 +20,10 @@ public final class LiveSession {
     /// Hold ids acquired through `request_lock`, per event.
     private var acquired: [String: [String]] = [:]
 
-    public init(engine: BookingEngine, hub: LiveHub, user: UserRecord, outbox: LiveOutbox,
-                messageLimit: TokenBuckets? = nil, holdLimit: TokenBuckets? = nil) async {
+    public init(
+        engine: BookingEngine, hub: LiveHub, user: UserRecord, outbox: LiveOutbox,
+        messageLimit: TokenBuckets? = nil, holdLimit: TokenBuckets? = nil
+    ) async {
         self.engine = engine
         self.hub = hub
         self.user = user

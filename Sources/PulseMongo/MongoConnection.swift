@@ -6,11 +6,12 @@ import NIOPosix
 /// transaction the server had already ended (after a write conflict) is expected here.
 private let mongocInitialised: Void = {
     mongoc_init()
-    mongoc_log_set_handler({ level, domain, message, _ in
-        guard level.rawValue <= MONGOC_LOG_LEVEL_CRITICAL.rawValue, let message else { return }
-        let line = Array("mongoc \(domain.map { String(cString: $0) } ?? ""): \(String(cString: message))\n".utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    }, nil)
+    mongoc_log_set_handler(
+        { level, domain, message, _ in
+            guard level.rawValue <= MONGOC_LOG_LEVEL_CRITICAL.rawValue, let message else { return }
+            let line = Array("mongoc \(domain.map { String(cString: $0) } ?? ""): \(String(cString: message))\n".utf8)
+            _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        }, nil)
 }()
 
 /// A pool of libmongoc clients for one MongoDB URL and database, and the threads its blocking

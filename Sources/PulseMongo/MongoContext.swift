@@ -37,8 +37,9 @@ public struct MongoContext {
         let reply = try write(collection, options: upsert ? ["upsert": true] : [:]) { handle, options, reply, error in
             filter.withBSON { filter in update.withBSON { mongoc_collection_update_one(handle, filter, $0, options, reply, &error) } }
         }
-        return UpdateResult(matched: Int(reply["matchedCount"]?.int64 ?? 0), modified: Int(reply["modifiedCount"]?.int64 ?? 0),
-                            upserted: (reply["upsertedCount"]?.int64 ?? 0) > 0)
+        return UpdateResult(
+            matched: Int(reply["matchedCount"]?.int64 ?? 0), modified: Int(reply["modifiedCount"]?.int64 ?? 0),
+            upserted: (reply["upsertedCount"]?.int64 ?? 0) > 0)
     }
 
     /// Deletes every document matching `filter`; returns how many.
@@ -51,8 +52,10 @@ public struct MongoContext {
     }
 
     /// The documents matching `filter`, in `sort` order, at most `limit` (0: all).
-    public func find(_ collection: String, _ filter: BSONDocument, sort: BSONDocument? = nil, projection: BSONDocument? = nil,
-                     limit: Int = 0) throws -> [BSONDocument] {
+    public func find(
+        _ collection: String, _ filter: BSONDocument, sort: BSONDocument? = nil, projection: BSONDocument? = nil,
+        limit: Int = 0
+    ) throws -> [BSONDocument] {
         var options: BSONDocument = [:]
         if let sort { options["sort"] = .document(sort) }
         if let projection { options["projection"] = .document(projection) }
@@ -115,8 +118,10 @@ public struct MongoContext {
     }
 
     @discardableResult
-    private func write(_ collection: String, options: BSONDocument = [:],
-                       _ call: (OpaquePointer, OpaquePointer, OpaquePointer, inout bson_error_t) -> Bool) throws -> BSONDocument {
+    private func write(
+        _ collection: String, options: BSONDocument = [:],
+        _ call: (OpaquePointer, OpaquePointer, OpaquePointer, inout bson_error_t) -> Bool
+    ) throws -> BSONDocument {
         try withCollection(collection) { handle in
             try withOptions(options) { options in
                 try Self.withReply { reply, error in call(handle, options, reply, &error) }

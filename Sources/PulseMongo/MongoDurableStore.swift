@@ -62,8 +62,9 @@ public final class MongoDurableStore: DurableStore {
     public func upsertAdmin(_ user: UserRecord) async throws -> UserRecord {
         try await transaction { context in
             if var existing = try context.findOne(MongoSchema.users, ["email": .string(user.email)]).flatMap(MongoSchema.user) {
-                try context.updateOne(MongoSchema.users, filter: ["_id": .string(existing.id)],
-                                      update: ["$set": ["role": "admin", "passwordHash": .string(user.passwordHash)]])
+                try context.updateOne(
+                    MongoSchema.users, filter: ["_id": .string(existing.id)],
+                    update: ["$set": ["role": "admin", "passwordHash": .string(user.passwordHash)]])
                 existing.role = .admin
                 existing.passwordHash = user.passwordHash
                 return existing
@@ -93,10 +94,14 @@ public final class MongoDurableStore: DurableStore {
 
     public func updateEvent(_ event: EventRecord) async throws {
         _ = try await call {
-            try $0.updateOne(MongoSchema.events, filter: ["_id": .string(event.id), "deleted": false], update: [
-                "$set": ["title": .string(event.title), "venue": .string(event.venue), "date": .string(event.date),
-                         "description": .optional(event.description), "isActive": .bool(event.isActive)],
-            ])
+            try $0.updateOne(
+                MongoSchema.events, filter: ["_id": .string(event.id), "deleted": false],
+                update: [
+                    "$set": [
+                        "title": .string(event.title), "venue": .string(event.venue), "date": .string(event.date),
+                        "description": .optional(event.description), "isActive": .bool(event.isActive),
+                    ]
+                ])
         }
     }
 
@@ -109,10 +114,12 @@ public final class MongoDurableStore: DurableStore {
     public func bookedSeatCounts(eventIDs: [String]) async throws -> [String: Int] {
         guard !eventIDs.isEmpty else { return [:] }
         let groups = try await call {
-            try $0.aggregate(MongoSchema.seatClaims, [
-                ["$match": ["eventId": ["$in": .strings(eventIDs)]]],
-                ["$group": ["_id": "$eventId", "n": ["$sum": 1]]],
-            ])
+            try $0.aggregate(
+                MongoSchema.seatClaims,
+                [
+                    ["$match": ["eventId": ["$in": .strings(eventIDs)]]],
+                    ["$group": ["_id": "$eventId", "n": ["$sum": 1]]],
+                ])
         }
         return Dictionary(groups.compactMap { group in group["_id"]?.string.map { ($0, Int(group["n"]?.int64 ?? 0)) } }, uniquingKeysWith: +)
     }
@@ -121,7 +128,9 @@ public final class MongoDurableStore: DurableStore {
         let claims = try await call {
             try $0.find(MongoSchema.seatClaims, ["eventId": .string(eventID)], sort: ["seatId": 1], projection: ["seatId": 1, "bookingId": 1])
         }
-        return Dictionary(claims.compactMap { claim in claim["seatId"]?.string.map { ($0, claim["bookingId"]?.string ?? "") } }, uniquingKeysWith: { first, _ in first })
+        return Dictionary(
+            claims.compactMap { claim in claim["seatId"]?.string.map { ($0, claim["bookingId"]?.string ?? "") } },
+            uniquingKeysWith: { first, _ in first })
     }
 
     // MARK: Bookings
@@ -129,8 +138,9 @@ public final class MongoDurableStore: DurableStore {
     public func commitBooking(_ booking: NewBooking) async throws -> BookingCommit {
         try await transaction { context in
             if let key = booking.idempotencyKey,
-               let named = try context.findOne(MongoSchema.idempotencyKeys, ["_id": MongoSchema.keyID(user: booking.userID, key: key)]),
-               let existing = try context.findOne(MongoSchema.bookings, ["_id": named["bookingId"] ?? .null]).flatMap(MongoSchema.booking) {
+                let named = try context.findOne(MongoSchema.idempotencyKeys, ["_id": MongoSchema.keyID(user: booking.userID, key: key)]),
+                let existing = try context.findOne(MongoSchema.bookings, ["_id": named["bookingId"] ?? .null]).flatMap(MongoSchema.booking)
+            {
                 return .duplicateKey(existing)
             }
             let floorIDs = booking.seatIDs.map { MongoSchema.floorID(event: booking.eventID, seat: $0) }
@@ -144,16 +154,23 @@ public final class MongoDurableStore: DurableStore {
             // meanwhile makes this insert fail, and the run again reads the raised floors.
             try context.insertOne(MongoSchema.checkouts, ["_id": .string(booking.id), "eventId": .string(booking.eventID), "outcome": "committed"])
             try context.insertOne(MongoSchema.bookings, MongoSchema.document(booking))
-            try context.insertMany(MongoSchema.seatClaims, booking.seatIDs.map { seat in
-                ["eventId": .string(booking.eventID), "seatId": .string(seat), "bookingId": .string(booking.id),
-                 "fence": .int64(booking.fences[seat, default: 0])]
-            })
+            try context.insertMany(
+                MongoSchema.seatClaims,
+                booking.seatIDs.map { seat in
+                    [
+                        "eventId": .string(booking.eventID), "seatId": .string(seat), "bookingId": .string(booking.id),
+                        "fence": .int64(booking.fences[seat, default: 0]),
+                    ]
+                })
             if let key = booking.idempotencyKey {
-                try context.insertOne(MongoSchema.idempotencyKeys, ["_id": MongoSchema.keyID(user: booking.userID, key: key), "bookingId": .string(booking.id)])
+                try context.insertOne(
+                    MongoSchema.idempotencyKeys, ["_id": MongoSchema.keyID(user: booking.userID, key: key), "bookingId": .string(booking.id)])
             }
-            return .committed(BookingRecord(id: booking.id, eventID: booking.eventID, userID: booking.userID, seatIDs: booking.seatIDs,
-                                            totalCents: booking.totalCents, status: "confirmed", idempotencyKey: booking.idempotencyKey,
-                                            createdAtMs: booking.createdAtMs))
+            return .committed(
+                BookingRecord(
+                    id: booking.id, eventID: booking.eventID, userID: booking.userID, seatIDs: booking.seatIDs,
+                    totalCents: booking.totalCents, status: "confirmed", idempotencyKey: booking.idempotencyKey,
+                    createdAtMs: booking.createdAtMs))
         }
     }
 
@@ -190,8 +207,12 @@ public final class MongoDurableStore: DurableStore {
             var set: BSONDocument = ["status": .string(BookingRecord.cancelled), "cancelledAtMs": .int64(request.atMs)]
             if let reason = request.reason { set["cancellationReason"] = .string(reason) }
             try context.updateOne(MongoSchema.bookings, filter: ["_id": .string(id)], update: ["$set": .document(set)])
-            try context.deleteMany(MongoSchema.seatClaims, ["eventId": .string(booking.eventID), "seatId": ["$in": .strings(booking.seatIDs)],
-                                                            "bookingId": .string(id)])
+            try context.deleteMany(
+                MongoSchema.seatClaims,
+                [
+                    "eventId": .string(booking.eventID), "seatId": ["$in": .strings(booking.seatIDs)],
+                    "bookingId": .string(id),
+                ])
             booking.status = BookingRecord.cancelled
             booking.cancelledAtMs = request.atMs
             booking.cancellationReason = request.reason
@@ -202,12 +223,14 @@ public final class MongoDurableStore: DurableStore {
     public func resolveLapsedCheckout(bookingID: String, eventID: String, fences: [String: Int64]) async throws -> Bool {
         try await transaction { context in
             if try context.findOne(MongoSchema.checkouts, ["_id": .string(bookingID)])?["outcome"]?.string == "committed" { return true }
-            try context.updateOne(MongoSchema.checkouts, filter: ["_id": .string(bookingID)],
-                                  update: ["$set": ["eventId": .string(eventID), "outcome": "fenced"]], upsert: true)
+            try context.updateOne(
+                MongoSchema.checkouts, filter: ["_id": .string(bookingID)],
+                update: ["$set": ["eventId": .string(eventID), "outcome": "fenced"]], upsert: true)
             for (seat, fence) in fences.sorted(by: { $0.key < $1.key }) {
-                try context.updateOne(MongoSchema.fenceFloors, filter: ["_id": MongoSchema.floorID(event: eventID, seat: seat)],
-                                      update: ["$max": ["floor": .int64(fence + 1)], "$set": ["eventId": .string(eventID), "seatId": .string(seat)]],
-                                      upsert: true)
+                try context.updateOne(
+                    MongoSchema.fenceFloors, filter: ["_id": MongoSchema.floorID(event: eventID, seat: seat)],
+                    update: ["$max": ["floor": .int64(fence + 1)], "$set": ["eventId": .string(eventID), "seatId": .string(seat)]],
+                    upsert: true)
             }
             return false
         }

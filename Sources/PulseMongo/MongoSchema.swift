@@ -31,8 +31,10 @@ enum MongoSchema {
 
     static func createIndexCommands() -> [BSONDocument] {
         Dictionary(grouping: indexes, by: \.collection).sorted { $0.key < $1.key }.map { collection, indexes in
-            ["createIndexes": .string(collection),
-             "indexes": .array(indexes.map { .document(["key": .document($0.keys), "name": .string($0.name), "unique": .bool($0.unique)]) })]
+            [
+                "createIndexes": .string(collection),
+                "indexes": .array(indexes.map { .document(["key": .document($0.keys), "name": .string($0.name), "unique": .bool($0.unique)]) }),
+            ]
         }
     }
 
@@ -42,30 +44,36 @@ enum MongoSchema {
     // MARK: Records
 
     static func document(_ user: UserRecord) -> BSONDocument {
-        ["_id": .string(user.id), "name": .string(user.name), "email": .string(user.email), "passwordHash": .string(user.passwordHash),
-         "role": .string(user.role.rawValue), "createdAtMs": .int64(user.createdAtMs)]
+        [
+            "_id": .string(user.id), "name": .string(user.name), "email": .string(user.email), "passwordHash": .string(user.passwordHash),
+            "role": .string(user.role.rawValue), "createdAtMs": .int64(user.createdAtMs),
+        ]
     }
 
     static func user(_ document: BSONDocument) -> UserRecord? {
         guard let id = document["_id"]?.string, let email = document["email"]?.string else { return nil }
-        return UserRecord(id: id, name: document["name"]?.string ?? "", email: email, passwordHash: document["passwordHash"]?.string ?? "",
-                          role: UserRecord.Role(rawValue: document["role"]?.string ?? "") ?? .user,
-                          createdAtMs: document["createdAtMs"]?.int64 ?? 0)
+        return UserRecord(
+            id: id, name: document["name"]?.string ?? "", email: email, passwordHash: document["passwordHash"]?.string ?? "",
+            role: UserRecord.Role(rawValue: document["role"]?.string ?? "") ?? .user,
+            createdAtMs: document["createdAtMs"]?.int64 ?? 0)
     }
 
     static func document(_ event: EventRecord) -> BSONDocument {
-        ["_id": .string(event.id), "title": .string(event.title), "venue": .string(event.venue), "date": .string(event.date),
-         "description": .optional(event.description), "isActive": .bool(event.isActive), "rows": .int(event.rows), "cols": .int(event.cols),
-         "priceCents": .int(event.priceCents), "createdAtMs": .int64(event.createdAtMs), "deleted": false]
+        [
+            "_id": .string(event.id), "title": .string(event.title), "venue": .string(event.venue), "date": .string(event.date),
+            "description": .optional(event.description), "isActive": .bool(event.isActive), "rows": .int(event.rows), "cols": .int(event.cols),
+            "priceCents": .int(event.priceCents), "createdAtMs": .int64(event.createdAtMs), "deleted": false,
+        ]
     }
 
     static func event(_ document: BSONDocument) -> EventRecord? {
         guard let id = document["_id"]?.string else { return nil }
-        return EventRecord(id: id, title: document["title"]?.string ?? "", venue: document["venue"]?.string ?? "",
-                           date: document["date"]?.string ?? "", description: document["description"]?.string,
-                           isActive: document["isActive"]?.bool ?? false, rows: Int(document["rows"]?.int64 ?? 0),
-                           cols: Int(document["cols"]?.int64 ?? 0), priceCents: Int(document["priceCents"]?.int64 ?? 0),
-                           createdAtMs: document["createdAtMs"]?.int64 ?? 0)
+        return EventRecord(
+            id: id, title: document["title"]?.string ?? "", venue: document["venue"]?.string ?? "",
+            date: document["date"]?.string ?? "", description: document["description"]?.string,
+            isActive: document["isActive"]?.bool ?? false, rows: Int(document["rows"]?.int64 ?? 0),
+            cols: Int(document["cols"]?.int64 ?? 0), priceCents: Int(document["priceCents"]?.int64 ?? 0),
+            createdAtMs: document["createdAtMs"]?.int64 ?? 0)
     }
 
     static func document(_ booking: NewBooking) -> BSONDocument {
@@ -80,10 +88,11 @@ enum MongoSchema {
 
     static func booking(_ document: BSONDocument) -> BookingRecord? {
         guard let id = document["_id"]?.string else { return nil }
-        return BookingRecord(id: id, eventID: document["eventId"]?.string ?? "", userID: document["userId"]?.string ?? "",
-                             seatIDs: (document["seatIds"]?.array ?? []).compactMap(\.string), totalCents: Int(document["totalCents"]?.int64 ?? 0),
-                             status: document["status"]?.string ?? "", idempotencyKey: document["idempotencyKey"]?.string,
-                             createdAtMs: document["createdAtMs"]?.int64 ?? 0, cancelledAtMs: document["cancelledAtMs"]?.int64,
-                             cancellationReason: document["cancellationReason"]?.string)
+        return BookingRecord(
+            id: id, eventID: document["eventId"]?.string ?? "", userID: document["userId"]?.string ?? "",
+            seatIDs: (document["seatIds"]?.array ?? []).compactMap(\.string), totalCents: Int(document["totalCents"]?.int64 ?? 0),
+            status: document["status"]?.string ?? "", idempotencyKey: document["idempotencyKey"]?.string,
+            createdAtMs: document["createdAtMs"]?.int64 ?? 0, cancelledAtMs: document["cancelledAtMs"]?.int64,
+            cancellationReason: document["cancellationReason"]?.string)
     }
 }

@@ -29,8 +29,11 @@ final class UnfencedCheckoutHotStore: HotStoreDecorator {
     let inner: any HotStore
     init(_ inner: any HotStore) { self.inner = inner }
 
-    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
-        let outcome = try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs)
+    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
+    {
+        let outcome = try await inner.beginCheckout(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs)
         if case .begun = outcome {
             try await inner.abortCheckout(eventID: eventID, checkoutID: checkoutID, releaseHolds: false, nowMs: nowMs)
         }
@@ -55,10 +58,13 @@ final class UncappedHoldsHotStore: HotStoreDecorator {
     let inner: any HotStore
     init(_ inner: any HotStore) { self.inner = inner }
 
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-              eventStamp: Int64?) async throws -> HoldOutcome {
-        try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
-                             heldSeatsPerUserMax: Int.max / 2, eventStamp: eventStamp)
+    func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
+        try await inner.hold(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+            heldSeatsPerUserMax: Int.max / 2, eventStamp: eventStamp)
     }
 }
 

@@ -25,7 +25,8 @@ public enum SeatChange: Sendable, Equatable, Codable {
     public var seq: Int64 {
         switch self {
         case .seatLocked(_, _, _, let seq), .seatReleased(_, _, _, let seq), .seatsBooked(_, _, let seq), .seatsReleased(_, _, _, let seq),
-             .eventDeleted(_, let seq): seq
+            .eventDeleted(_, let seq):
+            seq
         }
     }
 
@@ -33,7 +34,8 @@ public enum SeatChange: Sendable, Equatable, Codable {
     public var eventId: String {
         switch self {
         case .seatLocked(let id, _, _, _), .seatReleased(let id, _, _, _), .seatsBooked(let id, _, _), .seatsReleased(let id, _, _, _),
-             .eventDeleted(let id, _): id
+            .eventDeleted(let id, _):
+            id
         }
     }
 
@@ -45,13 +47,19 @@ public enum SeatChange: Sendable, Equatable, Codable {
         let seq = try c.decode(Int64.self, forKey: .seq)
         switch try c.decode(String.self, forKey: .type) {
         case "seat_locked":
-            self = .seatLocked(eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), lockedBy: try c.decode(String.self, forKey: .lockedBy), seq: seq)
+            self = .seatLocked(
+                eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), lockedBy: try c.decode(String.self, forKey: .lockedBy), seq: seq
+            )
         case "seat_released":
-            self = .seatReleased(eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), reason: try c.decode(ReleaseReason.self, forKey: .reason), seq: seq)
+            self = .seatReleased(
+                eventId: eventId, seatId: try c.decode(String.self, forKey: .seatId), reason: try c.decode(ReleaseReason.self, forKey: .reason),
+                seq: seq)
         case "seats_booked":
             self = .seatsBooked(eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), seq: seq)
         case "seats_released":
-            self = .seatsReleased(eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), reason: try c.decode(ReleaseReason.self, forKey: .reason), seq: seq)
+            self = .seatsReleased(
+                eventId: eventId, seatIds: try c.decode([String].self, forKey: .seatIds), reason: try c.decode(ReleaseReason.self, forKey: .reason),
+                seq: seq)
         case "event_deleted":
             self = .eventDeleted(eventId: eventId, seq: seq)
         case let other:
@@ -114,13 +122,19 @@ public enum LiveServerMessage: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: Keys.self)
         switch try c.decode(String.self, forKey: .type) {
         case "snapshot":
-            self = .snapshot(eventId: try c.decode(String.self, forKey: .eventId), seq: try c.decode(Int64.self, forKey: .seq), seats: try c.decode([SeatResource].self, forKey: .seats))
+            self = .snapshot(
+                eventId: try c.decode(String.self, forKey: .eventId), seq: try c.decode(Int64.self, forKey: .seq),
+                seats: try c.decode([SeatResource].self, forKey: .seats))
         case "joined":
             self = .joined(eventId: try c.decode(String.self, forKey: .eventId), seq: try c.decode(Int64.self, forKey: .seq))
         case "lock_acquired":
-            self = .lockAcquired(eventId: try c.decode(String.self, forKey: .eventId), seatId: try c.decode(String.self, forKey: .seatId), hold: try c.decode(HoldResource.self, forKey: .hold))
+            self = .lockAcquired(
+                eventId: try c.decode(String.self, forKey: .eventId), seatId: try c.decode(String.self, forKey: .seatId),
+                hold: try c.decode(HoldResource.self, forKey: .hold))
         case "lock_failed":
-            self = .lockFailed(eventId: try c.decode(String.self, forKey: .eventId), seatId: try c.decode(String.self, forKey: .seatId), code: try c.decode(ErrorCode.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
+            self = .lockFailed(
+                eventId: try c.decode(String.self, forKey: .eventId), seatId: try c.decode(String.self, forKey: .seatId),
+                code: try c.decode(ErrorCode.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
         case "error":
             self = .error(code: try c.decode(ErrorCode.self, forKey: .code), message: try c.decode(String.self, forKey: .message))
         default:

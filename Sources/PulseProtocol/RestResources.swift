@@ -100,8 +100,10 @@ public struct BookingResource: Codable, Sendable, Equatable {
     public var cancelledAt: String?
     /// The reason given by whoever cancelled it, if any.
     public var cancellationReason: String?
-    public init(id: String, eventId: String, userId: String, seatIds: [String], totalAmount: Double, status: String, createdAt: String,
-                cancelledAt: String? = nil, cancellationReason: String? = nil) {
+    public init(
+        id: String, eventId: String, userId: String, seatIds: [String], totalAmount: Double, status: String, createdAt: String,
+        cancelledAt: String? = nil, cancellationReason: String? = nil
+    ) {
         self.id = id
         self.eventId = eventId
         self.userId = userId

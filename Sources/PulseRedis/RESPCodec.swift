@@ -15,7 +15,9 @@ enum RESPCommandFormatter {
         buffer.writeBytes(UnsafeRawBufferPointer(start: formatted, count: Int(length)))
     }
 
-    private static func withArgumentPointers<T>(_ arguments: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T) -> T {
+    private static func withArgumentPointers<T>(
+        _ arguments: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
+    ) -> T {
         let total = arguments.reduce(0) { $0 + $1.count }
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 1)
         defer { storage.deallocate() }

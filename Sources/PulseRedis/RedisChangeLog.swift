@@ -1,5 +1,5 @@
-import PulseProtocol
 import PulseEngine
+import PulseProtocol
 
 /// Decoding of the per-event change log: stream entries with id `<seq>-0` and fields `t` (type),
 /// `s` (seat, or seats joined by commas), `u` (lockedBy) and `r` (reason).
@@ -7,7 +7,8 @@ enum RedisChangeLog {
     /// One `XRANGE` entry as a ``SeatChange``. Throws ``HotStoreError/unavailable(_:)`` for an entry it cannot read.
     static func decode(_ entry: RESPValue, eventID: String) throws -> SeatChange {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fieldList = parts[1].array,
-              let seq = Int64(id.split(separator: "-").first ?? "") else { throw invalid(entry) }
+            let seq = Int64(id.split(separator: "-").first ?? "")
+        else { throw invalid(entry) }
         var fields: [String: String] = [:]
         for index in stride(from: 0, to: fieldList.count - 1, by: 2) {
             if let name = fieldList[index].string, let value = fieldList[index + 1].string { fields[name] = value }

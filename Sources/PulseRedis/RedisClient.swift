@@ -85,7 +85,10 @@ final class ConnectionSlot: Sendable {
                 return (future, nil)
             case .idle(let previous, let retryAt):
                 guard NIODeadline.now() >= retryAt else {
-                    return (eventLoop.makeFailedFuture(RedisError.unavailable("reconnecting to \(configuration.host):\(configuration.port) after \(previous) failures")), nil)
+                    return (
+                        eventLoop.makeFailedFuture(
+                            RedisError.unavailable("reconnecting to \(configuration.host):\(configuration.port) after \(previous) failures")), nil
+                    )
                 }
                 failures = previous
             }
@@ -104,8 +107,9 @@ final class ConnectionSlot: Sendable {
             case .success(let connection):
                 state = .connected(connection)
             case .failure:
-                let backoff = min(configuration.reconnectBackoffMax.nanoseconds,
-                                  configuration.reconnectBackoffInitial.nanoseconds << min(failures, 20))
+                let backoff = min(
+                    configuration.reconnectBackoffMax.nanoseconds,
+                    configuration.reconnectBackoffInitial.nanoseconds << min(failures, 20))
                 state = .idle(failures: failures + 1, retryAt: .now() + .nanoseconds(backoff))
             }
         }

@@ -32,7 +32,9 @@ public final class RedisConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RedisChannelHandler()) }
             }
             .connect(host: configuration.host, port: configuration.port)
-            .flatMapError { error in eventLoop.makeFailedFuture(RedisError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(error)")) }
+            .flatMapError { error in
+                eventLoop.makeFailedFuture(RedisError.unavailable("cannot connect to \(configuration.host):\(configuration.port): \(error)"))
+            }
             .flatMap { channel in
                 let connection = RedisConnection(channel: channel)
                 var setup: [[String]] = []
@@ -101,7 +103,9 @@ public final class RedisConnection: Sendable {
 
     /// The `run_id:` field of an `INFO server` reply.
     static func runID(in info: String) -> String? {
-        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map { String($0.dropFirst("run_id:".count)).trimmingCharacters(in: .whitespaces) }
+        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map {
+            String($0.dropFirst("run_id:".count)).trimmingCharacters(in: .whitespaces)
+        }
     }
 
     /// Closes the connection; waiting commands fail with ``RedisError/unavailable``.

@@ -111,140 +111,145 @@ enum RedisHotScripts {
     /// ARGV: 'init', -, base, booked seat, its booking id, ... Creates the event's state unless it exists and was
     /// built on this Redis process; state built on another process is dropped first. Answers 1
     /// if it created the state.
-    static let initialise = RedisScript(prelude + """
-        if redis.call('EXISTS', P .. 'meta') == 1 then
-          if built_here() then return 0 end
-          for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
-          for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
-          -- 'booked' is layout 1's set of sold seats.
-          redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'sold', P .. 'booked', P .. 'cancelled', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
-        end
-        redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID, 'layout', LAYOUT)
-        for i = 4, #ARGV - 1, 2 do redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
-        return 1
-        """)
+    static let initialise = RedisScript(
+        prelude + """
+            if redis.call('EXISTS', P .. 'meta') == 1 then
+              if built_here() then return 0 end
+              for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
+              for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
+              -- 'booked' is layout 1's set of sold seats.
+              redis.call('DEL', P .. 'meta', P .. 'seat', P .. 'user', P .. 'sold', P .. 'booked', P .. 'cancelled', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed', P .. 'log')
+            end
+            redis.call('HSET', P .. 'meta', 'seq', ARGV[3], 'fence', ARGV[3], 'base', ARGV[3], 'stamp', ARGV[3], 'sid', SID, 'layout', LAYOUT)
+            for i = 4, #ARGV - 1, 2 do redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
+            return 1
+            """)
 
     /// ARGV: 'hold', now, holdId, userId, ttlMs, heldSeatsPerUserMax, expected stamp or '', seats...
     /// Answers {changed, 'granted', fence, createdAt, expiresAt} | {changed, 'unavailable', seats...} | {changed, 'limit', held}
     /// | {changed, 'stale', stamp} (checked before anything is held).
-    static let hold = RedisScript(prelude + """
-        expire_due()
-        if DELETED or (ARGV[7] ~= '' and ARGV[7] ~= stamp()) then return {CHANGED, 'stale', stamp()} end
-        local id, user, ttl, cap = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-        local seats = {}
-        for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
-        local taken = {}
-        for _, seat in ipairs(seats) do
-          if redis.call('HEXISTS', P .. 'sold', seat) == 1 or redis.call('HEXISTS', P .. 'seat', seat) == 1 then taken[#taken + 1] = seat end
-        end
-        if #taken > 0 then return {CHANGED, 'unavailable', unpack(taken)} end
-        local held = tonumber(redis.call('HGET', P .. 'user', user) or '0')
-        if held + #seats > cap then return {CHANGED, 'limit', held} end
-        local fence = redis.call('HINCRBY', P .. 'meta', 'fence', 1)
-        redis.call('HSET', P .. 'h:' .. id, 'u', user, 's', table.concat(seats, ','), 'f', fence, 'c', NOW, 'x', NOW + ttl, 't', ttl)
-        redis.call('ZADD', P .. 'deadlines', NOW + ttl, id)
-        redis.call('HSET', P .. 'user', user, held + #seats)
-        for _, seat in ipairs(seats) do
-          redis.call('HSET', P .. 'seat', seat, id)
-          redis.call('HDEL', P .. 'lapsed', seat)
-          record('seat_locked', seat, user, nil)
-        end
-        return {CHANGED, 'granted', fence, NOW, NOW + ttl}
-        """)
+    static let hold = RedisScript(
+        prelude + """
+            expire_due()
+            if DELETED or (ARGV[7] ~= '' and ARGV[7] ~= stamp()) then return {CHANGED, 'stale', stamp()} end
+            local id, user, ttl, cap = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+            local seats = {}
+            for i = 8, #ARGV do seats[#seats + 1] = ARGV[i] end
+            local taken = {}
+            for _, seat in ipairs(seats) do
+              if redis.call('HEXISTS', P .. 'sold', seat) == 1 or redis.call('HEXISTS', P .. 'seat', seat) == 1 then taken[#taken + 1] = seat end
+            end
+            if #taken > 0 then return {CHANGED, 'unavailable', unpack(taken)} end
+            local held = tonumber(redis.call('HGET', P .. 'user', user) or '0')
+            if held + #seats > cap then return {CHANGED, 'limit', held} end
+            local fence = redis.call('HINCRBY', P .. 'meta', 'fence', 1)
+            redis.call('HSET', P .. 'h:' .. id, 'u', user, 's', table.concat(seats, ','), 'f', fence, 'c', NOW, 'x', NOW + ttl, 't', ttl)
+            redis.call('ZADD', P .. 'deadlines', NOW + ttl, id)
+            redis.call('HSET', P .. 'user', user, held + #seats)
+            for _, seat in ipairs(seats) do
+              redis.call('HSET', P .. 'seat', seat, id)
+              redis.call('HDEL', P .. 'lapsed', seat)
+              record('seat_locked', seat, user, nil)
+            end
+            return {CHANGED, 'granted', fence, NOW, NOW + ttl}
+            """)
 
     /// ARGV: 'release', now, userId, reason, 'hold' | 'seats', targets...
     /// Answers {changed, 'released', seats...} | {changed, 'notfound'} | {changed, 'incheckout'}.
-    static let release = RedisScript(prelude + """
-        expire_due()
-        local user, reason, kind = ARGV[3], ARGV[4], ARGV[5]
-        local seats, frozen = {}, false
-        if kind == 'hold' then
-          local h = redis.call('HMGET', P .. 'h:' .. ARGV[6], 'u', 's', 'k')
-          if h[1] == user then
-            seats = split(h[2])
-            frozen = h[3] ~= false
-          end
-        else
-          for i = 6, #ARGV do
-            local id, h = holder(ARGV[i])
-            if id and h[1] == user then
-              seats[#seats + 1] = ARGV[i]
-              if h[3] then frozen = true end
+    static let release = RedisScript(
+        prelude + """
+            expire_due()
+            local user, reason, kind = ARGV[3], ARGV[4], ARGV[5]
+            local seats, frozen = {}, false
+            if kind == 'hold' then
+              local h = redis.call('HMGET', P .. 'h:' .. ARGV[6], 'u', 's', 'k')
+              if h[1] == user then
+                seats = split(h[2])
+                frozen = h[3] ~= false
+              end
+            else
+              for i = 6, #ARGV do
+                local id, h = holder(ARGV[i])
+                if id and h[1] == user then
+                  seats[#seats + 1] = ARGV[i]
+                  if h[3] then frozen = true end
+                end
+              end
             end
-          end
-        end
-        if #seats == 0 then return {CHANGED, 'notfound'} end
-        if frozen then return {CHANGED, 'incheckout'} end
-        release_seats(seats, reason)
-        return {CHANGED, 'released', unpack(seats)}
-        """)
+            if #seats == 0 then return {CHANGED, 'notfound'} end
+            if frozen then return {CHANGED, 'incheckout'} end
+            release_seats(seats, reason)
+            return {CHANGED, 'released', unpack(seats)}
+            """)
 
     /// ARGV: 'extend', now, holdId, userId, byMs or '' (the hold's TTL), lifetimeMs, lifetimeForTTLMs.
     /// Answers {changed, 'extended', fence, createdAt, expiresAt, seats, ttl} | {changed, 'beyondttl', ttl} |
     /// {changed, 'notfound' | 'expired' | 'incheckout'}.
-    static let extend = RedisScript(prelude + """
-        expire_due()
-        local id, user = ARGV[3], ARGV[4]
-        local hk = P .. 'h:' .. id
-        local h = redis.call('HMGET', hk, 'u', 'f', 'c', 'x', 'k', 's', 't')
-        if h[1] ~= user then
-          if was_expired(id) then return {CHANGED, 'expired'} end
-          return {CHANGED, 'notfound'}
-        end
-        if h[5] then return {CHANGED, 'incheckout'} end
-        local ttl = tonumber(h[7]) or (tonumber(h[4]) - tonumber(h[3]))
-        local by = tonumber(ARGV[5]) or ttl
-        if by > ttl then return {CHANGED, 'beyondttl', ttl} end
-        local x = math.max(tonumber(h[4]), math.min(NOW + by, tonumber(h[3]) + math.floor(ttl * tonumber(ARGV[6]) / tonumber(ARGV[7]))))
-        redis.call('HSET', hk, 'x', x)
-        redis.call('ZADD', P .. 'deadlines', x, id)
-        return {CHANGED, 'extended', tonumber(h[2]), tonumber(h[3]), x, h[6], ttl}
-        """)
+    static let extend = RedisScript(
+        prelude + """
+            expire_due()
+            local id, user = ARGV[3], ARGV[4]
+            local hk = P .. 'h:' .. id
+            local h = redis.call('HMGET', hk, 'u', 'f', 'c', 'x', 'k', 's', 't')
+            if h[1] ~= user then
+              if was_expired(id) then return {CHANGED, 'expired'} end
+              return {CHANGED, 'notfound'}
+            end
+            if h[5] then return {CHANGED, 'incheckout'} end
+            local ttl = tonumber(h[7]) or (tonumber(h[4]) - tonumber(h[3]))
+            local by = tonumber(ARGV[5]) or ttl
+            if by > ttl then return {CHANGED, 'beyondttl', ttl} end
+            local x = math.max(tonumber(h[4]), math.min(NOW + by, tonumber(h[3]) + math.floor(ttl * tonumber(ARGV[6]) / tonumber(ARGV[7]))))
+            redis.call('HSET', hk, 'x', x)
+            redis.call('ZADD', P .. 'deadlines', x, id)
+            return {CHANGED, 'extended', tonumber(h[2]), tonumber(h[3]), x, h[6], ttl}
+            """)
 
     /// ARGV: 'begin', now, userId, holdId or '', checkoutId, leaseMs, seats...
     /// Answers {changed, 'begun', lease, fences in seat order...} | {changed, 'holdnotfound'} |
     /// {changed, 'holdexpired' | 'notheld' | 'inprogress', seats...}.
-    static let beginCheckout = RedisScript(prelude + """
-        expire_due()
-        local user, holdId, checkoutId, leaseMs = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
-        local seats = {}
-        for i = 7, #ARGV do seats[#seats + 1] = ARGV[i] end
-        if holdId ~= '' then
-          local h = redis.call('HMGET', P .. 'h:' .. holdId, 'u', 's')
-          if h[1] ~= user then
-            if was_expired(holdId) then return {CHANGED, 'holdexpired', unpack(seats)} end
-            return {CHANGED, 'holdnotfound'}
-          end
-          local covered = {}
-          for _, s in ipairs(split(h[2])) do covered[s] = true end
-          local missing = {}
-          for _, seat in ipairs(seats) do if not covered[seat] then missing[#missing + 1] = seat end end
-          if #missing > 0 then return {CHANGED, 'notheld', unpack(missing)} end
-        end
-        local ids, fences, notHeld, frozen = {}, {}, {}, {}
-        for i, seat in ipairs(seats) do
-          local id, h = holder(seat)
-          if id and h[1] == user then
-            ids[i] = id
-            fences[i] = h[2]
-            if h[3] then frozen[#frozen + 1] = seat end
-          else
-            notHeld[#notHeld + 1] = seat
-          end
-        end
-        if #notHeld > 0 then
-          for _, seat in ipairs(notHeld) do
-            if redis.call('HGET', P .. 'lapsed', seat) ~= user then return {CHANGED, 'notheld', unpack(notHeld)} end
-          end
-          return {CHANGED, 'holdexpired', unpack(notHeld)}
-        end
-        if #frozen > 0 then return {CHANGED, 'inprogress', unpack(frozen)} end
-        for i = 1, #seats do redis.call('HSET', P .. 'h:' .. ids[i], 'k', checkoutId) end
-        local lease = NOW + leaseMs
-        redis.call('HSET', P .. 'co:' .. checkoutId, 'u', user, 's', table.concat(seats, ','), 'f', table.concat(fences, ','), 'l', lease)
-        redis.call('ZADD', P .. 'leases', lease, checkoutId)
-        return {CHANGED, 'begun', lease, unpack(fences)}
-        """)
+    static let beginCheckout = RedisScript(
+        prelude + """
+            expire_due()
+            local user, holdId, checkoutId, leaseMs = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+            local seats = {}
+            for i = 7, #ARGV do seats[#seats + 1] = ARGV[i] end
+            if holdId ~= '' then
+              local h = redis.call('HMGET', P .. 'h:' .. holdId, 'u', 's')
+              if h[1] ~= user then
+                if was_expired(holdId) then return {CHANGED, 'holdexpired', unpack(seats)} end
+                return {CHANGED, 'holdnotfound'}
+              end
+              local covered = {}
+              for _, s in ipairs(split(h[2])) do covered[s] = true end
+              local missing = {}
+              for _, seat in ipairs(seats) do if not covered[seat] then missing[#missing + 1] = seat end end
+              if #missing > 0 then return {CHANGED, 'notheld', unpack(missing)} end
+            end
+            local ids, fences, notHeld, frozen = {}, {}, {}, {}
+            for i, seat in ipairs(seats) do
+              local id, h = holder(seat)
+              if id and h[1] == user then
+                ids[i] = id
+                fences[i] = h[2]
+                if h[3] then frozen[#frozen + 1] = seat end
+              else
+                notHeld[#notHeld + 1] = seat
+              end
+            end
+            if #notHeld > 0 then
+              for _, seat in ipairs(notHeld) do
+                if redis.call('HGET', P .. 'lapsed', seat) ~= user then return {CHANGED, 'notheld', unpack(notHeld)} end
+              end
+              return {CHANGED, 'holdexpired', unpack(notHeld)}
+            end
+            if #frozen > 0 then return {CHANGED, 'inprogress', unpack(frozen)} end
+            for i = 1, #seats do redis.call('HSET', P .. 'h:' .. ids[i], 'k', checkoutId) end
+            local lease = NOW + leaseMs
+            redis.call('HSET', P .. 'co:' .. checkoutId, 'u', user, 's', table.concat(seats, ','), 'f', table.concat(fences, ','), 'l', lease)
+            redis.call('ZADD', P .. 'leases', lease, checkoutId)
+            return {CHANGED, 'begun', lease, unpack(fences)}
+            """)
 
     /// Hold ids frozen by a checkout, sorted (read before the checkout record goes).
     private static let frozenHolds = """
@@ -291,134 +296,146 @@ enum RedisHotScripts {
         """
 
     /// ARGV: 'finish', now, checkoutId, seats... The checkout id is its booking's id. Answers {changed}.
-    static let finishCheckout = RedisScript(prelude + frozenHolds + finishing + """
-        expire_due()
-        local seats = {}
-        for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
-        finish(ARGV[3], seats)
-        return {CHANGED}
-        """)
+    static let finishCheckout = RedisScript(
+        prelude + frozenHolds + finishing + """
+            expire_due()
+            local seats = {}
+            for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
+            finish(ARGV[3], seats)
+            return {CHANGED}
+            """)
 
     /// ARGV: 'free', now, bookingId, seats... Puts the seats the booking has booked back on sale
     /// with one `seats_released` (reason cancelled), finishing its checkout first if it is still
     /// frozen, and remembers the booking as cancelled. Answers {changed, freed seats...}.
-    static let freeBooked = RedisScript(prelude + frozenHolds + finishing + """
-        expire_due()
-        local bookingId = ARGV[3]
-        local seats = {}
-        for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
-        if redis.call('EXISTS', P .. 'co:' .. bookingId) == 1 then finish(bookingId, seats) end
-        if not redis.call('ZSCORE', P .. 'cancelled', bookingId) then
-          redis.call('ZADD', P .. 'cancelled', redis.call('HGET', P .. 'meta', 'seq'), bookingId)
-          if redis.call('ZCARD', P .. 'cancelled') > 4096 then redis.call('ZREMRANGEBYRANK', P .. 'cancelled', 0, 0) end
-        end
-        local freed = {}
-        for _, seat in ipairs(seats) do
-          if redis.call('HGET', P .. 'sold', seat) == bookingId then
-            redis.call('HDEL', P .. 'sold', seat)
-            freed[#freed + 1] = seat
-          end
-        end
-        if #freed > 0 then record('seats_released', table.concat(freed, ','), nil, 'cancelled') end
-        return {CHANGED, unpack(freed)}
-        """)
+    static let freeBooked = RedisScript(
+        prelude + frozenHolds + finishing + """
+            expire_due()
+            local bookingId = ARGV[3]
+            local seats = {}
+            for i = 4, #ARGV do seats[#seats + 1] = ARGV[i] end
+            if redis.call('EXISTS', P .. 'co:' .. bookingId) == 1 then finish(bookingId, seats) end
+            if not redis.call('ZSCORE', P .. 'cancelled', bookingId) then
+              redis.call('ZADD', P .. 'cancelled', redis.call('HGET', P .. 'meta', 'seq'), bookingId)
+              if redis.call('ZCARD', P .. 'cancelled') > 4096 then redis.call('ZREMRANGEBYRANK', P .. 'cancelled', 0, 0) end
+            end
+            local freed = {}
+            for _, seat in ipairs(seats) do
+              if redis.call('HGET', P .. 'sold', seat) == bookingId then
+                redis.call('HDEL', P .. 'sold', seat)
+                freed[#freed + 1] = seat
+              end
+            end
+            if #freed > 0 then record('seats_released', table.concat(freed, ','), nil, 'cancelled') end
+            return {CHANGED, unpack(freed)}
+            """)
 
     /// ARGV: 'abort', now, checkoutId, '1' to release its holds as expired or '0'. Answers {changed}.
-    static let abortCheckout = RedisScript(prelude + frozenHolds + """
-        expire_due()
-        local checkoutId = ARGV[3]
-        local ids = frozen_holds(checkoutId, ticket_seats(checkoutId, {}))
-        forget_checkout(checkoutId)
-        for _, id in ipairs(ids) do
-          local hk = P .. 'h:' .. id
-          redis.call('HDEL', hk, 'k')
-          if ARGV[4] == '1' and redis.call('EXISTS', hk) == 1 then lapse(id) end
-        end
-        expire_due()
-        return {CHANGED}
-        """)
+    static let abortCheckout = RedisScript(
+        prelude + frozenHolds + """
+            expire_due()
+            local checkoutId = ARGV[3]
+            local ids = frozen_holds(checkoutId, ticket_seats(checkoutId, {}))
+            forget_checkout(checkoutId)
+            for _, id in ipairs(ids) do
+              local hk = P .. 'h:' .. id
+              redis.call('HDEL', hk, 'k')
+              if ARGV[4] == '1' and redis.call('EXISTS', hk) == 1 then lapse(id) end
+            end
+            expire_due()
+            return {CHANGED}
+            """)
 
     /// ARGV: 'expire', now. Answers {changed, seats released}.
-    static let expire = RedisScript(prelude + """
-        local before = tonumber(redis.call('HGET', P .. 'meta', 'seq'))
-        expire_due()
-        return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')) - before}
-        """)
+    static let expire = RedisScript(
+        prelude + """
+            local before = tonumber(redis.call('HGET', P .. 'meta', 'seq'))
+            expire_due()
+            return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')) - before}
+            """)
 
     /// ARGV: 'snapshot', now. Answers {changed, seq, {booked...}, {seat, user, seat, user...}}.
-    static let snapshot = RedisScript(prelude + """
-        expire_due()
-        local locked = {}
-        local pairs_ = redis.call('HGETALL', P .. 'seat')
-        for i = 1, #pairs_, 2 do
-          locked[#locked + 1] = pairs_[i]
-          locked[#locked + 1] = redis.call('HGET', P .. 'h:' .. pairs_[i + 1], 'u')
-        end
-        return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')), redis.call('HKEYS', P .. 'sold'), locked}
-        """)
+    static let snapshot = RedisScript(
+        prelude + """
+            expire_due()
+            local locked = {}
+            local pairs_ = redis.call('HGETALL', P .. 'seat')
+            for i = 1, #pairs_, 2 do
+              locked[#locked + 1] = pairs_[i]
+              locked[#locked + 1] = redis.call('HGET', P .. 'h:' .. pairs_[i + 1], 'u')
+            end
+            return {CHANGED, tonumber(redis.call('HGET', P .. 'meta', 'seq')), redis.call('HKEYS', P .. 'sold'), locked}
+            """)
 
     /// ARGV: 'changes', -, afterSeq. Answers {0, 'trimmed'} | {0, 'changes', entries...} (XRANGE entries).
-    static let changes = RedisScript(prelude + """
-        local after = tonumber(ARGV[3])
-        local m = redis.call('HMGET', P .. 'meta', 'seq', 'base')
-        local seq, base = tonumber(m[1]), tonumber(m[2])
-        if after < base or after > seq then return {0, 'trimmed'} end
-        if after == seq then return {0, 'changes'} end
-        local first = string.format('%.0f-0', after + 1)
-        local entries = redis.call('XRANGE', P .. 'log', first, '+')
-        if #entries == 0 or entries[1][1] ~= first then return {0, 'trimmed'} end
-        return {0, 'changes', unpack(entries)}
-        """)
+    static let changes = RedisScript(
+        prelude + """
+            local after = tonumber(ARGV[3])
+            local m = redis.call('HMGET', P .. 'meta', 'seq', 'base')
+            local seq, base = tonumber(m[1]), tonumber(m[2])
+            if after < base or after > seq then return {0, 'trimmed'} end
+            if after == seq then return {0, 'changes'} end
+            local first = string.format('%.0f-0', after + 1)
+            local entries = redis.call('XRANGE', P .. 'log', first, '+')
+            if #entries == 0 or entries[1][1] ~= first then return {0, 'trimmed'} end
+            return {0, 'changes', unpack(entries)}
+            """)
 
     /// ARGV: 'holds', now, userId. Answers {changed, {id, seats, fence, created, expires, checkout or ''}...}.
-    static let holds = RedisScript(prelude + """
-        expire_due()
-        local user, seen, out = ARGV[3], {}, {}
-        for _, id in ipairs(redis.call('HVALS', P .. 'seat')) do
-          if not seen[id] then
-            seen[id] = true
-            local h = redis.call('HMGET', P .. 'h:' .. id, 'u', 's', 'f', 'c', 'x', 'k', 't')
-            if h[1] == user then out[#out + 1] = {id, h[2], tonumber(h[3]), tonumber(h[4]), tonumber(h[5]), h[6] or '', tonumber(h[7]) or (tonumber(h[5]) - tonumber(h[4]))} end
-          end
-        end
-        return {CHANGED, out}
-        """)
+    static let holds = RedisScript(
+        prelude + """
+            expire_due()
+            local user, seen, out = ARGV[3], {}, {}
+            for _, id in ipairs(redis.call('HVALS', P .. 'seat')) do
+              if not seen[id] then
+                seen[id] = true
+                local h = redis.call('HMGET', P .. 'h:' .. id, 'u', 's', 'f', 'c', 'x', 'k', 't')
+                if h[1] == user then out[#out + 1] = {id, h[2], tonumber(h[3]), tonumber(h[4]), tonumber(h[5]), h[6] or '', tonumber(h[7]) or (tonumber(h[5]) - tonumber(h[4]))} end
+              end
+            end
+            return {CHANGED, out}
+            """)
 
     /// ARGV: 'stamp', -. Answers {0, stamp}.
-    static let stamp = RedisScript(prelude + """
-        return {0, stamp()}
-        """)
+    static let stamp = RedisScript(
+        prelude + """
+            return {0, stamp()}
+            """)
 
     /// ARGV: 'touch', -. Moves the event's stamp on. Answers {0, stamp}.
-    static let touch = RedisScript(prelude + """
-        return {0, move_stamp()}
-        """)
+    static let touch = RedisScript(
+        prelude + """
+            return {0, move_stamp()}
+            """)
 
     /// ARGV: 'drop', -. Deletes the event (PB-EVENT-7): drops its holds and checkouts, moves the
     /// stamp on and records `event_deleted`, then marks it deleted. Its meta, sold seats and log
     /// stay as a tombstone (followers read the last change from the log). Answers {changed}.
-    static let drop = RedisScript(prelude + """
-        if DELETED then return {0} end
-        for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
-        for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
-        redis.call('DEL', P .. 'seat', P .. 'user', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed')
-        move_stamp()
-        record('event_deleted', '-', nil, nil)
-        redis.call('HSET', P .. 'meta', 'deleted', '1')
-        return {CHANGED}
-        """)
+    static let drop = RedisScript(
+        prelude + """
+            if DELETED then return {0} end
+            for _, id in ipairs(redis.call('ZRANGE', P .. 'deadlines', 0, -1)) do redis.call('DEL', P .. 'h:' .. id) end
+            for _, id in ipairs(redis.call('ZRANGE', P .. 'leases', 0, -1)) do redis.call('DEL', P .. 'co:' .. id) end
+            redis.call('DEL', P .. 'seat', P .. 'user', P .. 'deadlines', P .. 'leases', P .. 'expired', P .. 'lapsed')
+            move_stamp()
+            record('event_deleted', '-', nil, nil)
+            redis.call('HSET', P .. 'meta', 'deleted', '1')
+            return {CHANGED}
+            """)
 
     /// ARGV: 'sold', -. Answers {0, {seat, booking id, ...}}.
-    static let soldSeats = RedisScript(prelude + """
-        return {0, redis.call('HGETALL', P .. 'sold')}
-        """)
+    static let soldSeats = RedisScript(
+        prelude + """
+            return {0, redis.call('HGETALL', P .. 'sold')}
+            """)
 
     /// ARGV: 'load', -, seat, booking id, ... Adds booked seats. Answers {0}.
-    static let loadBooked = RedisScript(prelude + """
-        -- A booking cancelled meanwhile (read from the durable store before its cancel) stays cancelled.
-        for i = 3, #ARGV - 1, 2 do
-          if not redis.call('ZSCORE', P .. 'cancelled', ARGV[i + 1]) then redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
-        end
-        return {0}
-        """)
+    static let loadBooked = RedisScript(
+        prelude + """
+            -- A booking cancelled meanwhile (read from the durable store before its cancel) stays cancelled.
+            for i = 3, #ARGV - 1, 2 do
+              if not redis.call('ZSCORE', P .. 'cancelled', ARGV[i + 1]) then redis.call('HSET', P .. 'sold', ARGV[i], ARGV[i + 1]) end
+            end
+            return {0}
+            """)
 }

@@ -29,8 +29,9 @@ extension RedisHotStore: Service {
                     let reply = try await connection.send(command.map { Array($0.utf8) }, timeout: .milliseconds(Int64(Self.followBlockMs) + 2000))
                     for stream in reply.array ?? [] {
                         guard let parts = stream.array, parts.count == 2, let key = parts[0].string,
-                              let last = parts[1].array?.last?.array?.first?.string,
-                              let eventID = events.first(where: { Self.prefix($0) + "log" == key }) else { continue }
+                            let last = parts[1].array?.last?.array?.first?.string,
+                            let eventID = events.first(where: { Self.prefix($0) + "log" == key })
+                        else { continue }
                         lastIDs[eventID] = last
                         changeFeed.markChanged(eventID)
                     }
@@ -42,6 +43,7 @@ extension RedisHotStore: Service {
                 }
             }
             await connection?.close()
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
     }
 }

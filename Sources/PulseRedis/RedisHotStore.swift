@@ -1,5 +1,5 @@
-import PulseProtocol
 import PulseEngine
+import PulseProtocol
 
 /// Where a hot store recovers lost or new state from: the durable store (ARCHITECTURE.md, "When the hot state is lost": the durable
 /// store is the final arbiter, so a hot state that Redis lost is rebuilt from it).
@@ -9,7 +9,10 @@ public struct HotStateRecovery: Sendable {
     /// The seats the durable store has booked in an event: seat -> booking id.
     public var bookedSeats: @Sendable (_ eventID: String) async throws -> [String: String]
 
-    public init(nextGeneration: @escaping @Sendable () async throws -> Int64, bookedSeats: @escaping @Sendable (_ eventID: String) async throws -> [String: String]) {
+    public init(
+        nextGeneration: @escaping @Sendable () async throws -> Int64,
+        bookedSeats: @escaping @Sendable (_ eventID: String) async throws -> [String: String]
+    ) {
         self.nextGeneration = nextGeneration
         self.bookedSeats = bookedSeats
     }
@@ -66,7 +69,8 @@ public final class RedisHotStore: HotStore {
         let base = try await recovery.nextGeneration() << 32
         let booked = try await recovery.bookedSeats(eventID)
         _ = try await mapErrors {
-            try await RedisHotScripts.initialise.run(on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + Self.pairs(booked), bound: true)
+            try await RedisHotScripts.initialise.run(
+                on: client, keys: [Self.prefix(eventID)], arguments: ["init", "-", String(base)] + Self.pairs(booked), bound: true)
         }
         _ = try await mapErrors { try await client.send("SADD", Self.eventsKey, eventID) }
     }
@@ -79,14 +83,22 @@ public final class RedisHotStore: HotStore {
         }
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-                     eventStamp: Int64?) async throws -> HoldOutcome {
-        let answer = try await run(RedisHotScripts.hold, eventID, ["hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax),
-                                                                   eventStamp.map(String.init) ?? ""] + seatIDs)
+    public func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
+        let answer = try await run(
+            RedisHotScripts.hold, eventID,
+            [
+                "hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax),
+                eventStamp.map(String.init) ?? "",
+            ] + seatIDs)
         switch answer.first?.string {
         case "granted":
-            return .granted(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: try int(answer, 1),
-                                       createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: ttlMs))
+            return .granted(
+                HoldRecord(
+                    id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: try int(answer, 1),
+                    createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: ttlMs))
         case "unavailable": return .unavailable(seatIDs: strings(answer.dropFirst()))
         case "limit": return .limitExceeded(heldSeats: Int(try int(answer, 1)))
         case "stale": return .staleEvent(stamp: try int(answer, 1))
@@ -103,10 +115,11 @@ public final class RedisHotStore: HotStore {
     }
 
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
-        let targets: [String] = switch target {
-        case .hold(let id): ["hold", id]
-        case .seats(let seats): ["seats"] + seats
-        }
+        let targets: [String] =
+            switch target {
+            case .hold(let id): ["hold", id]
+            case .seats(let seats): ["seats"] + seats
+            }
         let answer = try await run(RedisHotScripts.release, eventID, ["release", String(nowMs), userID, reason.rawValue] + targets)
         switch answer.first?.string {
         case "released": return .released(seatIDs: strings(answer.dropFirst()))
@@ -116,12 +129,18 @@ public final class RedisHotStore: HotStore {
         }
     }
 
-    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
-        let answer = try await run(RedisHotScripts.extend, eventID, ["extend", String(nowMs), holdID, userID, byMs.map(String.init) ?? "", String(lifetimeMs), String(lifetimeForTTLMs)])
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64)
+        async throws -> ExtendOutcome
+    {
+        let answer = try await run(
+            RedisHotScripts.extend, eventID,
+            ["extend", String(nowMs), holdID, userID, byMs.map(String.init) ?? "", String(lifetimeMs), String(lifetimeForTTLMs)])
         switch answer.first?.string {
         case "extended":
-            return .extended(HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seats(answer, 4), fence: try int(answer, 1),
-                                        createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: try int(answer, 5)))
+            return .extended(
+                HoldRecord(
+                    id: holdID, eventID: eventID, userID: userID, seatIDs: seats(answer, 4), fence: try int(answer, 1),
+                    createdAtMs: try int(answer, 2), expiresAtMs: try int(answer, 3), ttlMs: try int(answer, 5)))
         case "beyondttl": return .beyondTTL(ttlMs: try int(answer, 1))
         case "notfound": return .notFound
         case "expired": return .expired
@@ -130,14 +149,19 @@ public final class RedisHotStore: HotStore {
         }
     }
 
-    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
-        let answer = try await run(RedisHotScripts.beginCheckout, eventID,
-                                   ["begin", String(nowMs), userID, holdID ?? "", checkoutID, String(leaseMs)] + seatIDs)
+    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
+    {
+        let answer = try await run(
+            RedisHotScripts.beginCheckout, eventID,
+            ["begin", String(nowMs), userID, holdID ?? "", checkoutID, String(leaseMs)] + seatIDs)
         switch answer.first?.string {
         case "begun":
             let fences = try (0..<seatIDs.count).map { try int(answer, 2 + $0) }
-            return .begun(CheckoutTicket(checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs,
-                                         fences: Dictionary(uniqueKeysWithValues: zip(seatIDs, fences)), leaseUntilMs: try int(answer, 1)))
+            return .begun(
+                CheckoutTicket(
+                    checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs,
+                    fences: Dictionary(uniqueKeysWithValues: zip(seatIDs, fences)), leaseUntilMs: try int(answer, 1)))
         case "holdnotfound": return .holdNotFound
         case "holdexpired": return .holdExpired(seatIDs: strings(answer.dropFirst()))
         case "notheld": return .notHeld(seatIDs: strings(answer.dropFirst()))
@@ -170,11 +194,14 @@ public final class RedisHotStore: HotStore {
         for id in ids.compactMap(\.string) {
             let fields = try await mapErrors { try await client.send("HMGET", prefix + "co:" + id, "u", "s", "f", "l") }.array ?? []
             guard fields.count == 4, let user = fields[0].string, let seatList = fields[1].string, let fenceList = fields[2].string,
-                  let lease = fields[3].int else { continue }
+                let lease = fields[3].int
+            else { continue }
             let seats = seatList.split(separator: ",").map(String.init)
             let fences = fenceList.split(separator: ",").compactMap { Int64($0) }
-            tickets.append(CheckoutTicket(checkoutID: id, eventID: eventID, userID: user, seatIDs: seats,
-                                          fences: Dictionary(uniqueKeysWithValues: zip(seats, fences)), leaseUntilMs: lease))
+            tickets.append(
+                CheckoutTicket(
+                    checkoutID: id, eventID: eventID, userID: user, seatIDs: seats,
+                    fences: Dictionary(uniqueKeysWithValues: zip(seats, fences)), leaseUntilMs: lease))
         }
         return tickets
     }
@@ -225,17 +252,19 @@ public final class RedisHotStore: HotStore {
         return try rows.map { row in
             guard let fields = row.array, fields.count == 7, let id = fields[0].string else { throw unexpected(answer) }
             let checkout = fields[5].string ?? ""
-            return HoldRecord(id: id, eventID: eventID, userID: userID, seatIDs: seats(fields, 1), fence: try int(fields, 2),
-                              createdAtMs: try int(fields, 3), expiresAtMs: try int(fields, 4), ttlMs: try int(fields, 6),
-                              checkoutID: checkout.isEmpty ? nil : checkout)
+            return HoldRecord(
+                id: id, eventID: eventID, userID: userID, seatIDs: seats(fields, 1), fence: try int(fields, 2),
+                createdAtMs: try int(fields, 3), expiresAtMs: try int(fields, 4), ttlMs: try int(fields, 6),
+                checkoutID: checkout.isEmpty ? nil : checkout)
         }.sorted { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
     }
 
     public func soldSeats(eventID: String) async throws -> [String: String] {
         let pairs = try await run(RedisHotScripts.soldSeats, eventID, ["sold", "-"]).first?.array ?? []
-        return Dictionary(stride(from: 0, to: pairs.count - 1, by: 2).compactMap { index in
-            pairs[index].string.flatMap { seat in pairs[index + 1].string.map { (seat, $0) } }
-        }, uniquingKeysWith: { first, _ in first })
+        return Dictionary(
+            stride(from: 0, to: pairs.count - 1, by: 2).compactMap { index in
+                pairs[index].string.flatMap { seat in pairs[index + 1].string.map { (seat, $0) } }
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     public func loadBooked(eventID: String, bookings: [String: String]) async throws {

@@ -23,7 +23,9 @@ public final class RedisScript: Sendable {
 
     private func loadedSHA(_ client: RedisClient, reload: Bool) async throws -> String {
         if !reload, let known = sha.withLock({ $0 }) { return known }
-        guard let loaded = try await client.send("SCRIPT", "LOAD", source).string else { throw RedisError.protocolError("SCRIPT LOAD returned no digest") }
+        guard let loaded = try await client.send("SCRIPT", "LOAD", source).string else {
+            throw RedisError.protocolError("SCRIPT LOAD returned no digest")
+        }
         sha.withLock { $0 = loaded }
         return loaded
     }

@@ -1,5 +1,5 @@
-import PulseEngine
 import GRDB
+import PulseEngine
 
 /// The embedded durable store: SQLite through GRDB. A file under the data directory in
 /// production (WAL, `synchronous=FULL`, busy timeout, so several processes may share it), or an
@@ -66,7 +66,9 @@ public final class SQLiteDurableStore: DurableStore {
         try await write { db in
             do {
                 try Self.insert(user, db)
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            } catch let error as DatabaseError
+                where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+            {
                 throw DurableStoreError.emailTaken
             }
         }
@@ -84,8 +86,9 @@ public final class SQLiteDurableStore: DurableStore {
     }
 
     private static func user(_ row: Row) -> UserRecord {
-        UserRecord(id: row["id"], name: row["name"], email: row["email"], passwordHash: row["password_hash"],
-                   role: UserRecord.Role(rawValue: row["role"]) ?? .user, createdAtMs: row["created_at_ms"])
+        UserRecord(
+            id: row["id"], name: row["name"], email: row["email"], passwordHash: row["password_hash"],
+            role: UserRecord.Role(rawValue: row["role"]) ?? .user, createdAtMs: row["created_at_ms"])
     }
 
     public func user(id: String) async throws -> UserRecord? {
@@ -115,9 +118,10 @@ public final class SQLiteDurableStore: DurableStore {
     // MARK: Events
 
     private static func event(_ row: Row) -> EventRecord {
-        EventRecord(id: row["id"], title: row["title"], venue: row["venue"], date: row["date"], description: row["description"],
-                    isActive: row["is_active"], rows: row["rows"], cols: row["cols"], priceCents: row["price_cents"],
-                    createdAtMs: row["created_at_ms"])
+        EventRecord(
+            id: row["id"], title: row["title"], venue: row["venue"], date: row["date"], description: row["description"],
+            isActive: row["is_active"], rows: row["rows"], cols: row["cols"], priceCents: row["price_cents"],
+            createdAtMs: row["created_at_ms"])
     }
 
     public func createEvent(_ event: EventRecord) async throws {
@@ -127,13 +131,17 @@ public final class SQLiteDurableStore: DurableStore {
                     INSERT INTO events (id, title, venue, date, description, is_active, rows, cols, price_cents, created_at_ms)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [event.id, event.title, event.venue, event.date, event.description, event.isActive, event.rows,
-                            event.cols, event.priceCents, event.createdAtMs])
+                arguments: [
+                    event.id, event.title, event.venue, event.date, event.description, event.isActive, event.rows,
+                    event.cols, event.priceCents, event.createdAtMs,
+                ])
         }
     }
 
     public func event(id: String) async throws -> EventRecord? {
-        try await read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE id = ? AND deleted = 0"), arguments: [id]).map(Self.event) }
+        try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE id = ? AND deleted = 0"), arguments: [id]).map(Self.event)
+        }
     }
 
     public func activeEvents() async throws -> [EventRecord] {
@@ -180,9 +188,10 @@ public final class SQLiteDurableStore: DurableStore {
     private static func booking(_ row: Row, _ db: Database) throws -> BookingRecord {
         let id: String = row["id"]
         let seats = try String.fetchAll(db, sql: "SELECT seat_id FROM booking_seats WHERE booking_id = ? ORDER BY position", arguments: [id])
-        return BookingRecord(id: id, eventID: row["event_id"], userID: row["user_id"], seatIDs: seats, totalCents: row["total_cents"],
-                             status: row["status"], idempotencyKey: row["idempotency_key"], createdAtMs: row["created_at_ms"],
-                             cancelledAtMs: row["cancelled_at_ms"], cancellationReason: row["cancellation_reason"])
+        return BookingRecord(
+            id: id, eventID: row["event_id"], userID: row["user_id"], seatIDs: seats, totalCents: row["total_cents"],
+            status: row["status"], idempotencyKey: row["idempotency_key"], createdAtMs: row["created_at_ms"],
+            cancelledAtMs: row["cancelled_at_ms"], cancellationReason: row["cancellation_reason"])
     }
 
     private static func values(_ seats: [String]) -> String {
@@ -192,31 +201,39 @@ public final class SQLiteDurableStore: DurableStore {
     public func commitBooking(_ booking: NewBooking) async throws -> BookingCommit {
         try await write { db in
             if let key = booking.idempotencyKey,
-               let row = try Row.fetchOne(db, sql: "SELECT * FROM bookings WHERE user_id = ? AND idempotency_key = ?", arguments: [booking.userID, key]) {
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM bookings WHERE user_id = ? AND idempotency_key = ?", arguments: [booking.userID, key])
+            {
                 return .duplicateKey(try Self.booking(row, db))
             }
             let seatArgs = StatementArguments([booking.eventID]) + StatementArguments(booking.seatIDs)
             let floors = try Row.fetchAll(
                 db, sql: "SELECT seat_id, floor FROM fence_floors WHERE event_id = ? AND seat_id IN (\(Self.values(booking.seatIDs)))",
                 arguments: seatArgs)
-            let fenced = floors.filter { ($0["floor"] as Int64) > booking.fences[$0["seat_id"] as String, default: 0] }.map { $0["seat_id"] as String }
+            let fenced = floors.filter { ($0["floor"] as Int64) > booking.fences[$0["seat_id"] as String, default: 0] }.map {
+                $0["seat_id"] as String
+            }
             if !fenced.isEmpty { return .fencedOff(fenced.sorted()) }
             let taken = try String.fetchAll(
                 db, sql: "SELECT seat_id FROM seat_claims WHERE event_id = ? AND seat_id IN (\(Self.values(booking.seatIDs))) ORDER BY seat_id",
                 arguments: seatArgs)
             if !taken.isEmpty { return .seatsTaken(taken) }
             try db.execute(
-                sql: "INSERT INTO bookings (id, event_id, user_id, total_cents, status, idempotency_key, created_at_ms) VALUES (?, ?, ?, ?, 'confirmed', ?, ?)",
+                sql:
+                    "INSERT INTO bookings (id, event_id, user_id, total_cents, status, idempotency_key, created_at_ms) VALUES (?, ?, ?, ?, 'confirmed', ?, ?)",
                 arguments: [booking.id, booking.eventID, booking.userID, booking.totalCents, booking.idempotencyKey, booking.createdAtMs])
             for (position, seat) in booking.seatIDs.enumerated() {
                 try db.execute(
                     sql: "INSERT INTO seat_claims (event_id, seat_id, booking_id, fence, position) VALUES (?, ?, ?, ?, ?)",
                     arguments: [booking.eventID, seat, booking.id, booking.fences[seat, default: 0], position])
-                try db.execute(sql: "INSERT INTO booking_seats (booking_id, position, seat_id) VALUES (?, ?, ?)", arguments: [booking.id, position, seat])
+                try db.execute(
+                    sql: "INSERT INTO booking_seats (booking_id, position, seat_id) VALUES (?, ?, ?)", arguments: [booking.id, position, seat])
             }
-            return .committed(BookingRecord(id: booking.id, eventID: booking.eventID, userID: booking.userID, seatIDs: booking.seatIDs,
-                                            totalCents: booking.totalCents, status: "confirmed", idempotencyKey: booking.idempotencyKey,
-                                            createdAtMs: booking.createdAtMs))
+            return .committed(
+                BookingRecord(
+                    id: booking.id, eventID: booking.eventID, userID: booking.userID, seatIDs: booking.seatIDs,
+                    totalCents: booking.totalCents, status: "confirmed", idempotencyKey: booking.idempotencyKey,
+                    createdAtMs: booking.createdAtMs))
         }
     }
 
@@ -257,8 +274,9 @@ public final class SQLiteDurableStore: DurableStore {
             guard let row = try Row.fetchOne(db, sql: sql, arguments: arguments) else { return .notFound }
             var booking = try Self.booking(row, db)
             if booking.isCancelled { return .alreadyCancelled(booking) }
-            try db.execute(sql: "UPDATE bookings SET status = ?, cancelled_at_ms = ?, cancellation_reason = ? WHERE id = ?",
-                           arguments: [BookingRecord.cancelled, request.atMs, request.reason, request.bookingID])
+            try db.execute(
+                sql: "UPDATE bookings SET status = ?, cancelled_at_ms = ?, cancellation_reason = ? WHERE id = ?",
+                arguments: [BookingRecord.cancelled, request.atMs, request.reason, request.bookingID])
             try db.execute(sql: "DELETE FROM seat_claims WHERE booking_id = ?", arguments: [request.bookingID])
             booking.status = BookingRecord.cancelled
             booking.cancelledAtMs = request.atMs

@@ -1,4 +1,5 @@
 import PulseHistory
+
 /// A scenario file (`Scenarios/*.yaml`, documented in `Scenarios/README.md`): a named race worth
 /// keeping, as the simulation it runs and the invariants it checks.
 public struct Scenario: Sendable, Equatable {

@@ -38,7 +38,10 @@ public enum ScenarioParser {
             simulation.rampMs = Int64(try users.int("ramp_ms", 0...86_400_000, default: 0))
             switch try users.optionalString("arrival") ?? "closed" {
             case "closed":
-                if users.has("rate_per_second") { throw ScenarioError(line: users.line(of: "rate_per_second"), field: "users.rate_per_second", problem: "only an open arrival has a rate") }
+                if users.has("rate_per_second") {
+                    throw ScenarioError(
+                        line: users.line(of: "rate_per_second"), field: "users.rate_per_second", problem: "only an open arrival has a rate")
+                }
             case "open":
                 simulation.arrival = .open(perSecond: try users.number("rate_per_second", 0.001...1_000_000))
             default:
@@ -121,8 +124,9 @@ public enum ScenarioParser {
             if let jumps = try faults.mappings("clock_jumps") {
                 simulation.clockJumps = try jumps.map { jump in
                     var jump = jump
-                    let result = SimConfiguration.ClockJump(atMs: Int64(try jump.int("at_ms", 0...86_400_000, required: true)),
-                                                            byMs: Int64(try jump.int("by_ms", -86_400_000...86_400_000, required: true)))
+                    let result = SimConfiguration.ClockJump(
+                        atMs: Int64(try jump.int("at_ms", 0...86_400_000, required: true)),
+                        byMs: Int64(try jump.int("by_ms", -86_400_000...86_400_000, required: true)))
                     try jump.finish()
                     return result
                 }
@@ -263,8 +267,9 @@ struct MappingReader {
         guard let items = field.value.sequence else { throw fail("checks", field.line, "expected 'all' or a list of invariants") }
         return try items.map { item in
             guard let name = item.string, let invariant = Invariant(rawValue: name) else {
-                throw fail("checks", item.mark?.line ?? field.line,
-                           "unknown invariant '\(item.string ?? "?")'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw fail(
+                    "checks", item.mark?.line ?? field.line,
+                    "unknown invariant '\(item.string ?? "?")'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return invariant
         }

@@ -1,4 +1,5 @@
 import PulseHistory
+
 /// Writes a scenario as a file `ScenarioParser` reads back to the same scenario.
 public enum ScenarioWriter {
     public static func yaml(_ scenario: Scenario) -> String {
@@ -29,15 +30,23 @@ public enum ScenarioWriter {
         if s.pauseProbability > 0 { faults.append("  pause: { probability: \(number(s.pauseProbability)), ms: \(s.pauseMs) }") }
         if s.durableFailureProbability > 0 { faults.append("  durable_errors: { probability: \(number(s.durableFailureProbability)) }") }
         if s.clientCrashProbability > 0 { faults.append("  client_crash: { probability: \(number(s.clientCrashProbability)) }") }
-        if s.subscriberDropProbability > 0 { faults.append("  subscriber_drop: { probability: \(number(s.subscriberDropProbability)), ms: \(s.subscriberDropMs) }") }
-        if !s.hotStateLossAtMs.isEmpty { faults.append("  hot_state_loss: { at_ms: [\(s.hotStateLossAtMs.map(String.init).joined(separator: ", "))] }") }
+        if s.subscriberDropProbability > 0 {
+            faults.append("  subscriber_drop: { probability: \(number(s.subscriberDropProbability)), ms: \(s.subscriberDropMs) }")
+        }
+        if !s.hotStateLossAtMs.isEmpty {
+            faults.append("  hot_state_loss: { at_ms: [\(s.hotStateLossAtMs.map(String.init).joined(separator: ", "))] }")
+        }
         func list(_ values: [Int64]) -> String { "[\(values.map(String.init).joined(separator: ", "))]" }
         if s.requestDelayProbability + s.requestDropProbability + s.responseDropProbability + s.requestDuplicateProbability > 0 {
-            faults.append("  requests: { delay: \(number(s.requestDelayProbability)), delay_ms_max: \(s.requestDelayMsMax), drop: \(number(s.requestDropProbability)), "
-                + "response_drop: \(number(s.responseDropProbability)), duplicate: \(number(s.requestDuplicateProbability)), timeout_ms: \(s.clientTimeoutMs) }")
+            faults.append(
+                "  requests: { delay: \(number(s.requestDelayProbability)), delay_ms_max: \(s.requestDelayMsMax), drop: \(number(s.requestDropProbability)), "
+                    + "response_drop: \(number(s.responseDropProbability)), duplicate: \(number(s.requestDuplicateProbability)), timeout_ms: \(s.clientTimeoutMs) }"
+            )
         }
         if s.messageDelayProbability + s.messageDropProbability > 0 {
-            faults.append("  messages: { delay: \(number(s.messageDelayProbability)), delay_ms_max: \(s.messageDelayMsMax), drop: \(number(s.messageDropProbability)) }")
+            faults.append(
+                "  messages: { delay: \(number(s.messageDelayProbability)), delay_ms_max: \(s.messageDelayMsMax), drop: \(number(s.messageDropProbability)) }"
+            )
         }
         if !s.failoverAtMs.isEmpty { faults.append("  failover: { at_ms: \(list(s.failoverAtMs)), lag_ms: \(s.failoverLagMs) }") }
         if !s.clockJumps.isEmpty {

@@ -1,5 +1,4 @@
 import PulseProtocol
-import PulseProtocol
 
 /// What one deterministic run simulates: the venue, the users and their behaviour mix, the
 /// engine's limits. (Scenario files will map onto this; see the simulator issue.)

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import NIOWebSocket
 import HummingbirdWSClient
 import Logging
+import NIOWebSocket
 import Synchronization
 
 /// One WebSocket connection to a live endpoint (the Pulse live protocol, PB-LIVE), over
@@ -94,8 +94,16 @@ public final class LiveConnection: Sendable {
     /// `what` and the messages seen when it does not.
     @discardableResult
     public func waitUntil(seconds: Double = 5, _ what: String, _ condition: ([Message]) -> Bool) async throws -> [Message] {
-        try await poll(seconds: seconds, { let seen = messages; return condition(seen) ? seen : nil }, gaveUp: { closed }) {
-            APIError("\(what): not seen within \(seconds) s\(closed ? " (connection closed\(failure.map { ": \($0)" } ?? ""))" : ""); received \(messages.suffix(5).map(\.text))")
+        try await poll(
+            seconds: seconds,
+            {
+                let seen = messages
+                return condition(seen) ? seen : nil
+            }, gaveUp: { closed }
+        ) {
+            APIError(
+                "\(what): not seen within \(seconds) s\(closed ? " (connection closed\(failure.map { ": \($0)" } ?? ""))" : ""); received \(messages.suffix(5).map(\.text))"
+            )
         }
     }
 

@@ -19,7 +19,8 @@ public final class MongoServerProcess: @unchecked Sendable {
     public init() async throws {
         for attempt in 1...3 {
             port = try await freeLoopbackPort()
-            storagePath = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-mongo-\(port)-\(ProcessInfo.processInfo.processIdentifier)").path
+            storagePath =
+                FileManager.default.temporaryDirectory.appendingPathComponent("pulse-mongo-\(port)-\(ProcessInfo.processInfo.processIdentifier)").path
             try? FileManager.default.removeItem(atPath: storagePath)
             do {
                 try await start()
@@ -89,7 +90,8 @@ public final class MongoServerProcess: @unchecked Sendable {
         if let process, !process.isRunning {
             // It died by itself (kill() forgets the process): say why, for the log of the run it broke.
             let log = (try? String(contentsOfFile: storagePath + ".log", encoding: .utf8)) ?? ""
-            FileHandle.standardError.write(Data("\(Self.executable) on port \(port) had died (status \(process.terminationStatus)): \(log.suffix(1_000))\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(Self.executable) on port \(port) had died (status \(process.terminationStatus)): \(log.suffix(1_000))\n".utf8))
         }
         kill()
         try? FileManager.default.removeItem(atPath: storagePath)

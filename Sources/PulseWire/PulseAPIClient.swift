@@ -49,8 +49,10 @@ public struct PulseAPIClient: Sendable {
 
     /// Sends `method path` with an optional bearer `token` and JSON `body`; never throws for an HTTP status.
     /// Throws when the server cannot be reached within `timeout`.
-    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, json body: [String: Any]? = nil,
-                     headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIReply {
+    public func call(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, json body: [String: Any]? = nil,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> APIReply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -72,8 +74,10 @@ public struct PulseAPIClient: Sendable {
     }
 
     /// Sends `method path` with a raw body (bad-input checks: malformed JSON, oversized bodies).
-    public func call(_ method: HTTPMethod, _ path: String, token: String? = nil, rawBody: String, contentType: String = "application/json",
-                     headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIReply {
+    public func call(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, rawBody: String, contentType: String = "application/json",
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> APIReply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -87,14 +91,17 @@ public struct PulseAPIClient: Sendable {
         let response = try await http.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: Self.responseBytesMax)
         let object = bytes.readableBytes == 0 ? nil : try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))
-        return APIReply(status: Int(response.status.code), json: object as? [String: Any] ?? [:], headers: response.headers,
-                        text: String(decoding: bytes.readableBytesView, as: UTF8.self))
+        return APIReply(
+            status: Int(response.status.code), json: object as? [String: Any] ?? [:], headers: response.headers,
+            text: String(decoding: bytes.readableBytesView, as: UTF8.self))
     }
 
     /// Logs in and returns the token. Throws ``APIError`` unless the server answers 200 with a token.
     public func login(email: String, password: String) async throws -> String {
         let reply = try await call(.POST, "/api/v1/users/login", json: ["email": email, "password": password])
-        guard reply.status == 200, let token = reply.json["token"] as? String else { throw APIError("login of \(email) failed: \(reply.status) \(reply.json)") }
+        guard reply.status == 200, let token = reply.json["token"] as? String else {
+            throw APIError("login of \(email) failed: \(reply.status) \(reply.json)")
+        }
         return token
     }
 
@@ -109,11 +116,15 @@ public struct PulseAPIClient: Sendable {
 
     /// Creates an event of `rows` × `cols` seats (admin) and returns its id.
     public func createEvent(adminToken: String, title: String, rows: Int, cols: Int, price: Double) async throws -> String {
-        let reply = try await call(.POST, "/api/v1/events", token: adminToken, json: [
-            "title": title, "venue": "Pulse Hall", "date": "2030-01-01T20:00:00Z",
-            "venueConfig": ["rows": rows, "cols": cols, "price": price],
-        ])
-        guard reply.status == 201, let id = reply.object("event").documentID else { throw APIError("event creation failed: \(reply.status) \(reply.json)") }
+        let reply = try await call(
+            .POST, "/api/v1/events", token: adminToken,
+            json: [
+                "title": title, "venue": "Pulse Hall", "date": "2030-01-01T20:00:00Z",
+                "venueConfig": ["rows": rows, "cols": cols, "price": price],
+            ])
+        guard reply.status == 201, let id = reply.object("event").documentID else {
+            throw APIError("event creation failed: \(reply.status) \(reply.json)")
+        }
         return id
     }
 }

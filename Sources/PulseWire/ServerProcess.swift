@@ -25,8 +25,10 @@ public final class ServerProcess: @unchecked Sendable {
     /// waits (up to `readySeconds`) until `/healthz` answers. Throws ``APIError`` if it does not.
     /// Without `dataDirectory` it gets a fresh one of its own, removed when it stops; several
     /// instances given one directory share its SQLite database.
-    public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
-                readySeconds: Double = 30) async throws {
+    public init(
+        executable: String, arguments: [String] = [], environment: [String: String] = [:], dataDirectory: String? = nil,
+        readySeconds: Double = 30
+    ) async throws {
         let port = try await freeLoopbackPort()
         self.port = port
         baseURL = "http://127.0.0.1:\(port)"
@@ -34,7 +36,8 @@ public final class ServerProcess: @unchecked Sendable {
             self.dataDirectory = URL(fileURLWithPath: dataDirectory)
             ownsDataDirectory = false
         } else {
-            self.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-server-\(port)-\(ProcessInfo.processInfo.processIdentifier)")
+            self.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "pulse-server-\(port)-\(ProcessInfo.processInfo.processIdentifier)")
             ownsDataDirectory = true
             try? FileManager.default.removeItem(at: self.dataDirectory)
         }

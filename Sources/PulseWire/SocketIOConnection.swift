@@ -38,7 +38,8 @@ public final class SocketIOConnection: Sendable {
     /// Connects to the server at `baseURL` (`http://host:port`) with `auth` (the seed expects
     /// `{"token": "Bearer <jwt>"}`).
     public init(baseURL: String, auth: [String: Any]) {
-        let url = baseURL.replacingOccurrences(of: "https://", with: "wss://").replacingOccurrences(of: "http://", with: "ws://")
+        let url =
+            baseURL.replacingOccurrences(of: "https://", with: "wss://").replacingOccurrences(of: "http://", with: "ws://")
             + "/socket.io/?EIO=4&transport=websocket"
         let (stream, continuation) = AsyncStream<String>.makeStream()
         outgoing = continuation
@@ -58,8 +59,8 @@ public final class SocketIOConnection: Sendable {
                         for try await message in inbound.messages(maxSize: 1 << 22) {
                             guard case .text(let text) = message, let kind = text.first else { continue }
                             switch kind {
-                            case "0": try await outbound.write(.text(connect)) // Engine.IO open: join the default namespace
-                            case "2": try await outbound.write(.text("3")) // ping -> pong
+                            case "0": try await outbound.write(.text(connect))  // Engine.IO open: join the default namespace
+                            case "2": try await outbound.write(.text("3"))  // ping -> pong
                             case "1": group.cancelAll()
                             case "4": Self.handle(String(text.dropFirst()), shared)
                             default: continue
@@ -110,10 +111,13 @@ public final class SocketIOConnection: Sendable {
 
     /// Waits until the namespace is joined; throws ``APIError`` with the server's connect error.
     public func waitConnected(seconds: Double = 5) async throws {
-        try await poll(seconds: seconds, {
-            if let error = connectError { throw APIError("connect_error: \(error)") }
-            return connected ? () : nil
-        }, gaveUp: { closed }) {
+        try await poll(
+            seconds: seconds,
+            {
+                if let error = connectError { throw APIError("connect_error: \(error)") }
+                return connected ? () : nil
+            }, gaveUp: { closed }
+        ) {
             APIError("not connected within \(seconds) s\(shared.state.withLock { $0.failure }.map { ": \($0)" } ?? "")")
         }
     }

@@ -32,11 +32,13 @@ struct CreateAdmin: AsyncParsableCommand {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("bcrypt cost must be 4...31") }
         let directory = dataDir ?? environment("PULSE_DATA_DIR") ?? "./pulse-data"
         let mongoURL = mongo ?? environment("PULSE_MONGO_URL")
-        let durable: any DurableStore = if let open = try mongoStore(mongoURL, logger: Logger(label: "pulse")) { try await open() } else { try PulseServer.openSQLite(directory) }
+        let durable: any DurableStore =
+            if let open = try mongoStore(mongoURL, logger: Logger(label: "pulse")) { try await open() } else { try PulseServer.openSQLite(directory) }
         do {
-            let admin = try await AccountService.ensureAdmin(email: email, password: password, name: name, durable: durable,
-                                                             hasher: PasswordHasher(cost: UInt8(bcryptCost)),
-                                                             ids: SecureIdentifierSource(), clock: SystemClock())
+            let admin = try await AccountService.ensureAdmin(
+                email: email, password: password, name: name, durable: durable,
+                hasher: PasswordHasher(cost: UInt8(bcryptCost)),
+                ids: SecureIdentifierSource(), clock: SystemClock())
             print("admin \(admin.email) (id \(admin.id)) is ready in \(mongoURL == nil ? directory : "MongoDB")")
         } catch let error as PulseError {
             throw ValidationError(error.message)

@@ -34,8 +34,11 @@ struct SimBenchCommand: AsyncParsableCommand {
             let wall = (ContinuousClock.now - started).seconds
             guard outcome.violations.isEmpty else { throw ValidationError("seed \(simulation.seed) broke an invariant; benchmark void") }
             let rate = Double(outcome.steps) / wall
-            print(String(format: "%@ seed %-8llu %9d  %8.2f  %8.0f  %12.1f  %.2fx", parsed.name.padding(toLength: 15, withPad: " ", startingAt: 0), simulation.seed,
-                         outcome.steps, wall, rate, Double(outcome.virtualMs) / 1000 / wall, rate / bareRate))
+            print(
+                String(
+                    format: "%@ seed %-8llu %9d  %8.2f  %8.0f  %12.1f  %.2fx", parsed.name.padding(toLength: 15, withPad: " ", startingAt: 0),
+                    simulation.seed,
+                    outcome.steps, wall, rate, Double(outcome.virtualMs) / 1000 / wall, rate / bareRate))
         }
     }
 }
@@ -69,8 +72,10 @@ struct CheckerBenchCommand: AsyncParsableCommand {
             let history = try await SimBenchmarks.history(records: size, base: base, recordsPerUser: perUser)
             let generateSeconds = (ContinuousClock.now - generated).seconds
             let timing = SimBenchmarks.checker(history)
-            print(String(format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d", history.count, generateSeconds, timing.checker,
-                         Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations))
+            print(
+                String(
+                    format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d", history.count, generateSeconds, timing.checker,
+                    Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations))
         }
     }
 }

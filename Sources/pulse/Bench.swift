@@ -9,7 +9,9 @@ import PulseWire
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the reference server (results are ratios against a reference measured in the same run).",
-        subcommands: [FlashSaleCommand.self, FanoutCommand.self, HoldsCommand.self, CheckoutsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self])
+        subcommands: [
+            FlashSaleCommand.self, FanoutCommand.self, HoldsCommand.self, CheckoutsCommand.self, SimBenchCommand.self, CheckerBenchCommand.self,
+        ])
 }
 
 /// `pulse bench fanout`: live fan-out latency at several subscriber counts.
@@ -34,7 +36,9 @@ struct FanoutCommand: AsyncParsableCommand {
 
     func run() async throws {
         let counts = subscribers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !counts.isEmpty, counts.allSatisfy({ (1...50_000).contains($0) }) else { throw ValidationError("--subscribers must list counts 1...50000") }
+        guard !counts.isEmpty, counts.allSatisfy({ (1...50_000).contains($0) }) else {
+            throw ValidationError("--subscribers must list counts 1...50000")
+        }
         guard (1...10_000).contains(changes) else { throw ValidationError("--changes must be 1...10000") }
         var child: ServerProcess?
         let benchmark: FanoutBenchmark
@@ -46,7 +50,8 @@ struct FanoutCommand: AsyncParsableCommand {
         } else {
             let server = try await ServerProcess(executable: ServerProcess.currentExecutable)
             child = server
-            benchmark = FanoutBenchmark(api: PulseAPIClient(baseURL: server.baseURL), adminEmail: server.adminEmail, adminPassword: server.adminPassword)
+            benchmark = FanoutBenchmark(
+                api: PulseAPIClient(baseURL: server.baseURL), adminEmail: server.adminEmail, adminPassword: server.adminPassword)
         }
         defer { child?.stop() }
         print("fan-out: \(changes) changes per row, latency from sending the REST request to receipt by each subscriber")
@@ -56,8 +61,10 @@ struct FanoutCommand: AsyncParsableCommand {
             let result = try await benchmark.run(subscribers: count, changes: changes)
             let ratio = reference.map { String(format: "%.1fx", result.delivery.p99Ms / max($0, 0.001)) } ?? "reference"
             reference = reference ?? result.delivery.p99Ms
-            print(String(format: "%11d  %9.1f  %15.2f  %6.2f  %6.2f  %18.2f  %6.2f  %@", count, result.connectSeconds, result.delivery.p50Ms,
-                         result.delivery.p99Ms, result.delivery.maxMs, result.completion.p50Ms, result.completion.maxMs, ratio))
+            print(
+                String(
+                    format: "%11d  %9.1f  %15.2f  %6.2f  %6.2f  %18.2f  %6.2f  %@", count, result.connectSeconds, result.delivery.p50Ms,
+                    result.delivery.p99Ms, result.delivery.maxMs, result.completion.p50Ms, result.completion.maxMs, ratio))
         }
     }
 }
@@ -86,13 +93,15 @@ struct HoldsCommand: AsyncParsableCommand {
         let counts = try loadCounts(concurrency: concurrency, seconds: seconds, allowed: 1...1024)
         let redis = try await RedisServerProcess()
         defer { redis.stop() }
-        let server = try await ServerProcess(executable: ServerProcess.currentExecutable,
-                                             arguments: ["--redis", redis.url, "--hold-ttl", "5", "--max-held-seats", "1300"])
+        let server = try await ServerProcess(
+            executable: ServerProcess.currentExecutable,
+            arguments: ["--redis", redis.url, "--hold-ttl", "5", "--max-held-seats", "1300"])
         defer { server.stop() }
         try await withLoadClient(connections: counts.max()!) { http in
             let api = PulseAPIClient(baseURL: server.baseURL, http: http)
-            let benchmark = try await HoldsBenchmark.prepare(api: api, adminEmail: server.adminEmail, adminPassword: server.adminPassword,
-                                                             eventCount: 64, users: counts.max()!)
+            let benchmark = try await HoldsBenchmark.prepare(
+                api: api, adminEmail: server.adminEmail, adminPassword: server.adminPassword,
+                eventCount: 64, users: counts.max()!)
             let client = RedisClient(try RedisConfiguration(url: redis.url))
             let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             let command = try await RedisHotStore.benchmarkHoldCommand(client: client, eventID: "benchmark-reference", generation: 1, nowMs: nowMs)
@@ -102,9 +111,11 @@ struct HoldsCommand: AsyncParsableCommand {
             for count in counts {
                 let result = try await benchmark.run(concurrency: count, seconds: seconds)
                 let reference = try RedisBenchmarkReference.run(port: redis.port, concurrency: count, requests: referenceRequests, command: command)
-                print(String(format: "%7d  %12.0f  %6.2f  %6.2f  %7d  %9d  %17.0f  %6.3f  %6.3f  %14.2f", count, result.requestsPerSecond,
-                             result.latency.p50Ms, result.latency.p99Ms, result.granted, result.conflicts, reference.requestsPerSecond,
-                             reference.p50Ms, reference.p99Ms, result.requestsPerSecond / reference.requestsPerSecond))
+                print(
+                    String(
+                        format: "%7d  %12.0f  %6.2f  %6.2f  %7d  %9d  %17.0f  %6.3f  %6.3f  %14.2f", count, result.requestsPerSecond,
+                        result.latency.p50Ms, result.latency.p99Ms, result.granted, result.conflicts, reference.requestsPerSecond,
+                        reference.p50Ms, reference.p99Ms, result.requestsPerSecond / reference.requestsPerSecond))
             }
         }
     }
@@ -146,13 +157,17 @@ struct FlashSaleCommand: AsyncParsableCommand {
         options.joinCounts = joins.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         options.changes = changes
         options.pulseTargets = try stores.split(separator: ",").map { name in
-            guard let target = FlashSaleBenchmark.PulseTarget(rawValue: String(name)) else { throw ValidationError("--stores lists embedded and/or redis") }
+            guard let target = FlashSaleBenchmark.PulseTarget(rawValue: String(name)) else {
+                throw ValidationError("--stores lists embedded and/or redis")
+            }
             return target
         }
         guard options.joinCounts.allSatisfy({ (1...50_000).contains($0) }), (1...100).contains(changes), (1...600).contains(seconds) else {
             throw ValidationError("--joins counts must be 1...50000, --changes 1...100, --seconds 1...600")
         }
-        guard FileManager.default.fileExists(atPath: "\(benchDir)/peers/seed-peer.js") else { throw ValidationError("no \(benchDir)/peers/seed-peer.js: run from the repository root or give --bench-dir") }
+        guard FileManager.default.fileExists(atPath: "\(benchDir)/peers/seed-peer.js") else {
+            throw ValidationError("no \(benchDir)/peers/seed-peer.js: run from the repository root or give --bench-dir")
+        }
         let report = try await FlashSaleBenchmark(options).run { print($0) }
         print(report.markdown)
         if let markdown { try report.markdown.write(toFile: markdown, atomically: true, encoding: .utf8) }

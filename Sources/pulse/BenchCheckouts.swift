@@ -32,17 +32,21 @@ struct CheckoutsCommand: AsyncParsableCommand {
         try await withLoadClient(connections: counts.max()!) { http in
             var targets: [CheckoutsBenchmark] = []
             for server in [sqliteServer, mongoServer] {
-                targets.append(try await CheckoutsBenchmark.prepare(api: PulseAPIClient(baseURL: server.baseURL, http: http), adminEmail: server.adminEmail,
-                                                                    adminPassword: server.adminPassword, eventCount: 16, users: counts.max()!))
+                targets.append(
+                    try await CheckoutsBenchmark.prepare(
+                        api: PulseAPIClient(baseURL: server.baseURL, http: http), adminEmail: server.adminEmail,
+                        adminPassword: server.adminPassword, eventCount: 16, users: counts.max()!))
             }
             print("checkouts: HTTP, \(seconds) s per row and store; MongoDB: \(secantus == nil ? "the given URL" : "SecantusDB (--sync-on-commit)")")
             print("clients  SQLite checkouts/s  p50 ms  p99 ms  MongoDB checkouts/s  p50 ms  p99 ms  MongoDB/SQLite")
             for count in counts {
                 let sqlite = try await targets[0].run(concurrency: count, seconds: seconds)
                 let mongo = try await targets[1].run(concurrency: count, seconds: seconds)
-                print(String(format: "%7d  %18.0f  %6.2f  %6.2f  %19.0f  %6.2f  %6.2f  %14.2f", count, sqlite.checkoutsPerSecond, sqlite.latency.p50Ms,
-                             sqlite.latency.p99Ms, mongo.checkoutsPerSecond, mongo.latency.p50Ms, mongo.latency.p99Ms,
-                             mongo.checkoutsPerSecond / sqlite.checkoutsPerSecond))
+                print(
+                    String(
+                        format: "%7d  %18.0f  %6.2f  %6.2f  %19.0f  %6.2f  %6.2f  %14.2f", count, sqlite.checkoutsPerSecond, sqlite.latency.p50Ms,
+                        sqlite.latency.p99Ms, mongo.checkoutsPerSecond, mongo.latency.p50Ms, mongo.latency.p99Ms,
+                        mongo.checkoutsPerSecond / sqlite.checkoutsPerSecond))
             }
         }
     }

@@ -15,8 +15,11 @@ func loadCounts(concurrency: String, seconds: Double, allowed: ClosedRange<Int>)
 /// Runs `body` with an HTTP client that opens up to `connections` connections per host, and shuts
 /// the client down after it, also when `body` throws.
 func withLoadClient<T>(connections: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
-    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(
-        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)))
+    let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            connectionPool: .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)))
     let result: T
     do {
         result = try await body(http)

@@ -39,7 +39,8 @@ struct Check: ParsableCommand {
         }
         for violation in violations.prefix(50) { print("  - \(violation)") }
         if let html {
-            try Data(HistoryHTMLReport(title: "pulse check \((file as NSString).lastPathComponent)", records: records).html().utf8).write(to: URL(fileURLWithPath: html))
+            try Data(HistoryHTMLReport(title: "pulse check \((file as NSString).lastPathComponent)", records: records).html().utf8).write(
+                to: URL(fileURLWithPath: html))
             print("report: \(html)")
         }
         if violations.count > 50 { print("  ... and \(violations.count - 50) more") }

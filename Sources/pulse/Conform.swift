@@ -21,7 +21,8 @@ struct Conform: AsyncParsableCommand {
             """)
 
     @Option(help: "The server's root URL.") var target: String = "http://127.0.0.1:5000"
-    @Option(help: "pulse (the Pulse Booking Protocol) or socketio (a seed-style server: its REST routes, live updates over Socket.IO 4).") var profile: String = "pulse"
+    @Option(help: "pulse (the Pulse Booking Protocol) or socketio (a seed-style server: its REST routes, live updates over Socket.IO 4).")
+    var profile: String = "pulse"
     @Option(help: "Run only the cases whose clause (or id) starts with this, e.g. PB-HOLD or PB-LIVE-7.") var only: String?
     @Option(help: "Write JUnit XML here.") var junit: String?
     @Option(help: "Write the JSON report here.") var json: String?
@@ -33,11 +34,15 @@ struct Conform: AsyncParsableCommand {
     @Option(help: "Admin email on a target without test control.") var adminEmail: String?
     @Option(help: "Admin password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Option(help: "Cases run at once.") var concurrency: Int = 4
-    @Option(help: ArgumentHelp("The target's lock (hold) TTL in seconds, for a target that cannot say (a seed-style server: LOCK_TTL).",
-                               discussion: "The seed races that need an expiry run only when it is 1...5 s; start the target with such a TTL to see them."))
+    @Option(
+        help: ArgumentHelp(
+            "The target's lock (hold) TTL in seconds, for a target that cannot say (a seed-style server: LOCK_TTL).",
+            discussion: "The seed races that need an expiry run only when it is 1...5 s; start the target with such a TTL to see them."))
     var targetHoldTtl: Double?
-    @Option(help: ArgumentHelp("A shell command that restarts the target: kill it hard and start it on the same stores.",
-                               discussion: "Unlocks the durability case (an acknowledged booking survives a crash); it runs last."))
+    @Option(
+        help: ArgumentHelp(
+            "A shell command that restarts the target: kill it hard and start it on the same stores.",
+            discussion: "Unlocks the durability case (an acknowledged booking survives a crash); it runs last."))
     var restartCommand: String?
     @Flag(help: "List the catalogue and exit.") var list = false
     @Flag(help: "Print which cases test each clause of SPEC.md (a Markdown table) and exit.") var coverage = false
@@ -45,14 +50,17 @@ struct Conform: AsyncParsableCommand {
 
     func run() async throws {
         if coverage {
-            guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else { throw ValidationError("cannot read \(spec) (give --spec PATH)") }
+            guard let text = try? String(contentsOfFile: spec, encoding: .utf8) else {
+                throw ValidationError("cannot read \(spec) (give --spec PATH)")
+            }
             print(ClauseCoverage(spec: text).document, terminator: "")
             return
         }
         if list {
             for testCase in Catalogue.all + Catalogue.cases(profile: .socketio).filter({ !Catalogue.all.map(\.id).contains($0.id) }) {
-                print("\(testCase.clause.padding(toLength: 15, withPad: " ", startingAt: 0)) \(testCase.requirement.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
-                      + "\(testCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(testCase.title)")
+                print(
+                    "\(testCase.clause.padding(toLength: 15, withPad: " ", startingAt: 0)) \(testCase.requirement.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                        + "\(testCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(testCase.title)")
             }
             print("\(Catalogue.all.count) cases in the pulse profile; the socketio profile runs \(Catalogue.cases(profile: .socketio).count)")
             return
@@ -62,16 +70,18 @@ struct Conform: AsyncParsableCommand {
         let cases = Catalogue.cases(profile: chosenProfile, clausePrefix: only)
         guard !cases.isEmpty else { throw ValidationError("no case matches '\(only ?? "")'") }
         if let targetHoldTtl, !(0.1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 0.1...86400 seconds") }
-        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
-                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
-                                       holdTTLSeconds: targetHoldTtl)
+        let runner = ConformanceRunner(
+            baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
+            adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
+            holdTTLSeconds: targetHoldTtl)
         var configured = runner
         configured.concurrency = concurrency
         configured.restartCommand = restartCommand
         let report: ConformanceReport
         do {
             report = try await configured.run(cases) { result in
-                FileHandle.standardError.write(Data("  \(result.grade.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(result.id)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("  \(result.grade.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\(result.id)\n".utf8))
             }
         } catch {
             throw ValidationError("cannot reach \(target): \(error)")

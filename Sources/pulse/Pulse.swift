@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `pulse`: the reference server and the tools around it.
 @main
@@ -24,5 +25,3 @@ func environment(_ name: String) -> String? {
     guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
     return value
 }
-
-import Foundation

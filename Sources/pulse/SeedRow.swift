@@ -38,12 +38,14 @@ struct SeedRow: Encodable {
         try container.encode(steps, forKey: .steps)
     }
 
-    static let header = "    seed   records  holds ok  refused  bookings  unknown  faults  violations  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
+    static let header =
+        "    seed   records  holds ok  refused  bookings  unknown  faults  violations  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
 
     var line: String {
-        String(format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, counts.records, counts.holdsGranted,
-               counts.holdsRefused, counts.bookings, counts.unanswered, counts.faults, violations.count, virtualSeconds, wallSeconds, steps,
-               Double(steps) / max(wallSeconds, 1e-9), virtualSeconds / max(wallSeconds, 1e-9)) + (swarm.map { "  \($0.summary)" } ?? "")
+        String(
+            format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, counts.records, counts.holdsGranted,
+            counts.holdsRefused, counts.bookings, counts.unanswered, counts.faults, violations.count, virtualSeconds, wallSeconds, steps,
+            Double(steps) / max(wallSeconds, 1e-9), virtualSeconds / max(wallSeconds, 1e-9)) + (swarm.map { "  \($0.summary)" } ?? "")
     }
 }
 
@@ -89,8 +91,12 @@ final class ProgressBar: @unchecked Sendable {
         let width = 30
         let filled = Int(done * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data(String(format: "\r  seed %llu [%@] %3.0f%% users done, %.1f virtual s, %d steps ", seed, bar, done * 100,
-                                                   Double(progress.virtualMs) / 1000, progress.steps).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "\r  seed %llu [%@] %3.0f%% users done, %.1f virtual s, %d steps ", seed, bar, done * 100,
+                    Double(progress.virtualMs) / 1000, progress.steps
+                ).utf8))
     }
 
     func clear() {

@@ -27,23 +27,40 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt cost, 4...31 (PULSE_BCRYPT_COST).") var bcryptCost: Int?
     @Option(help: "Sign-up and log-in attempts per client address per 15 minutes, shared by every instance on one Redis (PULSE_AUTH_RATE_LIMIT).")
     var authRateLimit: Int?
-    @Option(help: ArgumentHelp("Multiplies the per-user limits on holds (10/s, bursts of 30), checkouts (2/s, 10) and live messages (20/s, 60); 0 turns them off (PULSE_USER_RATE_SCALE).",
-                               valueName: "factor"))
+    @Option(
+        help: ArgumentHelp(
+            "Multiplies the per-user limits on holds (10/s, bursts of 30), checkouts (2/s, 10) and live messages (20/s, 60); 0 turns them off (PULSE_USER_RATE_SCALE).",
+            valueName: "factor"))
     var userRateScale: Double?
     @Option(help: "trace, debug, info, notice, warning, error or critical (PULSE_LOG_LEVEL).") var logLevel: String?
     @Option(help: "Keep hot state in Redis at this redis://[user[:password]@]host[:port][/db] URL instead of in memory (PULSE_REDIS_URL).")
     var redis: String?
-    @Option(help: "Keep durable state (users, events, bookings) in MongoDB at this mongodb://host[:port][/database][?options] URL instead of SQLite under --data-dir (PULSE_MONGO_URL).")
+    @Option(
+        help:
+            "Keep durable state (users, events, bookings) in MongoDB at this mongodb://host[:port][/database][?options] URL instead of SQLite under --data-dir (PULSE_MONGO_URL)."
+    )
     var mongo: String?
-    @Option(name: .customLong("cors-origin"),
-            help: "A browser origin (scheme://host[:port]) allowed to call the API cross-origin; repeat for more (PULSE_CORS_ORIGINS, comma-separated). None by default.")
+    @Option(
+        name: .customLong("cors-origin"),
+        help:
+            "A browser origin (scheme://host[:port]) allowed to call the API cross-origin; repeat for more (PULSE_CORS_ORIGINS, comma-separated). None by default."
+    )
     var corsOrigins: [String] = []
-    @Option(help: "Serve the browser app at / from this directory, read on every request (to work on the app), instead of the files shipped with the binary.")
+    @Option(
+        help:
+            "Serve the browser app at / from this directory, read on every request (to work on the app), instead of the files shipped with the binary."
+    )
     var webDir: String?
     @Flag(help: "Serve no browser app at /.") var noWebApp = false
-    @Option(help: "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production.")
+    @Option(
+        help:
+            "Run with a known defect, to prove a harness catches it: \(Mutant.allCases.map(\.rawValue).joined(separator: ", ")). Never in production."
+    )
     var mutant: String?
-    @Flag(help: "Offer the test-control profile of SPEC.md §14 for `pulse conform` (an admin token on request, short hold TTLs, named rate-limit clients, stalls). Never in production.")
+    @Flag(
+        help:
+            "Offer the test-control profile of SPEC.md §14 for `pulse conform` (an admin token on request, short hold TTLs, named rate-limit clients, stalls). Never in production."
+    )
     var testControl = false
 
     func run() async throws {
@@ -69,10 +86,12 @@ struct Serve: AsyncParsableCommand {
         config.bcryptCost = UInt8(cost)
         config.authRateLimit.attempts = try number(authRateLimit, "PULSE_AUTH_RATE_LIMIT") ?? 10
         guard config.authRateLimit.attempts > 0 else { throw ValidationError("the auth rate limit must be at least 1") }
-        if let scale = try userRateScale ?? environment("PULSE_USER_RATE_SCALE").map({ text in
-            guard let value = Double(text) else { throw ValidationError("PULSE_USER_RATE_SCALE must be a number, not '\(text)'") }
-            return value
-        }) {
+        if let scale = try userRateScale
+            ?? environment("PULSE_USER_RATE_SCALE").map({ text in
+                guard let value = Double(text) else { throw ValidationError("PULSE_USER_RATE_SCALE must be a number, not '\(text)'") }
+                return value
+            })
+        {
             guard scale >= 0, scale.isFinite else { throw ValidationError("the user rate scale must be 0 or more") }
             config.userRateLimits = config.userRateLimits.scaled(by: scale)
         }
@@ -83,7 +102,10 @@ struct Serve: AsyncParsableCommand {
 
         config.testControl = testControl
         config.webApp = noWebApp ? .none : webDir.map { .directory($0) } ?? .bundled
-        config.corsOrigins = corsOrigins.isEmpty ? (environment("PULSE_CORS_ORIGINS") ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty } : corsOrigins
+        config.corsOrigins =
+            corsOrigins.isEmpty
+            ? (environment("PULSE_CORS_ORIGINS") ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+            : corsOrigins
         if let bad = config.corsOrigins.first(where: { !PulseServer.isCORSOrigin($0) }) {
             throw ValidationError("'\(bad)' is not an origin: scheme://host[:port], http or https, no path")
         }
@@ -94,22 +116,32 @@ struct Serve: AsyncParsableCommand {
             }
             config.hooks.hotStore = { parsed.decorate($0) }
             config.hooks.catchUp = parsed.catchUp
-            logger.warning("running with a known defect: this server is broken on purpose", metadata: ["mutant": "\(parsed.rawValue)", "defect": "\(parsed.summary)"])
+            logger.warning(
+                "running with a known defect: this server is broken on purpose",
+                metadata: ["mutant": "\(parsed.rawValue)", "defect": "\(parsed.summary)"])
         }
         var hotStore: PulseServer.HotStoreFactory?
         if let url = redis ?? environment("PULSE_REDIS_URL") {
             let redisConfiguration: RedisConfiguration
             do { redisConfiguration = try RedisConfiguration(url: url) } catch { throw ValidationError("\(error)") }
             hotStore = { durable in RedisHotStore(client: RedisClient(redisConfiguration), recovery: .from(durable)) }
-            logger.info("hot state in Redis", metadata: ["host": "\(redisConfiguration.host)", "port": "\(redisConfiguration.port)",
-                                                          "database": "\(redisConfiguration.database)"])
+            logger.info(
+                "hot state in Redis",
+                metadata: [
+                    "host": "\(redisConfiguration.host)", "port": "\(redisConfiguration.port)",
+                    "database": "\(redisConfiguration.database)",
+                ])
         }
         let durableStore = try mongoStore(mongo ?? environment("PULSE_MONGO_URL"), logger: logger)
         let server = try await PulseServer.make(config, hotStore: hotStore, durableStore: durableStore, logger: logger)
         let host = host ?? environment("PULSE_HOST") ?? "127.0.0.1"
         let port = try number(port, "PULSE_PORT") ?? 5000
-        logger.info("pulse serve", metadata: ["host": "\(host)", "port": "\(port)", "durable": "\(durableStore == nil ? config.dataDirectory ?? "-" : "MongoDB")",
-                                              "holdTTLSeconds": "\(config.engine.holdTTLSeconds)"])
+        logger.info(
+            "pulse serve",
+            metadata: [
+                "host": "\(host)", "port": "\(port)", "durable": "\(durableStore == nil ? config.dataDirectory ?? "-" : "MongoDB")",
+                "holdTTLSeconds": "\(config.engine.holdTTLSeconds)",
+            ])
         try await server.makeApplication(host: host, port: port).runService()
     }
 

@@ -28,11 +28,21 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Write the history of the (last) run to this file (JSON Lines).") var history: String?
     @Flag(help: "List the mutants and exit.") var listMutants = false
     @Option(help: "On the first failure, shrink it and write the smallest failing scenario to this file.") var shrinkTo: String?
-    @Option(help: "Write a report to this directory: summary.json (every seed, its rates, counts and violations), and the history (seed-N.jsonl) and its HTML picture (seed-N.html: a timeline per seat, witnesses highlighted) of every failing seed, or of the one seed run.") var report: String?
+    @Option(
+        help:
+            "Write a report to this directory: summary.json (every seed, its rates, counts and violations), and the history (seed-N.jsonl) and its HTML picture (seed-N.html: a timeline per seat, witnesses highlighted) of every failing seed, or of the one seed run."
+    ) var report: String?
     @Flag(help: "Never show the progress bar (it shows only on a terminal).") var noProgress = false
-    @Option(help: "Wire mode: run the scenario's users and subscribers against this live server in real time (no faults injected).") var target: String?
-    @Option(help: "Wire mode's protocol: pulse (REST and the live WebSocket) or socketio (a seed-style server: one-seat locks and live updates over Socket.IO 4, checkout over REST).") var profile: String = "pulse"
-    @Option(help: "Wire mode: the target's hold (lock) TTL in seconds, when it cannot say (default: the scenario's; 600 with --profile socketio, the seed's).") var targetHoldTtl: Int?
+    @Option(help: "Wire mode: run the scenario's users and subscribers against this live server in real time (no faults injected).") var target:
+        String?
+    @Option(
+        help:
+            "Wire mode's protocol: pulse (REST and the live WebSocket) or socketio (a seed-style server: one-seat locks and live updates over Socket.IO 4, checkout over REST)."
+    ) var profile: String = "pulse"
+    @Option(
+        help:
+            "Wire mode: the target's hold (lock) TTL in seconds, when it cannot say (default: the scenario's; 600 with --profile socketio, the seed's)."
+    ) var targetHoldTtl: Int?
     @Option(help: "Wire mode: an admin account on a target without test control.") var adminEmail: String?
     @Option(help: "Wire mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
@@ -52,7 +62,9 @@ struct Sim: AsyncParsableCommand {
         guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds must be 1...100000") }
         if let report { try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true) }
         let first = seed ?? parsed.simulation.seed
-        print("\(parsed.name): \(parsed.simulation.users) users, \(parsed.simulation.rows * parsed.simulation.cols) seats\(chosenMutant.map { ", mutant \($0.rawValue)" } ?? "")")
+        print(
+            "\(parsed.name): \(parsed.simulation.users) users, \(parsed.simulation.rows * parsed.simulation.cols) seats\(chosenMutant.map { ", mutant \($0.rawValue)" } ?? "")"
+        )
         print(SeedRow.header)
         var failures: [(seed: UInt64, violations: [Violation])] = []
         var rows: [SeedRow] = []
@@ -65,15 +77,18 @@ struct Sim: AsyncParsableCommand {
             let outcome = try await SimRunner.run(simulation, mutant: chosenMutant, progress: onProgress)
             progress.clear()
             let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
-            let row = SeedRow(simulation: simulation, swarm: drawsRates ? SwarmDraw(seed: simulation.seed) : nil, outcome: outcome, violations: violations,
-                              wallSeconds: (ContinuousClock.now - started).seconds)
+            let row = SeedRow(
+                simulation: simulation, swarm: drawsRates ? SwarmDraw(seed: simulation.seed) : nil, outcome: outcome, violations: violations,
+                wallSeconds: (ContinuousClock.now - started).seconds)
             print(row.line)
             rows.append(row)
             let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { !violations.isEmpty || seeds == 1 ? $0 : nil }
             for file in [history, reportHistory].compactMap({ $0 }) { try writeHistory(outcome.history, to: file) }
             if let reportHistory {
-                let page = HistoryHTMLReport(title: "pulse sim \((path as NSString).lastPathComponent) seed \(simulation.seed)", records: outcome.history,
-                                             invariants: Set(parsed.checks)).html()
+                let page = HistoryHTMLReport(
+                    title: "pulse sim \((path as NSString).lastPathComponent) seed \(simulation.seed)", records: outcome.history,
+                    invariants: Set(parsed.checks)
+                ).html()
                 try Data(page.utf8).write(to: URL(fileURLWithPath: String(reportHistory.dropLast(".jsonl".count)) + ".html"))
             }
             if !violations.isEmpty { failures.append((simulation.seed, violations)) }
@@ -82,16 +97,21 @@ struct Sim: AsyncParsableCommand {
         for failure in failures {
             print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
             for violation in failure.violations.prefix(5) { print("  - \(violation)") }
-            print("  replay: pulse sim \(path) --seed \(failure.seed)\(drawsRates ? " --swarm" : "")\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl")
+            print(
+                "  replay: pulse sim \(path) --seed \(failure.seed)\(drawsRates ? " --swarm" : "")\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl"
+            )
         }
         if let shrinkTo, let failure = failures.first {
             let failing = configuration(parsed, seed: failure.seed)
             let invariant = failure.violations[0].invariant
             let shrunk = try await Shrinker.shrink(failing, mutant: chosenMutant, invariant: invariant)
-            let minimal = Scenario(name: "\(parsed.name)-shrunk", description: "\(parsed.name) shrunk to its smallest failure of \(invariant.rawValue)",
-                                   simulation: shrunk.configuration, checks: [invariant])
+            let minimal = Scenario(
+                name: "\(parsed.name)-shrunk", description: "\(parsed.name) shrunk to its smallest failure of \(invariant.rawValue)",
+                simulation: shrunk.configuration, checks: [invariant])
             try ScenarioWriter.yaml(minimal).write(toFile: shrinkTo, atomically: true, encoding: .utf8)
-            print("\nshrunk in \(shrunk.attempts) runs to \(shrunk.configuration.users) users x \(shrunk.configuration.operationsPerUser) operations, written to \(shrinkTo); witness:")
+            print(
+                "\nshrunk in \(shrunk.attempts) runs to \(shrunk.configuration.users) users x \(shrunk.configuration.operationsPerUser) operations, written to \(shrinkTo); witness:"
+            )
             for violation in shrunk.violations.prefix(3) { print("  - \(violation)") }
             print("  replay: pulse sim \(shrinkTo)\(mutant.map { " --mutant \($0)" } ?? "")")
         }
@@ -119,11 +139,14 @@ extension Sim {
             var seeds: [SeedRow]
             var failingSeeds: [UInt64]
         }
-        let summary = Summary(scenario: scenario.name, file: path, mutant: mutant, seeds: rows, failingSeeds: rows.filter { !$0.violations.isEmpty }.map(\.seed))
+        let summary = Summary(
+            scenario: scenario.name, file: path, mutant: mutant, seeds: rows, failingSeeds: rows.filter { !$0.violations.isEmpty }.map(\.seed))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"))
-        print("report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history (.jsonl) and HTML picture (.html) of each failing seed")")
+        print(
+            "report: \(directory)/summary.json\(summary.failingSeeds.isEmpty ? "" : " and the history (.jsonl) and HTML picture (.html) of each failing seed")"
+        )
     }
 }
 
@@ -132,25 +155,36 @@ extension Sim {
     private func runOnWire(_ scenario: Scenario, target: String) async throws {
         guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
         if let targetHoldTtl, !(1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 1...86400 seconds") }
-        guard seeds == 1, mutant == nil, shrinkTo == nil else { throw ValidationError("--seeds, --mutant and --shrink-to are for the deterministic mode, not --target") }
+        guard seeds == 1, mutant == nil, shrinkTo == nil else {
+            throw ValidationError("--seeds, --mutant and --shrink-to are for the deterministic mode, not --target")
+        }
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
-        let runner = ConformanceRunner(baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
-                                       adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
-                                       holdTTLSeconds: targetHoldTtl.map(Double.init))
+        let runner = ConformanceRunner(
+            baseURL: target, runID: SecureIdentifierSource().hex(bytes: 4), profile: chosenProfile, adminEmail: adminEmail,
+            adminPassword: adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"],
+            holdTTLSeconds: targetHoldTtl.map(Double.init))
         let session: TargetSession
         do { session = try await runner.prepare() } catch { throw ValidationError("cannot reach \(target): \(error)") }
         guard session.adminToken != nil else { throw ValidationError("\(target) offers no test control; give --admin-email and --admin-password") }
-        print("\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))")
+        print(
+            "\(scenario.name) on \(target) (\(chosenProfile.rawValue)): \(simulation.users) users, \(simulation.rows * simulation.cols) seats, real time (test control: \(session.testControl ? "yes" : "no"))"
+        )
         var unhonoured = WireRunner.unhonoured(simulation, targetCap: session.heldSeatsMax ?? 10)
-        if chosenProfile == .socketio, simulation.cancelProbability > 0 { unhonoured.append("cancellations (behaviour.cancel: the seed protocol has none)") }
+        if chosenProfile == .socketio, simulation.cancelProbability > 0 {
+            unhonoured.append("cancellations (behaviour.cancel: the seed protocol has none)")
+        }
         if !unhonoured.isEmpty { print("not honoured in wire mode: \(unhonoured.joined(separator: "; "))") }
         let outcome: WireRunner.Outcome
-        do { outcome = try await WireRunner(session: session).run(simulation, profile: chosenProfile) } catch let error as APIError { throw ValidationError("\(target): \(error)") }
+        do { outcome = try await WireRunner(session: session).run(simulation, profile: chosenProfile) } catch let error as APIError {
+            throw ValidationError("\(target): \(error)")
+        }
         let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }
         let counts = HistoryCounts(outcome.history)
-        print(String(format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
-                     counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wallSeconds))
+        print(
+            String(
+                format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
+                counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wallSeconds))
         if let history { try writeHistory(outcome.history, to: history) }
         for violation in violations.prefix(10) { print("  - \(violation)") }
         print("\n" + WireRunner.guarantees)

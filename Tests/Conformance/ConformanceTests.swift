@@ -25,9 +25,13 @@ struct ConformanceTests {
         try await ServerProcess(executable: pulseExecutable, arguments: ["--test-control"] + arguments, environment: ["PULSE_AUTH_RATE_LIMIT": "10"])
     }
 
-    static func run(_ server: ServerProcess, adminEmail: String? = nil, adminPassword: String? = nil, only: String? = nil) async throws -> ConformanceReport {
-        try await ConformanceRunner(baseURL: server.baseURL, runID: "t\(Int.random(in: 0..<1_000_000))", adminEmail: adminEmail, adminPassword: adminPassword)
-            .run(Catalogue.cases(clausePrefix: only))
+    static func run(_ server: ServerProcess, adminEmail: String? = nil, adminPassword: String? = nil, only: String? = nil) async throws
+        -> ConformanceReport
+    {
+        try await ConformanceRunner(
+            baseURL: server.baseURL, runID: "t\(Int.random(in: 0..<1_000_000))", adminEmail: adminEmail, adminPassword: adminPassword
+        )
+        .run(Catalogue.cases(clausePrefix: only))
     }
 
     static func failures(_ report: ConformanceReport) -> [String] {
@@ -36,8 +40,9 @@ struct ConformanceTests {
 
     @Test("the catalogue has at least 60 cases, each citing a clause of SPEC.md, with unique ids")
     func catalogueCitesSpec() throws {
-        let spec = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("SPEC.md"), encoding: .utf8)
+        let spec = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("SPEC.md"), encoding: .utf8)
         #expect(Catalogue.all.count >= 60)
         #expect(Set(Catalogue.all.map(\.id)).count == Catalogue.all.count, "ids are unique")
         for testCase in Catalogue.all {
@@ -63,8 +68,9 @@ struct ConformanceTests {
         defer { server.stop() }
         let report = try await Self.run(server)
         #expect(Self.failures(report) == [])
-        #expect(report.results.filter { $0.grade == .unimplemented }.map(\.id) == ["durability.restart"],
-                "test control offers every capability but a restart (durabilityAcrossRestart runs that case)")
+        #expect(
+            report.results.filter { $0.grade == .unimplemented }.map(\.id) == ["durability.restart"],
+            "test control offers every capability but a restart (durabilityAcrossRestart runs that case)")
         #expect(report.passed && report.testControl && report.admin)
 
         let json = try JSONSerialization.jsonObject(with: try report.jsonData()) as? [String: Any]
@@ -119,11 +125,13 @@ struct ConformanceTests {
     /// sign-ups and log-ins per address in 15 minutes), no test control, the operator's admin;
     /// and the same with per-user limits four times tighter. The suite paces itself (waits out
     /// 429s); what it could not run or decide is counted with its reason.
-    @Test("the reference with its default limits (and tighter ones), without test control: no FAILED, and every case not run says why",
-          arguments: ["1", "0.25"])
+    @Test(
+        "the reference with its default limits (and tighter ones), without test control: no FAILED, and every case not run says why",
+        arguments: ["1", "0.25"])
     func productionConfigured(userRateScale: String) async throws {
-        let server = try await ServerProcess(executable: Self.pulseExecutable,
-                                             environment: ["PULSE_AUTH_RATE_LIMIT": "10", "PULSE_USER_RATE_SCALE": userRateScale])
+        let server = try await ServerProcess(
+            executable: Self.pulseExecutable,
+            environment: ["PULSE_AUTH_RATE_LIMIT": "10", "PULSE_USER_RATE_SCALE": userRateScale])
         defer { server.stop() }
         let report = try await Self.run(server, adminEmail: server.adminEmail, adminPassword: server.adminPassword)
         #expect(!report.testControl && report.admin)
@@ -136,8 +144,9 @@ struct ConformanceTests {
         #expect(report.markdownSummary().contains("### Not run or undecided"))
     }
 
-    @Test("with a restart command the durability case runs: a booking survives kill -9 and a restart; a restart on empty stores fails it",
-          arguments: [true, false], ["sqlite", "mongo"])
+    @Test(
+        "with a restart command the durability case runs: a booking survives kill -9 and a restart; a restart on empty stores fails it",
+        arguments: [true, false], ["sqlite", "mongo"])
     func durabilityAcrossRestart(sameStores: Bool, durable: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-restart-\(Int.random(in: 0..<1_000_000))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -145,37 +154,45 @@ struct ConformanceTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let mongo = durable == "mongo" ? try await MongoServerProcess() : nil
         let mongoArguments = mongo.map { ["--mongo", $0.url()] } ?? []
-        let server = try await ServerProcess(executable: Self.pulseExecutable, arguments: ["--test-control"] + mongoArguments, dataDirectory: directory)
+        let server = try await ServerProcess(
+            executable: Self.pulseExecutable, arguments: ["--test-control"] + mongoArguments, dataDirectory: directory)
         defer { server.stop() }
         let pidFile = directory + "/restarted.pid"
         let environment = server.environment.filter { $0.key.hasPrefix("PULSE_") }.map { "\($0.key)='\($0.value)'" }.sorted().joined(separator: " ")
         let stores = sameStores ? directory : directory + "/elsewhere"
         let mongoRestart = mongo.map { "--mongo '\($0.url(database: sameStores ? "pulse" : "elsewhere"))'" } ?? ""
-        let command = "kill -9 \(server.processIdentifier); sleep 0.3; (env \(environment) nohup \(Self.pulseExecutable) serve --host 127.0.0.1 "
+        let command =
+            "kill -9 \(server.processIdentifier); sleep 0.3; (env \(environment) nohup \(Self.pulseExecutable) serve --host 127.0.0.1 "
             + "--port \(server.port) --data-dir \(stores) --test-control \(mongoRestart) > /dev/null 2>&1 & echo $! > \(pidFile))"
         defer {
-            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(pid, SIGKILL) }
+            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            ) {
+                kill(pid, SIGKILL)
+            }
         }
         var runner = ConformanceRunner(baseURL: server.baseURL, runID: "r\(Int.random(in: 0..<1_000_000))")
         runner.restartCommand = command
         let report = try await runner.run(Catalogue.cases(clausePrefix: "durability"))
         let result = try #require(report.results.first { $0.id == "durability.restart" })
         #expect(result.grade == (sameStores ? .ok : .failed), "\(result.evidence.prefix(4))")
-        let withoutCommand = try await ConformanceRunner(baseURL: server.baseURL, runID: "n\(Int.random(in: 0..<1_000_000))").run(Catalogue.cases(clausePrefix: "durability"))
+        let withoutCommand = try await ConformanceRunner(baseURL: server.baseURL, runID: "n\(Int.random(in: 0..<1_000_000))").run(
+            Catalogue.cases(clausePrefix: "durability"))
         #expect(withoutCommand.results.first?.grade == .unimplemented, "no restart command: UNIMPLEMENTED, not FAILED")
     }
 
-    @Test("every mutant fails the suite, at the case about its defect", arguments: [
-        (Mutant.seedRelease, "holds.stale-release"),
-        (.noFence, "checkout.fenced"),
-        (.blindReleaseBroadcast, "live.no-empty-release"),
-        (.noSeq, "live.seq-order"),
-        (.noHoldCap, "holds.cap"),
-        (.silentExpiry, "holds.expiry-broadcast"),
-        (.skipReplayedChange, "live.resync"),
-        (.silentCancel, "cancel.broadcast"),
-        (.cancelFreesResold, "cancel.twice-after-resale"),
-    ])
+    @Test(
+        "every mutant fails the suite, at the case about its defect",
+        arguments: [
+            (Mutant.seedRelease, "holds.stale-release"),
+            (.noFence, "checkout.fenced"),
+            (.blindReleaseBroadcast, "live.no-empty-release"),
+            (.noSeq, "live.seq-order"),
+            (.noHoldCap, "holds.cap"),
+            (.silentExpiry, "holds.expiry-broadcast"),
+            (.skipReplayedChange, "live.resync"),
+            (.silentCancel, "cancel.broadcast"),
+            (.cancelFreesResold, "cancel.twice-after-resale"),
+        ])
     func mutantsFail(mutant: Mutant, caseID: String) async throws {
         let server = try await Self.server(["--mutant", mutant.rawValue])
         defer { server.stop() }
@@ -227,16 +244,19 @@ struct SocketIOConformanceTests {
     /// is), stopped when `body` returns.
     static func withSeedServer<T>(defects: [String]? = nil, notSeed: [String] = [], _ body: (String) async throws -> T) async throws -> T {
         let all = Set(defectCases.flatMap(\.0))
-        return try await PythonServer.with("seed_server.py", environment: [
-            "ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "LOCK_TTL": "\(lockTTL)",
-            "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? "",
-            "SEED_DEFECTS": notSeed.joined(separator: ","),
-        ], ready: { $0.status == 200 && $0.json["ok"] as? Bool == true }, body)
+        return try await PythonServer.with(
+            "seed_server.py",
+            environment: [
+                "ADMIN_EMAIL": "admin@seed.test", "ADMIN_PASSWORD": "admin-password", "LOCK_TTL": "\(lockTTL)",
+                "SEED_FIXES": defects.map { all.subtracting($0).sorted().joined(separator: ",") } ?? "",
+                "SEED_DEFECTS": notSeed.joined(separator: ","),
+            ], ready: { $0.status == 200 && $0.json["ok"] as? Bool == true }, body)
     }
 
     static func runner(_ base: String) -> ConformanceRunner {
-        ConformanceRunner(baseURL: base, runID: "seed\(Int.random(in: 0..<1_000_000))", profile: .socketio, adminEmail: "admin@seed.test",
-                          adminPassword: "admin-password", holdTTLSeconds: lockTTL)
+        ConformanceRunner(
+            baseURL: base, runID: "seed\(Int.random(in: 0..<1_000_000))", profile: .socketio, adminEmail: "admin@seed.test",
+            adminPassword: "admin-password", holdTTLSeconds: lockTTL)
     }
 
     /// A wire-mode run of a small scenario against the stand-in at `base`.
@@ -321,17 +341,22 @@ struct SocketIOConformanceTests {
     /// in the room (seat_released heard after the rival's seat_locked): a release that removed the
     /// rival's lock (GET, then DEL: PB-HOLD-10) and a true release whose broadcast the lock's
     /// overtook (PB-LIVE-7). Each race case blames only the one its evidence proves.
-    @Test("a repeated release_lock is blamed on the clause it breaks: GET-then-DEL on PB-HOLD-10, an atomic release whose broadcasts race on PB-LIVE-7",
-          arguments: [
-              // The seed with its release made an atomic compare-and-delete, but each broadcast sent
-              // after an await of its own (without seq, as the seed; and with it).
-              (SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" }, notSeed: ["racing-broadcasts"]),
-               "socketio.race-release-order", "socketio.race-repeated-release"),
-              (SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" && $0 != "no-seq" }, notSeed: ["racing-broadcasts"]),
-               "socketio.race-release-order", "socketio.race-repeated-release"),
-              // GET, then DEL, broadcasts in order.
-              (SeedVariant(defects: ["release-get-del"], notSeed: []), "socketio.race-repeated-release", "socketio.race-release-order"),
-          ])
+    @Test(
+        "a repeated release_lock is blamed on the clause it breaks: GET-then-DEL on PB-HOLD-10, an atomic release whose broadcasts race on PB-LIVE-7",
+        arguments: [
+            // The seed with its release made an atomic compare-and-delete, but each broadcast sent
+            // after an await of its own (without seq, as the seed; and with it).
+            (
+                SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" }, notSeed: ["racing-broadcasts"]),
+                "socketio.race-release-order", "socketio.race-repeated-release"
+            ),
+            (
+                SeedVariant(defects: defectCases.flatMap(\.0).filter { $0 != "release-get-del" && $0 != "no-seq" }, notSeed: ["racing-broadcasts"]),
+                "socketio.race-release-order", "socketio.race-repeated-release"
+            ),
+            // GET, then DEL, broadcasts in order.
+            (SeedVariant(defects: ["release-get-del"], notSeed: []), "socketio.race-repeated-release", "socketio.race-release-order"),
+        ])
     func releaseBlame(variant: SeedVariant, blamed: String, notBlamed: String) async throws {
         try await Self.withSeedServer(defects: variant.defects, notSeed: variant.notSeed) { base in
             let cases = Catalogue.cases(profile: .socketio).filter { [blamed, notBlamed].contains($0.id) }
@@ -344,8 +369,9 @@ struct SocketIOConformanceTests {
                 caught = report.results.first { $0.id == blamed && $0.grade == .failed }
             }
             let expected = cases.first { $0.id == blamed }?.clause
-            #expect(caught?.clause == expected && expected == (blamed == "socketio.race-release-order" ? "PB-LIVE-7" : "PB-HOLD-10"),
-                    "\(blamed) did not fail in three runs")
+            #expect(
+                caught?.clause == expected && expected == (blamed == "socketio.race-release-order" ? "PB-LIVE-7" : "PB-HOLD-10"),
+                "\(blamed) did not fail in three runs")
         }
     }
 
@@ -357,14 +383,19 @@ struct SocketIOConformanceTests {
             for f in ["hold", "checkout", "release"] {
                 #expect(history.contains { $0.type == .ok && $0.f == f }, "no ok \(f): the users did not get through")
             }
-            #expect(history.contains { $0.process == "s0" && $0.f == "seat_locked" && $0.string("user")?.hasPrefix("u") == true }, "lockedBy names a user")
-            #expect(history.contains { $0.f == "seat_locked" && ($0.string("seat")?.count ?? 0) <= 3 }, "seats are named by label in the history, not by ObjectId")
+            #expect(
+                history.contains { $0.process == "s0" && $0.f == "seat_locked" && $0.string("user")?.hasPrefix("u") == true }, "lockedBy names a user"
+            )
+            #expect(
+                history.contains { $0.f == "seat_locked" && ($0.string("seat")?.count ?? 0) <= 3 },
+                "seats are named by label in the history, not by ObjectId")
             let violations = outcome.violations
             // Seed race 6: nothing carries a seq (said once per subscriber). Race 4: a socket that
             // leaves announces its booked seats free.
             #expect(violations.filter { $0.message.contains("without seq") }.count == configuration.subscribers)
-            #expect(violations.contains { $0.invariant == .broadcastOrder && $0.message.contains("seat_released of a seat that was booked") },
-                    "\(violations.prefix(5))")
+            #expect(
+                violations.contains { $0.invariant == .broadcastOrder && $0.message.contains("seat_released of a seat that was booked") },
+                "\(violations.prefix(5))")
         }
     }
 
@@ -385,7 +416,8 @@ struct SeedVariant: Sendable, CustomTestStringConvertible {
     var testDescription: String {
         let all = Set(SocketIOConformanceTests.defectCases.flatMap(\.0))
         let fixed = all.subtracting(defects).sorted()
-        return (fixed.count < all.count / 2 ? "the seed but \(fixed.joined(separator: ", ")) fixed" : "only \(defects.sorted().joined(separator: ", "))")
+        return
+            (fixed.count < all.count / 2 ? "the seed but \(fixed.joined(separator: ", ")) fixed" : "only \(defects.sorted().joined(separator: ", "))")
             + (notSeed.isEmpty ? "" : ", with \(notSeed.joined(separator: ", "))")
     }
 }
@@ -443,8 +475,9 @@ struct WireModeTests {
         #expect(history.filter { $0.process == "s0" && $0.f == "snapshot" }.count == 2, "a snapshot on joining and a final one")
         #expect(history.contains { $0.f == "seat_released" && $0.string("reason") == "expired" }, "abandoned holds expire and are announced")
         #expect(history.map(\.timeNs) == history.map(\.timeNs).sorted() && history.map(\.line) == Array(1...history.count))
-        #expect(HistoryChecker.check(try HistoryReader.parse(history.map(HistoryReader.encode).joined(separator: "\n"))) == [],
-                "the written history checks the same")
+        #expect(
+            HistoryChecker.check(try HistoryReader.parse(history.map(HistoryReader.encode).joined(separator: "\n"))) == [],
+            "the written history checks the same")
     }
 
     @Test("wire mode honours retries with the same key (after the answer and racing it), releases by seats, browsing; and says what it cannot honour")
@@ -479,9 +512,11 @@ struct WireModeTests {
         #expect(WireRunner.unhonoured(calm, targetCap: calm.heldSeatsPerUserMax) == [], "nothing to say of a scenario without faults")
     }
 
-    @Test("wire mode catches a server whose broadcasts arrive out of order, and one that expires holds silently", arguments: [
-        (Mutant.noSeq, Invariant.broadcastOrder), (.silentExpiry, .expiryHonoured),
-    ])
+    @Test(
+        "wire mode catches a server whose broadcasts arrive out of order, and one that expires holds silently",
+        arguments: [
+            (Mutant.noSeq, Invariant.broadcastOrder), (.silentExpiry, .expiryHonoured),
+        ])
     func mutants(mutant: Mutant, invariant: Invariant) async throws {
         let outcome = try await Self.run(mutant: mutant)
         #expect(outcome.violations.contains { $0.invariant == invariant }, "\(mutant.rawValue): \(outcome.violations.prefix(3))")

@@ -34,7 +34,8 @@ struct IndependentServerTests {
     /// Defects no case catches yet, and why; each still a defect of the server (the test below
     /// keeps this list true), listed in CONFORMANCE.md as work to do.
     static let knownEscapes: [String: String] = [
-        "pb-seat-2-seq-read-early": "an await inside the seat-map read: needs a change to land inside it (race.join-during-burst tries the live path only)",
+        "pb-seat-2-seq-read-early":
+            "an await inside the seat-map read: needs a change to land inside it (race.join-during-burst tries the live path only)",
         "pb-live-7-subscribe-after-snapshot": "an await between snapshot and subscription: race.join-during-burst does not land a change inside it",
         "pb-live-7-subscribe-before-snapshot": "an await between subscription and snapshot: the same",
     ]
@@ -91,7 +92,9 @@ struct IndependentServerTests {
         #expect(Self.scopeDefects.values.flatMap { $0 }.filter { !ids.contains($0) }.sorted() == [], "every scope case is in the catalogue")
     }
 
-    @Test("every single defect fails a case: its clause's cases first, else the whole suite", arguments: Self.defects.filter { Self.knownEscapes[$0.name] == nil })
+    @Test(
+        "every single defect fails a case: its clause's cases first, else the whole suite",
+        arguments: Self.defects.filter { Self.knownEscapes[$0.name] == nil })
     func defectCaught(variant: Variant) async throws {
         try await Self.withServer(defect: variant.name) { base in
             let own = Catalogue.all.filter { $0.clause == variant.clause }
@@ -111,15 +114,18 @@ struct IndependentServerTests {
     /// A server without a SHOULD route is a NON-STRICT server, never a FAILED one: a MUST case
     /// that reads through the missing route cannot run (UNIMPLEMENTED, see OptionalRoutes) and
     /// only the route's own SHOULD cases grade its absence.
-    @Test("without an optional route (the hold list, /users/me), no MUST case fails; the route's own cases are NON-STRICT",
-          arguments: ["pb-hold-11-no-list-route": "PB-HOLD-11", "pb-user-6-no-me-route": "PB-USER-6"].sorted { $0.key < $1.key })
+    @Test(
+        "without an optional route (the hold list, /users/me), no MUST case fails; the route's own cases are NON-STRICT",
+        arguments: ["pb-hold-11-no-list-route": "PB-HOLD-11", "pb-user-6-no-me-route": "PB-USER-6"].sorted { $0.key < $1.key })
     func optionalRouteAbsent(defect: String, clause: String) async throws {
         try await Self.withServer(defect: defect) { base in
             let report = try await Self.runner(base).run(Catalogue.all)
             #expect(report.results.filter { $0.grade == .failed }.map { "\($0.id): \($0.evidence.prefix(2))" } == [])
             let own = report.results.filter { $0.clause == clause }
             #expect(!own.isEmpty && own.allSatisfy { $0.grade == .nonStrict }, "\(own.map { "\($0.id) \($0.grade.rawValue)" })")
-            let stoodOnIt = report.results.filter { $0.requirement == .must && $0.grade == .unimplemented && $0.evidence.first?.contains(clause) == true }
+            let stoodOnIt = report.results.filter {
+                $0.requirement == .must && $0.grade == .unimplemented && $0.evidence.first?.contains(clause) == true
+            }
             #expect(!stoodOnIt.isEmpty, "some MUST case reads through \(clause)'s route and says so")
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import PulseConform
-import Synchronization
 import PulseWire
+import Synchronization
 import Testing
 
 /// The conformance suite against the reference while other processes keep every core busy, as on
@@ -39,9 +39,11 @@ struct LoadedMachineTests {
         for run in 1...Self.runs {
             let report = try await ConformanceRunner(baseURL: server.baseURL, runID: "load\(run)-\(Int.random(in: 0..<1_000_000))").run(Catalogue.all)
             #expect(ConformanceTests.failures(report) == [], "run \(run) of \(Self.runs) under load")
-            #expect(report.results.count == Catalogue.all.count && report.results.filter { $0.grade == .ok }.count >= 150, "the run ran the catalogue")
-            print("run \(run) under load: \(report.consoleText().split(separator: "\n").suffix(2).joined(separator: "; ")), "
-                + "\(Int(report.results.reduce(0) { $0 + $1.durationSeconds })) s of cases")
+            #expect(
+                report.results.count == Catalogue.all.count && report.results.filter { $0.grade == .ok }.count >= 150, "the run ran the catalogue")
+            print(
+                "run \(run) under load: \(report.consoleText().split(separator: "\n").suffix(2).joined(separator: "; ")), "
+                    + "\(Int(report.results.reduce(0) { $0 + $1.durationSeconds })) s of cases")
             let undecided = report.results.filter { $0.grade == .inconclusive }
             #expect(undecided.allSatisfy { !($0.evidence.first ?? "").isEmpty }, "an INCONCLUSIVE case says why")
             if !undecided.isEmpty { print("run \(run): INCONCLUSIVE \(undecided.map { "\($0.id): \($0.evidence.first ?? "")" })") }

@@ -50,10 +50,12 @@ extension EngineBehaviour {
             let f = try await EngineFixture.make(stores)
             _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
             let gated = FirstBeginWaits(f.hot)
-            let secondInstance = BookingEngine(configuration: EngineConfiguration(holdTTLSeconds: 60), hot: gated, durable: f.durable, clock: f.clock,
-                                               ids: SeededIdentifierSource(seed: 99))
-            async let retry = secondInstance.checkout(eventID: f.eventID, request: CheckoutRequest(seatIds: ["A1"]), idempotencyKey: "overtaken", userID: alice)
-            for await _ in gated.arrived { break } // the retry checked its key (nothing yet) and waits at its freeze
+            let secondInstance = BookingEngine(
+                configuration: EngineConfiguration(holdTTLSeconds: 60), hot: gated, durable: f.durable, clock: f.clock,
+                ids: SeededIdentifierSource(seed: 99))
+            async let retry = secondInstance.checkout(
+                eventID: f.eventID, request: CheckoutRequest(seatIds: ["A1"]), idempotencyKey: "overtaken", userID: alice)
+            for await _ in gated.arrived { break }  // the retry checked its key (nothing yet) and waits at its freeze
             let first = try await f.checkout(["A1"], user: alice, key: "overtaken")
             gated.proceed.yield()
             let answered = try await retry
@@ -70,7 +72,8 @@ extension EngineBehaviour {
             #expect(try await f.engine.bookings(userID: alice).count == 1)
             let reused = await pulseError { try await f.checkout(["A2"], user: alice, key: "retry-1") }
             #expect(reused?.code == .idempotencyKeyReused)
-            #expect(await pulseError { try await f.checkout(["A2"], user: alice, key: String(repeating: "k", count: 129)) }?.code == .validationFailed)
+            #expect(
+                await pulseError { try await f.checkout(["A2"], user: alice, key: String(repeating: "k", count: 129)) }?.code == .validationFailed)
         },
         EngineBehaviour("the durable store refuses a second booking of a seat even when the hot store forgot the first") { stores in
             let f = try await EngineFixture.make(stores)
@@ -78,7 +81,8 @@ extension EngineBehaviour {
             _ = try await f.checkout(["A1"], user: alice)
             // A fresh hot state that was never warmed up (as after a lost Redis): A1 looks free.
             let amnesiac = try await f.freshHot(knowsBookedSeats: false)
-            let engine = BookingEngine(configuration: f.engine.configuration, hot: amnesiac, durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 9))
+            let engine = BookingEngine(
+                configuration: f.engine.configuration, hot: amnesiac, durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 9))
             _ = try await engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
             let error = await pulseError {
                 try await engine.checkout(eventID: f.eventID, request: CheckoutRequest(seatIds: ["A1"]), idempotencyKey: nil, userID: bob)
@@ -86,8 +90,9 @@ extension EngineBehaviour {
             #expect(error?.code == .seatUnavailable)
             #expect(try await f.durable.bookedSeats(eventID: f.eventID).keys.sorted() == ["A1"])
             // After warming up, the fresh hot state knows A1 is sold.
-            let warm = BookingEngine(configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
-                                     durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 10))
+            let warm = BookingEngine(
+                configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
+                durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 10))
             try await warm.warmUp()
             #expect(await pulseError { try await warm.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob) }?.code == .seatUnavailable)
         },
@@ -97,8 +102,9 @@ extension EngineBehaviour {
             _ = try await f.checkout(["A1"], user: alice)
             _ = try await f.engine.updateEvent(f.eventID, UpdateEventRequest(isActive: false))
             // A restart: the fresh hot state is warmed up with active events only.
-            let restarted = BookingEngine(configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
-                                          durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 11))
+            let restarted = BookingEngine(
+                configuration: f.engine.configuration, hot: try await f.freshHot(knowsBookedSeats: true),
+                durable: f.durable, clock: f.clock, ids: SeededIdentifierSource(seed: 11))
             try await restarted.warmUp()
             let map = try await restarted.seatMap(f.eventID)
             #expect(map.seats.first { $0.id == "A1" }?.status == .booked)
@@ -110,8 +116,10 @@ extension EngineBehaviour {
             let f = try await EngineFixture.make(stores) { $0.checkoutLeaseSeconds = 5 }
             _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
             // Alice's checkout freezes her hold, then her process pauses before the durable commit.
-            guard case .begun(let ticket) = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
-                                                                           checkoutID: "c0ffee00c0ffee00c0ffee00c0ffee00", nowMs: f.clock.nowMs(), leaseMs: 5000)
+            guard
+                case .begun(let ticket) = try await f.hot.beginCheckout(
+                    eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
+                    checkoutID: "c0ffee00c0ffee00c0ffee00c0ffee00", nowMs: f.clock.nowMs(), leaseMs: 5000)
             else { throw TestFailure("checkout did not begin") }
             // Before the lease runs out, nobody else can take the seat, even after the hold's TTL.
             f.clock.advance(byMs: 4_000)
@@ -124,8 +132,9 @@ extension EngineBehaviour {
             let newer = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: bob)
             #expect(newer.fence > ticket.fences["A1"]!)
             // Alice's process wakes up and tries to commit with her old fence: refused by the durable store.
-            let late = NewBooking(id: ticket.checkoutID, eventID: f.eventID, userID: alice, seatIDs: ["A1"], fences: ticket.fences,
-                                  totalCents: 1250, idempotencyKey: nil, createdAtMs: f.clock.nowMs())
+            let late = NewBooking(
+                id: ticket.checkoutID, eventID: f.eventID, userID: alice, seatIDs: ["A1"], fences: ticket.fences,
+                totalCents: 1250, idempotencyKey: nil, createdAtMs: f.clock.nowMs())
             #expect(try await f.durable.commitBooking(late) == .fencedOff(["A1"]))
             // Bob's newer hold is intact and he can book.
             _ = try await f.checkout(["A1"], user: bob, holdID: newer.id)
@@ -134,11 +143,14 @@ extension EngineBehaviour {
         EngineBehaviour("a checkout whose commit landed but whose process died is finished by the sweeper") { stores in
             let f = try await EngineFixture.make(stores) { $0.checkoutLeaseSeconds = 5 }
             _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
-            guard case .begun(let ticket) = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
-                                                                           checkoutID: "feed0000feed0000feed0000feed0000", nowMs: f.clock.nowMs(), leaseMs: 5000)
+            guard
+                case .begun(let ticket) = try await f.hot.beginCheckout(
+                    eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: nil,
+                    checkoutID: "feed0000feed0000feed0000feed0000", nowMs: f.clock.nowMs(), leaseMs: 5000)
             else { throw TestFailure("checkout did not begin") }
-            let booking = NewBooking(id: ticket.checkoutID, eventID: f.eventID, userID: alice, seatIDs: ["A1"], fences: ticket.fences,
-                                     totalCents: 1250, idempotencyKey: nil, createdAtMs: f.clock.nowMs())
+            let booking = NewBooking(
+                id: ticket.checkoutID, eventID: f.eventID, userID: alice, seatIDs: ["A1"], fences: ticket.fences,
+                totalCents: 1250, idempotencyKey: nil, createdAtMs: f.clock.nowMs())
             guard case .committed = try await f.durable.commitBooking(booking) else { throw TestFailure("commit failed") }
             f.clock.advance(byMs: 6_000)
             #expect(try await f.engine.sweep().lapsedCheckoutsBooked == 1)
@@ -147,10 +159,13 @@ extension EngineBehaviour {
         EngineBehaviour("a hold being checked out can be neither released nor extended") { stores in
             let f = try await EngineFixture.make(stores)
             let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
-            _ = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id,
-                                              checkoutID: "0123456789abcdef0123456789abcdef", nowMs: f.clock.nowMs(), leaseMs: 5000)
+            _ = try await f.hot.beginCheckout(
+                eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id,
+                checkoutID: "0123456789abcdef0123456789abcdef", nowMs: f.clock.nowMs(), leaseMs: 5000)
             #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.code == .checkoutInProgress)
-            #expect(await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 5) }?.code == .checkoutInProgress)
+            #expect(
+                await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 5) }?.code
+                    == .checkoutInProgress)
             #expect(await pulseError { try await f.checkout(["A1"], user: alice) }?.code == .checkoutInProgress)
         },
         EngineBehaviour("many concurrent checkouts of one held seat book it exactly once") { stores in
@@ -184,13 +199,19 @@ final class FirstBeginWaits: HotStoreDecorator {
         (proceedSignals, proceed) = AsyncStream.makeStream()
     }
 
-    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64,
-                       leaseMs: Int64) async throws -> BeginCheckoutOutcome {
-        if calls.withLock({ $0 += 1; return $0 }) == 1 {
+    func beginCheckout(
+        eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64,
+        leaseMs: Int64
+    ) async throws -> BeginCheckoutOutcome {
+        if calls.withLock({
+            $0 += 1
+            return $0
+        }) == 1 {
             arrival.yield()
             for await _ in proceedSignals { break }
         }
-        return try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID,
-                                             nowMs: nowMs, leaseMs: leaseMs)
+        return try await inner.beginCheckout(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID,
+            nowMs: nowMs, leaseMs: leaseMs)
     }
 }

@@ -8,7 +8,8 @@ private let bob = EngineFixture.bob
 extension EngineBehaviour {
     /// Durable store failures during checkout (PB-CHECKOUT-5, PB-CHECKOUT-7, PB-ERR-4).
     static let durableFailures: [EngineBehaviour] = [
-        EngineBehaviour("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease") { stores in
+        EngineBehaviour("a commit that never happened answers 503 with outcome unknown; the sweeper releases the frozen hold after the lease") {
+            stores in
             let f = try await Faulty(stores)
             let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1"], userID: alice)
             f.store.commitFault = .failBefore
@@ -17,8 +18,9 @@ extension EngineBehaviour {
             #expect(error?.code == .storeUnavailable)
             #expect(error?.outcomeUnknown == true)
             #expect(error?.retryAfterSeconds == 1)
-            #expect(await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.code == .checkoutInProgress,
-                    "the hold stays frozen while the outcome is unknown")
+            #expect(
+                await pulseError { try await f.engine.release(eventID: f.eventID, holdID: hold.id, userID: alice) }?.code == .checkoutInProgress,
+                "the hold stays frozen while the outcome is unknown")
             f.store.commitFault = .none
             f.clock.advance(byMs: 6_000)
             #expect(try await f.engine.sweep().lapsedCheckoutsFencedOff == 1)
@@ -79,7 +81,8 @@ private struct Faulty {
         hot = f.hot
         clock = f.clock
         eventID = f.eventID
-        engine = BookingEngine(configuration: f.engine.configuration, hot: f.hot, durable: store, clock: f.clock, ids: SeededIdentifierSource(seed: 21))
+        engine = BookingEngine(
+            configuration: f.engine.configuration, hot: f.hot, durable: store, clock: f.clock, ids: SeededIdentifierSource(seed: 21))
         startSeq = try await engine.seatMap(eventID).seq
     }
 

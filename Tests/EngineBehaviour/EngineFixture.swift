@@ -17,20 +17,25 @@ public struct EngineFixture: Sendable {
     public static let alice = "aaaaaaaaaaaaaaaaaaaaaaaa"
     public static let bob = "bbbbbbbbbbbbbbbbbbbbbbbb"
 
-    public static func make(_ stores: Stores, _ configure: (inout EngineConfiguration) -> Void = { _ in },
-                            rows: Int = 2, cols: Int = 5, price: Double = 12.5) async throws -> EngineFixture {
+    public static func make(
+        _ stores: Stores, _ configure: (inout EngineConfiguration) -> Void = { _ in },
+        rows: Int = 2, cols: Int = 5, price: Double = 12.5
+    ) async throws -> EngineFixture {
         var configuration = EngineConfiguration(holdTTLSeconds: 60)
         configure(&configuration)
         let clock = ManualClock()
         let world = try await stores.makeWorld()
         let durable = world.durable
         for user in [alice, bob] {
-            try await durable.createUser(UserRecord(id: user, name: user, email: "\(user)@example.com", passwordHash: "x", role: .user, createdAtMs: 0))
+            try await durable.createUser(
+                UserRecord(id: user, name: user, email: "\(user)@example.com", passwordHash: "x", role: .user, createdAtMs: 0))
         }
         let hot = try await world.freshHot(knowsBookedSeats: true)
         let engine = BookingEngine(configuration: configuration, hot: hot, durable: durable, clock: clock, ids: SeededIdentifierSource(seed: 7))
-        let event = try await engine.createEvent(CreateEventRequest(title: "Show", venue: "Hall", date: "2027-01-01",
-                                                                    venueConfig: VenueConfig(rows: rows, cols: cols, price: price)))
+        let event = try await engine.createEvent(
+            CreateEventRequest(
+                title: "Show", venue: "Hall", date: "2027-01-01",
+                venueConfig: VenueConfig(rows: rows, cols: cols, price: price)))
         let startSeq = try await engine.seatMap(event.id).seq
         return EngineFixture(engine: engine, clock: clock, hot: hot, durable: durable, eventID: event.id, startSeq: startSeq, world: world)
     }
@@ -43,8 +48,9 @@ public struct EngineFixture: Sendable {
     /// A second engine on the fixture's stores: another server instance sharing its hot and
     /// durable state (a connection of its own on a server).
     public func otherInstance(seed: UInt64 = 99) throws -> BookingEngine {
-        BookingEngine(configuration: engine.configuration, hot: try world.otherInstance(of: hot), durable: durable, clock: clock,
-                      ids: SeededIdentifierSource(seed: seed))
+        BookingEngine(
+            configuration: engine.configuration, hot: try world.otherInstance(of: hot), durable: durable, clock: clock,
+            ids: SeededIdentifierSource(seed: seed))
     }
 
     /// Every change logged for the event so far.
@@ -53,8 +59,11 @@ public struct EngineFixture: Sendable {
         return changes
     }
 
-    public func checkout(_ seats: [String], user: String, holdID: String? = nil, amount: Double? = nil, key: String? = nil) async throws -> CheckoutResult {
-        try await engine.checkout(eventID: eventID, request: CheckoutRequest(seatIds: seats, holdId: holdID, totalAmount: amount), idempotencyKey: key, userID: user)
+    public func checkout(_ seats: [String], user: String, holdID: String? = nil, amount: Double? = nil, key: String? = nil) async throws
+        -> CheckoutResult
+    {
+        try await engine.checkout(
+            eventID: eventID, request: CheckoutRequest(seatIds: seats, holdId: holdID, totalAmount: amount), idempotencyKey: key, userID: user)
     }
 }
 

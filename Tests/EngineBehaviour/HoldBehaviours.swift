@@ -19,22 +19,30 @@ extension EngineBehaviour {
             #expect(second.id != hold.id)
             #expect(second.fence > hold.fence, "fences grow with every grant")
         },
-        EngineBehaviour("deleting an event drops its holds and logs event_deleted at the next seq, its last change: no hold, booking or second deletion adds one") { stores in
+        EngineBehaviour(
+            "deleting an event drops its holds and logs event_deleted at the next seq, its last change: no hold, booking or second deletion adds one"
+        ) { stores in
             let f = try await EngineFixture.make(stores)
             let hold = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
             let now = f.clock.nowMs()
-            guard case .begun = try await f.hot.beginCheckout(eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id, checkoutID: "c1",
-                                                             nowMs: now, leaseMs: 10_000) else { throw TestFailure("checkout not begun") }
+            guard
+                case .begun = try await f.hot.beginCheckout(
+                    eventID: f.eventID, seatIDs: ["A1"], userID: alice, holdID: hold.id, checkoutID: "c1",
+                    nowMs: now, leaseMs: 10_000)
+            else { throw TestFailure("checkout not begun") }
             try await f.engine.deleteEvent(f.eventID)
             let s = f.startSeq
-            let expected: [SeatChange] = [.seatLocked(eventId: f.eventID, seatId: "A1", lockedBy: alice, seq: s + 1),
-                                          .seatLocked(eventId: f.eventID, seatId: "A2", lockedBy: alice, seq: s + 2),
-                                          .eventDeleted(eventId: f.eventID, seq: s + 3)]
+            let expected: [SeatChange] = [
+                .seatLocked(eventId: f.eventID, seatId: "A1", lockedBy: alice, seq: s + 1),
+                .seatLocked(eventId: f.eventID, seatId: "A2", lockedBy: alice, seq: s + 2),
+                .eventDeleted(eventId: f.eventID, seq: s + 3),
+            ]
             #expect(try await f.log() == expected)
             // The checkout begun before the deletion commits after it: booked, but no change after the last.
             try await f.hot.finishCheckout(eventID: f.eventID, checkoutID: "c1", seatIDs: ["A1"], nowMs: now)
             try await f.hot.dropEvent(eventID: f.eventID)
-            let late = try await f.hot.hold(eventID: f.eventID, seatIDs: ["B1"], userID: bob, holdID: "late", nowMs: now, ttlMs: 1_000, heldSeatsPerUserMax: 10)
+            let late = try await f.hot.hold(
+                eventID: f.eventID, seatIDs: ["B1"], userID: bob, holdID: "late", nowMs: now, ttlMs: 1_000, heldSeatsPerUserMax: 10)
             #expect({ if case .staleEvent = late { true } else { false } }(), "a hold that read the event before the deletion: \(late)")
             #expect(try await f.log() == expected)
             #expect(try await f.hot.holds(eventID: f.eventID, userID: alice, nowMs: now).isEmpty)
@@ -54,16 +62,24 @@ extension EngineBehaviour {
         EngineBehaviour("seat ids are validated: empty, repeated, unknown and too many are refused") { stores in
             let f = try await EngineFixture.make(stores) { $0.seatsPerHoldMax = 3 }
             #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: [], userID: alice) }?.code == .validationFailed)
-            #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A1"], userID: alice) }?.code == .validationFailed)
+            #expect(
+                await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A1"], userID: alice) }?.code == .validationFailed)
             let unknown = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["Z9", "A0", "A01"], userID: alice) }
             #expect(unknown?.code == .seatNotFound)
             #expect(unknown?.seatIds == ["Z9", "A0", "A01"])
-            #expect(await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3", "A4"], userID: alice) }?.code == .validationFailed)
+            #expect(
+                await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2", "A3", "A4"], userID: alice) }?.code
+                    == .validationFailed)
             #expect(await pulseError { try await f.engine.hold(eventID: "nope", seatIDs: ["A1"], userID: alice) }?.code == .invalidID)
-            #expect(await pulseError { try await f.engine.hold(eventID: String(repeating: "0", count: 24), seatIDs: ["A1"], userID: alice) }?.code == .eventNotFound)
+            #expect(
+                await pulseError { try await f.engine.hold(eventID: String(repeating: "0", count: 24), seatIDs: ["A1"], userID: alice) }?.code
+                    == .eventNotFound)
         },
         EngineBehaviour("a user cannot hold more seats of one event than the cap") { stores in
-            let f = try await EngineFixture.make(stores) { $0.heldSeatsPerUserMax = 3; $0.seatsPerHoldMax = 3 }
+            let f = try await EngineFixture.make(stores) {
+                $0.heldSeatsPerUserMax = 3
+                $0.seatsPerHoldMax = 3
+            }
             _ = try await f.engine.hold(eventID: f.eventID, seatIDs: ["A1", "A2"], userID: alice)
             let error = await pulseError { try await f.engine.hold(eventID: f.eventID, seatIDs: ["A3", "A4"], userID: alice) }
             #expect(error?.code == .holdLimitExceeded)
@@ -99,10 +115,11 @@ extension EngineBehaviour {
             f.clock.advance(byMs: 1)
             #expect(try await f.engine.sweep().expiredSeats == 2)
             let log = try await f.log()
-            #expect(log.suffix(2).map(\.self) == [
-                .seatReleased(eventId: f.eventID, seatId: "A1", reason: .expired, seq: log[0].seq + 2),
-                .seatReleased(eventId: f.eventID, seatId: "A2", reason: .expired, seq: log[0].seq + 3),
-            ])
+            #expect(
+                log.suffix(2).map(\.self) == [
+                    .seatReleased(eventId: f.eventID, seatId: "A1", reason: .expired, seq: log[0].seq + 2),
+                    .seatReleased(eventId: f.eventID, seatId: "A2", reason: .expired, seq: log[0].seq + 3),
+                ])
         },
         EngineBehaviour("a lapsed hold is expired (and broadcast) in the same step that lets another user take the seat") { stores in
             let f = try await EngineFixture.make(stores)
@@ -127,7 +144,9 @@ extension EngineBehaviour {
             let extended = try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: nil)
             #expect(extended.expiresAtMs == hold.createdAtMs + 100_000, "capped at createdAt + lifetime")
             #expect(await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: bob, seconds: 10) }?.status == 404)
-            #expect(await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 61) }?.code == .validationFailed)
+            #expect(
+                await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 61) }?.code
+                    == .validationFailed)
             f.clock.advance(byMs: 50_000)
             try await f.engine.sweep()
             let lapsed = await pulseError { try await f.engine.extend(eventID: f.eventID, holdID: hold.id, userID: alice, seconds: 10) }

@@ -24,8 +24,10 @@ struct SimulationProperties {
 
     @Test("generated scenarios keep every invariant on the reference engine")
     func referenceKeepsInvariants() async {
-        await propertyCheck(count: 40, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 1...40), Gen.int(in: 1...8),
-                            Gen.int(in: 1...4), Gen.int(in: 1...12), Gen.double(in: 0...1)) { seed, users, operations, rows, cols, mix in
+        await propertyCheck(
+            count: 40, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 1...40), Gen.int(in: 1...8),
+            Gen.int(in: 1...4), Gen.int(in: 1...12), Gen.double(in: 0...1)
+        ) { seed, users, operations, rows, cols, mix in
             let outcome = try await SimRunner.run(Self.simulation(seed: seed, users: users, operations: operations, rows: rows, cols: cols, mix: mix))
             #expect(outcome.violations == [])
             Self.expectActivity(outcome, users: users)
@@ -34,8 +36,10 @@ struct SimulationProperties {
 
     @Test("generated fault mixes keep every invariant on the reference engine")
     func referenceSurvivesFaults() async {
-        await propertyCheck(count: 30, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 2...30), Gen.double(in: 0...0.15),
-                            Gen.int(in: 0...4), Gen.int(in: 500...15_000)) { seed, users, rate, scheduled, atMs in
+        await propertyCheck(
+            count: 30, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 2...30), Gen.double(in: 0...0.15),
+            Gen.int(in: 0...4), Gen.int(in: 500...15_000)
+        ) { seed, users, rate, scheduled, atMs in
             var configuration = Self.simulation(seed: seed, users: users, operations: 5, rows: 3, cols: 8, mix: 0.6)
             configuration.requestDelayProbability = rate
             configuration.requestDropProbability = rate / 2
@@ -100,7 +104,9 @@ struct SimulationProperties {
             var failing: SimConfiguration?
             for offset in 0..<40 as Range<UInt64> where failing == nil {
                 configuration.seed = start + offset
-                if try await SimRunner.run(configuration, mutant: .noFence).violations.contains(where: { $0.invariant == .bookingRequiresLiveHold }) { failing = configuration }
+                if try await SimRunner.run(configuration, mutant: .noFence).violations.contains(where: { $0.invariant == .bookingRequiresLiveHold }) {
+                    failing = configuration
+                }
             }
             let original = try #require(failing)
             let shrunk = try await Shrinker.shrink(original, mutant: .noFence, invariant: .bookingRequiresLiveHold, attemptsMax: 60)

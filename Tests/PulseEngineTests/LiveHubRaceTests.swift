@@ -1,10 +1,11 @@
 import Foundation
-@testable import PulseEngine
-@testable import PulseLive
 import PulseProtocol
 import PulseSQLite
 import Synchronization
 import Testing
+
+@testable import PulseEngine
+@testable import PulseLive
 
 /// A hot store whose next `changes` read, once armed, waits until it is let go (a slow Redis),
 /// saying when it has started waiting.
@@ -44,7 +45,9 @@ final class CollectingSink: LiveSink {
     }
     var seqs: [Int64] {
         frames.withLock { $0 }.compactMap { frame -> Int64? in
-            guard case .change(let change)? = try? JSONDecoder().decode(LiveServerMessage.self, from: Data(frame.bytes.readableBytesView)) else { return nil }
+            guard case .change(let change)? = try? JSONDecoder().decode(LiveServerMessage.self, from: Data(frame.bytes.readableBytesView)) else {
+                return nil
+            }
             return change.seq
         }
     }
@@ -56,9 +59,13 @@ struct LiveHubRaceTests {
     func joinDuringPumpGetsEveryChange() async throws {
         let durable = try SQLiteDurableStore()
         let gated = GatedChangesHotStore(InMemoryHotStore(generation: try await durable.nextHotGeneration()))
-        let engine = BookingEngine(configuration: EngineConfiguration(), hot: gated, durable: durable, clock: ManualClock(), ids: SeededIdentifierSource(seed: 1))
-        let event = try await engine.createEvent(CreateEventRequest(title: "Show", venue: "Hall", date: "2027-01-01",
-                                                                    venueConfig: VenueConfig(rows: 1, cols: 5, price: 10))).id
+        let engine = BookingEngine(
+            configuration: EngineConfiguration(), hot: gated, durable: durable, clock: ManualClock(), ids: SeededIdentifierSource(seed: 1))
+        let event = try await engine.createEvent(
+            CreateEventRequest(
+                title: "Show", venue: "Hall", date: "2027-01-01",
+                venueConfig: VenueConfig(rows: 1, cols: 5, price: 10))
+        ).id
         let hub = LiveHub(engine: engine)
         let early = CollectingSink()
         let subscriberID = await hub.newSubscriberID()

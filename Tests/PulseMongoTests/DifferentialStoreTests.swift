@@ -24,14 +24,19 @@ struct DifferentialStoreTests {
         do {
             switch operation {
             case 0:
-                var record = UserRecord(id: "n\(step)", name: "N", email: pick(["a@x.test", "b@x.test", "u1@x.test"]), passwordHash: "h", role: .user, createdAtMs: Int64(step))
+                var record = UserRecord(
+                    id: "n\(step)", name: "N", email: pick(["a@x.test", "b@x.test", "u1@x.test"]), passwordHash: "h", role: .user,
+                    createdAtMs: Int64(step))
                 if random.chance(0.2) { record.email = "\(user)@x.test" }
                 try await store.createUser(record)
                 return "created"
             case 1:
                 return "\(try await store.user(email: pick(["a@x.test", "u0@x.test", "none@x.test"])).map { "\($0.id) \($0.role)" } ?? "none")"
             case 2:
-                let admin = try await store.upsertAdmin(UserRecord(id: "adm\(step)", name: "A", email: pick(["u2@x.test", "boss@x.test"]), passwordHash: "p\(step)", role: .user, createdAtMs: Int64(step)))
+                let admin = try await store.upsertAdmin(
+                    UserRecord(
+                        id: "adm\(step)", name: "A", email: pick(["u2@x.test", "boss@x.test"]), passwordHash: "p\(step)", role: .user,
+                        createdAtMs: Int64(step)))
                 return "\(admin.id) \(admin.role) \(admin.passwordHash)"
             case 3:
                 guard var record = try await store.event(id: event) else { return "no event" }
@@ -50,8 +55,9 @@ struct DifferentialStoreTests {
                 let chosen = Array(Set((0..<count).map { _ in pick(seats) })).sorted()
                 let fences = Dictionary(uniqueKeysWithValues: chosen.map { ($0, Int64(1 + random.below(5))) })
                 let key = random.chance(0.4) ? pick(["k1", "k2"]) : nil
-                let booking = NewBooking(id: "b\(step)", eventID: event, userID: user, seatIDs: chosen, fences: fences, totalCents: 100 * count,
-                                         idempotencyKey: key, createdAtMs: Int64(step))
+                let booking = NewBooking(
+                    id: "b\(step)", eventID: event, userID: user, seatIDs: chosen, fences: fences, totalCents: 100 * count,
+                    idempotencyKey: key, createdAtMs: Int64(step))
                 return "\(try await store.commitBooking(booking))"
             case 9:
                 let fences = Dictionary(uniqueKeysWithValues: [pick(seats)].map { ($0, Int64(1 + random.below(5))) })
@@ -59,12 +65,14 @@ struct DifferentialStoreTests {
             case 12:
                 let id = "b\(max(0, step - 1 - random.below(8)))"
                 let reason = random.chance(0.5) ? "reason \(step)" : nil
-                return "\(try await store.cancelBooking(BookingCancellationRequest(bookingID: id, userID: random.chance(0.7) ? user : nil, atMs: Int64(step), reason: reason)))"
+                return
+                    "\(try await store.cancelBooking(BookingCancellationRequest(bookingID: id, userID: random.chance(0.7) ? user : nil, atMs: Int64(step), reason: reason)))"
             case 10:
                 return "\(try await store.bookings(userID: user).map { "\($0.id) \($0.seatIDs) \($0.idempotencyKey ?? "-")" }) "
                     + "\(try await store.booking(userID: user, idempotencyKey: "k1")?.id ?? "-")"
             default:
-                return "\(try await store.bookedSeats(eventID: event).sorted { $0.key < $1.key }) \(try await store.bookedSeatCounts(eventIDs: events).sorted { $0.key < $1.key })"
+                return
+                    "\(try await store.bookedSeats(eventID: event).sorted { $0.key < $1.key }) \(try await store.bookedSeatCounts(eventIDs: events).sorted { $0.key < $1.key })"
             }
         } catch let error as DurableStoreError {
             if case .emailTaken = error { return "emailTaken" }
@@ -79,8 +87,10 @@ struct DifferentialStoreTests {
             try await store.createUser(UserRecord(id: user, name: user, email: "\(user)@x.test", passwordHash: "h", role: .user, createdAtMs: 0))
         }
         for (index, event) in events.enumerated() {
-            try await store.createEvent(EventRecord(id: event, title: event, venue: "V", date: "2027-0\(2 - index)-01T00:00:00.000Z", isActive: true,
-                                                    rows: 2, cols: 3, priceCents: 100, createdAtMs: 0))
+            try await store.createEvent(
+                EventRecord(
+                    id: event, title: event, venue: "V", date: "2027-0\(2 - index)-01T00:00:00.000Z", isActive: true,
+                    rows: 2, cols: 3, priceCents: 100, createdAtMs: 0))
         }
     }
 

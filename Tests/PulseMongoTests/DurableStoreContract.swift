@@ -8,16 +8,21 @@ enum DurableStoreContract {
     /// its seats can be booked again at once; it keeps its seats and its idempotency key; a second
     /// cancel changes nothing.
     static func cancellation(_ store: any DurableStore) async throws {
-        try await store.createEvent(EventRecord(id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
-                                                rows: 1, cols: 4, priceCents: 100, createdAtMs: 0))
+        try await store.createEvent(
+            EventRecord(
+                id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
+                rows: 1, cols: 4, priceCents: 100, createdAtMs: 0))
         for user in ["u1", "u2"] {
             try await store.createUser(UserRecord(id: user, name: user, email: "\(user)@example.com", passwordHash: "h", role: .user, createdAtMs: 0))
         }
         func booking(_ id: String, _ seats: [String], user: String, key: String? = nil, at time: Int64) -> NewBooking {
-            NewBooking(id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 3) }),
-                       totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
+            NewBooking(
+                id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 3) }),
+                totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
         }
-        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else { throw TestFailure("b1") }
+        guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], user: "u1", key: "k", at: 1)) else {
+            throw TestFailure("b1")
+        }
         func cancel(_ id: String, by user: String?, at time: Int64, reason: String? = nil) async throws -> BookingCancellation {
             try await store.cancelBooking(BookingCancellationRequest(bookingID: id, userID: user, atMs: time, reason: reason))
         }
@@ -25,7 +30,9 @@ enum DurableStoreContract {
         #expect(try await cancel("nope", by: nil, at: 5) == .notFound)
         #expect(try await store.booking(id: "b1")?.status == "confirmed")
         guard case .cancelled(let cancelled) = try await cancel("b1", by: "u1", at: 5, reason: "plans changed") else { throw TestFailure("cancel") }
-        #expect(cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"] && cancelled.cancelledAtMs == 5 && cancelled.cancellationReason == "plans changed")
+        #expect(
+            cancelled.status == "cancelled" && cancelled.seatIDs == ["A1", "A2"] && cancelled.cancelledAtMs == 5
+                && cancelled.cancellationReason == "plans changed")
         guard case .alreadyCancelled(let again) = try await cancel("b1", by: nil, at: 9, reason: "other") else { throw TestFailure("again") }
         #expect(again == cancelled, "a second cancel changes nothing: its time and reason stay the first's")
         #expect(try await store.booking(id: "b1") == cancelled)

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import PulseProtocol
 import PulseWire
+import Synchronization
 import Testing
 
 /// `pulse serve --mongo` as a process: killed mid flash sale and restarted, its MongoDB server
@@ -19,8 +19,9 @@ struct MongoServerTests {
         return seats.filter { $0["status"] as? String == "booked" }.compactMap { $0["id"] as? String }
     }
 
-    @Test("kill -9 mid flash sale and a restart on the same MongoDB: no acknowledged booking lost, no seat booked twice",
-          arguments: ["embedded", "redis"])
+    @Test(
+        "kill -9 mid flash sale and a restart on the same MongoDB: no acknowledged booking lost, no seat booked twice",
+        arguments: ["embedded", "redis"])
     func killedMidSale(hot: String) async throws {
         let mongo = try await MongoServerProcess()
         let redis = hot == "redis" ? try await RedisServerProcess() : nil
@@ -46,11 +47,17 @@ struct MongoServerTests {
                     for attempt in 0..<40 {
                         let seat = seats[random.below(seats.count)]
                         // A thrown error is the server gone: this buyer stops.
-                        guard let hold = try? await api.call(.POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": [seat]],
-                                                             timeout: .seconds(2)) else { break }
+                        guard
+                            let hold = try? await api.call(
+                                .POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": [seat]],
+                                timeout: .seconds(2))
+                        else { break }
                         guard hold.status == 201 else { continue }
-                        guard let checkout = try? await api.call(.POST, "/api/v1/events/\(event)/seats", token: token, json: ["seatIds": [seat]],
-                                                                 headers: [("Idempotency-Key", "k\(index)-\(attempt)")], timeout: .seconds(2)) else { break }
+                        guard
+                            let checkout = try? await api.call(
+                                .POST, "/api/v1/events/\(event)/seats", token: token, json: ["seatIds": [seat]],
+                                headers: [("Idempotency-Key", "k\(index)-\(attempt)")], timeout: .seconds(2))
+                        else { break }
                         if checkout.status == 201, let id = checkout.object("booking").documentID {
                             booked[id] = [seat]
                             if bookingsSoFar.increment() == 10 { first.kill() }
@@ -61,7 +68,9 @@ struct MongoServerTests {
             }
             return try await group.reduce(into: [String: [String]]()) { $0.merge($1) { old, _ in old } }
         }
-        #expect(acknowledged.count >= 10 && acknowledged.count < seats.count, "the kill came mid sale: \(acknowledged.count) of \(seats.count) seats booked")
+        #expect(
+            acknowledged.count >= 10 && acknowledged.count < seats.count,
+            "the kill came mid sale: \(acknowledged.count) of \(seats.count) seats booked")
         let second = try await ServerProcess(executable: Self.pulseExecutable, arguments: arguments)
         defer { second.stop() }
         let after = PulseAPIClient(baseURL: second.baseURL)
@@ -73,7 +82,8 @@ struct MongoServerTests {
                 if let id = booking.documentID { durable[id] = booking["seatIds"] as? [String] ?? [] }
             }
         }
-        #expect(Set(acknowledged.keys).isSubset(of: Set(durable.keys)), "acknowledged bookings lost: \(Set(acknowledged.keys).subtracting(durable.keys))")
+        #expect(
+            Set(acknowledged.keys).isSubset(of: Set(durable.keys)), "acknowledged bookings lost: \(Set(acknowledged.keys).subtracting(durable.keys))")
         let sold = durable.values.flatMap { $0 }
         #expect(Set(sold).count == sold.count, "a seat booked twice: \(sold.sorted())")
         #expect(Set(try await Self.bookedSeats(after, event)) == Set(sold), "the restarted server's map shows exactly the durable bookings")
@@ -95,8 +105,9 @@ struct MongoServerTests {
         mongo.kill()
         // Whether the checkout meets the dead store at its event read or at its commit depends on
         // the event cache's age: either way a 503 that says whether the outcome is known.
-        let failed = try await api.call(.POST, "/api/v1/events/\(event)/seats", token: ana.token, json: ["seatIds": ["A2"]],
-                                        headers: [("Idempotency-Key", "outage-1")])
+        let failed = try await api.call(
+            .POST, "/api/v1/events/\(event)/seats", token: ana.token, json: ["seatIds": ["A2"]],
+            headers: [("Idempotency-Key", "outage-1")])
         #expect(failed.status == 503 && failed.code == "store_unavailable", "\(failed.status) \(failed.json)")
         #expect(failed.json["outcomeUnknown"] is Bool && failed.headers.first(name: "Retry-After") != nil)
         #expect(!(failed.json["message"] as? String ?? "").contains("MongoDB"), "a 503 carries no store error text")
@@ -124,7 +135,9 @@ struct MongoServerTests {
         let mongo = try await MongoServerProcess()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.pulseExecutable)
-        process.arguments = ["admin", "create", "--email", "root@mongo.test", "--password", "root-password", "--bcrypt-cost", "4", "--mongo", mongo.url()]
+        process.arguments = [
+            "admin", "create", "--email", "root@mongo.test", "--password", "root-password", "--bcrypt-cost", "4", "--mongo", mongo.url(),
+        ]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         #expect(process.awaitExit(within: 30) && process.terminationStatus == 0)
@@ -132,9 +145,13 @@ struct MongoServerTests {
         defer { server.stop() }
         let api = PulseAPIClient(baseURL: server.baseURL)
         let token = try await api.login(email: "root@mongo.test", password: "root-password")
-        #expect(try await api.call(.POST, "/api/v1/events", token: token, json: [
-            "title": "By root", "venue": "Hall", "date": "2030-01-01", "venueConfig": ["rows": 1, "cols": 2, "price": 5],
-        ]).status == 201, "the admin made on MongoDB can create events")
+        #expect(
+            try await api.call(
+                .POST, "/api/v1/events", token: token,
+                json: [
+                    "title": "By root", "venue": "Hall", "date": "2030-01-01", "venueConfig": ["rows": 1, "cols": 2, "price": 5],
+                ]
+            ).status == 201, "the admin made on MongoDB can create events")
     }
 }
 

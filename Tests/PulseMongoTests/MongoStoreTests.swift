@@ -10,16 +10,19 @@ import Testing
 @Suite("MongoDB durable store", .timeLimit(.minutes(10)))
 struct MongoStoreTests {
     static func event(_ id: String = "e1", rows: Int = 1, cols: Int = 3) -> EventRecord {
-        EventRecord(id: id, title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true, rows: rows, cols: cols, priceCents: 100, createdAtMs: 0)
+        EventRecord(
+            id: id, title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true, rows: rows, cols: cols, priceCents: 100, createdAtMs: 0)
     }
 
     static func user(_ id: String) -> UserRecord {
         UserRecord(id: id, name: "U", email: "\(id)@example.com", passwordHash: "h", role: .user, createdAtMs: 0)
     }
 
-    static func booking(_ id: String, _ seats: [String], user: String = "u1", fence: Int64 = 5, key: String? = nil, at time: Int64 = 0) -> NewBooking {
-        NewBooking(id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, fence) }),
-                   totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
+    static func booking(_ id: String, _ seats: [String], user: String = "u1", fence: Int64 = 5, key: String? = nil, at time: Int64 = 0) -> NewBooking
+    {
+        NewBooking(
+            id: id, eventID: "e1", userID: user, seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, fence) }),
+            totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: time)
     }
 
     @Test("the database enforces one claim per seat, unique emails and one booking per idempotency key")

@@ -20,8 +20,9 @@ final class RedisWorld: StoreWorld {
     /// A Redis hot store on a connection of its own that rebuilds from the durable store.
     func connect(knowsBookedSeats: Bool = true) throws -> RedisHotStore {
         let durable = durable
-        let recovery = HotStateRecovery(nextGeneration: { try await durable.nextHotGeneration() },
-                                        bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [:] })
+        let recovery = HotStateRecovery(
+            nextGeneration: { try await durable.nextHotGeneration() },
+            bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [:] })
         return RedisHotStore(client: RedisClient(try Self.configuration(redis)), recovery: recovery)
     }
 

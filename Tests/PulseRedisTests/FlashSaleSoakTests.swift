@@ -14,24 +14,29 @@ struct FlashSaleSoakTests {
     static let subscribers = 500
     static let users = 200
 
-    @Test("500 joiners and 200 racing buyers: no 5xx, no double booking, every subscriber ends on the durable state", arguments: ["embedded", "redis"])
+    @Test(
+        "500 joiners and 200 racing buyers: no 5xx, no double booking, every subscriber ends on the durable state", arguments: ["embedded", "redis"])
     func flashSale(store: String) async throws {
         let redis = store == "redis" ? try await RedisServerProcess() : nil
         defer { redis?.stop() }
-        let server = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable,
-                                             arguments: ["--hold-ttl", "3", "--max-held-seats", "2"] + (redis.map { ["--redis", $0.url] } ?? []))
+        let server = try await ServerProcess(
+            executable: MultiInstanceTests.pulseExecutable,
+            arguments: ["--hold-ttl", "3", "--max-held-seats", "2"] + (redis.map { ["--redis", $0.url] } ?? []))
         defer { server.stop() }
         let api = PulseAPIClient(baseURL: server.baseURL)
         let admin = try await api.login(email: server.adminEmail, password: server.adminPassword)
         let event = try await api.createEvent(adminToken: admin, title: "Soak", rows: 5, cols: 10, price: 10)
         var signedUp: [String] = []
         for index in 0..<Self.users {
-            signedUp.append(try await api.signup(name: "Buyer \(index)", email: "soak\(index)-\(store)@pulse.test", password: "soak-password-\(index)").token)
+            signedUp.append(
+                try await api.signup(name: "Buyer \(index)", email: "soak\(index)-\(store)@pulse.test", password: "soak-password-\(index)").token)
         }
         let tokens = signedUp
 
         // The join storm: every subscriber connects and joins at once.
-        let watchers = (0..<Self.subscribers).map { LiveConnection(url: LiveConnection.url(baseURL: server.baseURL, token: tokens[$0 % tokens.count])) }
+        let watchers = (0..<Self.subscribers).map {
+            LiveConnection(url: LiveConnection.url(baseURL: server.baseURL, token: tokens[$0 % tokens.count]))
+        }
         for watcher in watchers { watcher.send(["type": "join_event", "eventId": event]) }
         for watcher in watchers { _ = try await watcher.next(seconds: 120, "a joiner's snapshot") { $0.type == "snapshot" } }
 
@@ -98,8 +103,9 @@ struct FlashSaleSoakTests {
             }
             // Every fourth buyer walks away from its hold: it must expire, and be seen to.
             guard let holdID, index % 4 != 3 else { continue }
-            let checkout = try await api.call(.POST, "/api/v1/events/\(event)/seats", token: token, json: ["seatIds": [seat], "holdId": holdID],
-                                              headers: [("Idempotency-Key", "soak-\(index)-\(attempt)")])
+            let checkout = try await api.call(
+                .POST, "/api/v1/events/\(event)/seats", token: token, json: ["seatIds": [seat], "holdId": holdID],
+                headers: [("Idempotency-Key", "soak-\(index)-\(attempt)")])
             statuses.append(checkout.status)
         }
         return statuses

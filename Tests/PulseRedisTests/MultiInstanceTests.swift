@@ -29,10 +29,12 @@ struct MultiInstanceTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-cluster-\(redis.port)").path
             try? FileManager.default.removeItem(atPath: directory)
             let arguments = ["--redis", redis.url] + (mongo.map { ["--mongo", $0.url()] } ?? [])
-            a = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
-                                        dataDirectory: mongo == nil ? directory : nil)
-            b = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
-                                        dataDirectory: mongo == nil ? directory : nil)
+            a = try await ServerProcess(
+                executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
+                dataDirectory: mongo == nil ? directory : nil)
+            b = try await ServerProcess(
+                executable: MultiInstanceTests.pulseExecutable, arguments: arguments, environment: environment,
+                dataDirectory: mongo == nil ? directory : nil)
         }
 
         func stop() {
@@ -56,12 +58,14 @@ struct MultiInstanceTests {
             #expect(refused.status == 429, "two attempts on each instance are four on the shared count")
             #expect(refused.code == "rate_limited" && refused.headers.first(name: "Retry-After") != nil)
         }
-        let signup = try await cluster.apiB.call(.POST, "/api/v1/users/signup", json: ["name": "Ana", "email": "ana@limit.test", "password": "ana-password"])
+        let signup = try await cluster.apiB.call(
+            .POST, "/api/v1/users/signup", json: ["name": "Ana", "email": "ana@limit.test", "password": "ana-password"])
         #expect(signup.status == 201, "sign-up is counted apart from log-in")
     }
 
-    @Test("a hold through instance A reaches a subscriber of instance B, and both see one identical gap-free seq order",
-          arguments: ["sqlite", "mongo"])
+    @Test(
+        "a hold through instance A reaches a subscriber of instance B, and both see one identical gap-free seq order",
+        arguments: ["sqlite", "mongo"])
     func oneOrderAcrossInstances(durable: String) async throws {
         let cluster = try await Cluster(durable: durable)
         defer { cluster.stop() }
@@ -123,7 +127,7 @@ struct MultiInstanceTests {
         func holdOnA(_ seat: String) async throws -> APIReply {
             try await apiA.call(.POST, "/api/v1/events/\(event)/holds", token: ana.token, json: ["seatIds": [seat]])
         }
-        #expect(try await holdOnA("A1").status == 201)   // A now has the event (and Ana) cached
+        #expect(try await holdOnA("A1").status == 201)  // A now has the event (and Ana) cached
 
         #expect(try await apiB.call(.PATCH, "/api/v1/events/\(event)", token: adminB, json: ["isActive": false]).status == 200)
         let closed = try await holdOnA("A2")
@@ -145,10 +149,15 @@ struct MultiInstanceTests {
         let admin = try await apis[0].login(email: cluster.a.adminEmail, password: cluster.a.adminPassword)
         let event = try await apis[0].createEvent(adminToken: admin, title: "Flush", rows: 4, cols: 10, price: 5)
         var signedUp: [String] = []
-        for index in 0..<8 { signedUp.append(try await apis[index % 2].signup(name: "User\(index)", email: "u\(index)@flush.test", password: "password-\(index)").token) }
+        for index in 0..<8 {
+            signedUp.append(
+                try await apis[index % 2].signup(name: "User\(index)", email: "u\(index)@flush.test", password: "password-\(index)").token)
+        }
         let users = signedUp
-        let watchers = [LiveSubscriber(baseURL: cluster.a.baseURL, token: users[0], eventID: event),
-                        LiveSubscriber(baseURL: cluster.b.baseURL, token: users[1], eventID: event)]
+        let watchers = [
+            LiveSubscriber(baseURL: cluster.a.baseURL, token: users[0], eventID: event),
+            LiveSubscriber(baseURL: cluster.b.baseURL, token: users[1], eventID: event),
+        ]
         for watcher in watchers { try await watcher.wait("the first snapshot") { !$0.snapshotSeqs.isEmpty } }
         let seats = (1...10).flatMap { ["A\($0)", "B\($0)", "C\($0)", "D\($0)"] }
 
@@ -162,10 +171,12 @@ struct MultiInstanceTests {
                         for round in rounds {
                             let wanted = [seats[(index * 3 + round * 5) % seats.count], seats[(index * 7 + round * 3 + 1) % seats.count]]
                             let pair = Array(Set(wanted)).sorted()
-                            let hold = try await apis[(index + round) % 2].call(.POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": pair])
+                            let hold = try await apis[(index + round) % 2].call(
+                                .POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": pair])
                             guard hold.status == 201 else { continue }
-                            let checkout = try await apis[(index + round + 1) % 2].call(.POST, "/api/v1/events/\(event)/seats", token: token,
-                                                                                         json: ["seatIds": pair], headers: [("Idempotency-Key", "k-\(index)-\(round)")])
+                            let checkout = try await apis[(index + round + 1) % 2].call(
+                                .POST, "/api/v1/events/\(event)/seats", token: token,
+                                json: ["seatIds": pair], headers: [("Idempotency-Key", "k-\(index)-\(round)")])
                             if checkout.status == 201, let id = checkout.object("booking")["id"] as? String { mine[id] = pair }
                         }
                         return mine
@@ -198,7 +209,8 @@ struct MultiInstanceTests {
         #expect(Set(acknowledged.keys).isSubset(of: bookingIDs), "an acknowledged booking was lost")
         for api in apis {
             let map = try await api.call(.GET, "/api/v1/events/\(event)/seats")
-            let shown = ((map.json["data"] as? [String: Any])?["seats"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "booked" }.compactMap { $0["id"] as? String }
+            let shown = ((map.json["data"] as? [String: Any])?["seats"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "booked" }
+                .compactMap { $0["id"] as? String }
             #expect(Set(shown) == Set(bookedSeats), "the seat map shows exactly the durable bookings")
         }
         for watcher in watchers {

@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import PulseRedis
 
 @Suite("RESP through hiredis: command formatting and reply reading")
@@ -8,7 +9,8 @@ struct RESPCodecTests {
     func formatting() {
         var buffer = ByteBuffer()
         RESPCommandFormatter.write([Array("SET".utf8), Array("k".utf8), [0, 13, 10, 255], []], into: &buffer)
-        #expect(Array(buffer.readableBytesView) == Array("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n$0\r\n\r\n".utf8))
+        #expect(
+            Array(buffer.readableBytesView) == Array("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n$0\r\n\r\n".utf8))
     }
 
     @Test("replies of every type are read, also when they arrive one byte at a time")

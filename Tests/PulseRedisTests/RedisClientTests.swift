@@ -1,5 +1,6 @@
 import PulseWire
 import Testing
+
 @testable import PulseRedis
 
 @Suite("Redis client against a real redis-server", .timeLimit(.minutes(10)))
@@ -87,7 +88,7 @@ struct RedisClientTests {
         #expect(error?.outcomeUnknown == true)
         server.resume()
         try await eventually { try await client.send("PING") == .status("PONG") }
-        try await eventually { try await client.send("GET", "k").string == "v" } // the timed-out SET did happen: its outcome was rightly unknown
+        try await eventually { try await client.send("GET", "k").string == "v" }  // the timed-out SET did happen: its outcome was rightly unknown
     }
 
     @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back, to a process with a new run id")
@@ -100,7 +101,9 @@ struct RedisClientTests {
         let runID = before.serverRunID
         await before.close()
         #expect(runID.count == 40 && runID.allSatisfy(\.isHexDigit), "the run id from INFO server: '\(runID)'")
-        #expect(try await client.send(boundToServer: { id in [Array("ECHO".utf8), Array(id.utf8)] }).string == runID, "a bound command sees its connection's run id")
+        #expect(
+            try await client.send(boundToServer: { id in [Array("ECHO".utf8), Array(id.utf8)] }).string == runID,
+            "a bound command sees its connection's run id")
         server.stop()
         let error = await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
         if case .unavailable = error {} else { Issue.record("expected unavailable, got \(String(describing: error))") }

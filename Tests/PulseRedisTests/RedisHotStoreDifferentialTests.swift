@@ -1,10 +1,11 @@
 import PulseEngine
 import PulseProtocol
-@testable import PulseRedis
-@testable import PulseReference
 import PulseWire
 import Synchronization
 import Testing
+
+@testable import PulseRedis
+@testable import PulseReference
 
 /// The Redis hot store must behave exactly as the in-memory one: the same seeded random sequences
 /// of holds, releases, extensions, expiries and checkout steps give identical answers and
@@ -39,7 +40,13 @@ struct RedisHotStoreDifferentialTests {
         let client = RedisClient(try RedisConfiguration(url: server.url))
         defer { Task { await client.close() } }
         let generation = Mutex<Int64>(1)
-        let recovery = HotStateRecovery(nextGeneration: { generation.withLock { $0 += 1; return $0 } }, bookedSeats: { _ in ["A1": "b1"] })
+        let recovery = HotStateRecovery(
+            nextGeneration: {
+                generation.withLock {
+                    $0 += 1
+                    return $0
+                }
+            }, bookedSeats: { _ in ["A1": "b1"] })
         let redis = RedisHotStore(client: client, recovery: recovery)
         let event = Self.events[0]
         _ = try await redis.hold(eventID: event, seatIDs: ["A2"], userID: "u1", holdID: "h1", nowMs: 0, ttlMs: 60_000, heldSeatsPerUserMax: 4)
@@ -82,8 +89,10 @@ struct RedisHotStoreDifferentialTests {
                     holdIDs.append(id)
                     let seats = dice.someSeats()
                     what = "hold \(seats) by \(user)"
-                    let a = try await memory.hold(eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
-                    let b = try await redis.hold(eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
+                    let a = try await memory.hold(
+                        eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
+                    let b = try await redis.hold(
+                        eventID: event, seatIDs: seats, userID: user, holdID: id, nowMs: now, ttlMs: 1000, heldSeatsPerUserMax: 4)
                     same = a == b
                 case 3:
                     let target: ReleaseTarget = dice.below(2) == 0 && !holdIDs.isEmpty ? .hold(id: dice.pick(holdIDs)) : .seats(dice.someSeats())
@@ -96,8 +105,10 @@ struct RedisHotStoreDifferentialTests {
                     guard !holdIDs.isEmpty else { continue }
                     let id = dice.pick(holdIDs)
                     what = "extend \(id) by \(user)"
-                    let a = try await memory.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
-                    let b = try await redis.extend(eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
+                    let a = try await memory.extend(
+                        eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
+                    let b = try await redis.extend(
+                        eventID: event, holdID: id, userID: user, nowMs: now, byMs: 600, lifetimeMs: 2500, lifetimeForTTLMs: 1000)
                     same = a == b
                 case 5, 6:
                     let id = dice.hex()
@@ -105,8 +116,10 @@ struct RedisHotStoreDifferentialTests {
                     let seats = dice.someSeats()
                     let holdID = dice.below(3) == 0 && !holdIDs.isEmpty ? dice.pick(holdIDs) : nil
                     what = "begin checkout \(seats) by \(user) with hold \(holdID ?? "-")"
-                    let a = try await memory.beginCheckout(eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
-                    let b = try await redis.beginCheckout(eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
+                    let a = try await memory.beginCheckout(
+                        eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
+                    let b = try await redis.beginCheckout(
+                        eventID: event, seatIDs: seats, userID: user, holdID: holdID, checkoutID: id, nowMs: now, leaseMs: 700)
                     same = a == b
                 case 7:
                     guard !checkoutIDs.isEmpty else { continue }
@@ -144,7 +157,7 @@ struct RedisHotStoreDifferentialTests {
                     let b = try await redis.freeBooked(eventID: event, bookingID: id, seatIDs: seats, nowMs: now)
                     same = a == b
                 default:
-                    now += Int64(dice.below(5) * 100) // multiples of 100 ms land exactly on expiries and leases too
+                    now += Int64(dice.below(5) * 100)  // multiples of 100 ms land exactly on expiries and leases too
                     continue
                 }
                 #expect(same, "seed \(seed) step \(step): \(what) answered differently")

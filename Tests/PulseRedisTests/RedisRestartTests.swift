@@ -15,7 +15,8 @@ struct RedisRestartTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let redis = try await RedisServerProcess(arguments: ["--dir", directory + "/redis"])
         defer { redis.stop() }
-        let server = try await ServerProcess(executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], dataDirectory: directory + "/data")
+        let server = try await ServerProcess(
+            executable: MultiInstanceTests.pulseExecutable, arguments: ["--redis", redis.url], dataDirectory: directory + "/data")
         defer { server.stop() }
         let api = PulseAPIClient(baseURL: server.baseURL)
         let admin = try await api.login(email: server.adminEmail, password: server.adminPassword)
@@ -30,7 +31,7 @@ struct RedisRestartTests {
             try await api.call(.POST, "/api/v1/events/\(event)/holds", token: ana.token, json: ["seatIds": [seat]])
         }
         #expect(try await hold("A1").status == 201)
-        try RedisClientShell(port: redis.port).run("SAVE") // the older data: only A1 held
+        try RedisClientShell(port: redis.port).run("SAVE")  // the older data: only A1 held
         #expect(try await hold("A2").status == 201)
         #expect(try await hold("A3").status == 201)
         _ = try await watcher.next("A3 locked") { $0.type == "seat_locked" && $0.string("seatId") == "A3" }
@@ -38,9 +39,9 @@ struct RedisRestartTests {
         let messagesBefore = watcher.messages.count
 
         redis.stop()
-        try await redis.start() // loads the snapshot: A1 held, the seq two behind what subscribers saw
+        try await redis.start()  // loads the snapshot: A1 held, the seq two behind what subscribers saw
         var answer = try await hold("A4")
-        for _ in 0..<50 where answer.status == 503 { // the pooled connections broke with the restart
+        for _ in 0..<50 where answer.status == 503 {  // the pooled connections broke with the restart
             try await Task.sleep(for: .milliseconds(100))
             answer = try await hold("A4")
         }

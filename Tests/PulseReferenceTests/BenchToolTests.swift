@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PulseBench
 
 @Suite("Benchmark tools")

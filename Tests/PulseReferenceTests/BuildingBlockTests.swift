@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
 import NIOCore
-@testable import PulseEngine
 import PulseLive
 import PulseProtocol
+import Testing
+
+@testable import PulseEngine
 @testable import PulseReference
 @testable import PulseSQLite
-import Testing
 
 @Suite("Building blocks")
 struct BuildingBlockTests {
@@ -59,7 +60,9 @@ struct BuildingBlockTests {
 
     @Test("seeded identifiers repeat for the same seed and differ across seeds")
     func seededIDs() {
-        let a = SeededIdentifierSource(seed: 42), b = SeededIdentifierSource(seed: 42), c = SeededIdentifierSource(seed: 43)
+        let a = SeededIdentifierSource(seed: 42)
+        let b = SeededIdentifierSource(seed: 42)
+        let c = SeededIdentifierSource(seed: 43)
         let first = (0..<5).map { _ in a.token() }
         #expect(first == (0..<5).map { _ in b.token() })
         #expect(first != (0..<5).map { _ in c.token() })
@@ -76,7 +79,9 @@ struct BuildingBlockTests {
         #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 1_000) == 9_000)
         #expect(counter.hit("b", limit: 2, windowMs: 10_000, nowMs: 1_000) == nil)
         #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 10_000) == nil, "the first hit left the window")
-        #expect(counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 10_001) == 999, "the hit at 1000 leaves the window at 11000 (the refused one at 1000 was not counted)")
+        #expect(
+            counter.hit("a", limit: 2, windowMs: 10_000, nowMs: 10_001) == 999,
+            "the hit at 1000 leaves the window at 11000 (the refused one at 1000 was not counted)")
         _ = counter.hit("c", limit: 2, windowMs: 10_000, nowMs: 10_002)
         #expect(counter.hit("b", limit: 1, windowMs: 10_000, nowMs: 10_003) == nil, "b, the stalest of three keys over a cap of 2, was forgotten")
     }
@@ -100,18 +105,24 @@ struct BuildingBlockTests {
 
     @Test("the AsyncAPI document has a schema for every live message each way, naming exactly the fields the codec writes")
     func asyncAPIMatchesTheCodec() throws {
-        let seat = { (status: SeatStatus, by: String?) in SeatResource(id: "A1", label: "A1", row: "A", number: 1, price: 10, status: status, lockedBy: by) }
+        let seat = { (status: SeatStatus, by: String?) in
+            SeatResource(id: "A1", label: "A1", row: "A", number: 1, price: 10, status: status, lockedBy: by)
+        }
         let hold = HoldResource(id: String(repeating: "c", count: 32), eventId: "e", seatIds: ["A1"], expiresAt: "2027-01-01T00:00:00.000Z", fence: 3)
         let server: [LiveServerMessage] = [
             .snapshot(eventId: "e", seq: 1, seats: [seat(.locked, "u"), seat(.available, nil)]), .joined(eventId: "e", seq: 1),
-            .change(.seatLocked(eventId: "e", seatId: "A1", lockedBy: "u", seq: 2)), .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 3)),
-            .change(.seatsBooked(eventId: "e", seatIds: ["A1"], seq: 4)), .change(.seatsReleased(eventId: "e", seatIds: ["A1"], reason: .cancelled, seq: 5)),
+            .change(.seatLocked(eventId: "e", seatId: "A1", lockedBy: "u", seq: 2)),
+            .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 3)),
+            .change(.seatsBooked(eventId: "e", seatIds: ["A1"], seq: 4)),
+            .change(.seatsReleased(eventId: "e", seatIds: ["A1"], reason: .cancelled, seq: 5)),
             .change(.eventDeleted(eventId: "e", seq: 6)),
             .lockAcquired(eventId: "e", seatId: "A1", hold: hold), .lockFailed(eventId: "e", seatId: "A1", code: .seatUnavailable, message: "m"),
             .error(code: .malformedJSON, message: "m"),
         ]
-        let client: [LiveClientMessage] = [.joinEvent(eventId: "e", sinceSeq: 4), .joinEvent(eventId: "e", sinceSeq: nil), .leaveEvent(eventId: "e"),
-                                           .requestLock(eventId: "e", seatId: "A1"), .releaseLock(eventId: "e", seatId: "A1")]
+        let client: [LiveClientMessage] = [
+            .joinEvent(eventId: "e", sinceSeq: 4), .joinEvent(eventId: "e", sinceSeq: nil), .leaveEvent(eventId: "e"),
+            .requestLock(eventId: "e", seatId: "A1"), .releaseLock(eventId: "e", seatId: "A1"),
+        ]
         func check(_ text: String, against schemas: [String: [String: Any]]) throws -> String {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
             let type = try #require(object["type"] as? String)
@@ -123,7 +134,8 @@ struct BuildingBlockTests {
             return type
         }
         let serverTypes = try Set(server.map { try check(LiveCodec.encode($0), against: AsyncAPIDocument.serverMessages) })
-        let clientTypes = try Set(client.map { try check(String(decoding: try JSONEncoder().encode($0), as: UTF8.self), against: AsyncAPIDocument.clientMessages) })
+        let clientTypes = try Set(
+            client.map { try check(String(decoding: try JSONEncoder().encode($0), as: UTF8.self), against: AsyncAPIDocument.clientMessages) })
         #expect(serverTypes == Set(AsyncAPIDocument.serverMessages.keys) && clientTypes == Set(AsyncAPIDocument.clientMessages.keys))
         let served = try #require(try JSONSerialization.jsonObject(with: Data(AsyncAPIDocument.json().utf8)) as? [String: Any])
         #expect(served["asyncapi"] as? String == "3.0.0")
@@ -148,7 +160,7 @@ struct BuildingBlockTests {
         }
         let waitingFeed = ChangeFeed()
         let waiting = Task { await waitingFeed.next() }
-        try? await Task.sleep(for: .milliseconds(50)) // it is waiting now
+        try? await Task.sleep(for: .milliseconds(50))  // it is waiting now
         waiting.cancel()
         #expect(await answer(of: waiting, waitingFeed) == "nil")
         let feed = ChangeFeed()
@@ -163,10 +175,14 @@ struct BuildingBlockTests {
     func liveCodec() throws {
         let text = LiveCodec.encode(.change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
         #expect(text == #"{"eventId":"e","reason":"expired","seatId":"A1","seq":7,"type":"seat_released"}"#)
-        #expect(try JSONDecoder().decode(LiveServerMessage.self, from: Data(text.utf8)) == .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
+        #expect(
+            try JSONDecoder().decode(LiveServerMessage.self, from: Data(text.utf8))
+                == .change(.seatReleased(eventId: "e", seatId: "A1", reason: .expired, seq: 7)))
         let freed = LiveCodec.encode(.change(.seatsReleased(eventId: "e", seatIds: ["A1", "A2"], reason: .cancelled, seq: 8)))
         #expect(freed == #"{"eventId":"e","reason":"cancelled","seatIds":["A1","A2"],"seq":8,"type":"seats_released"}"#)
-        #expect(try JSONDecoder().decode(LiveServerMessage.self, from: Data(freed.utf8)) == .change(.seatsReleased(eventId: "e", seatIds: ["A1", "A2"], reason: .cancelled, seq: 8)))
+        #expect(
+            try JSONDecoder().decode(LiveServerMessage.self, from: Data(freed.utf8))
+                == .change(.seatsReleased(eventId: "e", seatIds: ["A1", "A2"], reason: .cancelled, seq: 8)))
         #expect(try LiveCodec.decode(#"{"type":"join_event","eventId":"e","sinceSeq":4}"#).get() == .joinEvent(eventId: "e", sinceSeq: 4))
         #expect(try LiveCodec.decode(#"{"type":"request_lock","eventId":"e","seatId":"B2"}"#).get() == .requestLock(eventId: "e", seatId: "B2"))
         #expect(LiveCodec.decode(#"{"type":"request_lock","eventId":"e"}"#) == .failure(.invalidField("seatId")))
@@ -197,11 +213,14 @@ struct SQLiteStoreTests {
         await #expect(throws: DurableStoreError.emailTaken) {
             try await store.createUser(UserRecord(id: "u2", name: "U", email: "u@example.com", passwordHash: "h", role: .user, createdAtMs: 0))
         }
-        try await store.createEvent(EventRecord(id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
-                                                rows: 1, cols: 3, priceCents: 100, createdAtMs: 0))
+        try await store.createEvent(
+            EventRecord(
+                id: "e1", title: "T", venue: "V", date: "2027-01-01T00:00:00.000Z", isActive: true,
+                rows: 1, cols: 3, priceCents: 100, createdAtMs: 0))
         func booking(_ id: String, _ seats: [String], key: String? = nil) -> NewBooking {
-            NewBooking(id: id, eventID: "e1", userID: "u1", seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 5) }),
-                       totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: 0)
+            NewBooking(
+                id: id, eventID: "e1", userID: "u1", seatIDs: seats, fences: Dictionary(uniqueKeysWithValues: seats.map { ($0, 5) }),
+                totalCents: 100 * seats.count, idempotencyKey: key, createdAtMs: 0)
         }
         guard case .committed = try await store.commitBooking(booking("b1", ["A1", "A2"], key: "k")) else { throw TestFailure("first commit") }
         #expect(try await store.commitBooking(booking("b2", ["A3", "A2"])) == .seatsTaken(["A2"]))
@@ -223,19 +242,24 @@ struct SQLiteStoreTests {
             let old = try DatabaseQueue(path: path)
             try SQLiteSchema.migrator.migrate(old, upTo: "v1")
             try await old.write { db in
-                try db.execute(sql: """
-                    INSERT INTO users VALUES ('u1', 'U', 'u@example.com', 'h', 'user', 0);
-                    INSERT INTO events (id, title, venue, date, is_active, rows, cols, price_cents, created_at_ms) VALUES ('e1', 'T', 'V', '2027-01-01T00:00:00.000Z', 1, 1, 3, 100, 0);
-                    INSERT INTO bookings VALUES ('b1', 'e1', 'u1', 200, 'confirmed', 'k', 5);
-                    INSERT INTO seat_claims VALUES ('e1', 'A2', 'b1', 4, 0), ('e1', 'A1', 'b1', 4, 1);
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO users VALUES ('u1', 'U', 'u@example.com', 'h', 'user', 0);
+                        INSERT INTO events (id, title, venue, date, is_active, rows, cols, price_cents, created_at_ms) VALUES ('e1', 'T', 'V', '2027-01-01T00:00:00.000Z', 1, 1, 3, 100, 0);
+                        INSERT INTO bookings VALUES ('b1', 'e1', 'u1', 200, 'confirmed', 'k', 5);
+                        INSERT INTO seat_claims VALUES ('e1', 'A2', 'b1', 4, 0), ('e1', 'A1', 'b1', 4, 1);
+                        """)
             }
         }
         let store = try SQLiteDurableStore(path: path)
         #expect(try await store.bookings(userID: "u1").map(\.seatIDs) == [["A2", "A1"]], "the seats in booking order")
-        guard case .cancelled(let cancelled) = try await store.cancelBooking(BookingCancellationRequest(bookingID: "b1", userID: "u1", atMs: 9, reason: "r"))
+        guard
+            case .cancelled(let cancelled) = try await store.cancelBooking(
+                BookingCancellationRequest(bookingID: "b1", userID: "u1", atMs: 9, reason: "r"))
         else { throw TestFailure("cancel") }
-        #expect(cancelled.seatIDs == ["A2", "A1"] && cancelled.status == "cancelled" && cancelled.cancelledAtMs == 9 && cancelled.cancellationReason == "r")
+        #expect(
+            cancelled.seatIDs == ["A2", "A1"] && cancelled.status == "cancelled" && cancelled.cancelledAtMs == 9
+                && cancelled.cancellationReason == "r")
         #expect(try await store.booking(id: "b1") == cancelled, "the v3 columns keep the cancellation's time and reason")
         #expect(try await store.bookedSeats(eventID: "e1") == [:])
     }

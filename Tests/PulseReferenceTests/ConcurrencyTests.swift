@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import PulseReference
 
 @Suite("Concurrency over real connections", .timeLimit(.minutes(10)))

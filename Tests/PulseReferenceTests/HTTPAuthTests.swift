@@ -3,9 +3,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Testing
+
 @testable import PulseEngine
 @testable import PulseReference
-import Testing
 
 @Suite("HTTP: users, tokens and defences")
 struct HTTPAuthTests {
@@ -13,7 +14,8 @@ struct HTTPAuthTests {
     func signup() async throws {
         let app = try await TestServer.make().application()
         try await app.test(.router) { client in
-            let reply = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ada", "email": "ADA@Example.com ", "password": "secret1", "role": "admin"])
+            let reply = try await client.call(
+                .post, "/api/v1/users/signup", json: ["name": "Ada", "email": "ADA@Example.com ", "password": "secret1", "role": "admin"])
             #expect(reply.status == .created)
             #expect(reply.json["status"] as? String == "success")
             #expect((reply.json["token"] as? String)?.split(separator: ".").count == 3)
@@ -30,7 +32,8 @@ struct HTTPAuthTests {
         let app = try await TestServer.make(authAttempts: 100).application()
         try await app.test(.router) { client in
             _ = try await client.signup("Ada")
-            let taken = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ada2", "email": "ada@example.com", "password": "secret1"])
+            let taken = try await client.call(
+                .post, "/api/v1/users/signup", json: ["name": "Ada2", "email": "ada@example.com", "password": "secret1"])
             #expect(taken.status == .conflict)
             #expect(taken.code == "email_taken")
             for (body, field) in [
@@ -62,14 +65,22 @@ struct HTTPAuthTests {
             // combining mark is one character yet holds the `@`; U+0085 is no white space to JSON Schema's patterns but is to
             // Unicode, and the pattern lists Unicode's, so both refuse it inside and both accept U+FEFF.
             for (name, accepted) in [("\u{85}Ab\u{85}", true), ("\u{85}", false), (" \u{301}x", true)] {
-                let reply = try await client.call(.post, "/api/v1/users/signup", json: ["name": name, "email": "n\(name.unicodeScalars.count)\(accepted)@example.com", "password": "secret1"])
-                #expect(reply.status == (accepted ? .created : .badRequest), "name \(name.unicodeScalars.map { String($0.value, radix: 16) }): \(reply.json)")
+                let reply = try await client.call(
+                    .post, "/api/v1/users/signup",
+                    json: ["name": name, "email": "n\(name.unicodeScalars.count)\(accepted)@example.com", "password": "secret1"])
+                #expect(
+                    reply.status == (accepted ? .created : .badRequest),
+                    "name \(name.unicodeScalars.map { String($0.value, radix: 16) }): \(reply.json)")
             }
-            for (email, accepted) in [("0\u{AD}@\u{1F3FB}x\u{FEFF}.io", true), ("a\u{85}b@example.com", false), ("a@\u{301}.io", true), ("a@.\u{301}io", false)] {
+            for (email, accepted) in [
+                ("0\u{AD}@\u{1F3FB}x\u{FEFF}.io", true), ("a\u{85}b@example.com", false), ("a@\u{301}.io", true), ("a@.\u{301}io", false),
+            ] {
                 let reply = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Uni Code", "email": email, "password": "secret1"])
-                #expect(reply.status == (accepted ? .created : .badRequest), "\(email.unicodeScalars.map { String($0.value, radix: 16) }): \(reply.json)")
+                #expect(
+                    reply.status == (accepted ? .created : .badRequest), "\(email.unicodeScalars.map { String($0.value, radix: 16) }): \(reply.json)")
             }
-            let spaced = try await client.call(.post, "/api/v1/users/signup", raw: " \n\t{\"name\":\"Ann Lee\",\"email\":\"ann@example.com\",\"password\":\"secret1\"} ")
+            let spaced = try await client.call(
+                .post, "/api/v1/users/signup", raw: " \n\t{\"name\":\"Ann Lee\",\"email\":\"ann@example.com\",\"password\":\"secret1\"} ")
             #expect(spaced.status == .created)
             let huge = try await client.call(.post, "/api/v1/users/signup", raw: "{\"name\":\"" + String(repeating: "x", count: 11_000) + "\"}")
             #expect(huge.status == .contentTooLarge)
@@ -98,20 +109,24 @@ struct HTTPAuthTests {
     func longPasswords() async throws {
         let app = try await TestServer.make(authAttempts: 100).application()
         try await app.test(.router) { client in
-            let wide = String(repeating: "€", count: 72) // 72 characters, 216 bytes
+            let wide = String(repeating: "€", count: 72)  // 72 characters, 216 bytes
             let signup = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Wide", "email": "wide@example.com", "password": wide])
             #expect(signup.status == .created)
-            let prefix = String(repeating: "é", count: 36) // bcrypt's 72 bytes
-            let cut = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Cut", "email": "cut@example.com", "password": prefix + "abcd"])
+            let prefix = String(repeating: "é", count: 36)  // bcrypt's 72 bytes
+            let cut = try await client.call(
+                .post, "/api/v1/users/signup", json: ["name": "Cut", "email": "cut@example.com", "password": prefix + "abcd"])
             #expect(cut.status == .created)
-            for (email, password, status) in [("wide@example.com", wide, HTTPResponse.Status.ok), ("cut@example.com", prefix + "abcd", .ok),
-                                              ("cut@example.com", prefix + "wxyz", .unauthorized), ("cut@example.com", prefix, .unauthorized),
-                                              ("wide@example.com", String(repeating: "€", count: 71) + "$", .unauthorized)] {
+            for (email, password, status) in [
+                ("wide@example.com", wide, HTTPResponse.Status.ok), ("cut@example.com", prefix + "abcd", .ok),
+                ("cut@example.com", prefix + "wxyz", .unauthorized), ("cut@example.com", prefix, .unauthorized),
+                ("wide@example.com", String(repeating: "€", count: 71) + "$", .unauthorized),
+            ] {
                 let reply = try await client.call(.post, "/api/v1/users/login", json: ["email": email, "password": password])
                 #expect(reply.status == status, "\(email) with a password of \(password.count) characters")
             }
-            let combining = String(repeating: "e\u{301}", count: 3) // 3 characters as a person reads them, 6 code points
-            let counted = try await client.call(.post, "/api/v1/users/signup", json: ["name": "Acute", "email": "acute@example.com", "password": combining])
+            let combining = String(repeating: "e\u{301}", count: 3)  // 3 characters as a person reads them, 6 code points
+            let counted = try await client.call(
+                .post, "/api/v1/users/signup", json: ["name": "Acute", "email": "acute@example.com", "password": combining])
             #expect(counted.status == .created, "code points are counted, as JSON Schema counts them")
         }
     }
@@ -129,7 +144,9 @@ struct HTTPAuthTests {
             #expect(limited.code == "rate_limited")
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 > 0)
             // Sign-up has its own budget.
-            #expect(try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ann", "email": "ann@example.com", "password": "secret1"]).status == .created)
+            #expect(
+                try await client.call(.post, "/api/v1/users/signup", json: ["name": "Ann", "email": "ann@example.com", "password": "secret1"]).status
+                    == .created)
         }
     }
 
@@ -146,7 +163,9 @@ struct HTTPAuthTests {
             let noneHeader = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
             let otherKey = await TokenService(secret: String(repeating: "o", count: 40), lifetimeSeconds: 3600, clock: ManualClock())
             let foreign = try await otherKey.issue(userID: "aaaaaaaaaaaaaaaaaaaaaaaa")
-            for bad in ["garbage", "a.b.c", "\(parts[0]).\(payload).AAAA", "\(noneHeader).\(payload).", "\(parts[0]).\(payload)x.\(parts[2])", foreign] {
+            for bad in [
+                "garbage", "a.b.c", "\(parts[0]).\(payload).AAAA", "\(noneHeader).\(payload).", "\(parts[0]).\(payload)x.\(parts[2])", foreign,
+            ] {
                 let reply = try await client.call(.get, "/api/v1/bookings/me", token: bad)
                 #expect(reply.status == .unauthorized, "token \(bad.prefix(40))")
                 #expect(reply.code == "invalid_token")
@@ -157,12 +176,15 @@ struct HTTPAuthTests {
     /// A compact JWS signed with `secret` as the caller says (HS256 or HS512), header and payload as given.
     static func signed(header: String, payload: String, secret: String = TestServer.jwtSecret, sha512: Bool = false) -> String {
         func base64url(_ data: Data) -> String {
-            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
         }
         let input = base64url(Data(header.utf8)) + "." + base64url(Data(payload.utf8))
         let key = SymmetricKey(data: Data(secret.utf8))
-        let mac = sha512 ? Data(HMAC<SHA512>.authenticationCode(for: Data(input.utf8), using: key))
-                         : Data(HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: key))
+        let mac =
+            sha512
+            ? Data(HMAC<SHA512>.authenticationCode(for: Data(input.utf8), using: key))
+            : Data(HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: key))
         return input + "." + base64url(mac)
     }
 
@@ -177,11 +199,20 @@ struct HTTPAuthTests {
             // The control: signed this way with the server's secret, the same claims are accepted.
             #expect(try await client.call(.get, "/api/v1/users/me", token: Self.signed(header: hs256, payload: claims)).status == .ok)
             let refused: [(String, String, String)] = [
-                ("HS512 with the server's secret", Self.signed(header: #"{"alg":"HS512","typ":"JWT"}"#, payload: claims, sha512: true), "invalid_token"),
+                (
+                    "HS512 with the server's secret", Self.signed(header: #"{"alg":"HS512","typ":"JWT"}"#, payload: claims, sha512: true),
+                    "invalid_token"
+                ),
                 ("a kid header", Self.signed(header: #"{"alg":"HS256","typ":"JWT","kid":"other"}"#, payload: claims), "invalid_token"),
                 ("no exp", Self.signed(header: hs256, payload: #"{"id":"\#(id)","iat":\#(now)}"#), "invalid_token"),
-                ("an exp in the past", Self.signed(header: hs256, payload: #"{"id":"\#(id)","iat":\#(now - 7200),"exp":\#(now - 3600)}"#), "token_expired"),
-                ("a user that does not exist", Self.signed(header: hs256, payload: #"{"id":"ffffffffffffffffffffffff","iat":\#(now),"exp":\#(now + 3600)}"#), "invalid_token"),
+                (
+                    "an exp in the past", Self.signed(header: hs256, payload: #"{"id":"\#(id)","iat":\#(now - 7200),"exp":\#(now - 3600)}"#),
+                    "token_expired"
+                ),
+                (
+                    "a user that does not exist",
+                    Self.signed(header: hs256, payload: #"{"id":"ffffffffffffffffffffffff","iat":\#(now),"exp":\#(now + 3600)}"#), "invalid_token"
+                ),
                 ("another secret", Self.signed(header: hs256, payload: claims, secret: String(repeating: "x", count: 40)), "invalid_token"),
             ]
             for (what, token, code) in refused {

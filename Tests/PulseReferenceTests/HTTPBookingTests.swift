@@ -1,9 +1,10 @@
-@testable import PulseEngine
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
+@testable import PulseEngine
 @testable import PulseReference
 
 @Suite("HTTP: events, seats, holds, checkout")
@@ -13,9 +14,11 @@ struct HTTPBookingTests {
         let app = try await TestServer.make().application()
         try await app.test(.router) { client in
             let admin = try await client.adminToken()
-            let later = try await client.call(.post, "/api/v1/events", token: admin, json: [
-                "title": "Later", "venue": "Hall", "date": "2027-06-01T20:00:00+02:00", "venueConfig": ["rows": 2, "cols": 3, "price": 9.99],
-            ])
+            let later = try await client.call(
+                .post, "/api/v1/events", token: admin,
+                json: [
+                    "title": "Later", "venue": "Hall", "date": "2027-06-01T20:00:00+02:00", "venueConfig": ["rows": 2, "cols": 3, "price": 9.99],
+                ])
             #expect(later.status == .created)
             let event = later.object("event")
             #expect(event["date"] as? String == "2027-06-01T18:00:00.000Z")
@@ -31,7 +34,8 @@ struct HTTPBookingTests {
             #expect(patched.object("event")["title"] as? String == "Renamed")
             #expect(patched.object("event")["isActive"] as? Bool == false)
             #expect(try await client.call(.get, "/api/v1/events").json["results"] as? Int == 1, "inactive events are not listed")
-            let venue = try await client.call(.patch, "/api/v1/events/\(laterID)", token: admin, json: ["venueConfig": ["rows": 1, "cols": 1, "price": 1]])
+            let venue = try await client.call(
+                .patch, "/api/v1/events/\(laterID)", token: admin, json: ["venueConfig": ["rows": 1, "cols": 1, "price": 1]])
             #expect(venue.status == .badRequest)
             #expect(venue.code == "venue_config_immutable")
             #expect(try await client.call(.delete, "/api/v1/events/\(laterID)", token: admin).status == .noContent)
@@ -78,7 +82,8 @@ struct HTTPBookingTests {
                 (["rows": 1, "cols": 1, "price": -1], "2027-01-01", "venueConfig.price"),
                 (["rows": 1, "cols": 1, "price": 1], "2027-02-30", "date"),
             ] as [([String: Any], String, String)] {
-                let reply = try await client.call(.post, "/api/v1/events", token: admin, json: ["title": "T", "venue": "V", "date": date, "venueConfig": config])
+                let reply = try await client.call(
+                    .post, "/api/v1/events", token: admin, json: ["title": "T", "venue": "V", "date": date, "venueConfig": config])
                 #expect(reply.status == .badRequest)
                 #expect(reply.json["field"] as? String == field)
             }
@@ -174,16 +179,18 @@ struct HTTPBookingTests {
             #expect(wrong.json["expectedAmount"] as? Double == 7.25)
 
             let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "order-1"]
-            let first = try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada,
-                                              json: ["seatIds": ["A1", "A2"], "holdId": hold, "totalAmount": 14.5], headers: key)
+            let first = try await client.call(
+                .post, "/api/v1/events/\(event)/seats", token: ada,
+                json: ["seatIds": ["A1", "A2"], "holdId": hold, "totalAmount": 14.5], headers: key)
             #expect(first.status == .created)
             let booking = first.object("booking")
             #expect(booking["status"] as? String == "confirmed")
             #expect(booking["totalAmount"] as? Double == 14.5)
             #expect(booking["userId"] as? String == adaID)
             #expect(booking["seatIds"] as? [String] == ["A1", "A2"])
-            let retry = try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada,
-                                              json: ["seatIds": ["A1", "A2"], "holdId": hold, "totalAmount": 14.5], headers: key)
+            let retry = try await client.call(
+                .post, "/api/v1/events/\(event)/seats", token: ada,
+                json: ["seatIds": ["A1", "A2"], "holdId": hold, "totalAmount": 14.5], headers: key)
             #expect(retry.status == .created)
             #expect(retry.object("booking")["id"] as? String == booking["id"] as? String)
             #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")

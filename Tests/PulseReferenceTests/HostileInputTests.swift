@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import PulseEngine
 import PulseProtocol
-@testable import PulseReference
 import Testing
+
+@testable import PulseEngine
+@testable import PulseReference
 
 /// Hostile input on every route that reads a body, and holds that belong to someone else on every
 /// route that takes a hold id: each is a documented 4xx, nothing crashes, nothing leaks.
@@ -17,7 +18,11 @@ struct HostileInputTests {
         ("deep arrays", "{\"seatIds\":" + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "}", true),
         ("deep objects", String(repeating: "{\"a\":", count: 2_000) + "1" + String(repeating: "}", count: 2_000), true),
         ("huge numbers", #"{"seatIds":["A1"],"seconds":1e999999,"totalAmount":-1e999999,"price":123456789012345678901234567890}"#, false),
-        ("a long string", "{\"name\":\"" + String(repeating: "x", count: 9_000) + "\",\"title\":\"t\",\"seatIds\":[\"" + String(repeating: "A", count: 500) + "\"]}", false),
+        (
+            "a long string",
+            "{\"name\":\"" + String(repeating: "x", count: 9_000) + "\",\"title\":\"t\",\"seatIds\":[\"" + String(repeating: "A", count: 500)
+                + "\"]}", false
+        ),
         ("a lone surrogate", #"{"name":"\ud800","email":"\udfff@x.io","password":"\ud800\ud800\ud800","seatIds":["\ud800"]}"#, false),
         ("past the body limit", "{\"name\":\"" + String(repeating: "y", count: 20_000) + "\"}", true),
     ]

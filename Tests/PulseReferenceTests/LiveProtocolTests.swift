@@ -5,8 +5,9 @@ import HummingbirdWSClient
 import Logging
 import PulseLive
 import PulseProtocol
-@testable import PulseReference
 import Testing
+
+@testable import PulseReference
 
 @Suite("Live WebSocket protocol", .timeLimit(.minutes(10)))
 struct LiveProtocolTests {
@@ -31,9 +32,11 @@ struct LiveProtocolTests {
                 _ = try await client.hold(event, ["B1"], token: bob)
                 _ = try await client.call(.delete, "/api/v1/events/\(event)/holds/\(first)", token: ada)
                 _ = try await client.hold(event, ["C1"], token: ada)
-                server.clock.advance(byMs: 30_000) // Bob's B1 and Ada's C1 lapse; the sweeper expires them.
+                server.clock.advance(byMs: 30_000)  // Bob's B1 and Ada's C1 lapse; the sweeper expires them.
                 let third = try await client.hold(event, ["A3"], token: ada).object("hold")["id"] as! String
-                #expect(try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A3"], "holdId": third]).status == .created)
+                #expect(
+                    try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A3"], "holdId": third]).status
+                        == .created)
                 // 2 locks + 1 lock + 2 releases + 1 lock + 2 expiries + 1 lock + 1 booking
                 for watcher in watchers { try await watcher.transcript.wait { _ in watcher.transcript.changes.count >= 10 } }
                 watchers.forEach { $0.finish() }
@@ -70,9 +73,11 @@ struct LiveProtocolTests {
                 guard case .seatLocked(_, "A1", adaID, _) = bobSocket.transcript.changes[0] else { throw TestFailure("no seat_locked") }
                 bobSocket.send(.requestLock(eventId: event, seatId: "A1"))
                 try await bobSocket.transcript.wait { $0.contains { if case .lockFailed(_, "A1", .seatUnavailable, _) = $0 { true } else { false } } }
-                adaSocket.finish() // Ada's connection closes: her socket-acquired hold is released.
+                adaSocket.finish()  // Ada's connection closes: her socket-acquired hold is released.
                 try await bobSocket.transcript.wait { _ in bobSocket.transcript.changes.count == 2 }
-                guard case .seatReleased(_, "A1", .disconnected, _) = bobSocket.transcript.changes[1] else { throw TestFailure("no disconnect release") }
+                guard case .seatReleased(_, "A1", .disconnected, _) = bobSocket.transcript.changes[1] else {
+                    throw TestFailure("no disconnect release")
+                }
                 bobSocket.finish()
                 try await group.waitForAll()
             }
@@ -91,8 +96,10 @@ struct LiveProtocolTests {
             let socket = ScriptedLiveClient()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await runLiveClient(port: port, token: ada, transcript: socket.transcript, script: socket.script) }
-                for raw in ["not json", "[1,2]", #"{"type":"dance","eventId":"x"}"#, #"{"type":"join_event"}"#, #"{"type":"request_lock","eventId":5}"#,
-                            #"{"type":"join_event","eventId":"nope"}"#, #"{"type":"leave_event","eventId":"\#(event)"}"#] {
+                for raw in [
+                    "not json", "[1,2]", #"{"type":"dance","eventId":"x"}"#, #"{"type":"join_event"}"#, #"{"type":"request_lock","eventId":5}"#,
+                    #"{"type":"join_event","eventId":"nope"}"#, #"{"type":"leave_event","eventId":"\#(event)"}"#,
+                ] {
                     socket.sendRaw(raw)
                 }
                 socket.send(.joinEvent(eventId: event, sinceSeq: nil))
@@ -131,9 +138,12 @@ struct LiveProtocolTests {
                 try await watcher.transcript.wait { $0.contains { if case .error = $0 { true } else { false } } }
                 let ofEvent = watcher.transcript.changes.filter { $0.eventId == event }
                 let base = ofEvent.first.map { $0.seq - 1 } ?? 0
-                #expect(ofEvent == [.seatLocked(eventId: event, seatId: "A1", lockedBy: adaID, seq: base + 1),
-                                    .seatLocked(eventId: event, seatId: "A2", lockedBy: adaID, seq: base + 2),
-                                    .eventDeleted(eventId: event, seq: base + 3)], "\(watcher.transcript.all)")
+                #expect(
+                    ofEvent == [
+                        .seatLocked(eventId: event, seatId: "A1", lockedBy: adaID, seq: base + 1),
+                        .seatLocked(eventId: event, seatId: "A2", lockedBy: adaID, seq: base + 2),
+                        .eventDeleted(eventId: event, seq: base + 3),
+                    ], "\(watcher.transcript.all)")
                 #expect(watcher.transcript.all.contains { if case .error(.eventNotFound, _) = $0 { true } else { false } })
                 #expect(watcher.transcript.changes.contains { $0.eventId == other }, "the other event's subscription goes on")
             }
@@ -148,9 +158,11 @@ struct LiveProtocolTests {
             let event = try await client.createEvent(admin: try await client.adminToken())
             let (ada, _) = try await client.signup("Ada")
             let (mallory, _) = try await client.signup("Mallory")
-            let junk = ["not json", "[1,2]", "{", #"{"type":"dance"}"#, #"{"type":"join_event"}"#, #"{"type":"request_lock","eventId":5}"#,
-                        #"{"type":"join_event","eventId":"nope"}"#, #"{"type":"leave_event","eventId":"\#(event)"}"#,
-                        "{\"type\":\"request_lock\",\"eventId\":\"\(event)\",\"seatId\":\"" + String(repeating: "Z", count: 2_000) + "\"}"]
+            let junk = [
+                "not json", "[1,2]", "{", #"{"type":"dance"}"#, #"{"type":"join_event"}"#, #"{"type":"request_lock","eventId":5}"#,
+                #"{"type":"join_event","eventId":"nope"}"#, #"{"type":"leave_event","eventId":"\#(event)"}"#,
+                "{\"type\":\"request_lock\",\"eventId\":\"\(event)\",\"seatId\":\"" + String(repeating: "Z", count: 2_000) + "\"}",
+            ]
             let watcher = ScriptedLiveClient()
             let attackers = (0..<4).map { _ in ScriptedLiveClient() }
             let perAttacker = 2_500
@@ -191,7 +203,9 @@ struct LiveProtocolTests {
                     default: true
                     }
                 }
-                #expect(replies.count == perAttacker && others.isEmpty, "every junk frame got its refusal and nothing else: \(replies.count), \(others.prefix(3))")
+                #expect(
+                    replies.count == perAttacker && others.isEmpty,
+                    "every junk frame got its refusal and nothing else: \(replies.count), \(others.prefix(3))")
             }
             #expect(try await client.call(.get, "/healthz").status == .ok)
         }
@@ -212,14 +226,15 @@ struct LiveProtocolTests {
                 group.addTask { try await runLiveClient(port: port, token: ada, transcript: socket.transcript, script: socket.script) }
                 socket.send(.joinEvent(eventId: event, sinceSeq: Int64(seq)))
                 try await socket.transcript.wait { $0.count == 3 }
-                socket.send(.joinEvent(eventId: event, sinceSeq: 3)) // a seq of another generation: snapshot instead
+                socket.send(.joinEvent(eventId: event, sinceSeq: 3))  // a seq of another generation: snapshot instead
                 try await socket.transcript.wait { $0.count == 4 }
                 socket.finish()
                 try await group.waitForAll()
             }
             let messages = socket.transcript.all
             guard case .change(.seatLocked(_, "A1", _, let s1)) = messages[0], case .change(.seatLocked(_, "A2", _, let s2)) = messages[1],
-                  case .joined(_, let joinedSeq) = messages[2], case .snapshot(_, let snapSeq, let seats) = messages[3] else {
+                case .joined(_, let joinedSeq) = messages[2], case .snapshot(_, let snapSeq, let seats) = messages[3]
+            else {
                 throw TestFailure("unexpected transcript \(messages)")
             }
             #expect([s1, s2, joinedSeq] == [Int64(seq) + 1, Int64(seq) + 2, Int64(seq) + 2])
@@ -251,7 +266,8 @@ struct LiveProtocolTests {
             var logger = Logger(label: "live-limits")
             logger.logLevel = .warning
             let oversized = #"{"type":"join_event","eventId":""# + String(repeating: "a", count: PulseServer.webSocketFrameBytesMax) + #""}"#
-            let closeFrame = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/live?token=\(ada)", logger: logger) { inbound, outbound, _ in
+            let closeFrame = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/live?token=\(ada)", logger: logger) {
+                inbound, outbound, _ in
                 try await outbound.write(.text(oversized))
                 for try await _ in inbound.messages(maxSize: 1 << 20) {}
             }

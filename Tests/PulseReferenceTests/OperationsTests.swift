@@ -1,12 +1,13 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
-@testable import PulseEngine
 import PulseProtocol
-@testable import PulseReference
 import Synchronization
 import Testing
+
+@testable import PulseEngine
+@testable import PulseReference
 
 /// A hot store that stops answering when told to, with an error text no client may see.
 final class SwitchableHotStore: HotStoreDecorator {
@@ -22,11 +23,14 @@ final class SwitchableHotStore: HotStoreDecorator {
         try await inner.ping()
     }
 
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-              eventStamp: Int64?) async throws -> HoldOutcome {
+    func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
         try check()
-        return try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
-                                    heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
+        return try await inner.hold(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+            heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
     }
 }
 
@@ -105,15 +109,17 @@ struct OperationsTests {
             #expect(listed.headers[values: .vary].contains("Origin"))
             let refused = try await client.call(.get, "/api/v1/users/me", headers: [.origin: app])
             #expect(refused.status == .unauthorized && refused.headers[.accessControlAllowOrigin] == app, "the app can read its 401")
-            let preflight = try await client.call(.options, "/api/v1/events/\(String(repeating: "a", count: 24))/holds",
-                                                  headers: [.origin: app, .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "authorization, content-type"])
+            let preflight = try await client.call(
+                .options, "/api/v1/events/\(String(repeating: "a", count: 24))/holds",
+                headers: [.origin: app, .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "authorization, content-type"])
             #expect(preflight.status == .noContent && preflight.headers[.accessControlAllowOrigin] == app)
             #expect(preflight.headers[.accessControlAllowMethods]?.contains("POST") == true)
             #expect(preflight.headers[.accessControlAllowHeaders]?.contains("Authorization") == true)
 
             let other = try await client.call(.get, "/api/v1/events", headers: [.origin: "https://evil.example"])
             #expect(other.status == .ok && other.headers[.accessControlAllowOrigin] == nil && other.headers[values: .vary].contains("Origin"))
-            let otherPreflight = try await client.call(.options, "/api/v1/events", headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"])
+            let otherPreflight = try await client.call(
+                .options, "/api/v1/events", headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"])
             #expect(otherPreflight.status == .methodNotAllowed && otherPreflight.headers[.accessControlAllowOrigin] == nil)
         }
         try await TestServer.make().application().test(.router) { client in
@@ -127,8 +133,10 @@ struct OperationsTests {
         for good in ["http://localhost:5173", "https://tickets.example", "https://[::1]:8443", "http://127.0.0.1"] {
             #expect(PulseServer.isCORSOrigin(good), "\(good)")
         }
-        for bad in ["*", "https://tickets.example/", "ftp://x.example", "https://", "tickets.example", "https://a.example:0", "https://a.example:99999",
-                    "https://a.example/path", "https://user@a.example", "https://a.example?x=1"] {
+        for bad in [
+            "*", "https://tickets.example/", "ftp://x.example", "https://", "tickets.example", "https://a.example:0", "https://a.example:99999",
+            "https://a.example/path", "https://user@a.example", "https://a.example?x=1",
+        ] {
             #expect(!PulseServer.isCORSOrigin(bad), "\(bad)")
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import PulseEngine
 import PulseProtocol
-@testable import PulseReference
 import Testing
+
+@testable import PulseEngine
+@testable import PulseReference
 
 /// PB-LIMIT-4: per-user limits on holds, checkouts and live messages (the server's clock is
 /// manual: buckets refill only when a test moves it).
@@ -32,25 +33,32 @@ struct RateLimitTests {
             #expect(refused.headers[.retryAfter] == "1")
             #expect(try await client.hold(event, ["B1"], token: bob).status == .created, "Bob has a bucket of his own")
             let map = try await client.call(.get, "/api/v1/events/\(event)/seats")
-            let locked = (map.data["seats"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "locked" }.compactMap { $0["id"] as? String }
+            let locked = (map.data["seats"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "locked" }.compactMap {
+                $0["id"] as? String
+            }
             #expect(Set(locked) == ["A1", "A2", "A3", "B1"], "the refused hold took nothing")
             server.clock.advance(byMs: 1_000)
             #expect(try await client.hold(event, ["A4"], token: ada).status == .created, "a second gave one token back")
 
             for (index, seats) in [["A1"], ["A2"]].enumerated() {
-                let booked = try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": seats, "totalAmount": 10],
-                                                   headers: [.init("Idempotency-Key")!: "k\(index)"])
+                let booked = try await client.call(
+                    .post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": seats, "totalAmount": 10],
+                    headers: [.init("Idempotency-Key")!: "k\(index)"])
                 #expect(booked.status == .created)
             }
             let third = try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A3"], "totalAmount": 10])
             #expect(third.status == .tooManyRequests && third.code == "rate_limited")
             #expect(third.headers[.retryAfter] == "2", "half a token a second: two seconds to the next")
             server.clock.advance(byMs: 2_000)
-            #expect(try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A3"], "totalAmount": 10]).status == .created)
+            #expect(
+                try await client.call(.post, "/api/v1/events/\(event)/seats", token: ada, json: ["seatIds": ["A3"], "totalAmount": 10]).status
+                    == .created)
         }
     }
 
-    @Test("live: a request_lock past the hold limit gets lock_failed rate_limited; any frame past the message limit gets error rate_limited; the connection stays")
+    @Test(
+        "live: a request_lock past the hold limit gets lock_failed rate_limited; any frame past the message limit gets error rate_limited; the connection stays"
+    )
     func liveLimits() async throws {
         let server = try await TestServer.make(userRateLimits: Self.limits)
         try await server.application().test(.live) { client in
@@ -61,10 +69,10 @@ struct RateLimitTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await runLiveClient(port: port, token: ada, transcript: live.transcript, script: live.script) }
                 defer { live.finish() }
-                live.send(.joinEvent(eventId: event, sinceSeq: nil)) // message 1
-                for seat in ["A1", "A2", "A3", "A4"] { live.send(.requestLock(eventId: event, seatId: seat)) } // messages 2...5, holds 1...4
-                live.sendRaw("not json") // message 6: over the message limit
-                try await live.transcript.wait { $0.count >= 1 + 3 + 3 + 1 + 1 } // snapshot, 3 seat_locked, 3 lock_acquired, 1 lock_failed, 1 error
+                live.send(.joinEvent(eventId: event, sinceSeq: nil))  // message 1
+                for seat in ["A1", "A2", "A3", "A4"] { live.send(.requestLock(eventId: event, seatId: seat)) }  // messages 2...5, holds 1...4
+                live.sendRaw("not json")  // message 6: over the message limit
+                try await live.transcript.wait { $0.count >= 1 + 3 + 3 + 1 + 1 }  // snapshot, 3 seat_locked, 3 lock_acquired, 1 lock_failed, 1 error
                 let messages = live.transcript.all
                 let failed = messages.compactMap { if case .lockFailed(_, let seat, let code, _) = $0 { (seat, code) } else { nil } }
                 #expect(failed.count == 1 && failed.first?.0 == "A4" && failed.first?.1 == .rateLimited, "\(messages)")

@@ -1,9 +1,10 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
-@testable import PulseReference
 import Testing
+
+@testable import PulseReference
 
 /// The browser app's files at `/` (WebAppMiddleware): exactly the files of
 /// Sources/PulseReference/Web, each with its media type and the app's Content-Security-Policy;

@@ -1,6 +1,7 @@
+import Testing
+
 @testable import PulseHistory
 @testable import PulseSim
-import Testing
 
 @Suite("History checker: cancellations (re-sale, durable cancels, what subscribers see)")
 struct CancellationCheckerTests {
@@ -71,7 +72,10 @@ struct CancellationCheckerTests {
     func snapshotsAgree() {
         var stale = Self.resale()
         stale.snapshot(3_150, "s3", seq: 103, booked: ["A1"])
-        #expect(stale.messages.contains { $0.contains("cancellation-visible: s3: a snapshot at seq 103 shows the seat booked, but seq 103 left it free") }, "\(stale.messages)")
+        #expect(
+            stale.messages.contains {
+                $0.contains("cancellation-visible: s3: a snapshot at seq 103 shows the seat booked, but seq 103 left it free")
+            }, "\(stale.messages)")
         var early = Self.resale()
         early.snapshot(3_150, "s3", seq: 102, booked: [])
         #expect(early.brokenInvariants == [.cancellationVisible], "\(early.messages)")
@@ -85,7 +89,9 @@ struct CancellationCheckerTests {
     func silentAndImpossible() {
         var silent = Self.resale()
         silent.records.removeAll { $0.f == "seats_released" }
-        silent.records.removeAll { $0.f == "seat_locked" && $0.int("seq") == 104 || $0.f == "seats_booked" && $0.int("seq") == 105 || $0.f == "joined" }
+        silent.records.removeAll {
+            $0.f == "seat_locked" && $0.int("seq") == 104 || $0.f == "seats_booked" && $0.int("seq") == 105 || $0.f == "joined"
+        }
         silent.records.removeAll { $0.f == "snapshot" && $0.process == "s2" }
         silent.see(3_100, "s1", "seat_locked", seq: 104, seat: "B1", user: "u3")
         #expect(silent.messages.contains("cancellation-visible: s1 was never told that booking b1 was cancelled"), "\(silent.messages)")

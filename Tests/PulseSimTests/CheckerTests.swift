@@ -1,6 +1,7 @@
+import Testing
+
 @testable import PulseHistory
 @testable import PulseSim
-import Testing
 
 @Suite("History checker: each invariant on small good and bad histories")
 struct CheckerTests {
@@ -27,7 +28,9 @@ struct CheckerTests {
     @Test("evidence: every invariant of a full race had something to check; a subscriber's stream alone gives only broadcast-order any")
     func evidence() {
         let full = HistoryChecker.evidence(Self.goodRace().records)
-        for invariant in Invariant.allCases { #expect(full[invariant, default: 0] > 0, "\(invariant.rawValue) had nothing to check in the full race") }
+        for invariant in Invariant.allCases {
+            #expect(full[invariant, default: 0] > 0, "\(invariant.rawValue) had nothing to check in the full race")
+        }
         var streamOnly = HistoryBuilder()
         streamOnly.snapshot(0, "s1", seq: 100)
         streamOnly.see(1, "s1", "seat_locked", seq: 101, seat: "A1", user: "u1")
@@ -281,8 +284,9 @@ struct CheckerTests {
             return history
         }
         #expect(deleted().brokenInvariants == [], "the hold went with the event before it expired")
-        #expect(deleted { $0.see(3, "s1", "seat_locked", seq: 13, seat: "A2", user: "u2") }.messages
-            == ["broadcast-order: s1: seat_locked after the event was deleted"])
+        #expect(
+            deleted { $0.see(3, "s1", "seat_locked", seq: 13, seat: "A2", user: "u2") }.messages
+                == ["broadcast-order: s1: seat_locked after the event was deleted"])
         var gap = HistoryBuilder()
         gap.snapshot(0, "s1", seq: 10)
         gap.see(1, "s1", "event_deleted", seq: 12)
@@ -291,8 +295,11 @@ struct CheckerTests {
         disagree.snapshot(0, "s2", seq: 10)
         disagree.see(1, "s2", "seat_locked", seq: 11, seat: "A1", user: "u1")
         disagree.see(2, "s2", "seat_released", seq: 12, seat: "A1", reason: "released")
-        #expect(disagree.messages.contains { $0.hasPrefix("broadcast-order: s2: seq 12 is 'seat_released A1") && $0.hasSuffix("but 'event_deleted   ' elsewhere") },
-                "seq 12 is the deletion for one subscriber and a release for another: \(disagree.messages)")
+        #expect(
+            disagree.messages.contains {
+                $0.hasPrefix("broadcast-order: s2: seq 12 is 'seat_released A1") && $0.hasSuffix("but 'event_deleted   ' elsewhere")
+            },
+            "seq 12 is the deletion for one subscriber and a release for another: \(disagree.messages)")
     }
 
     @Test("idempotent-checkout, durable-ack and capacity")
@@ -325,10 +332,13 @@ struct CheckerTests {
         let text = history.map(HistoryReader.encode).joined(separator: "\n") + "\n"
         #expect(try HistoryReader.parse(text) == history)
         #expect(throws: HistoryReadError(line: 2, problem: "missing field 'process'")) {
-            try HistoryReader.parse(#"{"index":0,"time_ns":1,"process":"u1","type":"invoke","f":"hold"}"# + "\n" + #"{"index":1,"time_ns":2,"type":"ok","f":"hold"}"#)
+            try HistoryReader.parse(
+                #"{"index":0,"time_ns":1,"process":"u1","type":"invoke","f":"hold"}"# + "\n" + #"{"index":1,"time_ns":2,"type":"ok","f":"hold"}"#)
         }
         #expect(throws: HistoryReadError(line: 2, problem: "time_ns goes backwards")) {
-            try HistoryReader.parse(#"{"index":0,"time_ns":5,"process":"u1","type":"invoke","f":"hold"}"# + "\n" + #"{"index":1,"time_ns":2,"process":"u1","type":"ok","f":"hold"}"#)
+            try HistoryReader.parse(
+                #"{"index":0,"time_ns":5,"process":"u1","type":"invoke","f":"hold"}"# + "\n"
+                    + #"{"index":1,"time_ns":2,"process":"u1","type":"ok","f":"hold"}"#)
         }
     }
 }

@@ -1,7 +1,8 @@
 import PulseHistory
 import PulseScenario
-@testable import PulseSim
 import Testing
+
+@testable import PulseSim
 
 @Suite("Deterministic simulation of the reference engine", .timeLimit(.minutes(10)))
 struct DeterministicRunTests {
@@ -25,7 +26,9 @@ struct DeterministicRunTests {
         let refusedHolds = history.filter { $0.type == .fail && $0.f == "hold" }.count
         let bookings = history.filter { $0.type == .ok && $0.f == "checkout" }.count
         let expiries = history.filter { $0.f == "seat_released" && $0.string("reason") == "expired" }.count
-        #expect(grantedHolds > 10 && refusedHolds > 5 && bookings > 3, "the run exercised the engine: \(grantedHolds) holds, \(refusedHolds) refusals, \(bookings) bookings")
+        #expect(
+            grantedHolds > 10 && refusedHolds > 5 && bookings > 3,
+            "the run exercised the engine: \(grantedHolds) holds, \(refusedHolds) refusals, \(bookings) bookings")
         #expect(expiries > 0, "abandoned holds expired and were broadcast")
     }
 }

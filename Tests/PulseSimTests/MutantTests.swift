@@ -1,8 +1,9 @@
 import PulseHistory
 import PulseMutants
 import PulseScenario
-@testable import PulseSim
 import Testing
+
+@testable import PulseSim
 
 /// The harness must be able to fail: every known-broken engine is caught within a bounded number
 /// of seeds, by the invariant its defect breaks, while the reference passes the same seeds.
@@ -35,7 +36,9 @@ struct MutantTests {
             }
         }
         #expect(caughtAt != nil, "\(mutant.rawValue) survived \(Self.seedsMax) seeds")
-        #expect(!broken.isDisjoint(with: Self.expected[mutant]!), "\(mutant.rawValue) broke \(broken.map(\.rawValue)) instead of \(Self.expected[mutant]!.map(\.rawValue))")
+        #expect(
+            !broken.isDisjoint(with: Self.expected[mutant]!),
+            "\(mutant.rawValue) broke \(broken.map(\.rawValue)) instead of \(Self.expected[mutant]!.map(\.rawValue))")
     }
 
     @Test("the reference passes every seed of the mutants' budget")

@@ -1,9 +1,10 @@
 import Foundation
 import PulseHistory
 import PulseMutants
+import Testing
+
 @testable import PulseScenario
 @testable import PulseSim
-import Testing
 
 @Suite("Scenario files", .timeLimit(.minutes(10)))
 struct ScenarioTests {
@@ -25,15 +26,34 @@ struct ScenarioTests {
             ("name: x\nusers:\n  count: 5\n  colour: red\n", ScenarioError(line: 4, field: "users.colour", problem: "unknown field")),
             ("name: x\nvenue: { rows: 27 }\n", ScenarioError(line: 2, field: "venue.rows", problem: "27 is out of range 1...26")),
             ("name: x\nbehaviour:\n  checkout: lots\n", ScenarioError(line: 3, field: "behaviour.checkout", problem: "expected a number")),
-            ("name: x\nbehaviour:\n  checkout: 1.5\n", ScenarioError(line: 3, field: "behaviour.checkout", problem: "1.5 is not a probability (0...1)")),
+            (
+                "name: x\nbehaviour:\n  checkout: 1.5\n",
+                ScenarioError(line: 3, field: "behaviour.checkout", problem: "1.5 is not a probability (0...1)")
+            ),
             ("description: nameless\n", ScenarioError(line: 1, field: "name", problem: "missing")),
-            ("name: x\nchecks: [no-double-booking, telepathy]\n", ScenarioError(line: 2, field: "checks",
-                problem: "unknown invariant 'telepathy'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")),
+            (
+                "name: x\nchecks: [no-double-booking, telepathy]\n",
+                ScenarioError(
+                    line: 2, field: "checks",
+                    problem: "unknown invariant 'telepathy'; one of \(Invariant.allCases.map(\.rawValue).joined(separator: ", "))")
+            ),
             ("name: x\nusers: 12\n", ScenarioError(line: 2, field: "users", problem: "expected a mapping of fields")),
-            ("name: x\nusers: { count: 3, arrival: sometimes }\n", ScenarioError(line: 2, field: "users.arrival", problem: "expected 'closed' or 'open'")),
-            ("name: x\nusers: { rate_per_second: 3 }\n", ScenarioError(line: 2, field: "users.rate_per_second", problem: "only an open arrival has a rate")),
-            ("name: x\nfaults:\n  clock_jumps:\n    - { at_ms: 5 }\n", ScenarioError(line: 4, field: "faults.clock_jumps[0].by_ms", problem: "missing")),
-            ("name: x\nfaults:\n  requests: { drop: 2 }\n", ScenarioError(line: 3, field: "faults.requests.drop", problem: "2.0 is not a probability (0...1)")),
+            (
+                "name: x\nusers: { count: 3, arrival: sometimes }\n",
+                ScenarioError(line: 2, field: "users.arrival", problem: "expected 'closed' or 'open'")
+            ),
+            (
+                "name: x\nusers: { rate_per_second: 3 }\n",
+                ScenarioError(line: 2, field: "users.rate_per_second", problem: "only an open arrival has a rate")
+            ),
+            (
+                "name: x\nfaults:\n  clock_jumps:\n    - { at_ms: 5 }\n",
+                ScenarioError(line: 4, field: "faults.clock_jumps[0].by_ms", problem: "missing")
+            ),
+            (
+                "name: x\nfaults:\n  requests: { drop: 2 }\n",
+                ScenarioError(line: 3, field: "faults.requests.drop", problem: "2.0 is not a probability (0...1)")
+            ),
             ("name: x\nlimits: { operations: 0 }\n", ScenarioError(line: 2, field: "limits.operations", problem: "0 is out of range 1...100000000")),
         ]
         for (text, expected) in cases {
@@ -48,7 +68,10 @@ struct ScenarioTests {
         let readme = try String(contentsOf: Self.directory.appendingPathComponent("README.md"), encoding: .utf8)
         let described = Set(readme.split(separator: "`").filter { $0.hasSuffix(".yaml") && !$0.contains(" ") }.map(String.init))
         #expect(names.count >= 15)
-        #expect(names == described, "files without a README entry: \(names.subtracting(described).sorted()); README entries without a file: \(described.subtracting(names).sorted())")
+        #expect(
+            names == described,
+            "files without a README entry: \(names.subtracting(described).sorted()); README entries without a file: \(described.subtracting(names).sorted())"
+        )
     }
 
     @Test("a scenario maps onto the simulation; no faults unless it names them")
@@ -118,19 +141,23 @@ struct ScenarioTests {
             // An unknown outcome followed by an ok retry with the same key.
             let checkouts = outcome.history.filter { $0.f == "checkout" }
             for (position, record) in checkouts.enumerated() where record.type == .info {
-                if checkouts[(position + 1)...].first(where: { $0.process == record.process && $0.type != .invoke })?.type == .ok { recoveredByRetry += 1 }
+                if checkouts[(position + 1)...].first(where: { $0.process == record.process && $0.type != .invoke })?.type == .ok {
+                    recoveredByRetry += 1
+                }
             }
         }
         #expect(faults["durable_error", default: 0] > 3 && faults["client_crash", default: 0] > 0, "\(faults)")
         #expect(recoveredByRetry > 0, "some unknown outcomes were settled by a retry with the same key")
     }
 
-    @Test("failover, clock jumps, server crashes and a flaky network: the faults happen and the reference keeps every invariant", arguments: [
-        ("failover.yaml", ["failover"]),
-        ("clock-jump.yaml", ["clock_jump"]),
-        ("server-crash.yaml", ["server_crash", "server_restart"]),
-        ("flaky-network.yaml", ["delay", "request_drop", "response_drop", "request_duplicate", "message_delay", "message_drop"]),
-    ])
+    @Test(
+        "failover, clock jumps, server crashes and a flaky network: the faults happen and the reference keeps every invariant",
+        arguments: [
+            ("failover.yaml", ["failover"]),
+            ("clock-jump.yaml", ["clock_jump"]),
+            ("server-crash.yaml", ["server_crash", "server_restart"]),
+            ("flaky-network.yaml", ["delay", "request_drop", "response_drop", "request_duplicate", "message_delay", "message_drop"]),
+        ])
     func scheduledAndNetworkFaults(file: String, kinds: [String]) async throws {
         let scenario = try Self.load(file)
         var seen: [String: Int] = [:]
@@ -194,18 +221,20 @@ struct ScenarioTests {
         }
     }
 
-    @Test("each named race catches the mutant it is about within 20 seeds", arguments: [
-        ("release-race.yaml", Mutant.seedRelease, Invariant.releaseByOwnerOnly),
-        ("release-race.yaml", .blindReleaseBroadcast, .broadcastOrder),
-        ("pause-past-ttl.yaml", .noFence, .bookingRequiresLiveHold),
-        ("hoarder.yaml", .noHoldCap, .capacity),
-        ("expiry-storm.yaml", .silentExpiry, .expiryHonoured),
-        ("small-race.yaml", .noSeq, .broadcastOrder),
-        ("reconnect-resync.yaml", .noSeq, .broadcastOrder),
-        ("reconnect-resync.yaml", .skipReplayedChange, .broadcastOrder),
-        ("cancel-resale.yaml", .silentCancel, .cancellationVisible),
-        ("cancel-resale.yaml", .cancelFreesResold, .broadcastOrder),
-    ])
+    @Test(
+        "each named race catches the mutant it is about within 20 seeds",
+        arguments: [
+            ("release-race.yaml", Mutant.seedRelease, Invariant.releaseByOwnerOnly),
+            ("release-race.yaml", .blindReleaseBroadcast, .broadcastOrder),
+            ("pause-past-ttl.yaml", .noFence, .bookingRequiresLiveHold),
+            ("hoarder.yaml", .noHoldCap, .capacity),
+            ("expiry-storm.yaml", .silentExpiry, .expiryHonoured),
+            ("small-race.yaml", .noSeq, .broadcastOrder),
+            ("reconnect-resync.yaml", .noSeq, .broadcastOrder),
+            ("reconnect-resync.yaml", .skipReplayedChange, .broadcastOrder),
+            ("cancel-resale.yaml", .silentCancel, .cancellationVisible),
+            ("cancel-resale.yaml", .cancelFreesResold, .broadcastOrder),
+        ])
     func raceCatchesItsMutant(file: String, mutant: Mutant, invariant: Invariant) async throws {
         let scenario = try Self.load(file)
         var caught = false

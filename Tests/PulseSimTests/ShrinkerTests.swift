@@ -1,8 +1,9 @@
 import PulseHistory
 import PulseMutants
 import PulseScenario
-@testable import PulseSim
 import Testing
+
+@testable import PulseSim
 
 /// Shrinking is bounded by its work, not by the clock: a budget of simulator runs (each run is
 /// itself bounded by its scenario's operations), so a slower or busier machine takes longer and
@@ -21,7 +22,13 @@ struct ShrinkerTests {
         failing.messageDelayProbability = 0.05
         failing.clockJumps = [.init(atMs: 2_000, byMs: 500)]
         var seed: UInt64 = 1
-        while !(try await SimRunner.run({ var c = failing; c.seed = seed; return c }()).violations.contains { $0.invariant == .broadcastOrder }) {
+        while !(try await SimRunner.run(
+            {
+                var c = failing
+                c.seed = seed
+                return c
+            }()
+        ).violations.contains { $0.invariant == .broadcastOrder }) {
             seed += 1
             try #require(seed <= 20, "no failing seed to shrink")
         }
@@ -29,8 +36,10 @@ struct ShrinkerTests {
         let shrunk = try await Shrinker.shrink(failing, invariant: .broadcastOrder, attemptsMax: Self.attemptsMax)
         let small = shrunk.configuration
         func faultKinds(_ c: SimConfiguration) -> Int {
-            [c.pauseProbability > 0, c.requestDelayProbability + c.requestDuplicateProbability > 0, c.messageDelayProbability > 0,
-             !c.clockJumps.isEmpty, !c.failoverAtMs.isEmpty].filter { $0 }.count
+            [
+                c.pauseProbability > 0, c.requestDelayProbability + c.requestDuplicateProbability > 0, c.messageDelayProbability > 0,
+                !c.clockJumps.isEmpty, !c.failoverAtMs.isEmpty,
+            ].filter { $0 }.count
         }
         #expect(faultKinds(small) < faultKinds(failing), "some faults were dropped: \(small)")
         #expect(!small.failoverAtMs.isEmpty, "the failover is what breaks the order; it stays")
@@ -41,7 +50,13 @@ struct ShrinkerTests {
     func shrinksAndRoundTrips() async throws {
         var failing = try ScenarioTests.load("pause-past-ttl.yaml").simulation
         var seed: UInt64 = 1
-        while try await SimRunner.run({ var c = failing; c.seed = seed; return c }(), mutant: .noFence).violations.isEmpty {
+        while try await SimRunner.run(
+            {
+                var c = failing
+                c.seed = seed
+                return c
+            }(), mutant: .noFence
+        ).violations.isEmpty {
             seed += 1
             try #require(seed <= 20, "no failing seed to shrink")
         }

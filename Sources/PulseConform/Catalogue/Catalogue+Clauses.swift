@@ -17,8 +17,9 @@ extension Catalogue {
             let config = shown.object("venueConfig")
             try c.check(config.int("rows") == 2 && config.int("cols") == 5 && config["price"] is NSNumber, "venueConfig is \(config)")
             // One seat held (still available, PB-EVENT-2) and one booked, of ten.
-            try c.check(shown.int("totalSeats") == 10 && shown.int("availableSeats") == 9,
-                        "totalSeats \(shown["totalSeats"] ?? "-"), availableSeats \(shown["availableSeats"] ?? "-") (10 seats, 1 held, 1 booked)")
+            try c.check(
+                shown.int("totalSeats") == 10 && shown.int("availableSeats") == 9,
+                "totalSeats \(shown["totalSeats"] ?? "-"), availableSeats \(shown["availableSeats"] ?? "-") (10 seats, 1 held, 1 booked)")
             let listed = try await c.call(.GET, "/api/v1/events").objects("events").first { $0.string("id") == event }
             try c.check(listed?.int("availableSeats") == 9 && listed?.int("totalSeats") == 10, "the list shows \(listed ?? [:])")
         },
@@ -30,7 +31,10 @@ extension Catalogue {
             try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 409, "hold_required")
             try c.check(try await c.bookings(of: user, in: event).isEmpty, "a booking without a live hold")
         },
-        ConformanceCase("holds.extend-cap", "PB-HOLD-9", "a hold's extensions stop at 3 x its own TTL; seconds beyond its TTL is 400", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "holds.extend-cap", "PB-HOLD-9", "a hold's extensions stop at 3 x its own TTL; seconds beyond its TTL is 400",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             let hold = try await c.hold(event, ["A1"], as: user, headers: try c.shortTTL(2))
@@ -58,17 +62,22 @@ extension Catalogue {
                 // The server decided somewhere between sending and answer: a 410 whose answer came
                 // at or after the expiry (give or take the clocks) may be right.
                 if reply.status == 410, answeredAt + skew >= last {
-                    throw CaseInconclusive("an extension sent \((last - sentAt) / 1_000_000) ms before the hold's expiresAt was answered "
-                        + "\((answeredAt - last) / 1_000_000) ms after it (410): the machine ran too slowly to keep a 2 s hold alive")
+                    throw CaseInconclusive(
+                        "an extension sent \((last - sentAt) / 1_000_000) ms before the hold's expiresAt was answered "
+                            + "\((answeredAt - last) / 1_000_000) ms after it (410): the machine ran too slowly to keep a 2 s hold alive")
                 }
                 try c.expect(reply, 200, nil, "an extension sent \((last - sentAt) / 1_000_000) ms before the hold's expiresAt")
                 let next = WireWorld.ns(reply.object("hold").string("expiresAt"))
-                try c.check(next <= cap, "an extension moved expiresAt \((next - firstExpiry) / 1_000_000) ms past the first, beyond the cap of 4000 ms")
-                try c.check(next >= min(sentAt + 2_000_000_000 - skew, cap),
-                            "an extension answered 200 with expiresAt \((next - sentAt) / 1_000_000) ms after it was sent, not 2 s (or the cap)")
+                try c.check(
+                    next <= cap, "an extension moved expiresAt \((next - firstExpiry) / 1_000_000) ms past the first, beyond the cap of 4000 ms")
+                try c.check(
+                    next >= min(sentAt + 2_000_000_000 - skew, cap),
+                    "an extension answered 200 with expiresAt \((next - sentAt) / 1_000_000) ms after it was sent, not 2 s (or the cap)")
                 last = next
             }
-            try c.check(last == cap, "after \(extensions) extensions expiresAt is \((last - firstExpiry) / 1_000_000) ms after the first, not 4000 ms (the cap)")
+            try c.check(
+                last == cap,
+                "after \(extensions) extensions expiresAt is \((last - firstExpiry) / 1_000_000) ms after the first, not 4000 ms (the cap)")
         },
         ConformanceCase("live.json-frames", "PB-LIVE-2", "every message is one JSON object with a type, one per text frame") { c in
             let event = try await c.event()
@@ -87,9 +96,13 @@ extension Catalogue {
             let connection = c.live(try await c.user().token)
             connection.send(["type": "join_event", "eventId": String(repeating: "a", count: 17 * 1024)])
             _ = try? await connection.waitUntil(seconds: 5, "the connection to close") { _ in connection.closed }
-            try c.check(connection.closed && connection.closeCode == 1009, "closed: \(connection.closed), status \(connection.closeCode.map(String.init) ?? "none")")
+            try c.check(
+                connection.closed && connection.closeCode == 1009,
+                "closed: \(connection.closed), status \(connection.closeCode.map(String.init) ?? "none")")
         },
-        ConformanceCase("limits.subscriptions", "PB-LIMIT-3", "a connection follows at most 16 events: the 17th join is an error too_many_subscriptions") { c in
+        ConformanceCase(
+            "limits.subscriptions", "PB-LIMIT-3", "a connection follows at most 16 events: the 17th join is an error too_many_subscriptions"
+        ) { c in
             var events: [String] = []
             for _ in 0..<17 { events.append(try await c.event(rows: 1, cols: 1)) }
             let connection = c.live(try await c.user().token)
@@ -101,15 +114,20 @@ extension Catalogue {
             let answer = try await connection.next(after: 16, "the answer to the 17th join") { $0.type == "error" || $0.type == "snapshot" }
             try c.check(answer.type == "error" && answer.string("code") == "too_many_subscriptions", "the 17th join got \(answer.text)")
         },
-        ConformanceCase("limits.per-request", "PB-LIMIT-2", "a checkout of more seats than the per-user cap, and a test TTL beyond 3600 s, are 400",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "limits.per-request", "PB-LIMIT-2", "a checkout of more seats than the per-user cap, and a test TTL beyond 3600 s, are 400",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event(rows: 2, cols: 10)
             let user = try await c.user()
             let seats = (1...10).map { "A\($0)" } + ["B1"]
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": seats]), 400, "validation_failed",
-                         "a checkout of 11 seats")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Hold-TTL", "3601")]),
-                         400, "validation_failed", "a hold TTL of 3601 s")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": seats]), 400, "validation_failed",
+                "a checkout of 11 seats")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Hold-TTL", "3601")]),
+                400, "validation_failed", "a hold TTL of 3601 s")
         },
         ConformanceCase("auth.admin-role", "PB-AUTH-5", "the operator's admin has role admin; a signed-up user never does") { c in
             let admin = try await c.call(.GET, "/api/v1/users/me", token: try c.admin())
@@ -127,32 +145,41 @@ extension Catalogue {
             let token = try await c.user().token
             if let secret = WeakSecrets.signs(token) { throw CaseFailure("the signing secret is \"\(secret)\"") }
         },
-        ConformanceCase("durability.restart", "PB-CHECKOUT-2",
-                        "an acknowledged booking survives the target's crash and restart; seqs go on above the old ones", needs: [.admin, .restart]) { c in
+        ConformanceCase(
+            "durability.restart", "PB-CHECKOUT-2",
+            "an acknowledged booking survives the target's crash and restart; seqs go on above the old ones", needs: [.admin, .restart]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A1", "A2"], as: user)
             let booked = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]])
             try c.expect(booked, 201)
-            let before = ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
+            let before =
+                ((try await c.call(.GET, "/api/v1/events/\(event)/seats").json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
             try await c.restartTarget()
             let mine = try await c.bookings(of: user, in: event)
-            try c.check(mine.contains { c.documentID($0) == c.documentID(booked.object("booking")) }, "the acknowledged booking is gone after the restart")
+            try c.check(
+                mine.contains { c.documentID($0) == c.documentID(booked.object("booking")) }, "the acknowledged booking is gone after the restart")
             let map = try await c.call(.GET, "/api/v1/events/\(event)/seats")
             try c.check(map.objects("seats").first { $0.string("id") == "A1" }?.string("status") == "booked", "A1 is not booked after the restart")
             let after = ((map.json["data"] as? [String: Any])?["seq"] as? NSNumber)?.int64Value ?? -1
             try c.check(after > before, "the seq went from \(before) to \(after) across the restart (PB-LIVE-5: seqs only grow)")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable",
-                         "a hold of the booked seat after the restart")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409,
+                "seat_unavailable",
+                "a hold of the booked seat after the restart")
         }.last(),
-        ConformanceCase("testcontrol.profile", "PB-TEST-1", .info, "GET /api/v1/test-control says the profile, TTL, cap and headers", needs: [.testControl]) { c in
+        ConformanceCase(
+            "testcontrol.profile", "PB-TEST-1", .info, "GET /api/v1/test-control says the profile, TTL, cap and headers", needs: [.testControl]
+        ) { c in
             let reply = try await c.call(.GET, "/api/v1/test-control")
             c.note("profile: \(reply.json["data"] ?? "absent")")
         },
         ConformanceCase("testcontrol.admin-token", "PB-TEST-2", "the admin token belongs to an admin", needs: [.testControl]) { c in
             let reply = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:])
             try c.expect(reply, 200)
-            try c.check(reply.json["token"] is String && reply.object("user").string("role") == "admin", "no token, or the user is \(reply.object("user"))")
+            try c.check(
+                reply.json["token"] is String && reply.object("user").string("role") == "admin", "no token, or the user is \(reply.object("user"))")
         },
         ConformanceCase("testcontrol.hold-ttl", "PB-TEST-3", "Pulse-Test-Hold-TTL grants a hold of that TTL", needs: [.admin, .testControl]) { c in
             let event = try await c.event()
@@ -163,28 +190,38 @@ extension Catalogue {
             // TTL seen from here lies in [3 s, 3 s + the round trip], give or take the clocks' 0.5 s.
             let ttl = Double(WireWorld.ns(hold.string("expiresAt")) - before) / 1e9
             let roundTrip = Double(after - before) / 1e9
-            try c.check((2.5...(3.5 + roundTrip)).contains(ttl),
-                        "the hold expires \(ttl) s after it was asked for (answered after \(roundTrip) s), not 3 s after its grant")
+            try c.check(
+                (2.5...(3.5 + roundTrip)).contains(ttl),
+                "the hold expires \(ttl) s after it was asked for (answered after \(roundTrip) s), not 3 s after its grant")
         },
-        ConformanceCase("testcontrol.client-buckets", "PB-TEST-4", "Pulse-Test-Client gives each client its own rate-limit bucket", needs: [.testControl]) { c in
+        ConformanceCase(
+            "testcontrol.client-buckets", "PB-TEST-4", "Pulse-Test-Client gives each client its own rate-limit bucket", needs: [.testControl]
+        ) { c in
             let (first, second) = (c.unique("bucket"), c.unique("bucket"))
             var statuses: [Int] = []
             for _ in 0..<11 {
-                statuses.append(try await c.call(.POST, "/api/v1/users/login", json: ["email": c.unique("nobody") + "@conform.invalid", "password": "whatever1"],
-                                                 headers: [("Pulse-Test-Client", first)]).status)
+                statuses.append(
+                    try await c.call(
+                        .POST, "/api/v1/users/login", json: ["email": c.unique("nobody") + "@conform.invalid", "password": "whatever1"],
+                        headers: [("Pulse-Test-Client", first)]
+                    ).status)
             }
-            let other = try await c.call(.POST, "/api/v1/users/login", json: ["email": c.unique("nobody") + "@conform.invalid", "password": "whatever1"],
-                                         headers: [("Pulse-Test-Client", second)])
+            let other = try await c.call(
+                .POST, "/api/v1/users/login", json: ["email": c.unique("nobody") + "@conform.invalid", "password": "whatever1"],
+                headers: [("Pulse-Test-Client", second)])
             try c.check(statuses.last == 429 && other.status == 401, "client \(first): \(statuses); another client's first attempt: \(other.status)")
         }.expectingRateLimits(),
         ConformanceCase("testcontrol.stall", "PB-TEST-5", "Pulse-Test-Stall before= delays a request by its ms", needs: [.admin, .testControl]) { c in
             let event = try await c.event()
             let started = ContinuousClock.now
             // The seat map (PB-SEAT-2, a MUST route): a MUST case stands on MUST routes only.
-            _ = try await c.call(.GET, "/api/v1/events/\(event)/seats", token: try await c.user().token, headers: [("Pulse-Test-Stall", "before=600")])
+            _ = try await c.call(
+                .GET, "/api/v1/events/\(event)/seats", token: try await c.user().token, headers: [("Pulse-Test-Stall", "before=600")])
             try c.check(ContinuousClock.now - started >= .milliseconds(600), "the answer came \(ContinuousClock.now - started) after the request")
         },
-        ConformanceCase("testcontrol.token", "PB-TEST-6", "the expiring-token route signs a token of the caller whose exp is now + n", needs: [.testControl]) { c in
+        ConformanceCase(
+            "testcontrol.token", "PB-TEST-6", "the expiring-token route signs a token of the caller whose exp is now + n", needs: [.testControl]
+        ) { c in
             let user = try await c.user()
             let token = try await c.token(for: user, expiresInSeconds: 100)
             let payload = try JWT.decode(String(token.split(separator: ".").dropFirst().first ?? ""))
@@ -192,24 +229,39 @@ extension Catalogue {
             try c.check(payload["id"] as? String == user.id && abs(exp - iat - 100) < 1.5, "payload \(payload)")
             try c.expect(try await c.call(.GET, "/api/v1/bookings/me", token: token), 200, nil, "the token's first use")
         },
-        ConformanceCase("testcontrol.commit-fault", "PB-TEST-7", "commit=fail writes nothing; commit=lost writes the booking; both answer 503", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "testcontrol.commit-fault", "PB-TEST-7", "commit=fail writes nothing; commit=lost writes the booking; both answer 503",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A1"], as: user)
             _ = try await c.hold(event, ["A2"], as: user)
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Pulse-Test-Fault", "commit=fail")]),
-                         503, "store_unavailable", "commit=fail")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]], headers: [("Pulse-Test-Fault", "commit=lost")]),
-                         503, "store_unavailable", "commit=lost")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]],
+                    headers: [("Pulse-Test-Fault", "commit=fail")]),
+                503, "store_unavailable", "commit=fail")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]],
+                    headers: [("Pulse-Test-Fault", "commit=lost")]),
+                503, "store_unavailable", "commit=lost")
             let seats = try await c.bookings(of: user, in: event).flatMap { $0.strings("seatIds") }
             try c.check(seats == ["A2"], "booked seats after the two faults: \(seats) (A2 only expected)")
         },
-        ConformanceCase("testcontrol.malformed", "PB-TEST-5", "a malformed test-control header or body is 400 validation_failed naming it", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "testcontrol.malformed", "PB-TEST-5", "a malformed test-control header or body is 400 validation_failed naming it",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
-            for (header, value) in [("Pulse-Test-Hold-TTL", "soon"), ("Pulse-Test-Stall", "later=5"), ("Pulse-Test-Client", String(repeating: "x", count: 65)),
-                                    ("Pulse-Test-Fault", "commit=maybe")] {
-                let reply = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]], headers: [(header, value)])
+            for (header, value) in [
+                ("Pulse-Test-Hold-TTL", "soon"), ("Pulse-Test-Stall", "later=5"), ("Pulse-Test-Client", String(repeating: "x", count: 65)),
+                ("Pulse-Test-Fault", "commit=maybe"),
+            ] {
+                let reply = try await c.call(
+                    .POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]], headers: [(header, value)])
                 try c.expect(reply, 400, "validation_failed", "\(header): \(value.prefix(20))")
                 try c.check(reply.json["field"] as? String == header, "field is \(reply.json["field"] ?? "absent"), not \(header)")
             }
@@ -236,13 +288,17 @@ extension CaseContext {
         let what = token == nil ? "an upgrade without a token" : "an upgrade with a bad token"
         try check(connection.closed, "\(what) stayed open (received \(connection.messages.map(\.text)))")
         if let first = connection.messages.first {
-            try check(connection.messages.count == 1 && first.type == "error" && first.string("code") == code,
-                      "\(what) got \(connection.messages.map(\.text)), not one error \(code)")
+            try check(
+                connection.messages.count == 1 && first.type == "error" && first.string("code") == code,
+                "\(what) got \(connection.messages.map(\.text)), not one error \(code)")
             try check(connection.closeCode == 1008, "\(what) closed with \(connection.closeCode.map(String.init) ?? "no status"), not 1008")
         } else {
-            let reply = try await call(.GET, "/api/v1/live" + (token.map { "?token=\($0)" } ?? ""), headers: [
-                ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"), ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ])
+            let reply = try await call(
+                .GET, "/api/v1/live" + (token.map { "?token=\($0)" } ?? ""),
+                headers: [
+                    ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ])
             try expect(reply, 401, code, "\(what), refused over HTTP")
         }
     }
@@ -255,7 +311,9 @@ extension Catalogue {
     /// server may queue; then it reads everything. ``SlowConsumerVerdict`` decides from what came.
     static func slowConsumer(_ c: CaseContext) async throws {
         let event = try await c.event(rows: 26, cols: 50)
-        guard let url = URL(string: c.session.baseURL), let host = url.host, let port = url.port else { throw CaseFailure("cannot read host and port from \(c.session.baseURL)") }
+        guard let url = URL(string: c.session.baseURL), let host = url.host, let port = url.port else {
+            throw CaseFailure("cannot read host and port from \(c.session.baseURL)")
+        }
         // Up to four accounts make the changes (each holds seats of a row of its own).
         var users = [try await c.user(0)]
         for index in 1..<4 { if let user = try? await c.user(index) { users.append(user) } }
@@ -290,7 +348,9 @@ extension Catalogue {
                     let seats = try await (1...9).asyncMap { try await c.seat(event, "\(row)\($0)") }
                     for _ in 0..<rounds {
                         let hold = try await c.hold(event, seats, as: user)
-                        try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token), 204, nil, "a release")
+                        try c.expect(
+                            try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token), 204, nil,
+                            "a release")
                     }
                 }
             }
@@ -304,15 +364,20 @@ extension Catalogue {
         var drained = await reading(3)
         if drained.closeCode == nil, !drained.endOfStream {
             let hold = try await c.hold(event, [try await c.seat(event, "Z1")], as: users[0])
-            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: users[0].token), 204, nil, "a release")
+            try c.expect(
+                try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: users[0].token), 204, nil, "a release")
             let more = await reading(10)
             drained.frames += more.frames
             drained.bytes += more.bytes
             (drained.closeCode, drained.closeReason, drained.endOfStream) = (more.closeCode, more.closeReason, more.endOfStream)
         }
-        let lastSeq = (try await c.subscriber(event, as: users[0]).messages.first { $0.json?["type"] as? String == "snapshot" }?.json?["seq"] as? NSNumber)?.intValue ?? 0
-        c.note("read \(drained.textFrames) messages, \(drained.bytes) bytes, the event's last seq \(lastSeq), then "
-            + (drained.closeCode.map { "close \($0) \(drained.closeReason ?? "")" } ?? (drained.endOfStream ? "the end of the stream" : "10 s of silence")))
+        let lastSeq =
+            (try await c.subscriber(event, as: users[0]).messages.first { $0.json?["type"] as? String == "snapshot" }?.json?["seq"] as? NSNumber)?
+            .intValue ?? 0
+        c.note(
+            "read \(drained.textFrames) messages, \(drained.bytes) bytes, the event's last seq \(lastSeq), then "
+                + (drained.closeCode.map { "close \($0) \(drained.closeReason ?? "")" }
+                    ?? (drained.endOfStream ? "the end of the stream" : "10 s of silence")))
         switch SlowConsumerVerdict.judge(drained, lastSeq: lastSeq, bufferBoundBytes: bound.bytes) {
         case .closed: return
         case .failed(let why): throw CaseFailure(why)

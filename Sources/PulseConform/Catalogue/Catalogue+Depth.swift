@@ -8,7 +8,9 @@ extension Catalogue {
     static let depth: [ConformanceCase] = [
         ConformanceCase("rest.json", "PB-REST-1", "answers are JSON (Content-Type application/json), successes and errors alike") { c in
             let event = try await c.event()
-            for (reply, what) in [(try await c.call(.GET, "/api/v1/events/\(event)"), "a success"), (try await c.call(.GET, "/api/v1/no-such-route"), "an error")] {
+            for (reply, what) in [
+                (try await c.call(.GET, "/api/v1/events/\(event)"), "a success"), (try await c.call(.GET, "/api/v1/no-such-route"), "an error"),
+            ] {
                 let type = reply.headers.first(name: "Content-Type") ?? ""
                 try c.check(type.lowercased().hasPrefix("application/json"), "\(what) has Content-Type \(type)")
             }
@@ -16,15 +18,23 @@ extension Catalogue {
         ConformanceCase("rest.unknown-fields", "PB-REST-6", "unknown body fields are ignored; a boolean is not a number") { c in
             let user = try await c.user()
             let event = try await c.event()
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"], "note": "window seat"]), 201, nil,
-                         "a hold with an unknown field")
-            let reply = try await c.call(.POST, "/api/v1/events", token: try c.admin(), json: [
-                "title": "t", "venue": "v", "date": "2031-01-01T20:00:00Z", "venueConfig": ["rows": true, "cols": 2, "price": 1],
-            ])
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"], "note": "window seat"]), 201,
+                nil,
+                "a hold with an unknown field")
+            let reply = try await c.call(
+                .POST, "/api/v1/events", token: try c.admin(),
+                json: [
+                    "title": "t", "venue": "v", "date": "2031-01-01T20:00:00Z", "venueConfig": ["rows": true, "cols": 2, "price": 1],
+                ])
             try c.expect(reply, 400, "validation_failed", "venueConfig.rows true")
         },
-        ConformanceCase("errors.odd-bodies", "PB-ERR-3", "a sign-up whose fields are not strings, and a body that is not UTF-8, are 4xx", needs: []) { c in
-            for body in [#"{"name":"Ada","email":42,"password":"secret12"}"#, #"{"name":["Ada"],"email":"a@b.invalid","password":"secret12"}"#, "{\"name\":\"\u{FFFD}\u{0}\"}"] {
+        ConformanceCase("errors.odd-bodies", "PB-ERR-3", "a sign-up whose fields are not strings, and a body that is not UTF-8, are 4xx", needs: []) {
+            c in
+            for body in [
+                #"{"name":"Ada","email":42,"password":"secret12"}"#, #"{"name":["Ada"],"email":"a@b.invalid","password":"secret12"}"#,
+                "{\"name\":\"\u{FFFD}\u{0}\"}",
+            ] {
                 let reply = try await c.call(.POST, "/api/v1/users/signup", raw: body)
                 try c.check((400..<500).contains(reply.status), "a sign-up of \(body.debugDescription) answered \(reply.status)")
             }
@@ -32,23 +42,33 @@ extension Catalogue {
             let reply = try await c.api.call(.POST, "/api/v1/users/signup", rawBytes: request, timeout: .seconds(10))
             try c.check((400..<500).contains(reply.status), "a body with bytes that are not UTF-8 answered \(reply.status)")
         },
-        ConformanceCase("users.signup-limits", "PB-USER-1",
-                        "the name is measured after trimming; the password limit counts characters, and every character counts", needs: [.testControl]) { c in
-            let spaced = try await c.call(.POST, "/api/v1/users/signup", json: ["name": " a ", "email": c.unique("trim") + "@conform.invalid", "password": "secret12"],
-                                          headers: [("Pulse-Test-Client", c.unique("t"))])
+        ConformanceCase(
+            "users.signup-limits", "PB-USER-1",
+            "the name is measured after trimming; the password limit counts characters, and every character counts", needs: [.testControl]
+        ) { c in
+            let spaced = try await c.call(
+                .POST, "/api/v1/users/signup", json: ["name": " a ", "email": c.unique("trim") + "@conform.invalid", "password": "secret12"],
+                headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(spaced, 400, "validation_failed", "the name \" a \" (one character after trimming)")
-            let tooLong = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("long") + "@conform.invalid",
-                                                                                "password": String(repeating: "a", count: 73)], headers: [("Pulse-Test-Client", c.unique("t"))])
+            let tooLong = try await c.call(
+                .POST, "/api/v1/users/signup",
+                json: [
+                    "name": "Ada", "email": c.unique("long") + "@conform.invalid",
+                    "password": String(repeating: "a", count: 73),
+                ], headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(tooLong, 400, "validation_failed", "a password of 73 characters")
             // 36 two-byte characters fill bcrypt's 72 bytes; the four after them must count too.
             let email = c.unique("bytes") + "@conform.invalid"
             let prefix = String(repeating: "é", count: 36)
-            let signup = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": email, "password": prefix + "abcd"],
-                                          headers: [("Pulse-Test-Client", c.unique("t"))])
+            let signup = try await c.call(
+                .POST, "/api/v1/users/signup", json: ["name": "Ada", "email": email, "password": prefix + "abcd"],
+                headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(signup, 201, nil, "a password of 40 characters (76 bytes)")
-            let right = try await c.call(.POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "abcd"], headers: [("Pulse-Test-Client", c.unique("t"))])
+            let right = try await c.call(
+                .POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "abcd"], headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(right, 200, nil, "log-in with that password")
-            let cut = try await c.call(.POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "wxyz"], headers: [("Pulse-Test-Client", c.unique("t"))])
+            let cut = try await c.call(
+                .POST, "/api/v1/users/login", json: ["email": email, "password": prefix + "wxyz"], headers: [("Pulse-Test-Client", c.unique("t"))])
             try c.expect(cut, 401, "invalid_credentials", "log-in with the same first 72 bytes and other characters after them")
         },
         ConformanceCase("auth.token-lifetime", "PB-AUTH-3", "a token lives 24 hours by default: exp = iat + 86400") { c in
@@ -59,39 +79,49 @@ extension Catalogue {
         ConformanceCase("auth.admin-routes", "PB-AUTH-4", "PATCH and DELETE of an event need an admin: 403 for a user") { c in
             let event = try await c.event()
             let token = try await c.user().token
-            try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: token, json: ["title": "mine"]), 403, "forbidden", "PATCH by a user")
+            try c.expect(
+                try await c.call(.PATCH, "/api/v1/events/\(event)", token: token, json: ["title": "mine"]), 403, "forbidden", "PATCH by a user")
             try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)", token: token), 403, "forbidden", "DELETE by a user")
         },
         ConformanceCase("auth.rate-limit-per-route", "PB-AUTH-6", "sign-up and log-in are counted apart", needs: [.testControl]) { c in
             let client = [("Pulse-Test-Client", c.unique("routes"))]
             for _ in 0..<10 {
-                _ = try await c.call(.POST, "/api/v1/users/login", json: ["email": c.unique("n") + "@conform.invalid", "password": "whatever1"], headers: client)
+                _ = try await c.call(
+                    .POST, "/api/v1/users/login", json: ["email": c.unique("n") + "@conform.invalid", "password": "whatever1"], headers: client)
             }
-            let signup = try await c.call(.POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("s") + "@conform.invalid", "password": "secret12"],
-                                          headers: client)
+            let signup = try await c.call(
+                .POST, "/api/v1/users/signup", json: ["name": "Ada", "email": c.unique("s") + "@conform.invalid", "password": "secret12"],
+                headers: client)
             try c.expect(signup, 201, nil, "a sign-up after ten log-ins of the same client")
         }.expectingRateLimits(),
         ConformanceCase("events.list-order", "PB-EVENT-2", "the list holds active events only, sorted by date") { c in
             let admin = try c.admin()
             var ids: [String] = []
             for date in ["2033-03-01T20:00:00Z", "2033-01-01T20:00:00Z", "2033-02-01T20:00:00Z"] {
-                let reply = try await c.call(.POST, "/api/v1/events", token: admin, json: [
-                    "title": c.unique("order"), "venue": "v", "date": date, "venueConfig": ["rows": 1, "cols": 1, "price": 1],
-                ])
+                let reply = try await c.call(
+                    .POST, "/api/v1/events", token: admin,
+                    json: [
+                        "title": c.unique("order"), "venue": "v", "date": date, "venueConfig": ["rows": 1, "cols": 1, "price": 1],
+                    ])
                 try c.expect(reply, 201)
                 ids.append(reply.object("event").string("id") ?? "")
             }
             try c.expect(try await c.call(.PATCH, "/api/v1/events/\(ids[2])", token: admin, json: ["isActive": false]), 200)
             let listed = try await c.call(.GET, "/api/v1/events").objects("events").compactMap { $0.string("id") }.filter(ids.contains)
-            try c.check(listed == [ids[1], ids[0]], "listed \(listed.map { ids.firstIndex(of: $0) ?? -1 }) of events 0 (March), 1 (January), 2 (February, inactive)")
+            try c.check(
+                listed == [ids[1], ids[0]],
+                "listed \(listed.map { ids.firstIndex(of: $0) ?? -1 }) of events 0 (March), 1 (January), 2 (February, inactive)")
         },
-        ConformanceCase("events.inactive-rules", "PB-EVENT-5", "an inactive event is still read by id, and refuses checkouts too (409 event_inactive)") { c in
+        ConformanceCase(
+            "events.inactive-rules", "PB-EVENT-5", "an inactive event is still read by id, and refuses checkouts too (409 event_inactive)"
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A1"], as: user)
             try c.expect(try await c.call(.PATCH, "/api/v1/events/\(event)", token: try c.admin(), json: ["isActive": false]), 200)
             try c.expect(try await c.call(.GET, "/api/v1/events/\(event)"), 200, nil, "an inactive event by id")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 409, "event_inactive")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 409, "event_inactive")
         },
         ConformanceCase("events.delete-keeps-bookings", "PB-EVENT-7", "a deleted event's confirmed bookings stay in GET /bookings/me") { c in
             let event = try await c.event()
@@ -119,16 +149,21 @@ extension Catalogue {
             let watcher = try await c.subscriber(event, as: try await c.user(1))
             let hold = try await c.hold(event, ["A1"], as: user)
             _ = try await watcher.next("seat_locked A1") { $0.type == "seat_locked" }
-            let reply = try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: ["seconds": 1])
+            let reply = try await c.call(
+                .POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: ["seconds": 1])
             try c.expect(reply, 200)
             try c.check(WireWorld.ns(reply.object("hold").string("expiresAt")) >= WireWorld.ns(hold.string("expiresAt")), "expiresAt moved earlier")
             try await Task.sleep(for: .milliseconds(300))
             try c.check(watcher.messages.filter { $0.type == "seat_locked" }.count == 1, "the extension was broadcast")
         },
-        ConformanceCase("holds.frozen", "PB-HOLD-10", "a hold being checked out can be neither released nor extended (409 checkout_in_progress)",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "holds.frozen", "PB-HOLD-10", "a hold being checked out can be neither released nor extended (409 checkout_in_progress)",
+            needs: [.admin, .testControl]
+        ) { c in
             try await releaseDuringStalledCheckout(c, stall: "commit", stallMsPerRound: 1_500, releaseAfter: { $0 / 3 }) { path, user in
-                try c.expect(try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress", "an extension during the checkout")
+                try c.expect(
+                    try await c.call(.POST, path + "/extend", token: user.token, json: [:]), 409, "checkout_in_progress",
+                    "an extension during the checkout")
             }
         },
         ConformanceCase("holds.release-twice", "PB-HOLD-10", "a second release of the same hold is 404 hold_not_found") { c in
@@ -143,10 +178,13 @@ extension Catalogue {
             let user = try await c.user()
             let first = try await c.hold(event, ["A1"], as: user)
             _ = try await c.hold(event, ["A2"], as: user)
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"], "holdId": first.string("id") ?? ""]),
-                         409, "hold_required", "A2 with the hold of A1 named")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A3"]]), 409, "hold_required",
-                         "A3 never held")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"], "holdId": first.string("id") ?? ""]),
+                409, "hold_required", "A2 with the hold of A1 named")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A3"]]), 409, "hold_required",
+                "A3 never held")
             let both = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1", "A2"]])
             try c.expect(both, 201, nil, "two seats of two holds of the caller")
             try c.check(Set(both.object("booking").strings("seatIds")) == ["A1", "A2"], "booked \(both.object("booking").strings("seatIds"))")
@@ -157,10 +195,13 @@ extension Catalogue {
             var ids: [String] = []
             for seat in ["A1", "A2"] {
                 _ = try await c.hold(event, [seat], as: user)
-                ids.append(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]]).object("booking").string("id") ?? "")
+                ids.append(
+                    try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]]).object("booking").string(
+                        "id") ?? "")
                 try await Task.sleep(for: .milliseconds(20))
             }
-            let listed = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings").compactMap { $0.string("id") }.filter(ids.contains)
+            let listed = try await c.call(.GET, "/api/v1/bookings/me", token: user.token).objects("bookings").compactMap { $0.string("id") }.filter(
+                ids.contains)
             try c.check(listed == ids.reversed(), "listed oldest first")
         },
         ConformanceCase("checkout.key-scope", "PB-CHECKOUT-6", "keys are per user, and a key of more than 128 characters is 400") { c in
@@ -174,10 +215,15 @@ extension Catalogue {
             try c.expect(theirs, 201, nil, "another user's checkout with the same key")
             try c.check(theirs.object("booking").string("id") != mine.object("booking").string("id"), "another user got the first user's booking")
             _ = try await c.hold(event, ["A3"], as: first)
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A3"]],
-                                          headers: [("Idempotency-Key", String(repeating: "k", count: 129))]), 400, "validation_failed", "a 129-character key")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A3"]],
+                    headers: [("Idempotency-Key", String(repeating: "k", count: 129))]), 400, "validation_failed", "a 129-character key")
         },
-        ConformanceCase("checkout.key-in-progress", "PB-CHECKOUT-6", "a retry while the first attempt commits is 409 idempotency_in_progress", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "checkout.key-in-progress", "PB-CHECKOUT-6", "a retry while the first attempt commits is 409 idempotency_in_progress",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             // A round whose retry reached the server before the first attempt's freeze (then the
@@ -188,8 +234,9 @@ extension Catalogue {
                 let key = ("Idempotency-Key", c.unique("racing"))
                 let stallMs = 1_200 * round
                 let sent = ContinuousClock.now
-                async let first = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
-                                         headers: [key, ("Pulse-Test-Stall", "commit=\(stallMs)")])
+                async let first = c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
+                    headers: [key, ("Pulse-Test-Stall", "commit=\(stallMs)")])
                 try await Task.sleep(for: .milliseconds(stallMs * 3 / 8))
                 let retrySent = ContinuousClock.now
                 let retry = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]], headers: [key])
@@ -202,19 +249,26 @@ extension Catalogue {
                 }
                 try c.expect(retry, 201, nil, "the retry during the commit (201 only when it came before the first attempt's freeze)")
                 // Answered while the first attempt still stalled in its commit, after that attempt's freeze.
-                try c.check(!(Self.sentAfterFreeze(retrySent, checkoutSent: sent, answered: firstAnswered, stallMs: stallMs) && retryAnswered < firstAnswered),
-                            "a retry sent while the first attempt was committing (after its freeze) was answered 201, not 409 idempotency_in_progress")
+                try c.check(
+                    !(Self.sentAfterFreeze(retrySent, checkoutSent: sent, answered: firstAnswered, stallMs: stallMs)
+                        && retryAnswered < firstAnswered),
+                    "a retry sent while the first attempt was committing (after its freeze) was answered 201, not 409 idempotency_in_progress")
                 let bookings = try await c.bookings(of: user, in: event).filter { $0.strings("seatIds") == [seat] }
                 try c.check(bookings.count == 1, "one key, \(bookings.count) bookings of \(seat)")
                 c.note("round \(round): the retry came before the first attempt's freeze (the first answered \(firstReply.status)); stalling longer")
             }
             throw CaseInconclusive("in three rounds the retry always reached the server before the first attempt's freeze")
         },
-        ConformanceCase("live.token-expiry", "PB-LIVE-1", "an expired token gets no subscription: 401, or error token_expired then 1008", needs: [.testControl]) { c in
+        ConformanceCase(
+            "live.token-expiry", "PB-LIVE-1", "an expired token gets no subscription: 401, or error token_expired then 1008", needs: [.testControl]
+        ) { c in
             let expired = try await c.token(for: try await c.user(), expiresInSeconds: -5)
             try await c.refusedUpgrade(token: expired, code: "token_expired")
         }.checking(.choice),
-        ConformanceCase("live.release-lock-one-seat", "PB-LIVE-3", "release_lock releases the seat named, not the rest of its hold; leave_event releases the connection's holds only") { c in
+        ConformanceCase(
+            "live.release-lock-one-seat", "PB-LIVE-3",
+            "release_lock releases the seat named, not the rest of its hold; leave_event releases the connection's holds only"
+        ) { c in
             let event = try await c.event()
             let user = try await c.user(0)
             let watcher = try await c.subscriber(event, as: try await c.user(1))
@@ -230,10 +284,12 @@ extension Catalogue {
             try c.check(left.string("reason") == "released", "leave_event's release has reason \(left.string("reason") ?? "none"), not released")
             try await Task.sleep(for: .milliseconds(300))
             let released = Set(watcher.messages.filter { $0.type == "seat_released" }.compactMap { $0.string("seatId") })
-            try c.check(released == ["A1", "B5"], "released \(released.sorted()): only A1 (release_lock) and B5 (the connection's, on leave) expected")
+            try c.check(
+                released == ["A1", "B5"], "released \(released.sorted()): only A1 (release_lock) and B5 (the connection's, on leave) expected")
             let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: user.token).objects("holds")
-            try c.check(holds.contains { $0.string("id") == rest.string("id") } && holds.flatMap { $0.strings("seatIds") }.sorted() == ["A2", "B1"],
-                        "the user's holds: \(holds.map { $0.strings("seatIds") })")
+            try c.check(
+                holds.contains { $0.string("id") == rest.string("id") } && holds.flatMap { $0.strings("seatIds") }.sorted() == ["A2", "B1"],
+                "the user's holds: \(holds.map { $0.strings("seatIds") })")
         },
         ConformanceCase("live.own-changes", "PB-LIVE-7", "a connection hears its own changes too, and a resync from sinceSeq repeats none") { c in
             let event = try await c.event()
@@ -247,10 +303,14 @@ extension Catalogue {
             again.send(["type": "join_event", "eventId": event, "sinceSeq": locked.seq ?? 0])
             let joined = try await again.next(after: 1, "joined") { $0.type == "joined" || $0.type == "snapshot" }
             let replayed = again.messages.dropFirst().prefix { $0.type != "joined" && $0.type != "snapshot" }.compactMap(\.seq)
-            try c.check(joined.type == "joined" && replayed == [(locked.seq ?? 0) + 1], "after sinceSeq \(locked.seq ?? 0): replayed \(replayed), then \(joined.type ?? "-")")
+            try c.check(
+                joined.type == "joined" && replayed == [(locked.seq ?? 0) + 1],
+                "after sinceSeq \(locked.seq ?? 0): replayed \(replayed), then \(joined.type ?? "-")")
         },
-        ConformanceCase("live.resync-edges", "PB-LIVE-8",
-                        "a sinceSeq ahead of the event gets a snapshot; one 1,100 changes back gets a snapshot or every change since, never part") { c in
+        ConformanceCase(
+            "live.resync-edges", "PB-LIVE-8",
+            "a sinceSeq ahead of the event gets a snapshot; one 1,100 changes back gets a snapshot or every change since, never part"
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             let connection = try await c.subscriber(event, as: user)
@@ -265,13 +325,20 @@ extension Catalogue {
             }
             let again = c.live(user.token)
             again.send(["type": "join_event", "eventId": event, "sinceSeq": first])
-            let answer = try await again.next(seconds: 10, "the answer to a sinceSeq 1,100 changes back") { $0.type == "snapshot" || $0.type == "joined" }
+            let answer = try await again.next(seconds: 10, "the answer to a sinceSeq 1,100 changes back") {
+                $0.type == "snapshot" || $0.type == "joined"
+            }
             if answer.type == "joined" {
                 let replayed = again.messages.prefix { $0.type != "joined" }.compactMap(\.seq)
-                try c.check(replayed == Array((first + 1)...(first + 1_100)), "joined after a replay of \(replayed.count) changes from \(replayed.first ?? -1), not the 1,100 since \(first)")
+                try c.check(
+                    replayed == Array((first + 1)...(first + 1_100)),
+                    "joined after a replay of \(replayed.count) changes from \(replayed.first ?? -1), not the 1,100 since \(first)")
             }
         },
-        ConformanceCase("live.expiry-seq", "PB-LIVE-5", "an expiry takes exactly the next seq, one per seat, and the next change the one after", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "live.expiry-seq", "PB-LIVE-5", "an expiry takes exactly the next seq, one per seat, and the next change the one after",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user()
             let watcher = try await c.subscriber(event, as: user)
@@ -291,8 +358,10 @@ extension Catalogue {
             try c.expect(reply, 201)
             try c.check(reply.object("booking").double("totalAmount") == 0.3, "totalAmount is \(reply.object("booking")["totalAmount"] ?? "absent")")
         },
-        ConformanceCase("race.join-during-burst", "PB-LIVE-7", "subscribers joining during a burst of changes each get a snapshot, then every later change once",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "race.join-during-burst", "PB-LIVE-7", "subscribers joining during a burst of changes each get a snapshot, then every later change once",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event(rows: 2, cols: 10)
             var users: [TestUser] = []
             for _ in 0..<10 { users.append(try await c.user()) }
@@ -302,7 +371,10 @@ extension Catalogue {
             let joiners = (0..<8).map { _ in c.live(users[0].token) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, user) in users.enumerated() {
-                    group.addTask { _ = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A\(index + 1)", "B\(index + 1)"]]) }
+                    group.addTask {
+                        _ = try await c.call(
+                            .POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A\(index + 1)", "B\(index + 1)"]])
+                    }
                 }
                 for (index, joiner) in joiners.enumerated() {
                     group.addTask {
@@ -315,10 +387,14 @@ extension Catalogue {
             for (index, joiner) in joiners.enumerated() {
                 let snapshot = try await joiner.next("joiner \(index)'s snapshot") { $0.type == "snapshot" }
                 let from = snapshot.seq ?? -1
-                let messages = try await joiner.waitUntil("joiner \(index) up to the burst's last seq") { from >= last || ($0.last?.seq ?? 0) >= last }
+                let messages = try await joiner.waitUntil("joiner \(index) up to the burst's last seq") {
+                    from >= last || ($0.last?.seq ?? 0) >= last
+                }
                 let after = messages.drop { $0.type != "snapshot" }.dropFirst().compactMap(\.seq)
                 let locked = ((snapshot.json?["seats"] as? [[String: Any]]) ?? []).filter { $0["status"] as? String == "locked" }.count
-                try c.check(after == (from < last ? Array((from + 1)...last) : []), "joiner \(index): snapshot at \(from - base), then \(after.map { $0 - base })")
+                try c.check(
+                    after == (from < last ? Array((from + 1)...last) : []),
+                    "joiner \(index): snapshot at \(from - base), then \(after.map { $0 - base })")
                 try c.check(Int64(locked) == from - base, "joiner \(index)'s snapshot at seq \(from - base) shows \(locked) seats locked")
             }
         },
@@ -330,64 +406,93 @@ extension Catalogue {
             let event = try await c.event()
             _ = try await c.hold(event, ["A1"], as: try await c.user(0))
             let other = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: try await c.user(1).token)
-            try c.expect(other, 200, nil, "the hold list") // a missing route lists nothing, and is no conformance
+            try c.expect(other, 200, nil, "the hold list")  // a missing route lists nothing, and is no conformance
             try c.check(other.objects("holds").isEmpty, "another user's holds are listed")
         },
-        ConformanceCase("testcontrol.hot-stall", "PB-TEST-5", "hot= stalls a checkout after its first hot step, the freeze: meanwhile its hold cannot be released",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "testcontrol.hot-stall", "PB-TEST-5",
+            "hot= stalls a checkout after its first hot step, the freeze: meanwhile its hold cannot be released",
+            needs: [.admin, .testControl]
+        ) { c in
             try await releaseDuringStalledCheckout(c, stall: "hot", stallMsPerRound: 1_000, releaseAfter: { $0 * 2 / 5 }) { _, _ in }
         },
-        ConformanceCase("checkout.lease-fenced", "PB-CHECKOUT-5", "a commit stalled past its checkout's lease never lands over a newer hold: 409 hold_superseded",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "checkout.lease-fenced", "PB-CHECKOUT-5", "a commit stalled past its checkout's lease never lands over a newer hold: 409 hold_superseded",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let (first, second) = (try await c.user(0), try await c.user(1))
             _ = try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1))
             // A lease of 1 s (PB-TEST-8): by 1.6 s the server has decided the checkout (it had not
             // committed: the seat is released), a rival holds the seat, and then the commit comes.
-            async let stalled = c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
-                                       headers: [("Pulse-Test-Lease", "1000"), ("Pulse-Test-Stall", "commit=2800")])
+            async let stalled = c.call(
+                .POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
+                headers: [("Pulse-Test-Lease", "1000"), ("Pulse-Test-Stall", "commit=2800")])
             try await Task.sleep(for: .milliseconds(1_800))
             let rival = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: second.token, json: ["seatIds": ["A1"]])
             try c.expect(rival, 201, nil, "the rival's hold after the lapsed checkout was decided")
             try c.expect(try await stalled, 409, "hold_superseded", "the commit that came after its lease")
             try c.check(try await c.bookings(of: first, in: event).isEmpty, "the late commit left a booking")
         },
-        ConformanceCase("checkout.lease-decides", "PB-CHECKOUT-7",
-                        "when a failed commit's lease runs out its seats are released as expired; a lost commit's seats are announced booked",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "checkout.lease-decides", "PB-CHECKOUT-7",
+            "when a failed commit's lease runs out its seats are released as expired; a lost commit's seats are announced booked",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let user = try await c.user(0)
             let watcher = try await c.subscriber(event, as: try await c.user(1))
             _ = try await c.hold(event, ["A1"], as: user)
             _ = try await c.hold(event, ["A2"], as: user)
             let lease = ("Pulse-Test-Lease", "600")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [lease, ("Pulse-Test-Fault", "commit=fail")]),
-                         503, "store_unavailable", "commit=fail")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]], headers: [lease, ("Pulse-Test-Fault", "commit=lost")]),
-                         503, "store_unavailable", "commit=lost")
-            let released = try await watcher.next(seconds: 4, "A1 released when its lease ran out") { $0.type == "seat_released" && $0.string("seatId") == "A1" }
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]],
+                    headers: [lease, ("Pulse-Test-Fault", "commit=fail")]),
+                503, "store_unavailable", "commit=fail")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]],
+                    headers: [lease, ("Pulse-Test-Fault", "commit=lost")]),
+                503, "store_unavailable", "commit=lost")
+            let released = try await watcher.next(seconds: 4, "A1 released when its lease ran out") {
+                $0.type == "seat_released" && $0.string("seatId") == "A1"
+            }
             try c.check(released.string("reason") == "expired", "A1 released with reason \(released.string("reason") ?? "none"), not expired")
-            _ = try await watcher.next(seconds: 4, "A2 announced booked when its lease ran out") { $0.type == "seats_booked" && ($0.json?["seatIds"] as? [String] ?? []).contains("A2") }
+            _ = try await watcher.next(seconds: 4, "A2 announced booked when its lease ran out") {
+                $0.type == "seats_booked" && ($0.json?["seatIds"] as? [String] ?? []).contains("A2")
+            }
             try await Task.sleep(for: .milliseconds(300))
-            try c.check(!watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A2" }, "the lost commit's booked seat was announced released")
+            try c.check(
+                !watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A2" },
+                "the lost commit's booked seat was announced released")
             let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
-            try c.check(seats.first { $0.string("id") == "A2" }?.string("status") == "booked" && seats.first { $0.string("id") == "A1" }?.string("status") == "available",
-                        "the map after the leases: A1 \(seats.first { $0.string("id") == "A1" }?.string("status") ?? "-"), A2 \(seats.first { $0.string("id") == "A2" }?.string("status") ?? "-")")
+            try c.check(
+                seats.first { $0.string("id") == "A2" }?.string("status") == "booked"
+                    && seats.first { $0.string("id") == "A1" }?.string("status") == "available",
+                "the map after the leases: A1 \(seats.first { $0.string("id") == "A1" }?.string("status") ?? "-"), A2 \(seats.first { $0.string("id") == "A2" }?.string("status") ?? "-")"
+            )
         },
-        ConformanceCase("testcontrol.lease", "PB-TEST-8", "Pulse-Test-Lease shortens a checkout's lease: the server decides it when that runs out", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "testcontrol.lease", "PB-TEST-8", "Pulse-Test-Lease shortens a checkout's lease: the server decides it when that runs out",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let (first, second) = (try await c.user(0), try await c.user(1))
             // The hold's own TTL (1 s) runs out during the stalled commit too: whether a lease that
             // runs out also releases a hold still within its TTL is left open by SPEC.md.
             _ = try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1))
-            async let stalled = c.call(.POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
-                                       headers: [("Pulse-Test-Lease", "500"), ("Pulse-Test-Stall", "commit=2000")])
+            async let stalled = c.call(
+                .POST, "/api/v1/events/\(event)/seats", token: first.token, json: ["seatIds": ["A1"]],
+                headers: [("Pulse-Test-Lease", "500"), ("Pulse-Test-Stall", "commit=2000")])
             try await Task.sleep(for: .milliseconds(1_400))
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: second.token, json: ["seatIds": ["A1"]]), 201, nil,
-                         "a hold of the seat after the 500 ms lease ran out")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: second.token, json: ["seatIds": ["A1"]]), 201, nil,
+                "a hold of the seat after the 500 ms lease ran out")
             _ = try await stalled
         },
-        ConformanceCase("testcontrol.one-admin", "PB-TEST-2", "the admin-token route gives the same admin account every time", needs: [.testControl]) { c in
+        ConformanceCase("testcontrol.one-admin", "PB-TEST-2", "the admin-token route gives the same admin account every time", needs: [.testControl])
+        { c in
             let first = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")
             let second = try await c.call(.POST, "/api/v1/test-control/admin-token", json: [:]).object("user").string("id")
             try c.check(first != nil && first == second, "admin ids \(first ?? "-") and \(second ?? "-")")
@@ -404,8 +509,10 @@ extension Catalogue {
     /// `stallMsPerRound`); three such rounds are INCONCLUSIVE. A release answered 204 fails the
     /// case when the checkout then booked the released hold, or when it was surely sent after the
     /// freeze (``sentAfterFreeze(_:checkoutSent:answered:stallMs:)``).
-    static func releaseDuringStalledCheckout(_ c: CaseContext, stall: String, stallMsPerRound: Int, releaseAfter: (Int) -> Int,
-                                             whileFrozen: (String, TestUser) async throws -> Void) async throws {
+    static func releaseDuringStalledCheckout(
+        _ c: CaseContext, stall: String, stallMsPerRound: Int, releaseAfter: (Int) -> Int,
+        whileFrozen: (String, TestUser) async throws -> Void
+    ) async throws {
         let event = try await c.event()
         let user = try await c.user()
         for round in 1...3 {
@@ -413,8 +520,9 @@ extension Catalogue {
             let hold = try await c.hold(event, [seat], as: user)
             let stallMs = stallMsPerRound * round
             let sent = ContinuousClock.now
-            async let checkout = c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
-                                        headers: [("Pulse-Test-Stall", "\(stall)=\(stallMs)")])
+            async let checkout = c.call(
+                .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
+                headers: [("Pulse-Test-Stall", "\(stall)=\(stallMs)")])
             try await Task.sleep(for: .milliseconds(releaseAfter(stallMs)))
             let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
             let releaseSent = ContinuousClock.now
@@ -427,19 +535,23 @@ extension Catalogue {
             try c.expect(release, 204, nil, "a release while the checkout is stalled after its freeze")
             let booked = try await checkout
             try c.check(booked.status != 201, "a release answered 204 while the checkout was frozen, and the checkout then booked the released hold")
-            try c.check(!sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
-                        "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
+            try c.check(
+                !sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
+                "a release sent after the checkout had frozen its hold (the checkout went through its \(stallMs) ms stall) answered 204")
             c.note("round \(round): the release came before the checkout's freeze (the checkout answered \(booked.status)); stalling longer")
         }
-        throw CaseInconclusive("in three rounds (stalls of \(stallMsPerRound), \(2 * stallMsPerRound) and \(3 * stallMsPerRound) ms) "
-            + "the release always reached the server before the checkout's freeze")
+        throw CaseInconclusive(
+            "in three rounds (stalls of \(stallMsPerRound), \(2 * stallMsPerRound) and \(3 * stallMsPerRound) ms) "
+                + "the release always reached the server before the checkout's freeze")
     }
 
     /// Whether a request sent at `sent` certainly reached the server after a checkout (sent at
     /// `checkoutSent`, answered at `answered`) had frozen its holds: the checkout went through its
     /// whole stall of `stallMs` after its freeze, so it froze no later than `answered - stallMs`.
-    static func sentAfterFreeze(_ sent: ContinuousClock.Instant, checkoutSent: ContinuousClock.Instant, answered: ContinuousClock.Instant,
-                                stallMs: Int) -> Bool {
+    static func sentAfterFreeze(
+        _ sent: ContinuousClock.Instant, checkoutSent: ContinuousClock.Instant, answered: ContinuousClock.Instant,
+        stallMs: Int
+    ) -> Bool {
         let stall = Duration.milliseconds(stallMs)
         return answered - checkoutSent >= stall && sent > answered - stall
     }

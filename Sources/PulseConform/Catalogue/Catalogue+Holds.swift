@@ -12,7 +12,9 @@ extension Catalogue {
             let event = try await c.event(rows: 2, cols: 10)
             let token = try await c.user().token
             for seats in [[], ["A1", "A1"], (1...10).map { "B\($0)" } + ["A1"]] {
-                try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": seats]), 400, "validation_failed", "seats \(seats)")
+                try c.expect(
+                    try await c.call(.POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": seats]), 400, "validation_failed",
+                    "seats \(seats)")
             }
         },
         ConformanceCase("holds.unknown-seat", "PB-HOLD-3", "seats not in the venue are 422 seat_not_found naming them") { c in
@@ -21,7 +23,9 @@ extension Catalogue {
             try c.expect(reply, 422, "seat_not_found")
             try c.check(reply.json["seatIds"] as? [String] == ["Z99"], "seatIds is \(reply.json["seatIds"] ?? "absent")")
         },
-        ConformanceCase("holds.all-or-nothing", "PB-HOLD-4", "one taken seat refuses the whole hold (409 seat_unavailable naming it) and holds nothing") { c in
+        ConformanceCase(
+            "holds.all-or-nothing", "PB-HOLD-4", "one taken seat refuses the whole hold (409 seat_unavailable naming it) and holds nothing"
+        ) { c in
             let event = try await c.event()
             let (first, second) = (try await c.user(0), try await c.user(1))
             _ = try await c.hold(event, ["A2"], as: first)
@@ -34,7 +38,8 @@ extension Catalogue {
             let event = try await c.event()
             let user = try await c.user()
             _ = try await c.hold(event, ["A1"], as: user)
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable")
         },
         ConformanceCase("holds.cap", "PB-HOLD-5", "beyond the per-user cap a hold is 409 hold_limit_exceeded and holds nothing") { c in
             let event = try await c.event(rows: 3, cols: 10)
@@ -46,9 +51,11 @@ extension Catalogue {
                 _ = try await c.hold(event, seats, as: user)
                 held += seats.count
             }
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["C10"]]), 409, "hold_limit_exceeded")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["C10"]]), 409, "hold_limit_exceeded")
         },
-        ConformanceCase("holds.ttl", "PB-HOLD-6", "a hold lapses at its TTL: then another user can take the seat", needs: [.admin, .testControl]) { c in
+        ConformanceCase("holds.ttl", "PB-HOLD-6", "a hold lapses at its TTL: then another user can take the seat", needs: [.admin, .testControl]) {
+            c in
             let event = try await c.event()
             let hold = try await c.hold(event, ["A1"], as: try await c.user(0), headers: try c.shortTTL(1))
             try c.check(hold.string("expiresAt") != nil, "no expiresAt")
@@ -62,7 +69,10 @@ extension Catalogue {
             for seat in ["A1", "A2", "A3"] { fences.append((try await c.hold(event, [seat], as: user)["fence"] as? NSNumber)?.int64Value ?? -1) }
             try c.check(fences == fences.sorted() && Set(fences).count == 3, "fences \(fences)")
         },
-        ConformanceCase("holds.expiry-broadcast", "PB-HOLD-8", "the server announces an expiry (seat_released, expired) within 1 s", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "holds.expiry-broadcast", "PB-HOLD-8", "the server announces an expiry (seat_released, expired) within 1 s",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let watcher = try await c.subscriber(event, as: try await c.user(1))
             _ = try await c.hold(event, ["A1"], as: try await c.user(0), headers: try c.shortTTL(1))
@@ -78,21 +88,27 @@ extension Catalogue {
             let reply = try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: [:])
             try c.expect(reply, 200)
             let extended = reply.object("hold")
-            try c.check(extended.string("id") == hold.string("id") && (extended["fence"] as? NSNumber) == (hold["fence"] as? NSNumber), "another hold: \(extended)")
+            try c.check(
+                extended.string("id") == hold.string("id") && (extended["fence"] as? NSNumber) == (hold["fence"] as? NSNumber),
+                "another hold: \(extended)")
             try c.check((extended.string("expiresAt") ?? "") >= (hold.string("expiresAt") ?? ""), "expiresAt moved earlier")
         },
         ConformanceCase("holds.extend-not-yours", "PB-HOLD-9", "extending another user's hold is 404 hold_not_found") { c in
             let event = try await c.event()
             let hold = try await c.hold(event, ["A1"], as: try await c.user(0))
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: try await c.user(1).token, json: [:]),
-                         404, "hold_not_found")
+            try c.expect(
+                try await c.call(
+                    .POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: try await c.user(1).token, json: [:]),
+                404, "hold_not_found")
         },
         ConformanceCase("holds.extend-lapsed", "PB-HOLD-9", "extending a lapsed hold is 410 hold_expired", needs: [.admin, .testControl]) { c in
             let event = try await c.event()
             let user = try await c.user()
             let hold = try await c.hold(event, ["A1"], as: user, headers: try c.shortTTL(1))
             try await Task.sleep(for: .milliseconds(1_200))
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: [:]), 410, "hold_expired")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")/extend", token: user.token, json: [:]), 410,
+                "hold_expired")
         },
         ConformanceCase("holds.release", "PB-HOLD-10", "the owner releases a hold (204) and the seat is free again") { c in
             let event = try await c.event()
@@ -105,28 +121,42 @@ extension Catalogue {
             let event = try await c.event()
             let owner = try await c.user(0)
             let hold = try await c.hold(event, ["A1"], as: owner)
-            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: try await c.user(1).token), 404, "hold_not_found")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409, "seat_unavailable",
-                         "the seat after a refused release")
+            try c.expect(
+                try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: try await c.user(1).token), 404,
+                "hold_not_found")
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user(1).token, json: ["seatIds": ["A1"]]), 409,
+                "seat_unavailable",
+                "the seat after a refused release")
         },
-        ConformanceCase("holds.stale-release", "PB-HOLD-10", "a release that stalls past its hold's expiry never removes the next holder's hold (seed race 1)",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "holds.stale-release", "PB-HOLD-10", "a release that stalls past its hold's expiry never removes the next holder's hold (seed race 1)",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             let (first, second) = (try await c.user(0), try await c.user(1))
-            let (late, split) = (try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1)), try await c.hold(event, ["A2"], as: first, headers: try c.shortTTL(1)))
+            let (late, split) = (
+                try await c.hold(event, ["A1"], as: first, headers: try c.shortTTL(1)),
+                try await c.hold(event, ["A2"], as: first, headers: try c.shortTTL(1))
+            )
             // Both sent at once. A1's is decided at about 2.5 s (PB-TEST-5 before=), after the hold's
             // expiry and after the second user took the seat: 404, nothing released. A2's pauses
             // 2.5 s after its first hot-store step (hot=): a release that reads, then deletes, deletes
             // the second user's hold; a compare-and-delete decided at once.
-            async let lateRelease = c.call(.DELETE, "/api/v1/events/\(event)/holds/\(late.string("id") ?? "")", token: first.token, headers: [("Pulse-Test-Stall", "before=2500")])
-            async let splitRelease = c.call(.DELETE, "/api/v1/events/\(event)/holds/\(split.string("id") ?? "")", token: first.token, headers: [("Pulse-Test-Stall", "hot=2500")])
+            async let lateRelease = c.call(
+                .DELETE, "/api/v1/events/\(event)/holds/\(late.string("id") ?? "")", token: first.token,
+                headers: [("Pulse-Test-Stall", "before=2500")])
+            async let splitRelease = c.call(
+                .DELETE, "/api/v1/events/\(event)/holds/\(split.string("id") ?? "")", token: first.token, headers: [("Pulse-Test-Stall", "hot=2500")])
             try await Task.sleep(for: .milliseconds(1_400))
             let taken = [try await c.hold(event, ["A1"], as: second), try await c.hold(event, ["A2"], as: second)]
             try c.expect(try await lateRelease, 404, "hold_not_found", "a release decided after its hold's expiry")
             _ = try await splitRelease
             let mine = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: second.token)
             let ids = Set(mine.objects("holds").compactMap { $0.string("id") })
-            try c.check(taken.allSatisfy { ids.contains($0.string("id") ?? "-") }, "the second user's holds after the first user's stale releases: \(ids.count) of 2")
+            try c.check(
+                taken.allSatisfy { ids.contains($0.string("id") ?? "-") },
+                "the second user's holds after the first user's stale releases: \(ids.count) of 2")
         },
         ConformanceCase("holds.list", "PB-HOLD-11", .should, "GET holds lists the caller's live holds") { c in
             let event = try await c.event()

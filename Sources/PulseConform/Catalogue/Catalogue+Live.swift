@@ -3,9 +3,11 @@ import PulseWire
 
 extension Catalogue {
     static let live: [ConformanceCase] = [
-        ConformanceCase("live.upgrade", "PB-LIVE-1",
-                        "a plain GET is 426 (401 without a token); an upgrade without a valid token is a 401 or an error with its code, then close 1008",
-                        needs: []) { c in
+        ConformanceCase(
+            "live.upgrade", "PB-LIVE-1",
+            "a plain GET is 426 (401 without a token); an upgrade without a valid token is a 401 or an error with its code, then close 1008",
+            needs: []
+        ) { c in
             let user = try await c.user()
             try c.expect(try await c.call(.GET, "/api/v1/live", token: user.token), 426, "upgrade_required")
             try c.expect(try await c.call(.GET, "/api/v1/live"), 401, "unauthenticated", "a plain GET without a token")
@@ -19,7 +21,8 @@ extension Catalogue {
             connection.send(["type": "join_event", "eventId": event])
             let snapshot = try await connection.next("snapshot") { $0.type == "snapshot" }
             try c.check(snapshot.string("eventId") == event && snapshot.seq != nil, "snapshot without eventId or seq")
-            try c.check((snapshot.json?["seats"] as? [Any])?.count == 10, "snapshot has \((snapshot.json?["seats"] as? [Any])?.count ?? 0) seats, not 10")
+            try c.check(
+                (snapshot.json?["seats"] as? [Any])?.count == 10, "snapshot has \((snapshot.json?["seats"] as? [Any])?.count ?? 0) seats, not 10")
         },
         ConformanceCase("live.seq-order", "PB-LIVE-7", "changes arrive in seq order, one per seat, right after the snapshot's seq") { c in
             let event = try await c.event()
@@ -94,7 +97,8 @@ extension Catalogue {
             let failed = try await connection.next("lock_failed") { $0.type == "lock_failed" || $0.type == "lock_acquired" }
             try c.check(failed.type == "lock_failed" && failed.string("code") == "seat_unavailable", "got \(failed.text)")
         },
-        ConformanceCase("live.no-empty-release", "PB-LIVE-5", "release_lock of a seat the caller does not hold broadcasts nothing (seed race 4)") { c in
+        ConformanceCase("live.no-empty-release", "PB-LIVE-5", "release_lock of a seat the caller does not hold broadcasts nothing (seed race 4)") {
+            c in
             let event = try await c.event()
             let owner = try await c.user(0)
             _ = try await c.hold(event, ["A1"], as: owner)
@@ -105,7 +109,9 @@ extension Catalogue {
             try await Task.sleep(for: .milliseconds(300))
             _ = try await c.hold(event, ["A3"], as: owner)
             let next = try await watcher.next("the next change (seat_locked A3)") { $0.seq != nil && $0.type != "snapshot" }
-            try c.check(next.type == "seat_locked" && next.string("seatId") == "A3", "a change was broadcast for a release that released nothing: \(next.text)")
+            try c.check(
+                next.type == "seat_locked" && next.string("seatId") == "A3",
+                "a change was broadcast for a release that released nothing: \(next.text)")
         },
         ConformanceCase("live.release-reason", "PB-LIVE-6", "a release by the owner is broadcast with reason released") { c in
             let event = try await c.event()
@@ -125,7 +131,8 @@ extension Catalogue {
             let seen = try await watcher.waitUntil("seats_booked") { $0.contains { $0.type == "seats_booked" } }
             let booked = seen.first { $0.type == "seats_booked" }!
             let lastLock = seen.filter { $0.type == "seat_locked" }.compactMap(\.seq).max() ?? -1
-            try c.check(Set((booked.json?["seatIds"] as? [String]) ?? []) == ["A1", "A2"] && booked.seq == lastLock + 1, "seats_booked is \(booked.text)")
+            try c.check(
+                Set((booked.json?["seatIds"] as? [String]) ?? []) == ["A1", "A2"] && booked.seq == lastLock + 1, "seats_booked is \(booked.text)")
         },
         ConformanceCase("live.disconnect-releases", "PB-LIVE-11", "closing a connection releases its request_lock holds (reason disconnected)") { c in
             let event = try await c.event()
@@ -137,7 +144,9 @@ extension Catalogue {
             let released = try await watcher.next("seat_released B2") { $0.type == "seat_released" && $0.string("seatId") == "B2" }
             try c.check(released.string("reason") == "disconnected", "reason is \(released.string("reason") ?? "absent")")
         },
-        ConformanceCase("live.close-keeps-rest-holds", "PB-LIVE-11", "closing a connection releases only its request_lock holds, never the user's REST holds") { c in
+        ConformanceCase(
+            "live.close-keeps-rest-holds", "PB-LIVE-11", "closing a connection releases only its request_lock holds, never the user's REST holds"
+        ) { c in
             let event = try await c.event()
             let user = try await c.user(0)
             let watcher = try await c.subscriber(event, as: try await c.user(1))
@@ -148,7 +157,9 @@ extension Catalogue {
             connection.close()
             _ = try await watcher.next("seat_released A2") { $0.type == "seat_released" && $0.string("seatId") == "A2" }
             try await Task.sleep(for: .milliseconds(300))
-            try c.check(!watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A1" }, "the REST hold's seat was announced released")
+            try c.check(
+                !watcher.messages.contains { $0.type == "seat_released" && $0.string("seatId") == "A1" },
+                "the REST hold's seat was announced released")
             let holds = try await c.call(.GET, "/api/v1/events/\(event)/holds", token: user.token).objects("holds").compactMap { $0.string("id") }
             try c.check(holds == [rest.string("id") ?? "-"], "the user's holds after the close: \(holds)")
         },

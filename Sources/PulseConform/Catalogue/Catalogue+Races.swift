@@ -8,12 +8,16 @@ import PulseWire
 /// names that clause and what shows it. Margins follow the pace the case measured.
 extension Catalogue {
     static let races: [ConformanceCase] = [
-        ConformanceCase("race.same-seat", "PB-HOLD-4", "twenty users racing for one seat: exactly one hold is granted", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "race.same-seat", "PB-HOLD-4", "twenty users racing for one seat: exactly one hold is granted", needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event()
             var users: [TestUser] = []
             for _ in 0..<20 { users.append(try await c.user()) }
             let replies = try await withThrowingTaskGroup(of: APIReply.self) { group in
-                for user in users { group.addTask { try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]]) } }
+                for user in users {
+                    group.addTask { try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A1"]]) }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let statuses = replies.map(\.status).sorted()
@@ -21,10 +25,13 @@ extension Catalogue {
             try c.check(granted <= 1, "\(granted) users were granted the one seat: statuses \(statuses)")
             try c.check(granted == 1, "PB-HOLD-2: nobody was granted the free seat: statuses \(statuses)")
             let refused = replies.filter { $0.status != 201 }
-            try c.check(refused.allSatisfy { $0.status == 409 && $0.code == "seat_unavailable" },
-                        "the losers were answered \(refused.map { "\($0.status) \($0.code ?? "")" }.sorted()), not 409 seat_unavailable")
+            try c.check(
+                refused.allSatisfy { $0.status == 409 && $0.code == "seat_unavailable" },
+                "the losers were answered \(refused.map { "\($0.status) \($0.code ?? "")" }.sorted()), not 409 seat_unavailable")
         },
-        ConformanceCase("race.overlapping-holds", "PB-HOLD-4", "overlapping multi-seat holds in a burst: no seat is granted twice", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "race.overlapping-holds", "PB-HOLD-4", "overlapping multi-seat holds in a burst: no seat is granted twice", needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event(rows: 1, cols: 8)
             var users: [TestUser] = []
             for _ in 0..<12 { users.append(try await c.user()) }
@@ -50,13 +57,19 @@ extension Catalogue {
             let unshown = Set(granted).subtracting(locked).sorted()
             guard !unshown.isEmpty else { return }
             let probe = try await c.call(.POST, "/api/v1/events/\(event)/holds", token: try await c.user().token, json: ["seatIds": unshown])
-            try c.check(probe.status == 201, "PB-SEAT-2: the seat map shows \(unshown) not locked, though they are still held (another user's hold of them: "
-                + "\(probe.status) \(probe.code ?? ""))")
-            throw CaseFailure("PB-HOLD-6: granted holds vanished before their TTL: \(unshown) were granted, the map shows them free, and another user could hold them")
+            try c.check(
+                probe.status == 201,
+                "PB-SEAT-2: the seat map shows \(unshown) not locked, though they are still held (another user's hold of them: "
+                    + "\(probe.status) \(probe.code ?? ""))")
+            throw CaseFailure(
+                "PB-HOLD-6: granted holds vanished before their TTL: \(unshown) were granted, the map shows them free, and another user could hold them"
+            )
         },
-        ConformanceCase("race.checkout-against-expiry", "PB-HOLD-6",
-                        "checkouts stalled to begin just before and just after their holds' expiry, against rival holds: exactly one owner per seat",
-                        needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "race.checkout-against-expiry", "PB-HOLD-6",
+            "checkouts stalled to begin just before and just after their holds' expiry, against rival holds: exactly one owner per seat",
+            needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event(rows: 1, cols: 4)
             var owners: [TestUser] = []
             for _ in 0..<4 { owners.append(try await c.user()) }
@@ -71,7 +84,9 @@ extension Catalogue {
             let ttl = max(2, Int((trip * 12).components.seconds) + 1)
             let unit = Duration.milliseconds(ttl * 1000)
             var holds: [[String: Any]] = []
-            for (index, owner) in owners.enumerated() { holds.append(try await c.hold(event, ["A\(index + 1)"], as: owner, headers: try c.shortTTL(ttl))) }
+            for (index, owner) in owners.enumerated() {
+                holds.append(try await c.hold(event, ["A\(index + 1)"], as: owner, headers: try c.shortTTL(ttl)))
+            }
             // Times from the moment every hold was granted (T; each expires by T + TTL): each
             // checkout is sent at T + 0.1 TTL and stalled (PB-TEST-5 before=) to begin at about
             // T + 0.15 and T + 0.35 TTL (before the expiry), T + 1.35 and T + 1.4 TTL (after it); the
@@ -94,12 +109,15 @@ extension Catalogue {
                     group.addTask {
                         let sent = ContinuousClock.now
                         async let checkout: (APIReply, ContinuousClock.Instant) = {
-                            let reply = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A\(index + 1)"]],
-                                                         headers: [("Pulse-Test-Stall", "before=\(stallsMs[index])")])
+                            let reply = try await c.call(
+                                .POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": ["A\(index + 1)"]],
+                                headers: [("Pulse-Test-Stall", "before=\(stallsMs[index])")])
                             return (reply, ContinuousClock.now)
                         }()
                         try await Task.sleep(until: rivalAt)
-                        let held = index == 3 ? nil : try await c.call(.POST, "/api/v1/events/\(event)/holds", token: rival.token, json: ["seatIds": ["A\(index + 1)"]])
+                        let held =
+                            index == 3
+                            ? nil : try await c.call(.POST, "/api/v1/events/\(event)/holds", token: rival.token, json: ["seatIds": ["A\(index + 1)"]])
                         let rivalAnswered = ContinuousClock.now
                         let (reply, answered) = try await checkout
                         return Outcome(index: index, checkout: reply, sent: sent, answered: answered, rival: held, rivalAnswered: rivalAnswered)
@@ -107,19 +125,24 @@ extension Catalogue {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }.sorted { $0.index < $1.index }
-            c.note("hold TTL \(ttl) s (a round trip took \(Int(trip.components.seconds * 1000 + trip.components.attoseconds / 1_000_000_000_000_000)) ms); "
-                + outcomes.map { "A\($0.index + 1): checkout \($0.checkout.status) \($0.checkout.code ?? ""), rival \($0.rival.map { "\($0.status)" } ?? "-")" }
-                .joined(separator: "; "))
+            c.note(
+                "hold TTL \(ttl) s (a round trip took \(Int(trip.components.seconds * 1000 + trip.components.attoseconds / 1_000_000_000_000_000)) ms); "
+                    + outcomes.map {
+                        "A\($0.index + 1): checkout \($0.checkout.status) \($0.checkout.code ?? ""), rival \($0.rival.map { "\($0.status)" } ?? "-")"
+                    }
+                    .joined(separator: "; "))
             // Each order below is known only if the machine kept to the plan; when it did not, the
             // case cannot decide (a refusal or a grant then proves nothing).
             for outcome in outcomes.prefix(2) where outcome.answered >= rivalAt {
-                throw CaseInconclusive("the checkout of A\(outcome.index + 1) was answered after the rival asked for the seat: their order is unknown")
+                throw CaseInconclusive(
+                    "the checkout of A\(outcome.index + 1) was answered after the rival asked for the seat: their order is unknown")
             }
             guard outcomes[2].rivalAnswered < outcomes[2].sent + .milliseconds(stallsMs[2]) else {
                 throw CaseInconclusive("the rival's hold of A3 was answered after A3's checkout could have begun: their order is unknown")
             }
             for outcome in outcomes.prefix(2) where outcome.checkout.status == 201 && outcome.rival?.status == 201 {
-                throw CaseFailure("PB-HOLD-4: A\(outcome.index + 1) was booked by a checkout begun before its hold's expiry, then held by another user")
+                throw CaseFailure(
+                    "PB-HOLD-4: A\(outcome.index + 1) was booked by a checkout begun before its hold's expiry, then held by another user")
             }
             if outcomes[2].checkout.status == 201 && outcomes[2].rival?.status == 201 {
                 throw CaseFailure("A3 was booked by a checkout begun after its hold's expiry, after another user was granted it")
@@ -135,7 +158,9 @@ extension Catalogue {
                 try c.expect(try c.require(outcome.rival, "no rival"), 409, "seat_unavailable", "PB-HOLD-4: the rival's hold of a booked seat")
             }
             try c.expect(try c.require(outcomes[2].rival, "no rival"), 201, nil, "the rival's hold of a lapsed seat")
-            try c.expect(outcomes[2].checkout, 409, "hold_required", "PB-CHECKOUT-3: a checkout begun after its hold's expiry, of a seat another user then held")
+            try c.expect(
+                outcomes[2].checkout, 409, "hold_required",
+                "PB-CHECKOUT-3: a checkout begun after its hold's expiry, of a seat another user then held")
             try c.expect(outcomes[3].checkout, 410, "hold_expired", "a checkout begun after its hold's expiry, of a seat nobody took since")
         },
         ConformanceCase("race.same-key", "PB-CHECKOUT-6", "concurrent checkouts with one Idempotency-Key make one booking") { c in
@@ -146,7 +171,8 @@ extension Catalogue {
             let replies = try await withThrowingTaskGroup(of: (Int, String?, String?).self) { group in
                 for _ in 0..<5 {
                     group.addTask {
-                        let reply = try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Idempotency-Key", key)])
+                        let reply = try await c.call(
+                            .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]], headers: [("Idempotency-Key", key)])
                         return (reply.status, reply.code, reply.object("booking").string("id"))
                     }
                 }
@@ -155,10 +181,13 @@ extension Catalogue {
             let bookings = Set(replies.compactMap(\.2))
             try c.check(bookings.count <= 1, "\(bookings.count) bookings from one key: answers \(replies.map(\.0))")
             try c.check(bookings.count == 1, "PB-CHECKOUT-1: no checkout of a held seat booked: answers \(replies.map { "\($0.0) \($0.1 ?? "")" })")
-            try c.check(replies.allSatisfy { $0.0 == 201 || $0.0 == 409 && $0.1 == "idempotency_in_progress" },
-                        "the retries were answered \(replies.map { "\($0.0) \($0.1 ?? "")" }), not 201 with the booking or 409 idempotency_in_progress")
+            try c.check(
+                replies.allSatisfy { $0.0 == 201 || $0.0 == 409 && $0.1 == "idempotency_in_progress" },
+                "the retries were answered \(replies.map { "\($0.0) \($0.1 ?? "")" }), not 201 with the booking or 409 idempotency_in_progress")
         },
-        ConformanceCase("race.live-burst", "PB-LIVE-7", "a burst of concurrent holds reaches a subscriber gap-free and in order", needs: [.admin, .testControl]) { c in
+        ConformanceCase(
+            "race.live-burst", "PB-LIVE-7", "a burst of concurrent holds reaches a subscriber gap-free and in order", needs: [.admin, .testControl]
+        ) { c in
             let event = try await c.event(rows: 2, cols: 10)
             let watcher = c.live(try await c.user().token)
             watcher.send(["type": "join_event", "eventId": event])
@@ -167,7 +196,10 @@ extension Catalogue {
             for _ in 0..<10 { users.append(try await c.user()) }
             let replies = try await withThrowingTaskGroup(of: APIReply.self) { group in
                 for (index, user) in users.enumerated() {
-                    group.addTask { try await c.call(.POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A\(index + 1)", "B\(index + 1)"]]) }
+                    group.addTask {
+                        try await c.call(
+                            .POST, "/api/v1/events/\(event)/holds", token: user.token, json: ["seatIds": ["A\(index + 1)", "B\(index + 1)"]])
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

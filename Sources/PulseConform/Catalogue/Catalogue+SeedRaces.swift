@@ -23,8 +23,10 @@ import Synchronization
 /// either way is run again; when no round decides, the case is INCONCLUSIVE.
 extension Catalogue {
     static let seedRaces: [ConformanceCase] = [
-        ConformanceCase("socketio.race-repeated-release", "PB-HOLD-10",
-                        "a user's repeated release_lock (two tabs, a double click) never removes the lock another user took in between (seed race 1)") { c in
+        ConformanceCase(
+            "socketio.race-repeated-release", "PB-HOLD-10",
+            "a user's repeated release_lock (two tabs, a double click) never removes the lock another user took in between (seed race 1)"
+        ) { c in
             try await c.inRounds(SeedRace.rounds) { _ in
                 let race = try await SeedRace(c, seats: 8)
                 let round = try await race.repeatedRelease(probe: true)
@@ -32,7 +34,10 @@ extension Catalogue {
                 // The rival never releases, and only its TTL may end its lock: a second grant to the
                 // rival, or a grant to a third user, before that TTL could have run out proves its lock
                 // was removed (what the room was told proves nothing: see socketio.race-release-order).
-                var regranted: [String] = [], taken: [String] = [], late: [String] = [], intact: [String] = []
+                var regranted: [String] = []
+                var taken: [String] = []
+                var late: [String] = []
+                var intact: [String] = []
                 for seat in round.won {
                     let deadline = round.firstAsk[seat]! + race.lockTTL
                     let grants = race.rivalLocks(seat)
@@ -48,9 +53,10 @@ extension Catalogue {
                 }
                 c.note("the rival won \(round.won.count) of \(race.seats.count) released seats (lock round trip \(race.paceMs) ms)")
                 if !regranted.isEmpty || !taken.isEmpty {
-                    return .broken("the owner's repeated release_lock removed the lock the rival took in between: \(regranted.count) seats were granted "
-                        + "to the rival a second time and \(taken.count) were then locked by a third user, each before the rival's lock TTL "
-                        + "could have ended its lock (a release that reads its owner, then deletes, in two steps)")
+                    return .broken(
+                        "the owner's repeated release_lock removed the lock the rival took in between: \(regranted.count) seats were granted "
+                            + "to the rival a second time and \(taken.count) were then locked by a third user, each before the rival's lock TTL "
+                            + "could have ended its lock (a release that reads its owner, then deletes, in two steps)")
                 }
                 guard !intact.isEmpty else {
                     return .undecided("a third user got \(late.count) seats only after the rival's lock TTL could have ended its lock")
@@ -58,31 +64,38 @@ extension Catalogue {
                 return .clean("the rival kept all \(intact.count) seats a third user asked for in time")
             }
         },
-        ConformanceCase("socketio.race-release-order", "PB-LIVE-7",
-                        "a release and the lock that follows it at once reach the room in the order they happened: it never shows the new holder's seat free") { c in
+        ConformanceCase(
+            "socketio.race-release-order", "PB-LIVE-7",
+            "a release and the lock that follows it at once reach the room in the order they happened: it never shows the new holder's seat free"
+        ) { c in
             try await c.inRounds(SeedRace.rounds) { _ in
                 let race = try await SeedRace(c, seats: 8)
                 let round = try await race.repeatedRelease(probe: false)
                 guard !round.won.isEmpty else { return try await race.nothingWon(round) }
                 let wrong = try await race.misinformed(round.won)
-                c.note("the rival won \(round.won.count) of \(race.seats.count) released seats; the room was last told \(wrong.count) of them free "
-                    + "while the seat map showed them the rival's")
+                c.note(
+                    "the rival won \(round.won.count) of \(race.seats.count) released seats; the room was last told \(wrong.count) of them free "
+                        + "while the seat map showed them the rival's")
                 let late = wrong.filter { $0.value.lateDelivery }
                 if !late.isEmpty {
-                    return .broken("\(late.count) seats the rival held were last announced released: \(late.values.first!.evidence). "
-                        + "The release came first and the rival's lock after it, but the room heard them the other way round, "
-                        + "so every client shows a held seat free")
+                    return .broken(
+                        "\(late.count) seats the rival held were last announced released: \(late.values.first!.evidence). "
+                            + "The release came first and the rival's lock after it, but the room heard them the other way round, "
+                            + "so every client shows a held seat free")
                 }
                 for view in wrong.values { c.note("not a late delivery: \(view.evidence)") }
                 guard wrong.isEmpty else {
-                    return .undecided("the room was told more releases than there were changes (a release of nothing: PB-LIVE-5, socketio.no-empty-release), "
-                        + "which hides whether it delivers in order")
+                    return .undecided(
+                        "the room was told more releases than there were changes (a release of nothing: PB-LIVE-5, socketio.no-empty-release), "
+                            + "which hides whether it delivers in order")
                 }
                 return .clean("the room heard every seat's release before the rival's lock")
             }
         },
-        ConformanceCase("socketio.race-checkout-at-expiry", "PB-CHECKOUT-3",
-                        "a checkout racing its lock's expiry never books a seat another user holds (seed race 2)") { c in
+        ConformanceCase(
+            "socketio.race-checkout-at-expiry", "PB-CHECKOUT-3",
+            "a checkout racing its lock's expiry never books a seat another user holds (seed race 2)"
+        ) { c in
             let ttl = try c.shortLockTTL()
             // Where the checkouts go. The lock lapses about when the room heard it plus the TTL, less
             // the time the server's broadcast took, and a checkout reaches its lock check about a
@@ -98,7 +111,7 @@ extension Catalogue {
             var boundary: Duration? = nil
             var wide = Duration.zero
             try await c.inRounds(SeedRace.rounds) { _ in
-                let race = try await SeedRace(c, seats: 10) // the most a user may hold of one event (PB-HOLD-5)
+                let race = try await SeedRace(c, seats: 10)  // the most a user may hold of one event (PB-HOLD-5)
                 let races = [race]
                 let locks = try await race.ownerLocksAll()
                 let pace = race.pace
@@ -118,35 +131,47 @@ extension Catalogue {
                 // room's order, so the rival's lock must come first by seq, or, without seq, also
                 // reach the rival before the checkout's own 201 did (a lock after the sale is
                 // announced after the sale was answered).
-                var before = 0, proven = 0, booked = 0, won = 0
+                var before = 0
+                var proven = 0
+                var booked = 0
+                var won = 0
                 for (race, answered) in zip(races, outcomes) {
                     let sold = race.seatsLockedByRivalBeforeBooked(Set(answered.keys))
                     before += sold.count
-                    proven += sold.filter { seat in race.hasSeq(seat) || race.instant(race.rivalLocks(seat).first!.receivedAtNs) < answered[seat]! }.count
+                    proven +=
+                        sold.filter { seat in race.hasSeq(seat) || race.instant(race.rivalLocks(seat).first!.receivedAtNs) < answered[seat]! }.count
                     booked += answered.count
                     won += race.seatsWonByRival().count
                     for seat in race.seatsWonByRival() where answered[seat] != nil {
-                        c.note("booked and locked by the rival: the room heard \(race.changes(seat).map(\.name).joined(separator: ", ")); the rival heard its lock "
-                            + "\(Int(((race.instant(race.rivalLocks(seat).first!.receivedAtNs) - answered[seat]!).seconds * 1000).rounded())) ms from the checkout's 201")
+                        c.note(
+                            "booked and locked by the rival: the room heard \(race.changes(seat).map(\.name).joined(separator: ", ")); the rival heard its lock "
+                                + "\(Int(((race.instant(race.rivalLocks(seat).first!.receivedAtNs) - answered[seat]!).seconds * 1000).rounded())) ms from the checkout's 201"
+                        )
                     }
                 }
                 c.note("\(booked) of 10 checkouts booked; the rival won \(won) seats (lock round trip \(Int((pace.seconds * 1000).rounded())) ms)")
                 if proven > 0 {
-                    return .broken("\(proven) seats were booked by their first holder after the room was told another user had locked them "
-                        + "(and the rival heard its lock before the checkout's 201 came): the checkout's lock check and its commit are not one step "
-                        + "(no fencing)")
+                    return .broken(
+                        "\(proven) seats were booked by their first holder after the room was told another user had locked them "
+                            + "(and the rival heard its lock before the checkout's 201 came): the checkout's lock check and its commit are not one step "
+                            + "(no fencing)")
                 }
                 if before > 0 {
-                    return .undecided("\(before) seats: the rival's lock was heard before the sale but after its 201: a lock after the sale announced out of "
-                        + "order cannot be told from an unfenced checkout here")
+                    return .undecided(
+                        "\(before) seats: the rival's lock was heard before the sale but after its 201: a lock after the sale announced out of "
+                            + "order cannot be told from an unfenced checkout here")
                 }
                 // The checkouts straddled the expiry only if some booked and the rival won others.
-                guard booked > 0, won > 0 else { return .undecided("the checkouts did not straddle the expiry: \(booked) booked, the rival won \(won)") }
+                guard booked > 0, won > 0 else {
+                    return .undecided("the checkouts did not straddle the expiry: \(booked) booked, the rival won \(won)")
+                }
                 return .clean("no seat was both booked by its first holder and locked by the rival before the sale")
             }
         },
-        ConformanceCase("socketio.race-lock-while-booking", "PB-SEAT-2",
-                        "a lock racing a checkout never lands on the sold seat, and the map shows it booked (seed race 3)") { c in
+        ConformanceCase(
+            "socketio.race-lock-while-booking", "PB-SEAT-2",
+            "a lock racing a checkout never lands on the sold seat, and the map shows it booked (seed race 3)"
+        ) { c in
             try await c.inRounds(SeedRace.rounds) { _ in
                 let race = try await SeedRace(c, seats: 8)
                 let locks = try await race.ownerLocksAll()
@@ -157,11 +182,15 @@ extension Catalogue {
                         group.addTask {
                             try await Task.sleep(until: start + .milliseconds(40 + 5 * index))
                             let sent = ContinuousClock.now
-                            let reply = try await c.call(.POST, "/api/v1/events/\(race.event)/seats", token: race.owner.token,
-                                                         json: ["seatIds": [seat], "totalAmount": race.price])
+                            let reply = try await c.call(
+                                .POST, "/api/v1/events/\(race.event)/seats", token: race.owner.token,
+                                json: ["seatIds": [seat], "totalAmount": race.price])
                             return (seat, sent, reply.status == 201)
                         }
-                        group.addTask { try await race.rivalAsks(for: seat, from: start, until: start + window); return (seat, start, false) }
+                        group.addTask {
+                            try await race.rivalAsks(for: seat, from: start, until: start + window)
+                            return (seat, start, false)
+                        }
                     }
                     return try await group.reduce(into: [String: ContinuousClock.Instant]()) { if $1.2 { $0[$1.0] = $1.1 } }
                 }
@@ -173,24 +202,33 @@ extension Catalogue {
                 // One that came before the checkout was even sent is two live locks at once (PB-HOLD-4,
                 // socketio.lock-failed's matter), and one after the TTL may have followed an expiry
                 // (then a booking over it is race 2's, PB-CHECKOUT-3).
-                var onSold: [String] = [], other: [String] = []
+                var onSold: [String] = []
+                var other: [String] = []
                 for seat in race.seatsWonByRival().filter(booked.contains) {
                     let index = race.seats.firstIndex(of: seat)!
                     let at = race.instant(race.rivalLocks(seat).first!.receivedAtNs)
                     if at < outcomes[seat]! || at >= locks.sent[index] + race.lockTTL { other.append(seat) } else { onSold.append(seat) }
                 }
-                if !other.isEmpty { c.note("\(other.count) seats locked by the rival before the checkout was sent or after the owner's lock TTL: not this clause's evidence") }
+                if !other.isEmpty {
+                    c.note(
+                        "\(other.count) seats locked by the rival before the checkout was sent or after the owner's lock TTL: not this clause's evidence"
+                    )
+                }
                 let map = try await c.call(.GET, "/api/v1/events/\(race.event)/seats").objects("seats")
                 let shownUnsold = map.filter { seat in booked.contains(c.documentID(seat) ?? "") && seat.string("status") != "booked" }
                 guard onSold.isEmpty, shownUnsold.isEmpty else {
-                    return .broken("after the sale of \(booked.count) seats, \(onSold.count) were locked by another user (while the buyer's lock could not "
-                        + "yet have lapsed: after the sale) and \(shownUnsold.count) show \(shownUnsold.compactMap { $0.string("status") }) in the seat map")
+                    return .broken(
+                        "after the sale of \(booked.count) seats, \(onSold.count) were locked by another user (while the buyer's lock could not "
+                            + "yet have lapsed: after the sale) and \(shownUnsold.count) show \(shownUnsold.compactMap { $0.string("status") }) in the seat map"
+                    )
                 }
                 return .clean("\(booked.count) seats sold; none locked after the sale, all shown booked")
             }
         },
-        ConformanceCase("socketio.race-release-lie", "PB-LIVE-5",
-                        "no seat_released is broadcast for a lock that was not released: an expiry timer racing the next lock (seed race 4)") { c in
+        ConformanceCase(
+            "socketio.race-release-lie", "PB-LIVE-5",
+            "no seat_released is broadcast for a lock that was not released: an expiry timer racing the next lock (seed race 4)"
+        ) { c in
             let ttl = try c.shortLockTTL()
             try await c.inRounds(SeedRace.rounds) { _ in
                 let race = try await SeedRace(c, seats: 8)
@@ -201,16 +239,20 @@ extension Catalogue {
                     for (index, seat) in race.seats.enumerated() {
                         let expiry = locks.arrived[index] + .milliseconds(Int(ttl * 1000))
                         group.addTask {
-                            try await race.rivalAsks(for: seat, from: expiry - max(.milliseconds(12), race.pace), until: expiry + max(.seconds(1), race.pace * 20))
+                            try await race.rivalAsks(
+                                for: seat, from: expiry - max(.milliseconds(12), race.pace), until: expiry + max(.seconds(1), race.pace * 20))
                         }
                     }
                     try await group.waitForAll()
                 }
                 let won = race.seatsWonByRival()
                 let wrong = try await race.misinformed(won)
-                c.note("the rival won \(won.count) of \(race.seats.count) seats; the room was last told \(wrong.count) of them free while the seat map "
-                    + "showed them the rival's")
-                guard !wrong.isEmpty else { return won.isEmpty ? .undecided("the rival won no seat at its expiry") : .clean("no seat the rival held was announced free") }
+                c.note(
+                    "the rival won \(won.count) of \(race.seats.count) seats; the room was last told \(wrong.count) of them free while the seat map "
+                        + "showed them the rival's")
+                guard !wrong.isEmpty else {
+                    return won.isEmpty ? .undecided("the rival won no seat at its expiry") : .clean("no seat the rival held was announced free")
+                }
                 // With seq, a release numbered after the rival's lock was announced for nothing. Without,
                 // the expiry announced late (the lock lapsed, then the rival locked, and the two
                 // broadcasts crossed, PB-LIVE-7) reads the same as the timer's lie: this case tells them
@@ -218,27 +260,34 @@ extension Catalogue {
                 // race, three times: the seed's explicit release is announced only when it removed the lock).
                 let lies = wrong.filter { !$0.value.lateDelivery }
                 if !lies.isEmpty {
-                    return .broken("\(lies.count) seats were announced released after the rival locked them, while the seat map still shows them the rival's: "
-                        + "\(lies.values.first!.evidence)")
+                    return .broken(
+                        "\(lies.count) seats were announced released after the rival locked them, while the seat map still shows them the rival's: "
+                            + "\(lies.values.first!.evidence)")
                 }
                 if wrong.values.contains(where: { $0.bySeq }) {
-                    return .undecided("the room heard \(wrong.count) expiries after the next lock, but their seqs put them before it: late delivery (PB-LIVE-7), not a lie")
+                    return .undecided(
+                        "the room heard \(wrong.count) expiries after the next lock, but their seqs put them before it: late delivery (PB-LIVE-7), not a lie"
+                    )
                 }
                 for _ in 1...3 {
                     let control = try await SeedRace(c, seats: 8)
                     let round = try await control.repeatedRelease(probe: false)
                     if try await control.misinformed(round.won).values.contains(where: { $0.lateDelivery }) {
-                        return .undecided("the room heard \(wrong.count) seats released after the rival's lock, but the target also delivers true releases after the "
-                            + "lock that followed them (socketio.race-release-order); without seq a late expiry cannot be told from a lie")
+                        return .undecided(
+                            "the room heard \(wrong.count) seats released after the rival's lock, but the target also delivers true releases after the "
+                                + "lock that followed them (socketio.race-release-order); without seq a late expiry cannot be told from a lie")
                     }
                 }
-                return .broken("\(wrong.count) seats were announced released after the rival locked them, while the seat map still shows them the rival's "
-                    + "(\(wrong.values.first!.evidence)); the target's true releases reached the room in order in three tries, so this was a release "
-                    + "announced for a lock that was not released")
+                return .broken(
+                    "\(wrong.count) seats were announced released after the rival locked them, while the seat map still shows them the rival's "
+                        + "(\(wrong.values.first!.evidence)); the target's true releases reached the room in order in three tries, so this was a release "
+                        + "announced for a lock that was not released")
             }
         },
-        ConformanceCase("socketio.race-stale-timer", "PB-HOLD-6",
-                        "a lock released and taken again lives its whole new TTL: no stale timer of the first ends it early (seed race 5)") { c in
+        ConformanceCase(
+            "socketio.race-stale-timer", "PB-HOLD-6",
+            "a lock released and taken again lives its whole new TTL: no stale timer of the first ends it early (seed race 5)"
+        ) { c in
             let ttl = try c.shortLockTTL()
             let lifetime = Duration.milliseconds(Int(ttl * 1000))
             // A round whose steps a loaded machine delayed past the lock TTLs shows nothing either
@@ -252,14 +301,20 @@ extension Catalogue {
                 // first lock's timer fires at 1 TTL; the check at 1.25 TTL sits midway between.
                 try await Task.sleep(until: lockedAt + lifetime / 2)
                 let mark = race.rivalSocket.events.count
-                guard ContinuousClock.now < lockedAt + lifetime * 0.8 else { return .undecided("the release would go out after the first lock's TTL") }
+                guard ContinuousClock.now < lockedAt + lifetime * 0.8 else {
+                    return .undecided("the release would go out after the first lock's TTL")
+                }
                 race.ownerSocket.emit("release_lock", ["eventId": race.event, "seatId": seat])
                 let released = try? await race.rivalSocket.next(after: mark, "seat_released after the owner's release") {
                     $0.name == "seat_released" && $0.object["seatId"] as? String == seat
                 }
                 if released == nil {
-                    let expiredFirst = race.rivalSocket.events.prefix(mark).contains { $0.name == "seat_released" && $0.object["seatId"] as? String == seat }
-                    guard expiredFirst else { return .undecided("the owner's release of its live lock was not announced within 5 s (socketio.release-reason's matter)") }
+                    let expiredFirst = race.rivalSocket.events.prefix(mark).contains {
+                        $0.name == "seat_released" && $0.object["seatId"] as? String == seat
+                    }
+                    guard expiredFirst else {
+                        return .undecided("the owner's release of its live lock was not announced within 5 s (socketio.release-reason's matter)")
+                    }
                     return .undecided("the first lock expired before the release reached the server")
                 }
                 // The owner takes the seat again (another tab, a second thought): a new lock with a new TTL.
@@ -295,14 +350,19 @@ extension CaseContext {
     /// Each round starts afresh (a new event and sockets). When no round decided the case is
     /// INCONCLUSIVE, with each round's reason.
     func inRounds(_ count: Int, deciding: Int? = nil, _ round: (Int) async throws -> RaceRound) async throws {
-        var decided = 0, reasons: [String] = []
+        var decided = 0
+        var reasons: [String] = []
         var index = 0
         while decided < (deciding ?? count), index < 2 * count {
             index += 1
             switch try await round(index) {
             case .broken(let wrong): throw CaseFailure("round \(index): \(wrong)")
-            case .clean(let what): decided += 1; note("round \(index): \(what)")
-            case .undecided(let why): reasons.append("round \(index): \(why)"); note("round \(index) decided nothing: \(why)")
+            case .clean(let what):
+                decided += 1
+                note("round \(index): \(what)")
+            case .undecided(let why):
+                reasons.append("round \(index): \(why)")
+                note("round \(index) decided nothing: \(why)")
             }
         }
         guard decided > 0 else { throw CaseInconclusive("no round of \(index) decided: \(reasons.joined(separator: "; "))") }
@@ -313,7 +373,9 @@ extension CaseContext {
     /// ``CaseUnimplemented`` when it is unknown or too long to wait for.
     func shortLockTTL() throws -> Double {
         guard let ttl = session.lockTTLSeconds, (0.5...5).contains(ttl) else {
-            throw CaseUnimplemented("needs a target whose lock TTL is 0.5...5 s, given with --target-hold-ttl (it is \(session.lockTTLSeconds.map { "\($0) s" } ?? "unknown"))")
+            throw CaseUnimplemented(
+                "needs a target whose lock TTL is 0.5...5 s, given with --target-hold-ttl (it is \(session.lockTTLSeconds.map { "\($0) s" } ?? "unknown"))"
+            )
         }
         return ttl
     }
@@ -380,7 +442,9 @@ final class SeedRace: Sendable {
         for seat in seats {
             let sent = ContinuousClock.now
             try context.check(try await context.lock(ownerSocket, event, seat, as: owner), "the first lock of a free seat failed")
-            let arrival = ownerSocket.events.last { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat }.map { instant($0.receivedAtNs) } ?? .now
+            let arrival =
+                ownerSocket.events.last { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat }.map { instant($0.receivedAtNs) }
+                ?? .now
             locks.sent.append(sent)
             locks.arrived.append(arrival)
         }
@@ -388,7 +452,9 @@ final class SeedRace: Sendable {
         measured.withLock { $0 = trips[trips.count / 2] }
         for socket in [rivalSocket, thirdSocket] {
             for seat in seats {
-                _ = try await socket.next("the room's seat_locked of the owner's lock") { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat }
+                _ = try await socket.next("the room's seat_locked of the owner's lock") {
+                    $0.name == "seat_locked" && $0.object["seatId"] as? String == seat
+                }
             }
         }
         return locks
@@ -402,13 +468,16 @@ final class SeedRace: Sendable {
     /// often, in proportion: asking faster than the target answers floods it, its queue delays
     /// every request, and the instants that matter blur. Returns when it first asked.
     @discardableResult
-    func rivalAsks(for seat: String, from start: ContinuousClock.Instant, until end: ContinuousClock.Instant,
-                   denseUntil: ContinuousClock.Instant? = nil) async throws -> ContinuousClock.Instant {
+    func rivalAsks(
+        for seat: String, from start: ContinuousClock.Instant, until end: ContinuousClock.Instant,
+        denseUntil: ContinuousClock.Instant? = nil
+    ) async throws -> ContinuousClock.Instant {
         try await Task.sleep(until: start)
         let first = ContinuousClock.now
         while ContinuousClock.now < end, !rivalHolds(seat) {
             rivalSocket.emit("request_lock", ["eventId": event, "seatId": seat])
-            try await Task.sleep(for: (denseUntil.map { ContinuousClock.now < $0 } == true ? Duration.microseconds(500) : .milliseconds(3)) * slowdown)
+            try await Task.sleep(
+                for: (denseUntil.map { ContinuousClock.now < $0 } == true ? Duration.microseconds(500) : .milliseconds(3)) * slowdown)
         }
         return first
     }
@@ -456,8 +525,9 @@ final class SeedRace: Sendable {
                     return (seat, nil, nil)
                 }
                 group.addTask {
-                    let first = try await self.rivalAsks(for: seat, from: at - .milliseconds(8), until: at + max(.milliseconds(500), self.pace * 25),
-                                                         denseUntil: at + .milliseconds(12))
+                    let first = try await self.rivalAsks(
+                        for: seat, from: at - .milliseconds(8), until: at + max(.milliseconds(500), self.pace * 25),
+                        denseUntil: at + .milliseconds(12))
                     guard probe, self.rivalHolds(seat) else { return (seat, first, nil) }
                     try await Task.sleep(until: max(ContinuousClock.now, at + .milliseconds(2)) + max(.milliseconds(30), self.pace * 3))
                     return (seat, first, try await self.thirdUserLocks(seat))
@@ -494,12 +564,14 @@ final class SeedRace: Sendable {
                 let expiry = locks.arrived[index] + .milliseconds(Int(ttl * 1000))
                 group.addTask {
                     try await Task.sleep(until: expiry - self.pace + offsets[index])
-                    let reply = try await self.context.call(.POST, "/api/v1/events/\(self.event)/seats", token: self.owner.token,
-                                                            json: ["seatIds": [seat], "totalAmount": self.price])
+                    let reply = try await self.context.call(
+                        .POST, "/api/v1/events/\(self.event)/seats", token: self.owner.token,
+                        json: ["seatIds": [seat], "totalAmount": self.price])
                     return (seat, reply.status == 201 ? ContinuousClock.now : nil)
                 }
                 group.addTask {
-                    try await self.rivalAsks(for: seat, from: expiry - max(.milliseconds(12), self.pace), until: expiry + max(.seconds(1), self.pace * 20))
+                    try await self.rivalAsks(
+                        for: seat, from: expiry - max(.milliseconds(12), self.pace), until: expiry + max(.seconds(1), self.pace * 20))
                     return (seat, nil)
                 }
             }
@@ -565,19 +637,24 @@ final class SeedRace: Sendable {
             let heard = changes(seat)
             let before = heard.filter { $0.receivedAtNs < mapSentNs }
             guard before.last?.name == "seat_released", !heard.dropFirst(before.count).contains(where: { $0.name == "seat_locked" }) else { continue }
-            let names = heard.map { $0.name == "seat_locked" ? "locked(\($0.object["lockedBy"] as? String == rival.id ? "rival" : "owner"))" : "released" }
+            let names = heard.map {
+                $0.name == "seat_locked" ? "locked(\($0.object["lockedBy"] as? String == rival.id ? "rival" : "owner"))" : "released"
+            }
             if hasSeq(seat) {
                 let bySeq = heard.sorted { ($0.object["seq"] as! NSNumber).int64Value < ($1.object["seq"] as! NSNumber).int64Value }
                 let late = bySeq.last.map { isRivalLock($0, seat) } ?? false
                 let seqs = heard.map { "\($0.name) \(($0.object["seq"] as! NSNumber).int64Value)" }
-                wrong[seat] = WrongView(evidence: "the room heard \(seqs.joined(separator: ", "))"
-                    + (late ? " (the rival's lock has the later seq)" : " (the release has a seq after the rival's lock)"), lateDelivery: late, bySeq: true)
+                wrong[seat] = WrongView(
+                    evidence: "the room heard \(seqs.joined(separator: ", "))"
+                        + (late ? " (the rival's lock has the later seq)" : " (the release has a seq after the rival's lock)"), lateDelivery: late,
+                    bySeq: true)
             } else {
                 let locks = heard.filter { $0.name == "seat_locked" }.count
                 let releases = heard.filter { $0.name == "seat_released" }.count
                 let late = releases == locks - 1
-                wrong[seat] = WrongView(evidence: "the room heard \(names.joined(separator: ", ")) (no seq): \(releases) release(s) for \(locks) locks, one of "
-                    + "which stands" + (late ? "" : ": more releases than there were changes"), lateDelivery: late, bySeq: false)
+                wrong[seat] = WrongView(
+                    evidence: "the room heard \(names.joined(separator: ", ")) (no seq): \(releases) release(s) for \(locks) locks, one of "
+                        + "which stands" + (late ? "" : ": more releases than there were changes"), lateDelivery: late, bySeq: false)
             }
         }
         return wrong

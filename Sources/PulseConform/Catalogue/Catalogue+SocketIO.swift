@@ -18,11 +18,13 @@ extension Catalogue {
 
     /// The cases of `profile` whose clause (or id) starts with `prefix`.
     public static func cases(profile: Profile, clausePrefix prefix: String? = nil) -> [ConformanceCase] {
-        let chosen = switch profile {
-        case .pulse: all
-        case .socketio: all.filter { sharedWithSeed.contains($0.id) } + seedREST.map { $0.checking(.statusOnly) }
-            + (socketIO + seedRaces).map { $0.checking(.behaviour) }
-        }
+        let chosen =
+            switch profile {
+            case .pulse: all
+            case .socketio:
+                all.filter { sharedWithSeed.contains($0.id) } + seedREST.map { $0.checking(.statusOnly) }
+                    + (socketIO + seedRaces).map { $0.checking(.behaviour) }
+            }
         guard let prefix, !prefix.isEmpty else { return chosen }
         return chosen.filter { $0.clause.hasPrefix(prefix) || $0.id.hasPrefix(prefix) }
     }
@@ -77,7 +79,9 @@ extension Catalogue {
             let seats = [try await c.seat(event, "A1"), try await c.seat(event, "A2")]
             let socket = try await c.joinedSocket(event, token: try await c.user(0).token)
             for seat in seats { socket.emit("request_lock", ["eventId": event, "seatId": seat]) }
-            for seat in seats { _ = try await socket.next("seat_locked of each seat") { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat } }
+            for seat in seats {
+                _ = try await socket.next("seat_locked of each seat") { $0.name == "seat_locked" && $0.object["seatId"] as? String == seat }
+            }
             // Each carries a seq and the two follow each other. In which order they arrived is
             // PB-LIVE-7's matter (socketio.race-release-order), not this clause's.
             let seqs = socket.events.filter { $0.name == "seat_locked" }.map { ($0.object["seq"] as? NSNumber)?.int64Value }
@@ -127,7 +131,8 @@ extension Catalogue {
             let owner = try await c.user(0)
             let socket = try await c.joinedSocket(event, token: owner.token)
             try c.check(try await c.lock(socket, event, seat, as: owner), "the lock of a free seat failed")
-            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": [seat], "totalAmount": 25]), 201)
+            try c.expect(
+                try await c.call(.POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": [seat], "totalAmount": 25]), 201)
             let booked = try await socket.next("seats_booked") { $0.name == "seats_booked" }
             try c.check(booked.object["seatIds"] as? [String] == [seat], "seats_booked is \(booked.object)")
         },
@@ -148,7 +153,9 @@ extension Catalogue {
             for column in 1...11 where try await c.lock(socket, event, try await c.seat(event, "A\(column)"), as: user) { granted += 1 }
             try c.check(granted <= 10, "one user holds \(granted) seats of one event")
         },
-        ConformanceCase("socketio.malformed-payload", "PB-ERR-3", "malformed payloads neither crash the server nor end other connections (seed race 7)") { c in
+        ConformanceCase(
+            "socketio.malformed-payload", "PB-ERR-3", "malformed payloads neither crash the server nor end other connections (seed race 7)"
+        ) { c in
             let event = try await c.event()
             let seat = try await c.seat(event, "B5")
             let user = try await c.user(1)
@@ -172,7 +179,8 @@ extension CaseContext {
         let mark = socket.events.count
         socket.emit("request_lock", ["eventId": event, "seatId": seat])
         let answer = try await socket.next(after: mark, seconds: seconds, "the answer to request_lock") {
-            $0.object["seatId"] as? String == seat && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
+            $0.object["seatId"] as? String == seat
+                && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
         }
         return answer.name == "seat_locked"
     }

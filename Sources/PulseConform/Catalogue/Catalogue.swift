@@ -3,7 +3,8 @@ import Foundation
 /// The conformance catalogue: every case, each citing the SPEC.md clause it tests.
 public enum Catalogue {
     /// All cases, in report order.
-    public static let all: [ConformanceCase] = (rest + accounts + events + holds + checkout + cancel + live + races + clauses + depth + scope).map { testCase in
+    public static let all: [ConformanceCase] = (rest + accounts + events + holds + checkout + cancel + live + races + clauses + depth + scope).map {
+        testCase in
         choiceCases.contains(testCase.id) ? testCase.checking(.choice) : testCase
     }
 

@@ -23,10 +23,11 @@ extension ConformanceReport {
         for (area, group) in byArea {
             lines.append(area)
             for result in group {
-                lines.append("  " + result.grade.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
-                             + result.clause.padding(toLength: 15, withPad: " ", startingAt: 0)
-                             + result.id.padding(toLength: 34, withPad: " ", startingAt: 0)
-                             + String(format: "%6.2f s  ", result.durationSeconds) + result.title)
+                lines.append(
+                    "  " + result.grade.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                        + result.clause.padding(toLength: 15, withPad: " ", startingAt: 0)
+                        + result.id.padding(toLength: 34, withPad: " ", startingAt: 0)
+                        + String(format: "%6.2f s  ", result.durationSeconds) + result.title)
                 if result.grade != .ok {
                     for line in result.evidence.prefix(8) { lines.append("                  | " + line) }
                 }
@@ -48,8 +49,10 @@ extension ConformanceReport {
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(JSONForm(target: target, testControl: testControl, admin: admin, passed: passed,
-                                           counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }), cases: results))
+        return try encoder.encode(
+            JSONForm(
+                target: target, testControl: testControl, admin: admin, passed: passed,
+                counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }), cases: results))
     }
 
     private struct JSONForm: Encodable {

@@ -4,7 +4,9 @@ extension ConformanceReport {
     /// A single-file HTML report a person can read: the totals, then a table per clause area with
     /// each case's grade and, for cases not OK, the evidence.
     public func html() -> String {
-        let colours: [Grade: String] = [.ok: "#1a7f37", .nonStrict: "#9a6700", .failed: "#cf222e", .unimplemented: "#6e7781", .inconclusive: "#8250df", .informational: "#0969da"]
+        let colours: [Grade: String] = [
+            .ok: "#1a7f37", .nonStrict: "#9a6700", .failed: "#cf222e", .unimplemented: "#6e7781", .inconclusive: "#8250df", .informational: "#0969da",
+        ]
         var body = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><title>Pulse conformance: \(Self.escape(target))</title>
@@ -25,8 +27,10 @@ extension ConformanceReport {
         for (area, group) in byArea {
             body += "<h2>\(Self.escape(area))</h2>\n<table><tr><th>grade</th><th>clause</th><th>case</th><th>what it checks</th><th>time</th></tr>\n"
             for result in group {
-                let evidence = result.grade == .ok || result.evidence.isEmpty ? "" : "<pre>\(Self.escape(result.evidence.joined(separator: "\n")))</pre>"
-                body += "<tr><td class=\"grade\" style=\"color: \(colours[result.grade]!)\">\(result.grade.rawValue)</td><td>\(result.clause) \(result.requirement.rawValue)</td>"
+                let evidence =
+                    result.grade == .ok || result.evidence.isEmpty ? "" : "<pre>\(Self.escape(result.evidence.joined(separator: "\n")))</pre>"
+                body +=
+                    "<tr><td class=\"grade\" style=\"color: \(colours[result.grade]!)\">\(result.grade.rawValue)</td><td>\(result.clause) \(result.requirement.rawValue)</td>"
                     + "<td><code>\(Self.escape(result.id))</code></td><td>\(Self.escape(result.title))\(evidence)</td><td>\(String(format: "%.2f s", result.durationSeconds))</td></tr>\n"
             }
             body += "</table>\n"

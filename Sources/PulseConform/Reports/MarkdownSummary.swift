@@ -69,7 +69,8 @@ extension ConformanceReport {
             default: return nil
             }
             let message = ([result.title] + result.evidence.prefix(4)).joined(separator: "\n")
-            return "::\(level) title=\(Self.annotationEscaped("\(result.clause) \(result.id)", property: true))::\(Self.annotationEscaped(message, property: false))"
+            return
+                "::\(level) title=\(Self.annotationEscaped("\(result.clause) \(result.id)", property: true))::\(Self.annotationEscaped(message, property: false))"
         }.joined(separator: "\n") + (results.contains { $0.grade == .failed || $0.grade == .nonStrict } ? "\n" : "")
     }
 
@@ -80,7 +81,8 @@ extension ConformanceReport {
 
     /// A workflow command's data (`%`, CR and LF escaped) or property value (`:` and `,` too).
     static func annotationEscaped(_ text: String, property: Bool) -> String {
-        var escaped = text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+        var escaped = text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(
+            of: "\n", with: "%0A")
         if property { escaped = escaped.replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C") }
         return escaped
     }

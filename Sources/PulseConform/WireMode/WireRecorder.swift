@@ -13,7 +13,8 @@ final class WireRecorder: Sendable {
     func record(_ process: String, _ type: HistoryRecord.Kind, _ f: String, _ value: [String: HistoryValue] = [:], error: String? = nil) {
         records.withLock { records in
             let index = records.count
-            records.append(HistoryRecord(index: index, timeNs: Self.nowNs(), process: process, type: type, f: f, value: value, error: error, line: index + 1))
+            records.append(
+                HistoryRecord(index: index, timeNs: Self.nowNs(), process: process, type: type, f: f, value: value, error: error, line: index + 1))
         }
     }
 

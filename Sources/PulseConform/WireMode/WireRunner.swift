@@ -1,8 +1,7 @@
-import PulseProtocol
 import AsyncHTTPClient
 import Foundation
-
 import PulseHistory
+import PulseProtocol
 import PulseScenario
 import PulseWire
 import Synchronization
@@ -42,8 +41,9 @@ public struct WireRunner: Sendable {
         note(configuration.durableFailureProbability > 0, "durable-store failures (faults.durable_failure)")
         note(configuration.clientCrashProbability > 0, "client crashes (faults.client_crash)")
         note(!configuration.hotStateLossAtMs.isEmpty, "hot-state losses (faults.hot_state_loss_at_ms)")
-        note(configuration.requestDelayProbability > 0 || configuration.requestDropProbability > 0 || configuration.responseDropProbability > 0
-             || configuration.requestDuplicateProbability > 0, "request faults (network.*)")
+        note(
+            configuration.requestDelayProbability > 0 || configuration.requestDropProbability > 0 || configuration.responseDropProbability > 0
+                || configuration.requestDuplicateProbability > 0, "request faults (network.*)")
         note(configuration.messageDelayProbability > 0 || configuration.messageDropProbability > 0, "live-message faults (messages.*)")
         note(!configuration.failoverAtMs.isEmpty, "failovers")
         note(!configuration.clockJumps.isEmpty, "clock jumps")
@@ -75,17 +75,22 @@ public struct WireRunner: Sendable {
         let users = try await signUp(configuration.users, context)
         let names = Dictionary(users.enumerated().map { ($1.id, "u\($0)") }, uniquingKeysWith: { first, _ in first })
         // Under test control the scenario's TTL is asked for; otherwise the target's own (the seed's is 600 s).
-        let ttl = session.testControl ? configuration.holdTTLSeconds : (session.holdTTLSeconds ?? (profile == .socketio ? 600 : configuration.holdTTLSeconds))
-        recorder.record("harness", .observe, "config", [
-            "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
-            // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
-            "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
-            // PB-HOLD-8's second, and network latency on both sides.
-            "expiry_grace_ns": .int(2_000_000_000),
-        ])
+        let ttl =
+            session.testControl
+            ? configuration.holdTTLSeconds : (session.holdTTLSeconds ?? (profile == .socketio ? 600 : configuration.holdTTLSeconds))
+        recorder.record(
+            "harness", .observe, "config",
+            [
+                "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
+                // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
+                "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
+                // PB-HOLD-8's second, and network latency on both sides.
+                "expiry_grace_ns": .int(2_000_000_000),
+            ])
         let seatIDs = try await context.seatIDs(event)
-        let world = WireWorld(configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
-                              seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
+        let world = WireWorld(
+            configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
+            seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
         switch profile {
         case .pulse: try await runPulse(world, users: users, ttl: ttl)
         case .socketio: try await runSocketIO(world, users: users)
@@ -102,9 +107,13 @@ public struct WireRunner: Sendable {
         var users = session.testControl ? [] : Array(session.userPool.prefix(count))
         for index in users.count..<count {
             do {
-                users.append(session.testControl ? try await context.user() : try await context.signUp(email: "wire-\(session.runID)-\(index)@conform.invalid"))
+                users.append(
+                    session.testControl ? try await context.user() : try await context.signUp(email: "wire-\(session.runID)-\(index)@conform.invalid")
+                )
             } catch {
-                throw APIError("user \(index + 1) of \(count): \(error); a target that rate-limits sign-ups needs the test-control profile (SPEC.md §14) or fewer users")
+                throw APIError(
+                    "user \(index + 1) of \(count): \(error); a target that rate-limits sign-ups needs the test-control profile (SPEC.md §14) or fewer users"
+                )
             }
         }
         return users
@@ -141,7 +150,7 @@ public struct WireRunner: Sendable {
             for (index, user) in users.enumerated() { group.addTask { try await world.socketUser(index: index, user) } }
             try await group.waitForAll()
         }
-        try await Task.sleep(for: .seconds(2)) // the releases of the users' leaving reach the room
+        try await Task.sleep(for: .seconds(2))  // the releases of the users' leaving reach the room
         for (name, socket) in subscribers { world.recordStream(name, socket) }
         for (name, _) in subscribers { try await world.readSeatMap(name) }
     }

@@ -21,17 +21,23 @@ extension WireWorld {
             try await Task.sleep(for: choices.think())
             if choices.browses() { await browse(name, as: user) }
             let seats = choices.seats()
-            let held = try await perform(name, "hold", ["event": .string(event), "seats": .list(seats)],
-                                         .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": ids(seats)], headers: holdHeaders) { reply in
+            let held = try await perform(
+                name, "hold", ["event": .string(event), "seats": .list(seats)],
+                .POST, "/api/v1/events/\(event)/holds", user, ["seatIds": ids(seats)], headers: holdHeaders
+            ) { reply in
                 let hold = reply.object("hold")
-                return ["seats": .list((hold["seatIds"] as? [String])?.map(label) ?? seats), "hold": .string(hold["id"] as? String ?? ""),
-                        "fence": .int((hold["fence"] as? NSNumber)?.int64Value ?? 0), "expires_at_ns": .int(Self.ns(hold["expiresAt"] as? String))]
+                return [
+                    "seats": .list((hold["seatIds"] as? [String])?.map(label) ?? seats), "hold": .string(hold["id"] as? String ?? ""),
+                    "fence": .int((hold["fence"] as? NSNumber)?.int64Value ?? 0), "expires_at_ns": .int(Self.ns(hold["expiresAt"] as? String)),
+                ]
             }
             guard let hold = held?.object("hold")["id"] as? String else { continue }
             try await Task.sleep(for: choices.think())
             if choices.extends() {
-                _ = try await perform(name, "extend", ["event": .string(event), "hold": .string(hold)], .POST,
-                                      "/api/v1/events/\(event)/holds/\(hold)/extend", user, [:]) { reply in
+                _ = try await perform(
+                    name, "extend", ["event": .string(event), "hold": .string(hold)], .POST,
+                    "/api/v1/events/\(event)/holds/\(hold)/extend", user, [:]
+                ) { reply in
                     ["hold": .string(hold), "expires_at_ns": .int(Self.ns(reply.object("hold")["expiresAt"] as? String))]
                 }
             }
@@ -63,8 +69,10 @@ extension WireWorld {
                     if live == nil { live = try await joined(user) }
                     for seat in seats { await releaseLock(name, seat, on: live!) }
                 } else {
-                    _ = try await perform(name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
-                                          "/api/v1/events/\(event)/holds/\(hold)", user, nil) { _ in ["released": .list(seats)] }
+                    _ = try await perform(
+                        name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
+                        "/api/v1/events/\(event)/holds/\(hold)", user, nil
+                    ) { _ in ["released": .list(seats)] }
                 }
             case .abandon:
                 continue
@@ -76,8 +84,10 @@ extension WireWorld {
     /// A cancel of a booking, retried while its outcome is unknown (cancelling is idempotent).
     private func cancel(_ name: String, booking: String, as user: TestUser) async throws {
         for _ in 0..<3 {
-            let reply = try await perform(name, "cancel", ["event": .string(event), "booking": .string(booking)], .POST,
-                                          "/api/v1/bookings/\(booking)/cancel", user, [:]) { reply in
+            let reply = try await perform(
+                name, "cancel", ["event": .string(event), "booking": .string(booking)], .POST,
+                "/api/v1/bookings/\(booking)/cancel", user, [:]
+            ) { reply in
                 ["booking": .string(booking), "seats": .list(Self.booking(reply.object("booking")).seats.map(label))]
             }
             if let status = reply?.status, status < 500 { return }

@@ -29,16 +29,16 @@ extension WireWorld {
             holding += seats
             guard !seats.isEmpty else { continue }
             try await Task.sleep(for: choices.think())
-            _ = choices.extends() // the seed cannot extend a lock; the draw keeps both profiles' sequences alike
+            _ = choices.extends()  // the seed cannot extend a lock; the draw keeps both profiles' sequences alike
             switch choices.ending() {
             case .checkout:
                 // The seed has no idempotency: a retry books again or fails, so none is sent (the draw keeps the sequences alike).
                 _ = choices.retry()
                 let answer = try await checkout(name, seats, key: "wire-\(context.session.runID)-\(index)-\(operation)", as: user)
-                _ = choices.cancelPauses() // the seed cannot cancel; the draw keeps both profiles' sequences alike
+                _ = choices.cancelPauses()  // the seed cannot cancel; the draw keeps both profiles' sequences alike
                 if answer?.status == 201 || answer?.status == 200 { holding.removeAll { seats.contains($0) } }
             case .release:
-                _ = choices.releasesBySeats() // the seed releases seat by seat over Socket.IO only
+                _ = choices.releasesBySeats()  // the seed releases seat by seat over Socket.IO only
                 for seat in seats { await release(name, seat, on: socket) }
                 holding.removeAll { seats.contains($0) }
             case .abandon:
@@ -63,14 +63,19 @@ extension WireWorld {
         socket.emit("request_lock", ["eventId": event, "seatId": seatID])
         do {
             let answer = try await socket.next(after: mark, seconds: 10, "the answer to request_lock \(seat)") {
-                $0.object["seatId"] as? String == seatID && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
+                $0.object["seatId"] as? String == seatID
+                    && ($0.name == "lock_failed" || $0.name == "seat_locked" && $0.object["lockedBy"] as? String == user.id)
             }
             guard answer.name == "seat_locked" else {
                 recorder.record(name, .fail, "hold", ["event": .string(event)], error: "lock_failed")
                 return false
             }
-            recorder.record(name, .ok, "hold", ["event": .string(event), "seats": .list([seat]), "hold": .string(hold),
-                                                "expires_at_ns": .int(requestedNs + Int64(holdTTLSeconds) * 1_000_000_000)])
+            recorder.record(
+                name, .ok, "hold",
+                [
+                    "event": .string(event), "seats": .list([seat]), "hold": .string(hold),
+                    "expires_at_ns": .int(requestedNs + Int64(holdTTLSeconds) * 1_000_000_000),
+                ])
             return true
         } catch {
             recorder.record(name, .info, "hold", ["event": .string(event)], error: "no answer: \(error)")
@@ -85,7 +90,9 @@ extension WireWorld {
         let mark = socket.events.count
         let seatID = ids([seat])[0]
         socket.emit("release_lock", ["eventId": event, "seatId": seatID])
-        if (try? await socket.next(after: mark, seconds: 5, "seat_released \(seat)") { $0.name == "seat_released" && $0.object["seatId"] as? String == seatID }) != nil {
+        if (try? await socket.next(after: mark, seconds: 5, "seat_released \(seat)") {
+            $0.name == "seat_released" && $0.object["seatId"] as? String == seatID
+        }) != nil {
             recorder.record(name, .ok, "release", ["event": .string(event), "released": .list([seat])])
         } else {
             recorder.record(name, .info, "release", ["event": .string(event)], error: "no seat_released within 5 s")

@@ -1,8 +1,7 @@
-import PulseProtocol
 import Foundation
 import NIOHTTP1
-
 import PulseHistory
+import PulseProtocol
 import PulseScenario
 import PulseWire
 
@@ -34,8 +33,10 @@ struct WireWorld: Sendable {
     static let seatPrice = 10
 
     /// Records `invoke`, sends the request, records `ok` (2xx), `fail` (4xx) or `info` (5xx or no answer).
-    func perform(_ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
-                 _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]) async throws -> APIReply? {
+    func perform(
+        _ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
+        _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]
+    ) async throws -> APIReply? {
         recorder.record(name, .invoke, f, invoke)
         let base: [String: HistoryValue] = ["event": .string(event)]
         do {
@@ -58,9 +59,11 @@ struct WireWorld: Sendable {
     func checkout(_ name: String, _ seats: [String], key: String, as user: TestUser) async throws -> APIReply? {
         var answer: APIReply?
         for _ in 0..<3 {
-            answer = try await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
-                                       "/api/v1/events/\(event)/seats", user, ["seatIds": ids(seats), "totalAmount": Self.seatPrice * seats.count],
-                                       headers: [("Idempotency-Key", key)]) { reply in
+            answer = try await perform(
+                name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], .POST,
+                "/api/v1/events/\(event)/seats", user, ["seatIds": ids(seats), "totalAmount": Self.seatPrice * seats.count],
+                headers: [("Idempotency-Key", key)]
+            ) { reply in
                 let booking = Self.booking(reply.object("booking"))
                 return ["seats": .list(booking.seats.isEmpty ? seats : booking.seats.map(label)), "booking": .string(booking.id)]
             }
@@ -78,7 +81,8 @@ struct WireWorld: Sendable {
         }
         let data = reply.json["data"] as? [String: Any] ?? [:]
         let free = reply.objects("seats").filter { $0["status"] as? String == "available" }.count
-        recorder.record(name, .ok, "browse", ["event": .string(event), "seq": .int((data["seq"] as? NSNumber)?.int64Value ?? -1), "free": .int(Int64(free))])
+        recorder.record(
+            name, .ok, "browse", ["event": .string(event), "seq": .int((data["seq"] as? NSNumber)?.int64Value ?? -1), "free": .int(Int64(free))])
     }
 
     /// A subscriber's view of a seat list (a snapshot or a seat map): booked seats and who holds what.
@@ -86,9 +90,11 @@ struct WireWorld: Sendable {
         [
             "event": .string(event),
             "booked": .list(seats.filter { $0["status"] as? String == "booked" }.compactMap { $0.documentID.map(label) }),
-            "locked": .object(Dictionary(seats.filter { $0["status"] as? String == "locked" }.compactMap { seat in
-                seat.documentID.map { (label($0), HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
-            }, uniquingKeysWith: { first, _ in first })),
+            "locked": .object(
+                Dictionary(
+                    seats.filter { $0["status"] as? String == "locked" }.compactMap { seat in
+                        seat.documentID.map { (label($0), HistoryValue.string(names[seat["lockedBy"] as? String ?? ""] ?? "?")) }
+                    }, uniquingKeysWith: { first, _ in first })),
         ]
     }
 
@@ -123,8 +129,11 @@ struct WireWorld: Sendable {
         for (index, user) in users.enumerated() {
             let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
             for booking in reply.objects("bookings").map(Self.booking) where booking.event == event {
-                bookings.append(.object(["booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats.map(label)),
-                                         "status": .string(booking.status)]))
+                bookings.append(
+                    .object([
+                        "booking": .string(booking.id), "user": .string("u\(index)"), "seats": .list(booking.seats.map(label)),
+                        "status": .string(booking.status),
+                    ]))
             }
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event), "bookings": .array(bookings)])
@@ -134,7 +143,8 @@ struct WireWorld: Sendable {
     /// seed's (`_id`, `event` and `seats`, each possibly populated into documents).
     static func booking(_ object: [String: Any]) -> (id: String, event: String, seats: [String], status: String) {
         let event = object["eventId"] as? String ?? object["event"] as? String ?? (object["event"] as? [String: Any])?.documentID ?? ""
-        let seats = object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? (object["seats"] as? [[String: Any]])?.compactMap(\.documentID) ?? []
+        let seats =
+            object["seatIds"] as? [String] ?? object["seats"] as? [String] ?? (object["seats"] as? [[String: Any]])?.compactMap(\.documentID) ?? []
         return (object.documentID ?? "", event, seats, object["status"] as? String ?? "confirmed")
     }
 

@@ -89,7 +89,9 @@ struct InMemoryEventState: Sendable {
         return releaseSeats(hold.seatIDs, reason: .expired)
     }
 
-    mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (HoldOutcome, [SeatChange]) {
+    mutating func hold(seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int) -> (
+        HoldOutcome, [SeatChange]
+    ) {
         // The caller read the event before it was deleted: reading it again answers that it is gone.
         if deleted { return (.staleEvent(stamp: stamp), []) }
         let unavailable = seatIDs.filter { booked[$0] != nil || holdBySeat[$0] != nil }
@@ -97,7 +99,9 @@ struct InMemoryEventState: Sendable {
         let alreadyHeld = heldSeatsByUser[userID, default: 0]
         guard alreadyHeld + seatIDs.count <= heldSeatsPerUserMax else { return (.limitExceeded(heldSeats: alreadyHeld), []) }
         fence += 1
-        let hold = HoldRecord(id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs, ttlMs: ttlMs)
+        let hold = HoldRecord(
+            id: holdID, eventID: eventID, userID: userID, seatIDs: seatIDs, fence: fence, createdAtMs: nowMs, expiresAtMs: nowMs + ttlMs, ttlMs: ttlMs
+        )
         holds[holdID] = hold
         expiresNoEarlierThanMs = min(expiresNoEarlierThanMs, hold.expiresAtMs)
         heldSeatsByUser[userID] = alreadyHeld + seatIDs.count
@@ -140,7 +144,9 @@ struct InMemoryEventState: Sendable {
         return .extended(hold)
     }
 
-    mutating func beginCheckout(seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) -> BeginCheckoutOutcome {
+    mutating func beginCheckout(seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        -> BeginCheckoutOutcome
+    {
         if let holdID {
             guard let hold = holds[holdID], hold.userID == userID else {
                 return expiredHoldIDs.contains(holdID) ? .holdExpired(seatIDs: seatIDs) : .holdNotFound
@@ -161,7 +167,8 @@ struct InMemoryEventState: Sendable {
             fences[seat] = hold.fence
             holds[hold.id]?.checkoutID = checkoutID
         }
-        let ticket = CheckoutTicket(checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs, fences: fences, leaseUntilMs: nowMs + leaseMs)
+        let ticket = CheckoutTicket(
+            checkoutID: checkoutID, eventID: eventID, userID: userID, seatIDs: seatIDs, fences: fences, leaseUntilMs: nowMs + leaseMs)
         checkouts[checkoutID] = ticket
         return .begun(ticket)
     }

@@ -44,7 +44,9 @@ public final class InMemoryHotStore: HotStore {
     /// Runs one atomic step on an event's state: first expires its lapsed holds, then `body`.
     private func step<T>(_ eventID: String, nowMs: Int64?, _ body: (inout InMemoryEventState) -> (T, [SeatChange])) -> T {
         let (result, changed) = events.withLock { events in
-            if events[eventID] == nil { events[eventID] = InMemoryEventState(eventID: eventID, base: base, stamp: nextStamp(), logCapacity: logCapacity) }
+            if events[eventID] == nil {
+                events[eventID] = InMemoryEventState(eventID: eventID, base: base, stamp: nextStamp(), logCapacity: logCapacity)
+            }
             // Mutated in place: a copy out of the dictionary would copy every table of the event on write.
             let expired = nowMs.map { events[eventID]!.expireDue(nowMs: $0) } ?? []
             let (result, changes) = body(&events[eventID]!)
@@ -54,8 +56,10 @@ public final class InMemoryHotStore: HotStore {
         return result
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-                     eventStamp: Int64?) async throws -> HoldOutcome {
+    public func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
         step(eventID, nowMs: nowMs) { state in
             if let eventStamp, eventStamp != state.stamp { return (.staleEvent(stamp: state.stamp), []) }
             return state.hold(seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs, heldSeatsPerUserMax: heldSeatsPerUserMax)
@@ -77,11 +81,17 @@ public final class InMemoryHotStore: HotStore {
         step(eventID, nowMs: nowMs) { $0.release(target: target, userID: userID, reason: reason) }
     }
 
-    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
-        step(eventID, nowMs: nowMs) { ($0.extend(holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs), []) }
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64)
+        async throws -> ExtendOutcome
+    {
+        step(eventID, nowMs: nowMs) {
+            ($0.extend(holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs), [])
+        }
     }
 
-    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
+    {
         step(eventID, nowMs: nowMs) {
             ($0.beginCheckout(seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs), [])
         }

@@ -205,7 +205,8 @@ public struct HistoryIndex: Sendable {
                     continue
                 }
                 guard let holdID = operation.invoke.string("hold"), let completion, completion.type == .ok,
-                      let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs) else { continue }
+                    let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs)
+                else { continue }
                 for place in places[holdID] ?? [] {
                     let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires
                     result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires)
@@ -213,12 +214,15 @@ public struct HistoryIndex: Sendable {
             case "release", "checkout":
                 let holdID = operation.invoke.string("hold")
                 let seats = Set((completion?.strings("released") ?? []) + operation.invoke.strings("seats"))
-                for place in (holdID.flatMap { places[$0] } ?? []) + seats.flatMap({ seat in
-                    (result[operation.event]?[seat] ?? []).indices.map { (operation.event, seat, $0) }
-                }) {
+                for place in (holdID.flatMap { places[$0] } ?? [])
+                    + seats.flatMap({ seat in
+                        (result[operation.event]?[seat] ?? []).indices.map { (operation.event, seat, $0) }
+                    })
+                {
                     let interval = result[place.event]![place.seat]![place.index]
                     guard interval.user == operation.user, interval.surelyLiveFromNs <= operation.startNs,
-                          interval.endedByNs == nil else { continue }
+                        interval.endedByNs == nil
+                    else { continue }
                     result[place.event]![place.seat]![place.index].endedByNs = operation.startNs
                     result[place.event]![place.seat]![place.index].endLines = operation.lines
                 }

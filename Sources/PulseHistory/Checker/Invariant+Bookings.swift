@@ -19,7 +19,7 @@ extension HistoryChecker {
             guard let id = cancel.invoke.string("booking"), cancel.startNs < cancels[id]?.startNs ?? .max else { continue }
             cancels[id] = (cancel.startNs, cancel.lines)
         }
-        var spans: [String: [String: [String: ConfirmedSpan]]] = [:] // event -> seat -> booking -> span
+        var spans: [String: [String: [String: ConfirmedSpan]]] = [:]  // event -> seat -> booking -> span
         func confirmed(_ event: String, _ seats: [String], _ booking: String, from: Int64, lines: [Int], atEnd: Bool) {
             for seat in seats {
                 var span = spans[event]?[seat]?[booking] ?? ConfirmedSpan(fromNs: from, lines: [])
@@ -29,7 +29,7 @@ extension HistoryChecker {
                     span.untilNs = cancel.startNs
                     span.lines += cancel.lines
                 }
-                if atEnd { span.untilNs = .max } // confirmed in the final read: whatever a cancel answered
+                if atEnd { span.untilNs = .max }  // confirmed in the final read: whatever a cancel answered
                 spans[event, default: [:]][seat, default: [:]][booking] = span
             }
         }
@@ -39,7 +39,9 @@ extension HistoryChecker {
             confirmed(checkout.event, seats, booking, from: checkout.endNs, lines: checkout.lines, atEnd: false)
         }
         for (event, read) in index.finalBookings {
-            for (booking, entry) in read { confirmed(event, entry.seats, booking, from: entry.record.timeNs, lines: [entry.record.line], atEnd: true) }
+            for (booking, entry) in read {
+                confirmed(event, entry.seats, booking, from: entry.record.timeNs, lines: [entry.record.line], atEnd: true)
+            }
         }
         var violations: [Violation] = []
         for (event, seats) in spans.sorted(by: { $0.key < $1.key }) {
@@ -52,9 +54,11 @@ extension HistoryChecker {
                     }
                 }
                 guard !overlapping.isEmpty else { continue }
-                violations.append(Violation(invariant: .noDoubleBooking, event: event, seat: seat,
-                                            message: "booked by \(overlapping.count) bookings confirmed at once: \(overlapping.sorted().joined(separator: ", "))",
-                                            witnessLines: Array(Set(overlapping.flatMap { byBooking[$0]!.lines })).sorted()))
+                violations.append(
+                    Violation(
+                        invariant: .noDoubleBooking, event: event, seat: seat,
+                        message: "booked by \(overlapping.count) bookings confirmed at once: \(overlapping.sorted().joined(separator: ", "))",
+                        witnessLines: Array(Set(overlapping.flatMap { byBooking[$0]!.lines })).sorted()))
             }
         }
         return violations
@@ -71,9 +75,10 @@ extension HistoryChecker {
             let checkouts = byKey[key]!
             let ids = Set(checkouts.compactMap { $0.completion?.string("booking") })
             guard ids.count > 1 else { return nil }
-            return Violation(invariant: .idempotentCheckout, event: checkouts[0].event, seat: nil,
-                             message: "user \(checkouts[0].user) got \(ids.count) bookings for one Idempotency-Key: \(ids.sorted().joined(separator: ", "))",
-                             witnessLines: checkouts.flatMap(\.lines).sorted())
+            return Violation(
+                invariant: .idempotentCheckout, event: checkouts[0].event, seat: nil,
+                message: "user \(checkouts[0].user) got \(ids.count) bookings for one Idempotency-Key: \(ids.sorted().joined(separator: ", "))",
+                witnessLines: checkouts.flatMap(\.lines).sorted())
         }
     }
 
@@ -89,24 +94,31 @@ extension HistoryChecker {
         }
         for checkout in index.ok("checkout") {
             guard let booking = checkout.completion?.string("booking"), let read = index.finalBookings[checkout.event], read[booking] == nil,
-                  index.finalCancelled[checkout.event]?[booking] == nil else { continue }
+                index.finalCancelled[checkout.event]?[booking] == nil
+            else { continue }
             let readLine = read.values.first?.record.line
-            violations.append(Violation(invariant: .durableAck, event: checkout.event, seat: nil,
-                                        message: "booking \(booking) was acknowledged to \(checkout.process) but is not in the final read",
-                                        witnessLines: checkout.lines + (readLine.map { [$0] } ?? [])))
+            violations.append(
+                Violation(
+                    invariant: .durableAck, event: checkout.event, seat: nil,
+                    message: "booking \(booking) was acknowledged to \(checkout.process) but is not in the final read",
+                    witnessLines: checkout.lines + (readLine.map { [$0] } ?? [])))
         }
         for cancel in index.ok("cancel") {
             guard let booking = cancel.invoke.string("booking"), let entry = index.finalBookings[cancel.event]?[booking] else { continue }
-            violations.append(Violation(invariant: .durableAck, event: cancel.event, seat: entry.seats.first,
-                                        message: "the cancellation of booking \(booking) was acknowledged to \(cancel.process) but the final read shows it confirmed",
-                                        witnessLines: cancel.lines + [entry.record.line]))
+            violations.append(
+                Violation(
+                    invariant: .durableAck, event: cancel.event, seat: entry.seats.first,
+                    message: "the cancellation of booking \(booking) was acknowledged to \(cancel.process) but the final read shows it confirmed",
+                    witnessLines: cancel.lines + [entry.record.line]))
         }
         for (event, cancelled) in index.finalCancelled.sorted(by: { $0.key < $1.key }) {
             for (booking, entry) in cancelled.sorted(by: { $0.key < $1.key })
             where !(cancelAttempts[booking] ?? []).contains(where: { $0.completion?.type != .fail }) {
-                violations.append(Violation(invariant: .durableAck, event: event, seat: entry.seats.first,
-                                            message: "booking \(booking) is cancelled in the final read, but no cancel of it may have succeeded",
-                                            witnessLines: (cancelAttempts[booking] ?? []).flatMap(\.lines) + [entry.record.line]))
+                violations.append(
+                    Violation(
+                        invariant: .durableAck, event: event, seat: entry.seats.first,
+                        message: "booking \(booking) is cancelled in the final read, but no cancel of it may have succeeded",
+                        witnessLines: (cancelAttempts[booking] ?? []).flatMap(\.lines) + [entry.record.line]))
             }
         }
         return violations

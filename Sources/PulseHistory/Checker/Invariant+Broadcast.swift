@@ -26,7 +26,8 @@ extension HistoryChecker {
                 var unnumbered = false
                 var deletedAt: HistoryRecord?
                 func flag(_ seat: String?, _ message: String, _ lines: [Int]) {
-                    violations.append(Violation(invariant: .broadcastOrder, event: event, seat: seat, message: "\(subscriber): \(message)", witnessLines: lines))
+                    violations.append(
+                        Violation(invariant: .broadcastOrder, event: event, seat: seat, message: "\(subscriber): \(message)", witnessLines: lines))
                 }
                 func flagUnnumbered(_ record: HistoryRecord) {
                     guard !unnumbered else { return }
@@ -47,7 +48,9 @@ extension HistoryChecker {
                         for (seat, user) in record.value["locked"]?.object ?? [:] { fresh[seat] = "held by \(user.string ?? "?")" }
                         view = fresh
                     case "joined":
-                        if let seq = record.int("seq"), let last, seq != last { flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line]) }
+                        if let seq = record.int("seq"), let last, seq != last {
+                            flag(nil, "joined at seq \(seq) after replaying up to \(last)", [record.line])
+                        }
                     case "seat_locked", "seat_released", "seats_booked", "seats_released", "event_deleted":
                         if let deletedAt {
                             flag(record.string("seat"), "\(record.f) after the event was deleted", [deletedAt.line, record.line])
@@ -57,7 +60,8 @@ extension HistoryChecker {
                         if let seq = record.int("seq") {
                             if let last, seq != last + 1 { flag(record.string("seat"), "seq \(seq) arrived after seq \(last)", [record.line]) }
                             last = seq
-                            let signature = "\(record.f) \(seats.joined(separator: ",")) \(record.string("user") ?? "") \(record.string("reason") ?? "")"
+                            let signature =
+                                "\(record.f) \(seats.joined(separator: ",")) \(record.string("user") ?? "") \(record.string("reason") ?? "")"
                             if let other = seen[event]?[seq], other.signature != signature {
                                 flag(seats.first, "seq \(seq) is '\(signature)' here but '\(other.signature)' elsewhere", [other.line, record.line])
                             } else {
@@ -68,7 +72,7 @@ extension HistoryChecker {
                         }
                         if record.f == "event_deleted" {
                             deletedAt = record
-                            view = view.map { $0.filter { $0.value == "booked" } } // its holds went with it
+                            view = view.map { $0.filter { $0.value == "booked" } }  // its holds went with it
                             continue
                         }
                         guard var current = view else { continue }
@@ -94,7 +98,9 @@ extension HistoryChecker {
                     }
                     if deletedAt == nil, let last, last == lastSeq[event] {
                         for seat in durable.sorted() where view[seat] != "booked" {
-                            flag(seat, "shown \(view[seat] ?? "available") at the event's last seq \(last) but booked in the final read", [stream.last!.line] + readLines)
+                            flag(
+                                seat, "shown \(view[seat] ?? "available") at the event's last seq \(last) but booked in the final read",
+                                [stream.last!.line] + readLines)
                         }
                     }
                 }
@@ -114,7 +120,7 @@ extension HistoryChecker {
         // event -> subscriber -> seat -> times the seat was shown as no longer held.
         var gone: [String: [String: [String: [Int64]]]] = [:]
         var lastHeard: [String: [String: Int64]] = [:]
-        var reported: Set<String> = [] // "subscriber event hold seat" whose expiry the subscriber was told already
+        var reported: Set<String> = []  // "subscriber event hold seat" whose expiry the subscriber was told already
         // "user event seat" -> first invocation of a hold of it whose answer never came: it may have
         // been granted, and its expiry may be the one reported.
         var unanswered: [String: Int64] = [:]
@@ -133,18 +139,23 @@ extension HistoryChecker {
                     // The expired hold is, of the holder's holds on the seat granted before this
                     // report and not reported expired yet, the one that expires first.
                     guard record.f == "seat_released", record.string("reason") == "expired", let user = holders[seat],
-                          (unanswered["\(user) \(event) \(seat)"] ?? .max) > record.timeNs,
-                          let hold = intervals[event]?[seat]?
-                              .filter({ $0.user == user && ($0.grant.completionLine ?? .max) < record.line
-                                  && !reported.contains("\(subscriber) \(event) \($0.holdID) \(seat)") })
-                              .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) }) else { continue }
+                        (unanswered["\(user) \(event) \(seat)"] ?? .max) > record.timeNs,
+                        let hold = intervals[event]?[seat]?
+                            .filter({
+                                $0.user == user && ($0.grant.completionLine ?? .max) < record.line
+                                    && !reported.contains("\(subscriber) \(event) \($0.holdID) \(seat)")
+                            })
+                            .min(by: { ($0.expiresNs ?? .max) < ($1.expiresNs ?? .max) })
+                    else { continue }
                     reported.insert("\(subscriber) \(event) \(hold.holdID) \(seat)")
                     // A hold its owner already ended (a checkout whose lease ran out is released
                     // as expired) is not held to its TTL.
                     guard hold.endedByNs.map({ $0 > record.timeNs }) ?? true, let expires = hold.expiresNs, record.timeNs < expires else { continue }
-                    violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
-                                                message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
-                                                witnessLines: hold.grant.lines + [record.line]))
+                    violations.append(
+                        Violation(
+                            invariant: .expiryHonoured, event: event, seat: seat,
+                            message: "\(subscriber) was told \(user)'s hold expired \((expires - record.timeNs) / 1_000_000) ms before its expiry",
+                            witnessLines: hold.grant.lines + [record.line]))
                 }
             case "snapshot":
                 let locked = record.value["locked"]?.object ?? [:]
@@ -167,9 +178,11 @@ extension HistoryChecker {
                         guard heard >= ownDeadline else { continue }
                         let told = gone[event]?[subscriber]?[seat]?.contains { $0 >= hold.grant.startNs && $0 <= ownDeadline } ?? false
                         if !told {
-                            violations.append(Violation(invariant: .expiryHonoured, event: event, seat: seat,
-                                                        message: "\(subscriber) was never told that \(hold.user)'s hold expired",
-                                                        witnessLines: hold.grant.lines))
+                            violations.append(
+                                Violation(
+                                    invariant: .expiryHonoured, event: event, seat: seat,
+                                    message: "\(subscriber) was never told that \(hold.user)'s hold expired",
+                                    witnessLines: hold.grant.lines))
                         }
                     }
                 }

@@ -30,7 +30,9 @@ extension HistoryChecker {
                     case "snapshot": snapshots.append(record)
                     case "seats_booked", "seats_released":
                         if heard.insert(seq).inserted {
-                            for seat in record.strings("seats") { decisions[seat, default: []].append((seq, record.f == "seats_booked", record.line)) }
+                            for seat in record.strings("seats") {
+                                decisions[seat, default: []].append((seq, record.f == "seats_booked", record.line))
+                            }
                         }
                     case "seat_locked", "seat_released", "event_deleted": heard.insert(seq)
                     default: continue
@@ -44,11 +46,15 @@ extension HistoryChecker {
                 let booked = Set(snapshot.strings("booked"))
                 for (seat, changes) in decisions.sorted(by: { $0.key < $1.key }) {
                     guard let decided = changes.last(where: { $0.seq <= seq }), decided.booked != booked.contains(seat),
-                          seq - decided.seq < Int64(heard.count), (decided.seq...seq).allSatisfy(heard.contains) else { continue }
+                        seq - decided.seq < Int64(heard.count), (decided.seq...seq).allSatisfy(heard.contains)
+                    else { continue }
                     let told = decided.booked ? "booked" : "free (cancelled)"
-                    violations.append(Violation(invariant: .cancellationVisible, event: event, seat: seat,
-                                                message: "\(snapshot.process): a snapshot at seq \(seq) shows the seat \(decided.booked ? "free" : "booked"), but seq \(decided.seq) left it \(told)",
-                                                witnessLines: [decided.line, snapshot.line]))
+                    violations.append(
+                        Violation(
+                            invariant: .cancellationVisible, event: event, seat: seat,
+                            message:
+                                "\(snapshot.process): a snapshot at seq \(seq) shows the seat \(decided.booked ? "free" : "booked"), but seq \(decided.seq) left it \(told)",
+                            witnessLines: [decided.line, snapshot.line]))
                 }
             }
         }
@@ -73,7 +79,8 @@ extension HistoryChecker {
             let deadline = cancel.endNs + index.expiryGraceNs
             for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
                 guard let stream = events[event], !stream.contains(where: { $0.f == "event_deleted" }),
-                      let heardLast = stream.last?.timeNs else { continue }
+                    let heardLast = stream.last?.timeNs
+                else { continue }
                 let ownDeadline = index.deliveryDeadline(of: subscriber, from: cancel.endNs, deadline: deadline)
                 guard heardLast >= ownDeadline, stream.contains(where: { $0.timeNs < start }) else { continue }
                 for seat in cancel.completion!.strings("seats") {
@@ -82,9 +89,11 @@ extension HistoryChecker {
                             && (record.f == "snapshot" || record.f == "seats_released" && record.strings("seats").contains(seat))
                     }
                     if !told {
-                        violations.append(Violation(invariant: .cancellationVisible, event: event, seat: seat,
-                                                    message: "\(subscriber) was never told that booking \(booking) was cancelled",
-                                                    witnessLines: cancel.lines))
+                        violations.append(
+                            Violation(
+                                invariant: .cancellationVisible, event: event, seat: seat,
+                                message: "\(subscriber) was never told that booking \(booking) was cancelled",
+                                witnessLines: cancel.lines))
                     }
                 }
             }

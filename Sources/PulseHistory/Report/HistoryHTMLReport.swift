@@ -24,7 +24,8 @@ public struct HistoryHTMLReport {
 
     /// The whole page.
     public func html() -> String {
-        var out = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(escape(title))</title>\n<style>\(Self.style)</style></head><body>\n"
+        var out =
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(escape(title))</title>\n<style>\(Self.style)</style></head><body>\n"
         out += "<h1>\(escape(title))</h1>\n"
         out += summary()
         out += violationList()
@@ -37,7 +38,8 @@ public struct HistoryHTMLReport {
     // MARK: Sections
 
     private func summary() -> String {
-        var out = "<p>\(index.records.count) records; \(violations.isEmpty ? "no invariant broken" : "\(violations.count) violation(s)").</p>\n<table class=\"verdicts\">"
+        var out =
+            "<p>\(index.records.count) records; \(violations.isEmpty ? "no invariant broken" : "\(violations.count) violation(s)").</p>\n<table class=\"verdicts\">"
         for invariant in Invariant.allCases {
             let found = violations.filter { $0.invariant == invariant }.count
             let verdict = found > 0 ? "FAIL (\(found))" : evidence[invariant, default: 0] == 0 ? "not checked" : "ok"
@@ -53,7 +55,8 @@ public struct HistoryHTMLReport {
         for violation in violations {
             let seat = violation.seat.map { " seat <a href=\"#\(Self.seatAnchor(violation.event, $0))\">\(escape($0))</a>" } ?? ""
             let lines = violation.witnessLines.map { "<a href=\"#line-\($0)\">\($0)</a>" }.joined(separator: ", ")
-            out += "<li><b>\(violation.invariant.rawValue)</b>: event \(escape(violation.event))\(seat): \(escape(violation.message)) (lines \(lines))</li>"
+            out +=
+                "<li><b>\(violation.invariant.rawValue)</b>: event \(escape(violation.event))\(seat): \(escape(violation.message)) (lines \(lines))</li>"
         }
         return out + "</ol>\n"
     }
@@ -63,7 +66,8 @@ public struct HistoryHTMLReport {
         let intervals = index.heldIntervals()
         let perSeat = recordsPerSeat()
         let users = Array(Set(index.operations.map(\.user))).sorted()
-        var out = "<h2>Seats</h2>\n<p class=\"legend\">Bars: holds from their grant to their expiry or the owner's release or checkout, "
+        var out =
+            "<h2>Seats</h2>\n<p class=\"legend\">Bars: holds from their grant to their expiry or the owner's release or checkout, "
             + "in their user's colour (hatched: granted somewhere in this stretch); <span class=\"booked\">&#9632;</span> booked; ticks under the bar: "
             + "what subscribers were told. Each seat's time runs left to right from its first record to its last; hover for details. "
             + "Times are seconds since the history's first record.</p>\n"
@@ -77,21 +81,29 @@ public struct HistoryHTMLReport {
                 let last = max(records.last!.timeNs, held.map { min($0.surelyLiveUntilNs, index.records.last?.timeNs ?? 0) }.max() ?? 0)
                 let span = max(1, last - first) * 21 / 20
                 let start = first - span / 40
-                out += "<details id=\"\(Self.seatAnchor(event, seat))\"\(flagged ? " open class=\"flagged\"" : "")><summary>\(escape(seat))"
+                out +=
+                    "<details id=\"\(Self.seatAnchor(event, seat))\"\(flagged ? " open class=\"flagged\"" : "")><summary>\(escape(seat))"
                     + "\(flagged ? " &mdash; violation" : "") (\(records.count) records, \(seconds(first)) to \(seconds(last)) s)</summary>\n<div class=\"lane\">"
                 for held in held {
-                    let from = held.grant.startNs, granted = held.grant.endNs
+                    let from = held.grant.startNs
+                    let granted = held.grant.endNs
                     let until = min(held.surelyLiveUntilNs, index.records.last?.timeNs ?? granted)
                     let hue = (users.firstIndex(of: held.user) ?? 0) * 137 % 360
                     out += bar(from, granted, start, span, "grant", hue, "\(held.user) asks for hold \(held.holdID)")
-                    out += bar(granted, max(granted, until), start, span, "held", hue, "\(held.user) holds it (\(held.holdID), fence \(held.fence.map(String.init) ?? "?"))",
-                               text: held.user)
+                    out += bar(
+                        granted, max(granted, until), start, span, "held", hue,
+                        "\(held.user) holds it (\(held.holdID), fence \(held.fence.map(String.init) ?? "?"))",
+                        text: held.user)
                 }
                 for record in records where record.f == "checkout" && record.type == .ok {
-                    out += mark(record.timeNs, start, span, "booked", "\(seconds(record.timeNs)) s: booked by \(record.process) (line \(record.line))")
+                    out += mark(
+                        record.timeNs, start, span, "booked", "\(seconds(record.timeNs)) s: booked by \(record.process) (line \(record.line))")
                 }
                 for record in records where record.type == .observe {
-                    out += mark(record.timeNs, start, span, "tick", "\(seconds(record.timeNs)) s: \(record.process) told \(record.f) seq \(record.int("seq").map(String.init) ?? "?") (line \(record.line))")
+                    out += mark(
+                        record.timeNs, start, span, "tick",
+                        "\(seconds(record.timeNs)) s: \(record.process) told \(record.f) seq \(record.int("seq").map(String.init) ?? "?") (line \(record.line))"
+                    )
                 }
                 out += "</div>\n<table class=\"records\">"
                 for record in records { out += row(record) }
@@ -108,7 +120,11 @@ public struct HistoryHTMLReport {
         if !full { out += "<p>\(index.records.count) records: only the witnesses and the records of seats with a violation are listed.</p>\n" }
         out += "<table class=\"records\">"
         for record in index.records {
-            if !full, !witnesses.contains(record.line), Self.seats(of: record).allSatisfy({ !flaggedSeats.contains("\(record.string("event") ?? "")\u{0}\($0)") }) { continue }
+            if !full, !witnesses.contains(record.line),
+                Self.seats(of: record).allSatisfy({ !flaggedSeats.contains("\(record.string("event") ?? "")\u{0}\($0)") })
+            {
+                continue
+            }
             out += row(record, anchor: true)
         }
         return out + "</table>\n"
@@ -125,7 +141,9 @@ public struct HistoryHTMLReport {
             + "<td>\(escape(record.f))</td><td>\(escape(value))\(record.error.map { " <b>\(escape($0))</b>" } ?? "")</td></tr>"
     }
 
-    private func bar(_ from: Int64, _ to: Int64, _ start: Int64, _ span: Int64, _ css: String, _ hue: Int, _ label: String, text: String = "") -> String {
+    private func bar(_ from: Int64, _ to: Int64, _ start: Int64, _ span: Int64, _ css: String, _ hue: Int, _ label: String, text: String = "")
+        -> String
+    {
         let left = Double(from - start) * 100 / Double(span)
         let width = max(0.2, Double(to - from) * 100 / Double(span))
         return "<span class=\"\(css) h\(hue / 30)\" style=\"left:\(Self.percent(left));width:\(Self.percent(min(width, 100 - left)))\" "
@@ -149,11 +167,14 @@ public struct HistoryHTMLReport {
         for record in index.records {
             if record.type == .invoke { invokes[record.process] = record }
             // A completion is about the seats its invoke named (a failed hold names none itself).
-            let about = record.type == .invoke || record.type == .observe ? record : invokes[record.process].map { invoke in
-                var merged = record
-                merged.value = record.value.merging(invoke.value) { own, _ in own }
-                return merged
-            } ?? record
+            let about =
+                record.type == .invoke || record.type == .observe
+                ? record
+                : invokes[record.process].map { invoke in
+                    var merged = record
+                    merged.value = record.value.merging(invoke.value) { own, _ in own }
+                    return merged
+                } ?? record
             guard let event = about.string("event") else { continue }
             for seat in Self.seats(of: about) { result[event, default: [:]][seat, default: []].append(record) }
         }

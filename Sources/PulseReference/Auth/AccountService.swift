@@ -19,7 +19,9 @@ public final class AccountService: Sendable {
     /// 72 bytes first rather than let bcrypt cut it.
     static let passwordLengthRange = 6...72
 
-    public init(durable: any DurableStore, tokens: TokenService, hasher: PasswordHasher, ids: any IdentifierSource, clock: any EngineClock) async throws {
+    public init(durable: any DurableStore, tokens: TokenService, hasher: PasswordHasher, ids: any IdentifierSource, clock: any EngineClock)
+        async throws
+    {
         self.durable = durable
         self.tokens = tokens
         self.hasher = hasher
@@ -35,8 +37,9 @@ public final class AccountService: Sendable {
         try Self.requireValidName(name)
         let email = try Self.normalisedEmail(request.email)
         try Self.requireValidPassword(request.password)
-        let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(request.password),
-                              role: .user, createdAtMs: clock.nowMs())
+        let user = UserRecord(
+            id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(request.password),
+            role: .user, createdAtMs: clock.nowMs())
         do {
             try await durable.createUser(user)
         } catch DurableStoreError.emailTaken {
@@ -87,12 +90,15 @@ public final class AccountService: Sendable {
     }
 
     /// The same, for `pulse admin create`, which runs without a token service.
-    public static func ensureAdmin(email: String, password: String, name: String, durable: any DurableStore, hasher: PasswordHasher,
-                                   ids: any IdentifierSource, clock: any EngineClock) async throws -> UserRecord {
+    public static func ensureAdmin(
+        email: String, password: String, name: String, durable: any DurableStore, hasher: PasswordHasher,
+        ids: any IdentifierSource, clock: any EngineClock
+    ) async throws -> UserRecord {
         let email = try normalisedEmail(email)
         try requireValidPassword(password)
         try requireValidName(name)
-        let user = UserRecord(id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(password), role: .admin, createdAtMs: clock.nowMs())
+        let user = UserRecord(
+            id: ids.entityID(), name: name, email: email, passwordHash: try await hasher.hash(password), role: .admin, createdAtMs: clock.nowMs())
         return try await durable.upsertAdmin(user)
     }
 
@@ -127,7 +133,9 @@ public final class AccountService: Sendable {
             throw PulseError.invalid("email", "Please provide a valid email.")
         }
         let domain = scalars[(ats[0] + 1)...]
-        guard domain.contains("."), domain.first != ".", domain.last != "." else { throw PulseError.invalid("email", "Please provide a valid email.") }
+        guard domain.contains("."), domain.first != ".", domain.last != "." else {
+            throw PulseError.invalid("email", "Please provide a valid email.")
+        }
         return trimmed.lowercased()
     }
 }

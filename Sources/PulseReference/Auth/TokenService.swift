@@ -1,6 +1,6 @@
-import PulseEngine
 import Foundation
 import JWTKit
+import PulseEngine
 import PulseProtocol
 
 /// The claims of a Pulse access token: the seed's `{id, iat, exp}` (PB-AUTH-3).
@@ -44,8 +44,9 @@ public final class TokenService: Sendable {
     /// expired; the test-control profile's expiring tokens, PB-TEST-6).
     public func issue(userID: String, expiresInSeconds: Int) async throws -> String {
         let issued = now
-        let claims = AccessTokenClaims(id: userID, iat: IssuedAtClaim(value: issued),
-                                       exp: ExpirationClaim(value: issued.addingTimeInterval(Double(expiresInSeconds))))
+        let claims = AccessTokenClaims(
+            id: userID, iat: IssuedAtClaim(value: issued),
+            exp: ExpirationClaim(value: issued.addingTimeInterval(Double(expiresInSeconds))))
         return try await keys.sign(claims)
     }
 
@@ -77,7 +78,8 @@ public final class TokenService: Sendable {
         var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
         return object["alg"] as? String == "HS256" && Set(object.keys).isSubset(of: ["alg", "typ"])
     }
 }

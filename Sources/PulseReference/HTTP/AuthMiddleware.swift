@@ -1,5 +1,5 @@
-import PulseEngine
 import Hummingbird
+import PulseEngine
 import PulseProtocol
 
 /// Requires a valid bearer token (header `Authorization: Bearer <jwt>`, or the `token` query

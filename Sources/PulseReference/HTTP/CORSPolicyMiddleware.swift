@@ -23,10 +23,12 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         }
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin, .accessControlAllowMethods: Self.allowMethods,
-                .accessControlAllowHeaders: Self.allowHeaders, .accessControlMaxAge: Self.maxAgeSeconds, .vary: "Origin",
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin, .accessControlAllowMethods: Self.allowMethods,
+                    .accessControlAllowHeaders: Self.allowHeaders, .accessControlMaxAge: Self.maxAgeSeconds, .vary: "Origin",
+                ])
         }
         var response = try await next(request, context)
         response.headers[.accessControlAllowOrigin] = origin
@@ -40,7 +42,9 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         let parts = origin.split(separator: "://", maxSplits: 1)
         guard parts.count == 2, ["http", "https"].contains(parts[0]) else { return false }
         let hostPort = parts[1]
-        guard !hostPort.isEmpty, !hostPort.contains("/"), !hostPort.contains("?"), !hostPort.contains("#"), !hostPort.contains("@") else { return false }
+        guard !hostPort.isEmpty, !hostPort.contains("/"), !hostPort.contains("?"), !hostPort.contains("#"), !hostPort.contains("@") else {
+            return false
+        }
         if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
             guard let port = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(port) else { return false }
         }

@@ -1,7 +1,7 @@
-import PulseEngine
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
+import PulseEngine
 import PulseProtocol
 
 /// Turns every error into the error envelope (PB-ERR-1): ``PulseError`` as it says, Hummingbird's
@@ -26,7 +26,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return response
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = routes.methods(for: request.uri.path)
-            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { return JSONResponse.error(Self.translate(error, request: request)) }
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else {
+                return JSONResponse.error(Self.translate(error, request: request))
+            }
             var response = JSONResponse.error(Self.methodNotAllowed(request, allowed: allowed))
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response

@@ -1,6 +1,6 @@
-import PulseEngine
 import Foundation
 import Hummingbird
+import PulseEngine
 import PulseProtocol
 
 /// The seed's success envelope: `{"status":"success","results"?,"token"?,"data":{...}}` (PB-REST-2).
@@ -61,7 +61,9 @@ enum JSONResponse {
     }
 
     /// A success envelope around `data`.
-    static func success(_ status: HTTPResponse.Status, results: Int? = nil, token: String? = nil, _ data: some Encodable, headers: HTTPFields = [:]) -> Response {
+    static func success(_ status: HTTPResponse.Status, results: Int? = nil, token: String? = nil, _ data: some Encodable, headers: HTTPFields = [:])
+        -> Response
+    {
         make(status, SuccessEnvelope(results: results, token: token, data: data), headers: headers)
     }
 

@@ -1,6 +1,6 @@
-import PulseEngine
 import Hummingbird
 import Metrics
+import PulseEngine
 
 /// Records every request's latency and status in the injected metrics factory (PB-OPS-2):
 /// `pulse_http_request_duration_seconds{method,route,status}` and `pulse_http_requests_total`.
@@ -26,8 +26,9 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     private func make(_ key: InstrumentKey) -> Instruments {
         let dimensions = [("method", key.method), ("route", key.route), ("status", String(key.status))]
-        let made = Instruments(duration: Timer(label: "pulse_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory),
-                               requests: Counter(label: "pulse_http_requests_total", dimensions: dimensions, factory: factory))
+        let made = Instruments(
+            duration: Timer(label: "pulse_http_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds, factory: factory),
+            requests: Counter(label: "pulse_http_requests_total", dimensions: dimensions, factory: factory))
         instruments.store(made, for: key)
         return made
     }

@@ -1,7 +1,7 @@
-import PulseEngine
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import PulseEngine
 
 /// The request context of every Pulse route: the authenticated user (set by ``RequireUser``),
 /// the client's address (for rate limits) and the WebSocket upgrade hook.

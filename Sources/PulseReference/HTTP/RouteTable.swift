@@ -27,7 +27,8 @@ final class RouteTable: Sendable {
         let wanted = Self.segments(path)
         let found = entries.withLock { entries in
             entries.filter { entry in
-                entry.segments.count == wanted.count && zip(entry.segments, wanted).allSatisfy { pattern, segment in pattern == nil || pattern == segment }
+                entry.segments.count == wanted.count
+                    && zip(entry.segments, wanted).allSatisfy { pattern, segment in pattern == nil || pattern == segment }
             }.reduce(into: Set<String>()) { $0.formUnion($1.methods) }
         }
         return found.sorted()

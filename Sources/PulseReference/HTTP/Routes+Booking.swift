@@ -23,22 +23,25 @@ extension PulseServer {
             return JSONResponse.success(results: holds.count, HoldsData(holds: holds.map(\.resource)))
         }
         user.delete("events/:id/holds/:holdId") { _, context -> Response in
-            try await engine.release(eventID: try context.parameters.require("id"), holdID: try context.parameters.require("holdId"),
-                                     userID: context.requireUser().id)
+            try await engine.release(
+                eventID: try context.parameters.require("id"), holdID: try context.parameters.require("holdId"),
+                userID: context.requireUser().id)
             return Response(status: .noContent)
         }
         user.post("events/:id/holds/:holdId/extend") { request, context -> Response in
             let body = request.hasBody ? try await request.decodeJSON(ExtendHoldRequest.self, context: context) : ExtendHoldRequest()
-            let hold = try await engine.extend(eventID: try context.parameters.require("id"), holdID: try context.parameters.require("holdId"),
-                                               userID: context.requireUser().id, seconds: body.seconds)
+            let hold = try await engine.extend(
+                eventID: try context.parameters.require("id"), holdID: try context.parameters.require("holdId"),
+                userID: context.requireUser().id, seconds: body.seconds)
             return JSONResponse.success(HoldData(hold: hold.resource))
         }
         user.post("events/:id/seats") { request, context -> Response in
             try UserLimiters.require(limiters.checkouts, context.requireUser().id, "checkouts")
             let body = try await request.decodeJSON(CheckoutRequest.self, context: context)
             let key = request.headers[.init("Idempotency-Key")!]
-            let result = try await engine.checkout(eventID: try context.parameters.require("id"), request: body, idempotencyKey: key,
-                                                   userID: context.requireUser().id)
+            let result = try await engine.checkout(
+                eventID: try context.parameters.require("id"), request: body, idempotencyKey: key,
+                userID: context.requireUser().id)
             let headers: HTTPFields = result.replayed ? [.init("Idempotent-Replayed")!: "true"] : [:]
             return JSONResponse.success(.created, BookingData(booking: result.booking.resource), headers: headers)
         }
@@ -52,8 +55,9 @@ extension PulseServer {
             var caller = context.requireUser()
             // A cached role may predate a promotion (roles only grow): read it afresh unless it is admin already.
             if caller.role != .admin { caller = try await accounts.currentUser(id: caller.id) }
-            let booking = try await engine.cancelBooking(try context.parameters.require("id"), reason: body.reason, userID: caller.id,
-                                                         isAdmin: caller.role == .admin)
+            let booking = try await engine.cancelBooking(
+                try context.parameters.require("id"), reason: body.reason, userID: caller.id,
+                isAdmin: caller.role == .admin)
             return JSONResponse.success(BookingData(booking: booking.resource))
         }
     }

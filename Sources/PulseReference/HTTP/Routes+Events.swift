@@ -3,7 +3,11 @@ import PulseProtocol
 
 private struct EventData: Encodable { var event: EventResource }
 private struct EventsData: Encodable { var events: [EventResource] }
-private struct SeatMapData: Encodable { var eventId: String; var seq: Int64; var seats: [SeatResource] }
+private struct SeatMapData: Encodable {
+    var eventId: String
+    var seq: Int64
+    var seats: [SeatResource]
+}
 
 extension PulseServer {
     /// PB-EVENT and PB-SEAT: listing, admin management and the merged seat map.

@@ -1,8 +1,8 @@
-import PulseLive
-import PulseEngine
 import Hummingbird
 import HummingbirdWebSocket
 import NIOWebSocket
+import PulseEngine
+import PulseLive
 import PulseProtocol
 
 extension PulseServer {
@@ -40,14 +40,17 @@ extension PulseServer {
                     return
                 }
                 let outbox = LiveOutbox(capacity: Self.liveOutboxCapacity)
-                let session = await LiveSession(engine: engine, hub: hub, user: user, outbox: outbox,
-                                                messageLimit: userLimiters.liveMessages, holdLimit: userLimiters.holds)
+                let session = await LiveSession(
+                    engine: engine, hub: hub, user: user, outbox: outbox,
+                    messageLimit: userLimiters.liveMessages, holdLimit: userLimiters.holds)
                 gauge.increment()
                 defer { gauge.decrement() }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         // The frame's bytes as they are: shared with every other connection it goes to.
-                        for await frame in outbox.messages { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.bytes))) }
+                        for await frame in outbox.messages {
+                            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.bytes)))
+                        }
                         if outbox.overflowed {
                             try await outbound.close(.policyViolation, reason: ErrorCode.slowConsumer.rawValue)
                         }

@@ -10,11 +10,12 @@ extension PulseServer {
         router.get("readyz") { _, _ -> Response in
             let (hot, durable) = await engine.readiness()
             if hot == nil, durable == nil { return JSONResponse.success(Readiness(hotStore: "ready", durableStore: "ready")) }
-            let message = switch (hot, durable) {
-            case (_?, nil): "Not ready: the hot store does not answer."
-            case (nil, _?): "Not ready: the durable store does not answer."
-            default: "Not ready: neither the hot nor the durable store answers."
-            }
+            let message =
+                switch (hot, durable) {
+                case (_?, nil): "Not ready: the hot store does not answer."
+                case (nil, _?): "Not ready: the durable store does not answer."
+                default: "Not ready: neither the hot nor the durable store answers."
+                }
             var error = PulseError(status: 503, code: .storeUnavailable, message: message)
             error.retryAfterSeconds = 1
             error.logDetail = "hot store: \(hot ?? "ready"); durable store: \(durable ?? "ready")"

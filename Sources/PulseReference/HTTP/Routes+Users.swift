@@ -1,5 +1,5 @@
-import PulseEngine
 import Hummingbird
+import PulseEngine
 import PulseProtocol
 
 extension UserRecord {

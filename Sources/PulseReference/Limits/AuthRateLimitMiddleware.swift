@@ -17,9 +17,11 @@ struct AuthRateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let retryAfter: Int?
         do {
-            retryAfter = try await engine.countHit(key: "\(scope)|\(context.clientKey)", limit: limit.attempts, windowMs: Int64(limit.windowSeconds) * 1000)
+            retryAfter = try await engine.countHit(
+                key: "\(scope)|\(context.clientKey)", limit: limit.attempts, windowMs: Int64(limit.windowSeconds) * 1000)
         } catch let error as PulseError where error.code == .storeUnavailable {
-            logger.warning("the \(scope) limit could not be counted; the attempt is let through", metadata: ["detail": "\(error.logDetail ?? error.message)"])
+            logger.warning(
+                "the \(scope) limit could not be counted; the attempt is let through", metadata: ["detail": "\(error.logDetail ?? error.message)"])
             retryAfter = nil
         }
         if let retryAfter {

@@ -43,7 +43,9 @@ final class UserLimiters: Sendable {
     let liveMessages: TokenBuckets?
 
     init(_ limits: UserRateLimits, clock: any EngineClock) {
-        func buckets(_ rate: UserRateLimits.Rate?) -> TokenBuckets? { rate.map { TokenBuckets(perSecond: $0.perSecond, burst: $0.burst, clock: clock) } }
+        func buckets(_ rate: UserRateLimits.Rate?) -> TokenBuckets? {
+            rate.map { TokenBuckets(perSecond: $0.perSecond, burst: $0.burst, clock: clock) }
+        }
         holds = buckets(limits.holds)
         checkouts = buckets(limits.checkouts)
         liveMessages = buckets(limits.liveMessages)

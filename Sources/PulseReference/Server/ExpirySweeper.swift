@@ -1,5 +1,5 @@
-import PulseEngine
 import Logging
+import PulseEngine
 import ServiceLifecycle
 
 /// The server's own expiry loop (PB-HOLD-8): calls ``BookingEngine/sweep()`` every interval,

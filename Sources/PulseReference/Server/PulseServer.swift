@@ -1,11 +1,11 @@
-import ServiceLifecycle
 import Hummingbird
-import PulseEngine
-import PulseLive
 import HummingbirdWebSocket
 import Logging
 import Metrics
 import Prometheus
+import PulseEngine
+import PulseLive
+import ServiceLifecycle
 
 /// Everything a running reference server is made of, wired together: the engine, accounts,
 /// the live hub, limiters and metrics. ``makeApplication(host:port:)`` turns it into a
@@ -42,9 +42,12 @@ public final class PulseServer: Sendable {
         }
     }
 
-    public init(engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
-                authRateLimit: AuthRateLimit = .init(), userRateLimits: UserRateLimits = .init(), sweepInterval: Duration = .milliseconds(250), testControl: Bool = false, corsOrigins: [String] = [],
-                hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), webApp: WebApp? = nil, logger: Logger) {
+    public init(
+        engine: BookingEngine, accounts: AccountService, registry: PrometheusCollectorRegistry,
+        authRateLimit: AuthRateLimit = .init(), userRateLimits: UserRateLimits = .init(), sweepInterval: Duration = .milliseconds(250),
+        testControl: Bool = false, corsOrigins: [String] = [],
+        hotStoreService: (any Service)? = nil, catchUp: any LiveCatchUp = LogCatchUp(), webApp: WebApp? = nil, logger: Logger
+    ) {
         self.engine = engine
         self.accounts = accounts
         self.registry = registry
@@ -87,8 +90,9 @@ public final class PulseServer: Sendable {
         addLiveFallbackRoute(to: api)
         let registry = registry
         router.get("metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         let openAPI = ByteBuffer(string: OpenAPIDocument.json(configuration: engine.configuration))
         router.get("openapi.json") { _, _ -> Response in

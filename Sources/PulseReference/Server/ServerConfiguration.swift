@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import Prometheus
-import ServiceLifecycle
 import PulseEngine
 import PulseLive
 import PulseSQLite
+import ServiceLifecycle
 
 /// Everything `pulse serve` can be told (SPEC.md PB-OPS-1; README lists the flags and variables).
 public struct ServerConfiguration: Sendable {
@@ -37,7 +37,9 @@ public struct ServerConfiguration: Sendable {
 
     /// Where ``webApp`` comes from.
     public enum WebAppSource: Sendable {
-        case bundled, directory(String), none
+        case bundled
+        case directory(String)
+        case none
     }
 }
 
@@ -57,7 +59,8 @@ extension PulseServer {
         durableStore: DurableStoreFactory? = nil, logger: Logger
     ) async throws -> PulseServer {
         let durable: any DurableStore = if let durableStore { try await durableStore() } else { try openSQLite(configuration.dataDirectory) }
-        let store: any HotStore = if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
+        let store: any HotStore =
+            if let hotStore { try await hotStore(durable) } else { InMemoryHotStore(generation: try await durable.nextHotGeneration()) }
         var hot = store
         var engineDurable: any DurableStore = durable
         if configuration.testControl {
@@ -67,21 +70,24 @@ extension PulseServer {
         // Outermost, so that a multi-step defect's steps meet test control's stalls one by one.
         hot = configuration.hooks.hotStore(hot)
         let registry = PrometheusCollectorRegistry()
-        let engine = BookingEngine(configuration: configuration.engine, hot: hot, durable: engineDurable, clock: clock, ids: ids,
-                                   metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))
+        let engine = BookingEngine(
+            configuration: configuration.engine, hot: hot, durable: engineDurable, clock: clock, ids: ids,
+            metrics: EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)))
         try await engine.warmUp()
         let tokens = await TokenService(secret: configuration.jwtSecret, lifetimeSeconds: configuration.jwtLifetimeSeconds, clock: clock)
-        let accounts = try await AccountService(durable: durable, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost), ids: ids, clock: clock)
+        let accounts = try await AccountService(
+            durable: durable, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost), ids: ids, clock: clock)
         if let email = configuration.adminEmail, let password = configuration.adminPassword {
             let admin = try await accounts.ensureAdmin(email: email, password: password)
             logger.info("admin account ready", metadata: ["email": "\(admin.email)"])
         }
-        return PulseServer(engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
-                           // Test control's cases make more changes than any person would (SPEC.md §14).
-                           userRateLimits: configuration.testControl ? .off : configuration.userRateLimits,
-                           sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
-                           corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp,
-                           webApp: webApp(configuration.webApp, logger: logger), logger: logger)
+        return PulseServer(
+            engine: engine, accounts: accounts, registry: registry, authRateLimit: configuration.authRateLimit,
+            // Test control's cases make more changes than any person would (SPEC.md §14).
+            userRateLimits: configuration.testControl ? .off : configuration.userRateLimits,
+            sweepInterval: configuration.sweepInterval, testControl: configuration.testControl,
+            corsOrigins: configuration.corsOrigins, hotStoreService: store as? any Service, catchUp: configuration.hooks.catchUp,
+            webApp: webApp(configuration.webApp, logger: logger), logger: logger)
     }
 }
 

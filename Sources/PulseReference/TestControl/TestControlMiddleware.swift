@@ -1,7 +1,7 @@
-import PulseEngine
 import Foundation
 import HTTPTypes
 import Hummingbird
+import PulseEngine
 
 /// Reads the test-control headers of SPEC.md §14 (PB-TEST) on a server started with
 /// `--test-control`, and runs the request with them. A malformed header is 400
@@ -36,7 +36,8 @@ struct TestControlMiddleware: RouterMiddleware {
             for part in stall.split(separator: ",") {
                 let pair = part.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
                 guard pair.count == 2, let ms = Int(pair[1]), (1...Self.stallMsMax).contains(ms), ["before", "hot", "commit"].contains(pair[0]) else {
-                    throw PulseError.invalid(Self.stallHeader, "\(Self.stallHeader) is before=<ms>, hot=<ms> and/or commit=<ms>, ms 1...\(Self.stallMsMax).")
+                    throw PulseError.invalid(
+                        Self.stallHeader, "\(Self.stallHeader) is before=<ms>, hot=<ms> and/or commit=<ms>, ms 1...\(Self.stallMsMax).")
                 }
                 switch pair[0] {
                 case "before": overrides.stallBeforeFirstHotStepMs = ms
@@ -69,10 +70,14 @@ extension PulseServer {
         let accounts = accounts
         let engine = engine
         api.get("test-control") { _, _ -> Response in
-            JSONResponse.success(TestControlProfile(profile: TestControlProfile.name, holdTTLSeconds: engine.configuration.holdTTLSeconds,
-                                                    heldSeatsMax: engine.configuration.heldSeatsPerUserMax,
-                                                    headers: [TestControlMiddleware.clientHeader, TestControlMiddleware.holdTTLHeader, TestControlMiddleware.stallHeader,
-                                                              TestControlMiddleware.faultHeader, TestControlMiddleware.leaseHeader]))
+            JSONResponse.success(
+                TestControlProfile(
+                    profile: TestControlProfile.name, holdTTLSeconds: engine.configuration.holdTTLSeconds,
+                    heldSeatsMax: engine.configuration.heldSeatsPerUserMax,
+                    headers: [
+                        TestControlMiddleware.clientHeader, TestControlMiddleware.holdTTLHeader, TestControlMiddleware.stallHeader,
+                        TestControlMiddleware.faultHeader, TestControlMiddleware.leaseHeader,
+                    ]))
         }
         api.post("test-control/admin-token") { _, _ -> Response in
             let admin = try await accounts.ensureAdmin(email: TestControlProfile.adminEmail, password: engine.ids.token(), name: "Conformance admin")
@@ -84,8 +89,9 @@ extension PulseServer {
                 throw PulseError.invalid("expiresInSeconds", "expiresInSeconds must be -86400...86400.")
             }
             let user = context.requireUser()
-            return JSONResponse.success(token: try await accounts.tokens.issue(userID: user.id, expiresInSeconds: body.expiresInSeconds),
-                                        UserData(user: user.resource))
+            return JSONResponse.success(
+                token: try await accounts.tokens.issue(userID: user.id, expiresInSeconds: body.expiresInSeconds),
+                UserData(user: user.resource))
         }
     }
 }

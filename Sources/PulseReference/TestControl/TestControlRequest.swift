@@ -30,7 +30,9 @@ public struct TestControlRequest: Sendable {
     private let hotStepSeen = Flag()
     private let hotStepStarted = Flag()
 
-    public init(holdTTLSeconds: Int? = nil, stallBeforeFirstHotStepMs: Int? = nil, stallAfterFirstHotStepMs: Int? = nil, stallBeforeCommitMs: Int? = nil) {
+    public init(
+        holdTTLSeconds: Int? = nil, stallBeforeFirstHotStepMs: Int? = nil, stallAfterFirstHotStepMs: Int? = nil, stallBeforeCommitMs: Int? = nil
+    ) {
         self.holdTTLSeconds = holdTTLSeconds
         self.stallBeforeFirstHotStepMs = stallBeforeFirstHotStepMs
         self.stallAfterFirstHotStepMs = stallAfterFirstHotStepMs
@@ -52,7 +54,12 @@ public struct TestControlRequest: Sendable {
     private final class Flag: Sendable {
         private let set = Mutex(false)
         /// True the first time only.
-        func setOnce() -> Bool { set.withLock { wasSet in defer { wasSet = true }; return !wasSet } }
+        func setOnce() -> Bool {
+            set.withLock { wasSet in
+                defer { wasSet = true }
+                return !wasSet
+            }
+        }
     }
 }
 

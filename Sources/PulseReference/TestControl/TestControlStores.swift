@@ -26,23 +26,36 @@ public final class TestControlHotStore: HotStoreDecorator {
         return result
     }
 
-    public func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-                     eventStamp: Int64?) async throws -> HoldOutcome {
+    public func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
         let ttl = TestControlRequest.current?.holdTTLSeconds.map { Int64($0) * 1000 } ?? ttlMs
         return try await step(nowMs) {
-            try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttl,
-                                 heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
+            try await inner.hold(
+                eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: $0, ttlMs: ttl,
+                heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
         }
     }
     public func release(eventID: String, target: ReleaseTarget, userID: String, reason: ReleaseReason, nowMs: Int64) async throws -> ReleaseOutcome {
         try await step(nowMs) { try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: $0) }
     }
-    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
-        try await step(nowMs) { try await inner.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: $0, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs) }
+    public func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64)
+        async throws -> ExtendOutcome
+    {
+        try await step(nowMs) {
+            try await inner.extend(
+                eventID: eventID, holdID: holdID, userID: userID, nowMs: $0, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs)
+        }
     }
-    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+    public func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
+    {
         let lease = TestControlRequest.current?.checkoutLeaseMs.map(Int64.init) ?? leaseMs
-        return try await step(nowMs) { try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: $0, leaseMs: lease) }
+        return try await step(nowMs) {
+            try await inner.beginCheckout(
+                eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: $0, leaseMs: lease)
+        }
     }
     public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
         try await step(nowMs) { try await inner.finishCheckout(eventID: eventID, checkoutID: checkoutID, seatIDs: seatIDs, nowMs: $0) }

@@ -64,15 +64,18 @@ public struct WebApp: Sendable {
     }
 
     static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && !name.hasPrefix(".") && name.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }
+        !name.isEmpty && !name.hasPrefix(".")
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: "_")
+            }
     }
 
     private static func read(_ name: String, in directory: String) -> File? {
         guard isPlainName(name), let type = mediaTypes[(name as NSString).pathExtension.lowercased()],
-              let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name)) else { return nil }
+            let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent(name))
+        else { return nil }
         return File(body: ByteBuffer(bytes: data), contentType: type)
     }
 }
@@ -84,7 +87,8 @@ struct WebAppMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .get || request.method == .head, !request.uri.path.hasPrefix("/api/"),
-              let file = app.file(forPath: request.uri.path) else { return try await next(request, context) }
+            let file = app.file(forPath: request.uri.path)
+        else { return try await next(request, context) }
         var headers: HTTPFields = [.contentType: file.contentType, .cacheControl: "no-cache"]
         headers[.contentSecurityPolicy] = WebApp.contentSecurityPolicy
         headers[.contentLength] = String(file.body.readableBytes)

@@ -14,11 +14,14 @@ public enum SimBenchmarks {
             let scheduler = SimScheduler(seed: 1, clock: ManualClock())
             await withDiscardingTaskGroup { group in
                 scheduler.spawn(processes, in: &group) { index in
-                    ("p\(index)", {
-                        for turn in 0..<turns {
-                            if turn % 2 == 0 { await scheduler.yield() } else { await scheduler.sleep(ms: Int64(1 + turn % 7)) }
+                    (
+                        "p\(index)",
+                        {
+                            for turn in 0..<turns {
+                                if turn % 2 == 0 { await scheduler.yield() } else { await scheduler.sleep(ms: Int64(1 + turn % 7)) }
+                            }
                         }
-                    })
+                    )
                 }
                 await scheduler.run()
             }

@@ -15,8 +15,10 @@ final class HistoryRecorder: Sendable {
     func record(_ process: String, _ type: HistoryRecord.Kind, _ f: String, _ value: [String: HistoryValue] = [:], error: String? = nil) {
         records.withLock { records in
             let index = records.count
-            records.append(HistoryRecord(index: index, timeNs: clock.nowMs() * 1_000_000, process: process, type: type, f: f,
-                                         value: value, error: error, line: index + 1))
+            records.append(
+                HistoryRecord(
+                    index: index, timeNs: clock.nowMs() * 1_000_000, process: process, type: type, f: f,
+                    value: value, error: error, line: index + 1))
         }
     }
 

@@ -11,7 +11,8 @@ public enum Shrinker {
     /// The smallest failing configuration found (at most `attemptsMax` runs) and its violations.
     /// `configuration` (with `mutant`, if any) must fail with a violation of `invariant`.
     public static func shrink(_ configuration: SimConfiguration, mutant: Mutant? = nil, invariant: Invariant, attemptsMax: Int = 200) async throws
-        -> (configuration: SimConfiguration, violations: [Violation], attempts: Int) {
+        -> (configuration: SimConfiguration, violations: [Violation], attempts: Int)
+    {
         var current = configuration
         var violations = try await SimRunner.run(current, mutant: mutant).violations.filter { $0.invariant == invariant }
         precondition(!violations.isEmpty, "shrink needs a failing configuration")

@@ -32,7 +32,10 @@ final class SimExecutor: TaskExecutor, @unchecked Sendable {
         while true {
             condition.lock()
             while head == jobs.count && !stopping { condition.wait() }
-            if head == jobs.count { condition.unlock(); return }
+            if head == jobs.count {
+                condition.unlock()
+                return
+            }
             let job = jobs[head]
             head += 1
             if head == jobs.count || head > 4_096 {

@@ -163,7 +163,7 @@ extension SimScheduler.State {
 /// The sleeping processes: a binary min-heap on (wake-up time, order), so that ten thousand
 /// sleepers cost a logarithm per sleep, not a shift of the whole list. The heap moves plain
 /// numbers; the waiters wait in slots beside it.
-fileprivate struct SleeperHeap {
+private struct SleeperHeap {
     private var heap: [(wakeMs: Int64, order: Int, slot: Int)] = []
     private var slots: [SimScheduler.Waiter?] = []
     private var freeSlots: [Int] = []

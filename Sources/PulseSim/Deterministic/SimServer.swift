@@ -1,6 +1,6 @@
 import PulseEngine
-import PulseLive
 import PulseHistory
+import PulseLive
 import PulseProtocol
 import PulseScenario
 import Synchronization
@@ -16,7 +16,12 @@ final class SimServerClock: EngineClock {
     func nowMs() -> Int64 { truth.nowMs() + offset.withLock { $0 } }
 
     /// Steps the clock by `ms`; returns the new offset from true time.
-    func jump(byMs ms: Int64) -> Int64 { offset.withLock { $0 += ms; return $0 } }
+    func jump(byMs ms: Int64) -> Int64 {
+        offset.withLock {
+            $0 += ms
+            return $0
+        }
+    }
 }
 
 /// Why a simulated request got no answer from the server.
@@ -81,7 +86,12 @@ final class SimServer: Sendable {
     }
 
     /// The process dies, and its live connections with it.
-    func crash() { state.withLock { $0.process = nil; $0.epoch += 1 } }
+    func crash() {
+        state.withLock {
+            $0.process = nil
+            $0.epoch += 1
+        }
+    }
 
     /// A (new) process starts serving with `engine` and a fresh live hub.
     func restart(_ engine: BookingEngine) {

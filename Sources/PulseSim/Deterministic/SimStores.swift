@@ -1,7 +1,7 @@
-import PulseScenario
+import PulseEngine
 import PulseHistory
 import PulseProtocol
-import PulseEngine
+import PulseScenario
 import Synchronization
 
 /// The hot store of a simulation: the real in-memory hot store, with a scheduling point before
@@ -25,11 +25,14 @@ final class SimHotStore: HotStore {
 
     private func turn() async throws { try await faults.turn() }
 
-    func hold(eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
-              eventStamp: Int64?) async throws -> HoldOutcome {
+    func hold(
+        eventID: String, seatIDs: [String], userID: String, holdID: String, nowMs: Int64, ttlMs: Int64, heldSeatsPerUserMax: Int,
+        eventStamp: Int64?
+    ) async throws -> HoldOutcome {
         try await turn()
-        return try await inner.hold(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
-                                    heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
+        return try await inner.hold(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, nowMs: nowMs, ttlMs: ttlMs,
+            heldSeatsPerUserMax: heldSeatsPerUserMax, eventStamp: eventStamp)
     }
     func ping() async throws {
         try await turn()
@@ -47,13 +50,19 @@ final class SimHotStore: HotStore {
         try await turn()
         return try await inner.release(eventID: eventID, target: target, userID: userID, reason: reason, nowMs: nowMs)
     }
-    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws -> ExtendOutcome {
+    func extend(eventID: String, holdID: String, userID: String, nowMs: Int64, byMs: Int64?, lifetimeMs: Int64, lifetimeForTTLMs: Int64) async throws
+        -> ExtendOutcome
+    {
         try await turn()
-        return try await inner.extend(eventID: eventID, holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs)
+        return try await inner.extend(
+            eventID: eventID, holdID: holdID, userID: userID, nowMs: nowMs, byMs: byMs, lifetimeMs: lifetimeMs, lifetimeForTTLMs: lifetimeForTTLMs)
     }
-    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64) async throws -> BeginCheckoutOutcome {
+    func beginCheckout(eventID: String, seatIDs: [String], userID: String, holdID: String?, checkoutID: String, nowMs: Int64, leaseMs: Int64)
+        async throws -> BeginCheckoutOutcome
+    {
         try await turn()
-        return try await inner.beginCheckout(eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs)
+        return try await inner.beginCheckout(
+            eventID: eventID, seatIDs: seatIDs, userID: userID, holdID: holdID, checkoutID: checkoutID, nowMs: nowMs, leaseMs: leaseMs)
     }
     func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
         try await turn()

@@ -1,8 +1,8 @@
 import PulseEngine
 import PulseHistory
 import PulseProtocol
-import PulseScenario
 import PulseSQLite
+import PulseScenario
 
 extension SimWorld {
     /// One scheduled fault of the nemesis.
@@ -79,6 +79,7 @@ extension SimWorld {
 
     /// Whether the run has scheduled faults for the nemesis.
     static func hasSchedule(_ configuration: SimConfiguration) -> Bool {
-        !(configuration.hotStateLossAtMs.isEmpty && configuration.failoverAtMs.isEmpty && configuration.clockJumps.isEmpty && configuration.serverCrashAtMs.isEmpty)
+        !(configuration.hotStateLossAtMs.isEmpty && configuration.failoverAtMs.isEmpty && configuration.clockJumps.isEmpty
+            && configuration.serverCrashAtMs.isEmpty)
     }
 }

@@ -109,20 +109,29 @@ extension SimWorld {
     private func recordSnapshot(_ name: String, seq: Int64, seats: [SeatResource]) {
         var locked: [String: HistoryValue] = [:]
         for seat in seats where seat.status == .locked { locked[seat.id] = .string(userName(seat.lockedBy ?? "")) }
-        recorder.record(name, .observe, "snapshot", ["event": .string(eventID), "seq": .int(seq),
-                                                      "booked": .list(seats.filter { $0.status == .booked }.map(\.id)), "locked": .object(locked)])
+        recorder.record(
+            name, .observe, "snapshot",
+            [
+                "event": .string(eventID), "seq": .int(seq),
+                "booked": .list(seats.filter { $0.status == .booked }.map(\.id)), "locked": .object(locked),
+            ])
     }
 
     private func observe(_ name: String, _ change: SeatChange) {
         switch change {
         case .seatLocked(_, let seat, let user, let seq):
-            recorder.record(name, .observe, "seat_locked", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "user": .string(userName(user))])
+            recorder.record(
+                name, .observe, "seat_locked", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "user": .string(userName(user))])
         case .seatReleased(_, let seat, let reason, let seq):
-            recorder.record(name, .observe, "seat_released", ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "reason": .string(reason.rawValue)])
+            recorder.record(
+                name, .observe, "seat_released",
+                ["event": .string(eventID), "seq": .int(seq), "seat": .string(seat), "reason": .string(reason.rawValue)])
         case .seatsBooked(_, let seats, let seq):
             recorder.record(name, .observe, "seats_booked", ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats)])
         case .seatsReleased(_, let seats, let reason, let seq):
-            recorder.record(name, .observe, "seats_released", ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats), "reason": .string(reason.rawValue)])
+            recorder.record(
+                name, .observe, "seats_released",
+                ["event": .string(eventID), "seq": .int(seq), "seats": .list(seats), "reason": .string(reason.rawValue)])
         case .eventDeleted(_, let seq):
             recorder.record(name, .observe, "event_deleted", ["event": .string(eventID), "seq": .int(seq)])
         }

@@ -1,7 +1,7 @@
-import PulseScenario
+import PulseEngine
 import PulseHistory
 import PulseProtocol
-import PulseEngine
+import PulseScenario
 
 /// What a simulated client heard back from a request.
 enum SimAnswer<T: Sendable>: Sendable {
@@ -59,8 +59,10 @@ extension SimWorld {
 
     /// Records `invoke`, sends the request, records its completion: `ok` with `okValue`, `fail`
     /// when it surely did not happen, `info` when it may have.
-    func perform<T: Sendable>(_ process: String, _ f: String, _ invoke: [String: HistoryValue],
-                              _ body: @escaping @Sendable (BookingEngine) async throws -> T, okValue: (T) -> [String: HistoryValue]) async -> SimAnswer<T> {
+    func perform<T: Sendable>(
+        _ process: String, _ f: String, _ invoke: [String: HistoryValue],
+        _ body: @escaping @Sendable (BookingEngine) async throws -> T, okValue: (T) -> [String: HistoryValue]
+    ) async -> SimAnswer<T> {
         recorder.record(process, .invoke, f, invoke)
         let answer = await request(process, body)
         let event: [String: HistoryValue] = ["event": .string(eventID)]

@@ -1,7 +1,7 @@
-import PulseScenario
+import PulseEngine
 import PulseHistory
 import PulseProtocol
-import PulseEngine
+import PulseScenario
 
 extension SimWorld {
     /// A virtual user: arrives, then for each operation thinks, maybe browses the seat map, holds seats (often in the hot
@@ -17,22 +17,32 @@ extension SimWorld {
             guard mayStartOperation() else { break }
             let event = eventID
             if configuration.browseProbability > 0, random.chance(configuration.browseProbability) {
-                _ = await perform(name, "browse", ["event": .string(event)], { try await $0.seatMap(event) }, okValue: { map in
-                    ["seq": .int(map.seq), "free": .int(Int64(map.seats.filter { $0.status == .available }.count))]
-                })
+                _ = await perform(
+                    name, "browse", ["event": .string(event)], { try await $0.seatMap(event) },
+                    okValue: { map in
+                        ["seq": .int(map.seq), "free": .int(Int64(map.seats.filter { $0.status == .available }.count))]
+                    })
             }
             let seats = configuration.pickSeats(&random)
-            let answer = await perform(name, "hold", ["event": .string(event), "seats": .list(seats)], { engine in
-                try await engine.hold(eventID: event, seatIDs: seats, userID: id)
-            }, okValue: { hold in
-                ["seats": .list(hold.seatIDs), "hold": .string(hold.id), "fence": .int(hold.fence), "expires_at_ns": .int(hold.expiresAtMs * 1_000_000)]
-            })
+            let answer = await perform(
+                name, "hold", ["event": .string(event), "seats": .list(seats)],
+                { engine in
+                    try await engine.hold(eventID: event, seatIDs: seats, userID: id)
+                },
+                okValue: { hold in
+                    [
+                        "seats": .list(hold.seatIDs), "hold": .string(hold.id), "fence": .int(hold.fence),
+                        "expires_at_ns": .int(hold.expiresAtMs * 1_000_000),
+                    ]
+                })
             guard case .ok(let hold) = answer else { continue }
             await scheduler.sleep(ms: Int64(random.below(Int(configuration.thinkMsMax) + 1)))
             if random.chance(configuration.extendProbability) {
-                _ = await perform(name, "extend", ["event": .string(event), "hold": .string(hold.id)], { engine in
-                    try await engine.extend(eventID: event, holdID: hold.id, userID: id, seconds: nil)
-                }, okValue: { extended in ["hold": .string(hold.id), "expires_at_ns": .int(extended.expiresAtMs * 1_000_000)] })
+                _ = await perform(
+                    name, "extend", ["event": .string(event), "hold": .string(hold.id)],
+                    { engine in
+                        try await engine.extend(eventID: event, holdID: hold.id, userID: id, seconds: nil)
+                    }, okValue: { extended in ["hold": .string(hold.id), "expires_at_ns": .int(extended.expiresAtMs * 1_000_000)] })
             }
             if random.chance(configuration.checkoutProbability) {
                 let key = "k-\(index)-\(operation)"
@@ -40,7 +50,9 @@ extension SimWorld {
                     // The client sends its checkout and dies: the request runs, nobody hears the answer.
                     recorder.record(name, .invoke, "checkout", ["event": .string(event), "seats": .list(hold.seatIDs), "key": .string(key)])
                     recorder.record("nemesis", .fault, "client_crash", ["process": .string(name)])
-                    _ = try? await server.serve { try await $0.checkout(eventID: event, request: CheckoutRequest(seatIds: hold.seatIDs), idempotencyKey: key, userID: id) }
+                    _ = try? await server.serve {
+                        try await $0.checkout(eventID: event, request: CheckoutRequest(seatIds: hold.seatIDs), idempotencyKey: key, userID: id)
+                    }
                     break operations
                 }
                 var answer = await checkout(name, id, seats: hold.seatIDs, key: key)
@@ -64,13 +76,17 @@ extension SimWorld {
                 }
             } else if random.chance(configuration.releaseProbability / max(0.000_1, 1 - configuration.checkoutProbability)) {
                 if random.chance(configuration.releaseBySeatsShare) {
-                    _ = await perform(name, "release", ["event": .string(event), "seats": .list(hold.seatIDs)], { engine in
-                        try await engine.release(eventID: event, target: .seats(hold.seatIDs), userID: id, reason: .released)
-                    }, okValue: { released in ["released": .list(released)] })
+                    _ = await perform(
+                        name, "release", ["event": .string(event), "seats": .list(hold.seatIDs)],
+                        { engine in
+                            try await engine.release(eventID: event, target: .seats(hold.seatIDs), userID: id, reason: .released)
+                        }, okValue: { released in ["released": .list(released)] })
                 } else {
-                    _ = await perform(name, "release", ["event": .string(event), "hold": .string(hold.id)], { engine in
-                        try await engine.release(eventID: event, holdID: hold.id, userID: id)
-                    }, okValue: { _ in ["released": .list(hold.seatIDs)] })
+                    _ = await perform(
+                        name, "release", ["event": .string(event), "hold": .string(hold.id)],
+                        { engine in
+                            try await engine.release(eventID: event, holdID: hold.id, userID: id)
+                        }, okValue: { _ in ["released": .list(hold.seatIDs)] })
                 }
             }
         }
@@ -81,17 +97,21 @@ extension SimWorld {
     private func cancel(_ name: String, _ id: String, booking: String) async {
         let event = eventID
         for _ in 0..<4 {
-            let answer = await perform(name, "cancel", ["event": .string(event), "booking": .string(booking)], { engine in
-                try await engine.cancelBooking(booking, reason: nil, userID: id, isAdmin: false)
-            }, okValue: { cancelled in ["booking": .string(cancelled.id), "seats": .list(cancelled.seatIDs)] })
+            let answer = await perform(
+                name, "cancel", ["event": .string(event), "booking": .string(booking)],
+                { engine in
+                    try await engine.cancelBooking(booking, reason: nil, userID: id, isAdmin: false)
+                }, okValue: { cancelled in ["booking": .string(cancelled.id), "seats": .list(cancelled.seatIDs)] })
             guard case .unknown = answer else { return }
         }
     }
 
     private func checkout(_ name: String, _ id: String, seats: [String], key: String) async -> SimAnswer<CheckoutResult> {
         let event = eventID
-        return await perform(name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)], { engine in
-            try await engine.checkout(eventID: event, request: CheckoutRequest(seatIds: seats), idempotencyKey: key, userID: id)
-        }, okValue: { result in ["seats": .list(result.booking.seatIDs), "booking": .string(result.booking.id)] })
+        return await perform(
+            name, "checkout", ["event": .string(event), "seats": .list(seats), "key": .string(key)],
+            { engine in
+                try await engine.checkout(eventID: event, request: CheckoutRequest(seatIds: seats), idempotencyKey: key, userID: id)
+            }, okValue: { result in ["seats": .list(result.booking.seatIDs), "booking": .string(result.booking.id)] })
     }
 }

@@ -1,8 +1,8 @@
-import PulseScenario
-import PulseHistory
 import Foundation
-import PulseProtocol
 import PulseEngine
+import PulseHistory
+import PulseProtocol
+import PulseScenario
 import Synchronization
 
 /// The simulated processes of a run and what they share: the server, the stores, the clocks.
@@ -21,8 +21,10 @@ final class SimWorld: Sendable {
     let makeEngine: @Sendable (any HotStore) -> BookingEngine
     private let progress: Mutex<(usersLeft: Int, doneAtMs: Int64?, operations: Int)>
 
-    init(configuration: SimConfiguration, server: SimServer, faults: SimFaults, serverClock: SimServerClock, eventID: String, startMs: Int64,
-         makeEngine: @escaping @Sendable (any HotStore) -> BookingEngine) {
+    init(
+        configuration: SimConfiguration, server: SimServer, faults: SimFaults, serverClock: SimServerClock, eventID: String, startMs: Int64,
+        makeEngine: @escaping @Sendable (any HotStore) -> BookingEngine
+    ) {
         self.configuration = configuration
         self.server = server
         self.faults = faults
@@ -78,7 +80,9 @@ final class SimWorld: Sendable {
             return (0..<configuration.users).map { _ in
                 cumulative += -log((Double(random.next() >> 11) + 1) / Double(1 << 53))
                 let rampArrivals = perSecond * rampS / 2
-                let seconds = cumulative <= rampArrivals ? (2 * cumulative * rampS / perSecond).squareRoot()
+                let seconds =
+                    cumulative <= rampArrivals
+                    ? (2 * cumulative * rampS / perSecond).squareRoot()
                     : rampS + (cumulative - rampArrivals) / perSecond
                 return Int64(seconds * 1000)
             }

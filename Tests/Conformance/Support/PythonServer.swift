@@ -10,8 +10,10 @@ enum PythonServer {
 
     /// Starts `script` with `environment`, waits until `GET /healthz` is `ready`, runs `body` with
     /// its root URL and stops it (SIGKILL: children of the test runner may ignore SIGTERM).
-    static func with<T>(_ script: String, environment: [String: String], ready: @escaping (APIReply) -> Bool = { $0.status == 200 },
-                        _ body: (String) async throws -> T) async throws -> T {
+    static func with<T>(
+        _ script: String, environment: [String: String], ready: @escaping (APIReply) -> Bool = { $0.status == 200 },
+        _ body: (String) async throws -> T
+    ) async throws -> T {
         let python = root.appendingPathComponent(".build/py-venv/bin/python").path
         try #require(FileManager.default.isExecutableFile(atPath: python), "no Python venv: run scripts/test.sh once")
         let port = try await freeLoopbackPort()

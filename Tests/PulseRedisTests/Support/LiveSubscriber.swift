@@ -35,7 +35,9 @@ final class LiveSubscriber: Sendable {
     func wait(seconds: Double = 15, _ what: String, until condition: (LiveSubscriber) -> Bool) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while !condition(self) {
-            guard ContinuousClock.now < deadline else { throw APIError("timed out waiting until \(what); received \(connection.messages.count) messages") }
+            guard ContinuousClock.now < deadline else {
+                throw APIError("timed out waiting until \(what); received \(connection.messages.count) messages")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
     }

@@ -3,6 +3,7 @@ import HummingbirdWSClient
 import Logging
 import PulseProtocol
 import Synchronization
+
 @testable import PulseReference
 
 /// What one test WebSocket client received, readable while it is still connected.

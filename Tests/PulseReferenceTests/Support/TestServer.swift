@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-@testable import PulseEngine
 import PulseProtocol
+
+@testable import PulseEngine
 @testable import PulseReference
 
 /// A reference server on in-memory stores, a manual clock and seeded ids, with an admin account.
@@ -16,9 +17,11 @@ struct TestServer {
     let clock: ManualClock
     var engine: BookingEngine { server.engine }
 
-    static func make(holdTTLSeconds: Int = 600, heldSeatsPerUserMax: Int = 10, authAttempts: Int = 10, seed: UInt64 = 1,
-                     hooks: WiringHooks = .init(), corsOrigins: [String] = [],
-                     userRateLimits: UserRateLimits = .off) async throws -> TestServer {
+    static func make(
+        holdTTLSeconds: Int = 600, heldSeatsPerUserMax: Int = 10, authAttempts: Int = 10, seed: UInt64 = 1,
+        hooks: WiringHooks = .init(), corsOrigins: [String] = [],
+        userRateLimits: UserRateLimits = .off
+    ) async throws -> TestServer {
         let clock = ManualClock()
         var config = ServerConfiguration(jwtSecret: jwtSecret)
         config.dataDirectory = nil
@@ -56,8 +59,10 @@ struct JSONReply: @unchecked Sendable {
 
 extension TestClientProtocol {
     /// Sends a request with an optional JSON body and bearer token and decodes the JSON reply.
-    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, raw: String? = nil,
-              headers extra: HTTPFields = [:]) async throws -> JSONReply {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: Any? = nil, raw: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> JSONReply {
         var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
@@ -85,7 +90,8 @@ extension TestClientProtocol {
 
     /// Signs up a fresh user and returns (token, user id).
     func signup(_ name: String) async throws -> (token: String, id: String) {
-        let reply = try await call(.post, "/api/v1/users/signup", json: ["name": name, "email": "\(name.lowercased())@example.com", "password": "password-\(name)"])
+        let reply = try await call(
+            .post, "/api/v1/users/signup", json: ["name": name, "email": "\(name.lowercased())@example.com", "password": "password-\(name)"])
         guard reply.status == .created, let token = reply.json["token"] as? String, let id = reply.object("user")["id"] as? String else {
             throw TestFailure("signup failed: \(reply.status) \(reply.json)")
         }
@@ -94,11 +100,15 @@ extension TestClientProtocol {
 
     /// Creates an event with a `rows` × `cols` grid at `price` and returns its id.
     func createEvent(admin: String, rows: Int = 3, cols: Int = 4, price: Double = 10) async throws -> String {
-        let reply = try await call(.post, "/api/v1/events", token: admin, json: [
-            "title": "Concert", "venue": "Hall", "date": "2027-05-01T19:30:00Z",
-            "venueConfig": ["rows": rows, "cols": cols, "price": price],
-        ])
-        guard reply.status == .created, let id = reply.object("event")["id"] as? String else { throw TestFailure("create event failed: \(reply.json)") }
+        let reply = try await call(
+            .post, "/api/v1/events", token: admin,
+            json: [
+                "title": "Concert", "venue": "Hall", "date": "2027-05-01T19:30:00Z",
+                "venueConfig": ["rows": rows, "cols": cols, "price": price],
+            ])
+        guard reply.status == .created, let id = reply.object("event")["id"] as? String else {
+            throw TestFailure("create event failed: \(reply.json)")
+        }
         return id
     }
 
