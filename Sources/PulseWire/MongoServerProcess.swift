@@ -55,7 +55,8 @@ public final class MongoServerProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         let lock = URL(fileURLWithPath: storagePath).appendingPathComponent("WiredTiger.lock").path
-        let deadline = ContinuousClock.now + .seconds(20)
+        // A hang guard, not a timing check: a Python server starting on a loaded machine took over 20 s.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

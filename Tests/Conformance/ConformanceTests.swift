@@ -279,7 +279,8 @@ struct SocketIOConformanceTests {
             let (token, id) = try await api.signup(name: "Sock", email: "sock@seed.test", password: "secret12")
             #expect(id.count == 24, "the user's _id")
             let refused = SocketIOConnection(baseURL: base, auth: ["token": "Bearer nope"])
-            await #expect(throws: APIError.self) { try await refused.waitConnected() }
+            // The refusal ends the wait at once; the long bound is for a loaded machine (5 s ran out).
+            await #expect(throws: APIError.self) { try await refused.waitConnected(seconds: 60) }
             #expect(refused.connectError?.contains("Authentication error") == true)
             let admin = try await api.login(email: "admin@seed.test", password: "admin-password")
             let event = try await api.createEvent(adminToken: admin, title: "Seed", rows: 1, cols: 3, price: 5)

@@ -8,13 +8,27 @@ import Testing
 final class MongoWorld: StoreWorld {
     let durable: any DurableStore
     let mongo: MongoServerProcess
+    private let slot: Slots.Slot
 
     static let stores = Stores(.mongo) { try await MongoWorld() }
 
+    /// At most four worlds (four servers) at once: the behaviours run in parallel, and 32 Python
+    /// servers starting together on a loaded two-core machine outlasted their start-up bound and
+    /// starved the other suites' servers.
+    static let slots = Slots(4)
+
     init() async throws {
-        mongo = try await MongoServerProcess()
-        durable = try await MongoDurableStore(url: mongo.url())
+        slot = await Self.slots.take()
+        do {
+            mongo = try await MongoServerProcess()
+            durable = try await MongoDurableStore(url: mongo.url())
+        } catch {
+            slot.give()
+            throw error
+        }
     }
+
+    deinit { slot.give() }
 
     func freshHot(knowsBookedSeats: Bool) async throws -> any HotStore {
         InMemoryHotStore(generation: try await durable.nextHotGeneration())

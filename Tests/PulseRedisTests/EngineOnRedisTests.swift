@@ -10,12 +10,27 @@ final class RedisWorld: StoreWorld {
     let durable: any DurableStore
     let redis: RedisServerProcess
 
+    private let slot: Slots.Slot
+
     static let stores = Stores(.redis) { try await RedisWorld() }
 
+    /// At most four worlds (four servers) at once, as on MongoDB: 37 behaviours starting their
+    /// servers together on a loaded machine slowed every other suite's first connection past its
+    /// bound.
+    static let slots = Slots(4)
+
     init() async throws {
-        durable = try SQLiteDurableStore()
-        redis = try await RedisServerProcess()
+        slot = await Self.slots.take()
+        do {
+            durable = try SQLiteDurableStore()
+            redis = try await RedisServerProcess()
+        } catch {
+            slot.give()
+            throw error
+        }
     }
+
+    deinit { slot.give() }
 
     /// A Redis hot store on a connection of its own that rebuilds from the durable store.
     func connect(knowsBookedSeats: Bool = true) throws -> RedisHotStore {
