@@ -252,6 +252,8 @@ check(runs[0][0] == 0 and runs[1][0] == 0, "pulse sim passes the reference engin
 check(runs[0][1] != "" and runs[0][1] == runs[1][1], "the same scenario and seed give a byte-identical history")
 checked = subprocess.run([binary, "check", os.path.join(work, "sim-0.jsonl")], capture_output=True, text=True, timeout=120)
 check(checked.returncode == 0 and "not checked" not in checked.stdout, "pulse check agrees with pulse sim on that history, every invariant checked")
+check("linearizable seats: " in checked.stdout and " 0 violated, 0 unknown" in checked.stdout and " 0 ok," not in checked.stdout,
+      "pulse check finds every seat of the reference's history linearizable")
 empty = os.path.join(work, "empty.jsonl")
 open(empty, "w").close()
 for path, what in [(empty, "an empty history"), (os.path.join(work, "missing.jsonl"), "a missing file")]:

@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
 
-/// Where and how to reach Redis: parsed from a `redis://[user[:password]@]host[:port][/database]`
-/// URL, plus pool size, timeouts and reconnect backoff.
+/// Where and how to reach Redis: parsed from a
+/// `redis://[user[:password]@]host[:port][/database][?command_timeout=S&connect_timeout=S]` URL,
+/// plus pool size and reconnect backoff.
 public struct RedisConfiguration: Sendable, Equatable {
     public var host: String
     public var port: Int = 6379
@@ -27,7 +28,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     }
 
     /// Parses a `redis://` URL. Throws ``RedisError/invalidURL``. `rediss://` (TLS) is refused:
-    /// hiredis 0.14 has no TLS, and Pulse's NIO transport does not offer it yet.
+    /// hiredis 0.14 has no TLS, and Pulse's NIO transport does not offer it yet. The query may
+    /// set `command_timeout` and `connect_timeout`, in seconds (decimals allowed, 0.001 to 3600),
+    /// for a Redis that may answer late (a busy host, a distant network); any other parameter is
+    /// refused, so a misspelt one is not silently ignored.
     public init(url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw RedisError.invalidURL("'\(url)' is not a URL")
@@ -48,6 +52,17 @@ public struct RedisConfiguration: Sendable, Equatable {
         if !path.isEmpty {
             guard let database = Int(path), database >= 0 else { throw RedisError.invalidURL("the path must be a database number, not '\(path)'") }
             self.database = database
+        }
+        for item in components.queryItems ?? [] {
+            guard let value = item.value.flatMap(Double.init), value.isFinite, (0.001...3600).contains(value) else {
+                throw RedisError.invalidURL("\(item.name) must be a number of seconds from 0.001 to 3600, not '\(item.value ?? "")'")
+            }
+            let amount = TimeAmount.nanoseconds(Int64((value * 1e9).rounded()))
+            switch item.name {
+            case "command_timeout": commandTimeout = amount
+            case "connect_timeout": connectTimeout = amount
+            default: throw RedisError.invalidURL("unknown parameter '\(item.name)' (known: command_timeout, connect_timeout)")
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ struct RESPCodecTests {
         #expect(throws: RedisError.self) { try reader.next() }
     }
 
-    @Test("redis:// URLs give host, port, user, password and database; other URLs are refused")
+    @Test("redis:// URLs give host, port, user, password, database and timeouts; other URLs and unknown parameters are refused")
     func urls() throws {
         let full = try RedisConfiguration(url: "redis://pulse:s%40cret@10.0.0.5:6380/3")
         #expect(full.host == "10.0.0.5")
@@ -55,7 +55,14 @@ struct RESPCodecTests {
         #expect(passwordOnly.password == "secret")
         #expect(passwordOnly.port == 6379)
         #expect(passwordOnly.database == 0)
-        for bad in ["http://localhost", "redis://", "redis://localhost/abc", "redis://localhost:0", "rediss://localhost", "not a url"] {
+        #expect(passwordOnly.commandTimeout == .seconds(2) && passwordOnly.connectTimeout == .seconds(1), "the defaults")
+        let patient = try RedisConfiguration(url: "redis://localhost:6380?command_timeout=15&connect_timeout=0.5")
+        #expect(patient.commandTimeout == .seconds(15) && patient.connectTimeout == .milliseconds(500) && patient.port == 6380)
+        for bad in [
+            "http://localhost", "redis://", "redis://localhost/abc", "redis://localhost:0", "rediss://localhost", "not a url",
+            "redis://localhost?command_timeout=0", "redis://localhost?connect_timeout=abc", "redis://localhost?timeout=5",
+            "redis://localhost?command_timeout=nan", "redis://localhost?command_timeout",
+        ] {
             #expect(throws: RedisError.self, "\(bad)") { try RedisConfiguration(url: bad) }
         }
     }

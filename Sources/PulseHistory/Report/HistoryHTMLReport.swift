@@ -10,16 +10,20 @@ public struct HistoryHTMLReport {
     let evidence: [Invariant: Int]
     /// The lines of every violation's witnesses.
     let witnesses: Set<Int>
+    /// Every seat's linearizability verdict (``Linearizability``).
+    let linearizability: LinearizabilityReport
     /// Histories longer than this list only the lines of seats with a violation and the witnesses.
     public var fullListingMax = 20_000
 
     /// A report of `records` with the checker's findings on them, of the `invariants` given.
-    public init(title: String, records: [HistoryRecord], invariants: Set<Invariant> = Set(Invariant.allCases)) {
+    /// `skewNs` is the linearizability check's clock skew (``Linearizability/check(_:skewNs:budget:)``).
+    public init(title: String, records: [HistoryRecord], invariants: Set<Invariant> = Set(Invariant.allCases), skewNs: Int64 = 0) {
         self.title = title
         index = HistoryIndex(records)
         violations = HistoryChecker.check(index).filter { invariants.contains($0.invariant) }
         evidence = HistoryChecker.evidence(index).filter { invariants.contains($0.key) }
-        witnesses = Set(violations.flatMap(\.witnessLines))
+        linearizability = Linearizability.check(index, skewNs: skewNs)
+        witnesses = Set(violations.flatMap(\.witnessLines)).union(linearizability.violations.flatMap(\.lines))
     }
 
     /// The whole page.
@@ -29,6 +33,7 @@ public struct HistoryHTMLReport {
         out += "<h1>\(escape(title))</h1>\n"
         out += summary()
         out += violationList()
+        out += LinearizabilityPicture.section(linearizability)
         out += timelines()
         out += listing()
         out += "</body></html>\n"

@@ -1,0 +1,228 @@
+import Testing
+
+@testable import PulseHistory
+
+/// Small hand-written histories, each with its verdict, for the per-seat linearizability check.
+@Suite("Linearizable seats: the check on hand-written histories")
+struct LinearizabilityTests {
+    /// A history written by hand: times in nanoseconds, one event `e`.
+    struct Script {
+        var records: [HistoryRecord] = []
+
+        mutating func add(
+            _ time: Int64, _ process: String, _ type: HistoryRecord.Kind, _ f: String, _ value: [String: HistoryValue] = [:],
+            error: String? = nil
+        ) {
+            var value = value
+            if value["event"] == nil { value["event"] = .string("e") }
+            records.append(
+                HistoryRecord(
+                    index: records.count, timeNs: time, process: process, type: type, f: f, value: value, error: error,
+                    line: records.count + 1))
+        }
+
+        /// `process` holds `seats` from `start` to `end`, the hold lapsing at `expires`.
+        mutating func hold(_ process: String, _ seats: [String], _ start: Int64, _ end: Int64, id: String, expires: Int64 = 1_000_000) {
+            add(start, process, .invoke, "hold", ["seats": seats.value])
+            add(end, process, .ok, "hold", ["seats": seats.value, "hold": .string(id), "expires_at_ns": .int(expires)])
+        }
+
+        mutating func release(_ process: String, hold: String, _ seats: [String], _ start: Int64, _ end: Int64) {
+            add(start, process, .invoke, "release", ["hold": .string(hold)])
+            add(end, process, .ok, "release", ["released": seats.value])
+        }
+
+        mutating func checkout(_ process: String, _ seats: [String], _ start: Int64, _ end: Int64, booking: String, key: String? = nil) {
+            add(start, process, .invoke, "checkout", ["seats": seats.value].merging(key.map { ["key": .string($0)] } ?? [:]) { $1 })
+            add(end, process, .ok, "checkout", ["seats": seats.value, "booking": .string(booking)])
+        }
+
+        /// A seat map read from `start` to `end` that showed `free` available (of A1...A3).
+        mutating func browse(_ process: String, free: [String], _ start: Int64, _ end: Int64, seq: Int64 = 0) {
+            add(start, process, .invoke, "browse")
+            add(end, process, .ok, "browse", ["free": free.value, "seq": .int(seq)])
+        }
+
+        func verdicts(skewNs: Int64 = 0, budget: Int = 200_000) -> [String: LinearizabilityReport.Verdict] {
+            var all = records
+            // Every seat appears in the history: A1...A3.
+            all.insert(
+                HistoryRecord(
+                    index: 0, timeNs: 0, process: "s0", type: .observe, f: "snapshot",
+                    value: [
+                        "event": .string("e"), "seq": .int(0), "booked": .array([]), "locked": .object([:]),
+                        "seats": ["A1", "A2", "A3"].value,
+                    ], line: 0), at: 0)
+            let report = Linearizability.check(all, skewNs: skewNs, budget: budget)
+            return Dictionary(uniqueKeysWithValues: report.seats.map { ($0.seat, $0.verdict) })
+        }
+    }
+
+    @Test("a hold, its release and another user's hold, one after the other: every seat linearizable")
+    func sequential() {
+        var h = Script()
+        h.hold("u1", ["A1"], 10, 20, id: "h1")
+        h.browse("u3", free: ["A2", "A3"], 30, 40, seq: 1)
+        h.release("u1", hold: "h1", ["A1"], 50, 60)
+        h.hold("u2", ["A1"], 70, 80, id: "h2")
+        h.browse("u3", free: ["A2", "A3"], 90, 100, seq: 3)
+        #expect(h.verdicts() == ["A1": .ok, "A2": .ok, "A3": .ok])
+    }
+
+    @Test("a seat map read after a hold was answered shows the seat free: the read is a lie")
+    func staleRead() {
+        var h = Script()
+        h.hold("u1", ["A1"], 10, 20, id: "h1")
+        h.browse("u2", free: ["A1", "A2", "A3"], 30, 40, seq: 1)
+        #expect(h.verdicts()["A1"] == .violated)
+        #expect(h.verdicts()["A2"] == .ok)
+    }
+
+    @Test("a violated seat names the lie: the contradiction keeps the reads it needs, and one sentence says what contradicts what")
+    func pictureOfTheLie() {
+        var h = Script()
+        h.browse("u2", free: ["A1", "A2", "A3"], 1, 5, seq: 0)
+        h.hold("u1", ["A1"], 10, 20, id: "h1")
+        h.browse("u3", free: ["A2", "A3"], 25, 28, seq: 1)
+        h.browse("u2", free: ["A1", "A2", "A3"], 30, 40, seq: 1)
+        var all = h.records
+        all.insert(
+            HistoryRecord(
+                index: 0, timeNs: 0, process: "s0", type: .observe, f: "snapshot",
+                value: ["event": .string("e"), "seq": .int(0), "booked": .array([]), "locked": .object([:])], line: 0), at: 0)
+        let seat = Linearizability.check(all).seats.first { $0.seat == "A1" }
+        #expect(seat?.verdict == .violated)
+        #expect(seat?.window.map(\.label) == ["hold", "shown free"], "the hold and the read it contradicts, no harmless read")
+        #expect(seat?.window.last?.process == "u2" && seat?.lines == [7, 8])
+        #expect(seat?.explanation?.contains("what u2 was shown by browse (line 7, 8) needs it free") == true, "\(seat?.explanation ?? "")")
+        #expect(seat?.explanation?.contains("leaves the seat held by u1 (hold h1)") == true, "\(seat?.explanation ?? "")")
+    }
+
+    @Test("a read concurrent with the hold may see either state")
+    func concurrentRead() {
+        for free in [["A1", "A2", "A3"], ["A2", "A3"]] {
+            var h = Script()
+            h.add(10, "u1", .invoke, "hold", ["seats": ["A1"].value])
+            h.browse("u2", free: free, 20, 30, seq: 1)
+            h.add(40, "u1", .ok, "hold", ["seats": ["A1"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
+            #expect(h.verdicts()["A1"] == .ok, "shown free: \(free)")
+        }
+    }
+
+    @Test("a hold whose answer never came may have taken effect, and may have lapsed since (its TTL unknown)")
+    func unansweredHold() {
+        var h = Script()
+        h.add(10, "u1", .invoke, "hold", ["seats": ["A1"].value])
+        h.add(15, "u1", .info, "hold", error: "timeout")
+        h.browse("u2", free: ["A2", "A3"], 50, 60, seq: 1)
+        h.browse("u2", free: ["A1", "A2", "A3"], 70, 80, seq: 2)
+        #expect(h.verdicts()["A1"] == .ok)
+
+        var without = Script()
+        without.browse("u2", free: ["A2", "A3"], 50, 60, seq: 1)
+        #expect(without.verdicts()["A1"] == .violated, "taken, and nobody ever asked for it")
+    }
+
+    @Test("an expiry at the edge of its window: live before expiresAt, gone from it on; a skew widens the window both ways")
+    func expiryEdge() {
+        func run(_ start: Int64, _ end: Int64, free: Bool, skew: Int64 = 0) -> LinearizabilityReport.Verdict? {
+            var h = Script()
+            h.hold("u1", ["A1"], 0, 10, id: "h1", expires: 100)
+            h.browse("u2", free: free ? ["A1", "A2", "A3"] : ["A2", "A3"], start, end, seq: 1)
+            return h.verdicts(skewNs: skew)["A1"]
+        }
+        #expect(run(100, 110, free: true) == .ok, "lapsed at its expiry")
+        #expect(run(50, 99, free: true) == .violated, "free before its expiry")
+        #expect(run(100, 110, free: false) == .violated, "still held after its expiry")
+        #expect(run(50, 99, free: false) == .ok)
+        #expect(run(100, 110, free: false, skew: 20) == .ok, "within the skew")
+        #expect(run(85, 90, free: true, skew: 20) == .ok, "within the skew")
+        #expect(run(125, 130, free: false, skew: 20) == .violated, "past the skew")
+    }
+
+    @Test("a multi-seat hold half seen: the seat shown free after the hold was answered is the lie")
+    func halfSeenMultiSeatHold() {
+        var h = Script()
+        h.hold("u1", ["A1", "A2"], 0, 10, id: "h1")
+        h.browse("u2", free: ["A2", "A3"], 20, 30, seq: 2)
+        #expect(h.verdicts() == ["A1": .ok, "A2": .violated, "A3": .ok])
+    }
+
+    @Test("a release answered 200 that never took effect: the seat is still shown taken afterwards")
+    func releaseThatNeverHappened() {
+        var h = Script()
+        h.hold("u1", ["A1"], 0, 10, id: "h1")
+        h.release("u1", hold: "h1", ["A1"], 20, 30)
+        h.browse("u2", free: ["A2", "A3"], 40, 50, seq: 2)
+        #expect(h.verdicts()["A1"] == .violated)
+    }
+
+    @Test("a seat booked by one user and then held by another, with nothing freeing it: violated")
+    func soldThenHeld() {
+        var h = Script()
+        h.hold("u1", ["A1"], 0, 10, id: "h1")
+        h.checkout("u1", ["A1"], 20, 30, booking: "b1")
+        h.hold("u2", ["A1"], 40, 50, id: "h2")
+        #expect(h.verdicts()["A1"] == .violated)
+    }
+
+    @Test("a checkout retried with its key answers the same booking: a replay, not a second sale; a cancel frees the seat")
+    func replayAndCancel() {
+        var h = Script()
+        h.hold("u1", ["A1"], 0, 10, id: "h1")
+        h.checkout("u1", ["A1"], 20, 30, booking: "b1", key: "k")
+        h.checkout("u1/2", ["A1"], 40, 50, booking: "b1", key: "k")
+        h.browse("u2", free: ["A2", "A3"], 60, 70, seq: 2)
+        h.add(80, "u1", .invoke, "cancel", ["booking": .string("b1")])
+        h.add(90, "u1", .ok, "cancel", ["booking": .string("b1"), "seats": ["A1"].value])
+        h.browse("u2", free: ["A1", "A2", "A3"], 100, 110, seq: 3)
+        #expect(h.verdicts()["A1"] == .ok)
+        h.browse("u2", free: ["A2", "A3"], 120, 130, seq: 3)
+        #expect(h.verdicts()["A1"] == .violated, "booked again with nothing to book it")
+    }
+
+    @Test("live messages are reads in seq order: a snapshot newer than a seat_locked shows the seat free with nothing to free it")
+    func snapshotNewerThanItsState() {
+        func run(expires: Int64) -> LinearizabilityReport.Verdict? {
+            var h = Script()
+            h.hold("u1", ["A1"], 0, 10, id: "h1", expires: expires)
+            h.add(20, "s1", .observe, "seat_locked", ["seat": .string("A1"), "user": .string("u1"), "seq": .int(5)])
+            h.add(30, "s2", .observe, "snapshot", ["seq": .int(6), "booked": .array([]), "locked": .object([:])])
+            return h.verdicts()["A1"]
+        }
+        #expect(run(expires: 1_000_000) == .violated)
+        #expect(run(expires: 25) == .ok, "the hold may have lapsed before the snapshot")
+    }
+
+    @Test("holds may vanish where the hot state was lost, and only there")
+    func hotStateLoss() {
+        func run(loss: Bool) -> LinearizabilityReport.Verdict? {
+            var h = Script()
+            h.hold("u1", ["A1"], 0, 10, id: "h1")
+            if loss { h.add(50, "nemesis", .fault, "hot_state_loss", ["generation": .int(2)]) }
+            h.browse("u2", free: ["A1", "A2", "A3"], 60, 70, seq: 9)
+            return h.verdicts()["A1"]
+        }
+        #expect(run(loss: true) == .ok)
+        #expect(run(loss: false) == .violated)
+    }
+
+    @Test("a search over its budget says unknown, never ok")
+    func budget() {
+        var h = Script()
+        for user in 1...12 {
+            h.add(Int64(user), "u\(user)", .invoke, "hold", ["seats": ["A1"].value])
+            h.add(1_000 + Int64(user), "u\(user)", .info, "hold", error: "timeout")
+        }
+        h.browse("u99", free: ["A2", "A3"], 2_000, 2_010, seq: 1)
+        h.browse("u99", free: ["A1", "A2", "A3"], 2_020, 2_030, seq: 2)
+        h.browse("u99", free: ["A1", "A2", "A3"], 2_040, 2_050, seq: 3)
+        h.browse("u99", free: ["A2"], 2_060, 2_070, seq: 4)
+        #expect(h.verdicts(budget: 5)["A1"] == .unknown)
+        #expect(h.verdicts()["A1"] == .ok)
+    }
+}
+
+extension [String] {
+    var value: HistoryValue { .array(map { .string($0) }) }
+}
