@@ -48,12 +48,14 @@ struct SimBenchCommand: AsyncParsableCommand {
 struct CheckerBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checker",
-        abstract: "Checker speed: events per second on growing histories (to a million), against a plain pass over them.",
+        abstract:
+            "Checker speed: events per second of the invariants and of the linearizability check on growing histories (to a million), against a plain pass over them.",
         discussion: """
             Generates flash-sale histories (Scenarios/flash-sale.yaml with more users) of a quarter, \
             a half and all of --events records, times the checker on each (best of 3) and a plain \
-            pass over the same records. Linear growth shows as a steady events/s and a steady ratio \
-            to the plain pass. Build with -c release; a million events needs a few GB of memory.
+            pass over the same records, then the linearizability check (every seat) on the same \
+            history. Linear growth shows as a steady events/s and a steady ratio to the plain pass. \
+            Build with -c release; a million events needs a few GB of memory.
             """)
 
     @Option(help: "Records in the largest history.") var events: Int = 1_000_000
@@ -66,7 +68,9 @@ struct CheckerBenchCommand: AsyncParsableCommand {
         pilot.users = 2_000
         let pilotRecords = try await SimRunner.run(pilot, check: false).history.count
         let perUser = Double(pilotRecords) / Double(pilot.users)
-        print("   records  generate s  checker s  events/s   plain pass s  checker / plain pass  violations")
+        print(
+            "   records  generate s  checker s  events/s   plain pass s  checker / plain pass  violations  linearizable s  events/s  / plain pass  not ok"
+        )
         for size in [events / 4, events / 2, events] {
             let generated = ContinuousClock.now
             let history = try await SimBenchmarks.history(records: size, base: base, recordsPerUser: perUser)
@@ -74,8 +78,10 @@ struct CheckerBenchCommand: AsyncParsableCommand {
             let timing = SimBenchmarks.checker(history)
             print(
                 String(
-                    format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d", history.count, generateSeconds, timing.checker,
-                    Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations))
+                    format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d  %14.2f  %8.0f  %12.1f  %6d", history.count, generateSeconds,
+                    timing.checker, Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations,
+                    timing.linearizability, Double(history.count) / timing.linearizability, timing.linearizability / timing.linearPass,
+                    timing.nonLinearizable))
         }
     }
 }

@@ -10,21 +10,27 @@ struct SeedRow: Encodable {
     var swarm: SwarmDraw?
     var counts: HistoryCounts
     var violations: [String]
+    /// Seats no order of their operations explains (``Linearizability``): "event seat: why".
+    var nonLinearizableSeats: [String]
     var virtualSeconds: Double
     var wallSeconds: Double
     var steps: Int
 
-    init(simulation: SimConfiguration, swarm: SwarmDraw?, outcome: SimRunner.Outcome, violations: [Violation], wallSeconds: Double) {
+    init(
+        simulation: SimConfiguration, swarm: SwarmDraw?, outcome: SimRunner.Outcome, violations: [Violation],
+        nonLinearizable: [LinearizabilityReport.SeatResult], wallSeconds: Double
+    ) {
         seed = simulation.seed
         self.swarm = swarm
         counts = HistoryCounts(outcome.history)
         self.violations = violations.map(\.description)
+        nonLinearizableSeats = nonLinearizable.map { "\($0.event) \($0.seat): \($0.explanation ?? "")" }
         virtualSeconds = Double(outcome.virtualMs) / 1000
         self.wallSeconds = wallSeconds
         steps = outcome.steps
     }
 
-    private enum CodingKeys: String, CodingKey { case seed, swarm, violations, virtualSeconds, wallSeconds, steps }
+    private enum CodingKeys: String, CodingKey { case seed, swarm, violations, nonLinearizableSeats, virtualSeconds, wallSeconds, steps }
 
     /// The counts sit beside the other fields in summary.json, not nested.
     func encode(to encoder: any Encoder) throws {
@@ -33,18 +39,20 @@ struct SeedRow: Encodable {
         try container.encode(seed, forKey: .seed)
         try container.encodeIfPresent(swarm, forKey: .swarm)
         try container.encode(violations, forKey: .violations)
+        try container.encode(nonLinearizableSeats, forKey: .nonLinearizableSeats)
         try container.encode(virtualSeconds, forKey: .virtualSeconds)
         try container.encode(wallSeconds, forKey: .wallSeconds)
         try container.encode(steps, forKey: .steps)
     }
 
     static let header =
-        "    seed   records  holds ok  refused  bookings  unknown  faults  violations  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
+        "    seed   records  holds ok  refused  bookings  unknown  faults  violations  non-lin  virtual s   wall s    steps  steps/s  virtual/wall  swarm"
 
     var line: String {
         String(
-            format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, counts.records, counts.holdsGranted,
-            counts.holdsRefused, counts.bookings, counts.unanswered, counts.faults, violations.count, virtualSeconds, wallSeconds, steps,
+            format: "%8llu  %8d  %8d  %7d  %8d  %7d  %6d  %10d  %7d  %9.1f  %7.2f  %7d  %7.0f  %12.0f", seed, counts.records, counts.holdsGranted,
+            counts.holdsRefused, counts.bookings, counts.unanswered, counts.faults, violations.count, nonLinearizableSeats.count, virtualSeconds,
+            wallSeconds, steps,
             Double(steps) / max(wallSeconds, 1e-9), virtualSeconds / max(wallSeconds, 1e-9)) + (swarm.map { "  \($0.summary)" } ?? "")
     }
 }

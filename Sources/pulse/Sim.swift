@@ -66,7 +66,7 @@ struct Sim: AsyncParsableCommand {
             "\(parsed.name): \(parsed.simulation.users) users, \(parsed.simulation.rows * parsed.simulation.cols) seats\(chosenMutant.map { ", mutant \($0.rawValue)" } ?? "")"
         )
         print(SeedRow.header)
-        var failures: [(seed: UInt64, violations: [Violation])] = []
+        var failures: [(seed: UInt64, violations: [Violation], nonLinearizable: [LinearizabilityReport.SeatResult])] = []
         var rows: [SeedRow] = []
         let progress = ProgressBar(enabled: !noProgress)
         for offset in 0..<UInt64(seeds) {
@@ -77,12 +77,14 @@ struct Sim: AsyncParsableCommand {
             let outcome = try await SimRunner.run(simulation, mutant: chosenMutant, progress: onProgress)
             progress.clear()
             let violations = outcome.violations.filter { parsed.checks.contains($0.invariant) }
+            let nonLinearizable = Linearizability.check(outcome.history).violations
             let row = SeedRow(
                 simulation: simulation, swarm: drawsRates ? SwarmDraw(seed: simulation.seed) : nil, outcome: outcome, violations: violations,
-                wallSeconds: (ContinuousClock.now - started).seconds)
+                nonLinearizable: nonLinearizable, wallSeconds: (ContinuousClock.now - started).seconds)
             print(row.line)
             rows.append(row)
-            let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { !violations.isEmpty || seeds == 1 ? $0 : nil }
+            let failed = !violations.isEmpty || !nonLinearizable.isEmpty
+            let reportHistory = report.map { "\($0)/seed-\(simulation.seed).jsonl" }.flatMap { failed || seeds == 1 ? $0 : nil }
             for file in [history, reportHistory].compactMap({ $0 }) { try writeHistory(outcome.history, to: file) }
             if let reportHistory {
                 let page = HistoryHTMLReport(
@@ -91,17 +93,21 @@ struct Sim: AsyncParsableCommand {
                 ).html()
                 try Data(page.utf8).write(to: URL(fileURLWithPath: String(reportHistory.dropLast(".jsonl".count)) + ".html"))
             }
-            if !violations.isEmpty { failures.append((simulation.seed, violations)) }
+            if failed { failures.append((simulation.seed, violations, nonLinearizable)) }
         }
         if let report { try writeReport(report, scenario: parsed, path: path, rows: rows) }
         for failure in failures {
-            print("\nseed \(failure.seed) broke \(Set(failure.violations.map(\.invariant.rawValue)).sorted().joined(separator: ", ")):")
+            let broken = Set(failure.violations.map(\.invariant.rawValue)).sorted() + (failure.nonLinearizable.isEmpty ? [] : ["linearizable seats"])
+            print("\nseed \(failure.seed) broke \(broken.joined(separator: ", ")):")
             for violation in failure.violations.prefix(5) { print("  - \(violation)") }
+            for seat in failure.nonLinearizable.prefix(5) { print("  - \(seat.event) \(seat.seat): \(seat.explanation ?? "")") }
             print(
                 "  replay: pulse sim \(path) --seed \(failure.seed)\(drawsRates ? " --swarm" : "")\(mutant.map { " --mutant \($0)" } ?? "") --history seed-\(failure.seed).jsonl"
             )
         }
-        if let shrinkTo, let failure = failures.first {
+        // The shrinker keeps a failure of one invariant; a seat only the linearizability check
+        // fails is not shrunk.
+        if let shrinkTo, let failure = failures.first(where: { !$0.violations.isEmpty }) {
             let failing = configuration(parsed, seed: failure.seed)
             let invariant = failure.violations[0].invariant
             let shrunk = try await Shrinker.shrink(failing, mutant: chosenMutant, invariant: invariant)
@@ -140,7 +146,8 @@ extension Sim {
             var failingSeeds: [UInt64]
         }
         let summary = Summary(
-            scenario: scenario.name, file: path, mutant: mutant, seeds: rows, failingSeeds: rows.filter { !$0.violations.isEmpty }.map(\.seed))
+            scenario: scenario.name, file: path, mutant: mutant, seeds: rows,
+            failingSeeds: rows.filter { !$0.violations.isEmpty || !$0.nonLinearizableSeats.isEmpty }.map(\.seed))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: URL(fileURLWithPath: "\(directory)/summary.json"))

@@ -98,6 +98,41 @@ struct LinearizabilityTests {
         #expect(seat?.explanation?.contains("leaves the seat held by u1 (hold h1)") == true, "\(seat?.explanation ?? "")")
     }
 
+    @Test("the HTML report draws each violated seat: a lane per client, a bar per operation, and the sentence")
+    func pictureInTheReport() {
+        var h = Script()
+        h.hold("u1", ["A1"], 10, 20, id: "h1")
+        h.browse("u2", free: ["A1", "A2", "A3"], 30, 40, seq: 1)
+        let page = HistoryHTMLReport(title: "lie", records: h.records).html()
+        #expect(page.contains("<h2>Linearizable seats</h2>") && page.contains("2 ok, 1 violated, 0 unknown"), "A1 of the three seats")
+        #expect(page.contains("<svg") && page.contains(">u1</text>") && page.contains(">u2</text>"), "a lane per client")
+        #expect(page.contains(">hold</text>") && page.contains(">shown free</text>"), "the bars say what each did or was shown")
+        #expect(page.contains("needs it free, but every order"), "the sentence")
+        #expect(page.contains("<tr id=\"line-4\" class=\"witness\">"), "the lines of the lie are highlighted in the listing")
+        var clean = Script()
+        clean.hold("u1", ["A1"], 10, 20, id: "h1")
+        let fine = HistoryHTMLReport(title: "fine", records: clean.records).html()
+        #expect(fine.contains("1 ok, 0 violated, 0 unknown") && !fine.contains("<svg"))
+    }
+
+    @Test("a checkout that failed may have frozen its hold past the hold's expiry: a refusal then is no lie, nor a hold after it")
+    func frozenPastExpiry() {
+        var h = Script()
+        h.hold("u1", ["A1"], 0, 10, id: "h1", expires: 100)
+        h.add(90, "u1", .invoke, "checkout", ["seats": ["A1"].value, "key": .string("k")])
+        h.add(150, "u2", .invoke, "hold", ["seats": ["A1"].value])
+        h.add(155, "u2", .fail, "hold", error: "seat_unavailable")
+        h.hold("u3", ["A1"], 200, 210, id: "h3", expires: 5_000)
+        h.add(300, "u1", .fail, "checkout", error: "hold_superseded")
+        #expect(h.verdicts()["A1"] == .ok)
+
+        var refusedForNothing = Script()
+        refusedForNothing.hold("u1", ["A1"], 0, 10, id: "h1", expires: 100)
+        refusedForNothing.add(150, "u2", .invoke, "hold", ["seats": ["A1"].value])
+        refusedForNothing.add(155, "u2", .fail, "hold", error: "seat_unavailable")
+        #expect(refusedForNothing.verdicts()["A1"] == .violated, "refused after the hold surely lapsed, with nothing to hold the seat")
+    }
+
     @Test("a read concurrent with the hold may see either state")
     func concurrentRead() {
         for free in [["A1", "A2", "A3"], ["A2", "A3"]] {

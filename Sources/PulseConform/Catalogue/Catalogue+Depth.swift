@@ -520,20 +520,43 @@ extension Catalogue {
             let hold = try await c.hold(event, [seat], as: user)
             let stallMs = stallMsPerRound * round
             let sent = ContinuousClock.now
-            async let checkout = c.call(
-                .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
-                headers: [("Pulse-Test-Stall", "\(stall)=\(stallMs)")])
+            let checkout = Task {
+                let reply = try await c.call(
+                    .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": [seat]],
+                    headers: [("Pulse-Test-Stall", "\(stall)=\(stallMs)")])
+                return (reply: reply, answered: ContinuousClock.now)
+            }
             try await Task.sleep(for: .milliseconds(releaseAfter(stallMs)))
             let path = "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")"
             let releaseSent = ContinuousClock.now
             let release = try await c.call(.DELETE, path, token: user.token)
+            let releaseAnswered = ContinuousClock.now
             if release.status == 409, release.code == "checkout_in_progress" {
                 try await whileFrozen(path, user)
-                try c.expect(try await checkout, 201, nil, "the stalled checkout")
+                try c.expect(try await checkout.value.reply, 201, nil, "the stalled checkout")
                 return
             }
+            if release.status == 404, release.code == "hold_not_found", case (let booked, let answered) = try await checkout.value,
+                booked.status == 201
+            {
+                // The hold was booked: by a checkout that skipped its stall, or one whose stall
+                // was over before the release came (a slow client). A checkout that honours its
+                // stall books no sooner than `stallMs` after it was sent, so a 404 answered
+                // before then met a hold not booked yet (204 or 409 were due).
+                let took = answered - sent
+                let stallTime = Duration.milliseconds(stallMs)
+                try c.check(took >= stallTime, "the checkout stalled for \(stallMs) ms answered in \(took.nanoseconds / 1_000_000) ms")
+                try c.check(
+                    releaseAnswered - sent >= stallTime,
+                    "a release answered 404 hold_not_found \((releaseAnswered - sent).nanoseconds / 1_000_000) ms after the checkout of its hold was sent, before its \(stallMs) ms stall could have ended"
+                )
+                c.note(
+                    "round \(round): the release came after the checkout had booked the hold (sent \((releaseSent - sent).nanoseconds / 1_000_000) ms into a \(stallMs) ms stall); again with a longer stall"
+                )
+                continue
+            }
             try c.expect(release, 204, nil, "a release while the checkout is stalled after its freeze")
-            let booked = try await checkout
+            let booked = try await checkout.value.reply
             try c.check(booked.status != 201, "a release answered 204 while the checkout was frozen, and the checkout then booked the released hold")
             try c.check(
                 !sentAfterFreeze(releaseSent, checkoutSent: sent, answered: ContinuousClock.now, stallMs: stallMs),
@@ -542,7 +565,7 @@ extension Catalogue {
         }
         throw CaseInconclusive(
             "in three rounds (stalls of \(stallMsPerRound), \(2 * stallMsPerRound) and \(3 * stallMsPerRound) ms) "
-                + "the release always reached the server before the checkout's freeze")
+                + "the release always reached the server before the checkout's freeze or after its booking")
     }
 
     /// Whether a request sent at `sent` certainly reached the server after a checkout (sent at

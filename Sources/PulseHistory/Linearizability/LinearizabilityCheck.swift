@@ -46,7 +46,7 @@ public enum Linearizability {
                 explanation: "the search ran out of its budget before finding an order or proving there is none", lines: [], window: [])
         case .violated:
             let (window, stuck) = smallestContradiction(operations, skewNs: skewNs, lossesNs: lossesNs, budget: budget)
-            let blocked = stuck.blocked.map { window[$0] }
+            let blocked = stuck.blocked
             let first = blocked.first.map { "\(name($0)) (line \($0.lines.map(String.init).joined(separator: ", ")))" } ?? "the next operation"
             let needs = blocked.first.map { " needs it \(describe($0.effects[0]))" } ?? ""
             let explanation =
@@ -103,7 +103,7 @@ public enum Linearizability {
             case .notBooked: "not booked"
             }
         case .hold: "free"
-        case .release(let user, _), .abandon(let user), .checkout(let user, _): "held by \(user)"
+        case .release(let user, _), .freeze(let user), .checkout(let user, _): "held by \(user)"
         case .extend(let hold, _): "held under hold \(hold)"
         case .checkoutAcrossLoss: "not booked"
         case .cancel(let booking): "booked as \(booking)"

@@ -58,7 +58,16 @@ struct SeatHistories {
             var booking: String?
             switch operation.f {
             case "hold":
-                if operation.completion?.type == .fail { continue }
+                if let completion, completion.type == .fail {
+                    // A hold of one seat refused as unavailable read the seat taken (held or
+                    // booked) at some instant before the refusal; other refusals say nothing of it.
+                    guard completion.error == "seat_unavailable", seats.count == 1 else { continue }
+                    self.seats[event, default: [:]][seats[0], default: []].append(
+                        SeatOperation(
+                            effects: [.read(.taken)], invokeNs: operation.startNs, completeNs: completion.timeNs, required: true,
+                            clockLagNs: Self.lag(of: operation, paused), process: operation.process, f: "hold refused", lines: operation.lines))
+                    continue
+                }
                 let expires = clockJumped ? nil : index.historyTime(serverNs: completion?.int("expires_at_ns"), at: completion?.timeNs ?? 0)
                 effects =
                     ok ? [.hold(user: user, hold: completion?.string("hold"), expiresNs: expires)] : [.hold(user: user, hold: nil, expiresNs: nil)]
@@ -77,7 +86,7 @@ struct SeatHistories {
                 effects = [.extend(hold: hold, expiresNs: expires)]
             case "checkout":
                 booking = ok ? completion?.string("booking") : operation.invoke.string("key").flatMap { keyedBookings[user + "\u{0}" + $0] }
-                effects = ok ? [.checkout(user: user, booking: booking)] : [.checkout(user: user, booking: booking), .abandon(user: user)]
+                effects = ok ? [.checkout(user: user, booking: booking)] : [.checkout(user: user, booking: booking), .freeze(user: user)]
                 let end = ok ? operation.endNs : (completion?.type == .fail ? completion!.timeNs : .max)
                 if lossesNs.contains(where: { operation.startNs <= $0 && $0 <= end }) {
                     effects.append(.checkoutAcrossLoss(user: user, booking: booking))
@@ -90,24 +99,24 @@ struct SeatHistories {
                 // A seat map read says which seats it showed free when it lists them (a count of
                 // free seats says nothing of any one seat).
                 guard ok, let completion, let shown = completion.value["free"]?.strings else { continue }
-                let lag = (paused[operation.process] ?? []).filter { operation.startNs <= $0.atNs && $0.atNs <= operation.endNs }.map(\.ms).max() ?? 0
                 let free = Set(shown)
                 for seat in universe[event] ?? [] {
                     self.seats[event, default: [:]][seat, default: []].append(
                         SeatOperation(
                             effects: [.read(free.contains(seat) ? .free : .taken)], invokeNs: operation.startNs, completeNs: operation.endNs,
-                            required: true, seq: completion.int("seq"), clockLagNs: lag * 1_000_000, process: operation.process, f: "browse",
+                            required: true, seq: completion.int("seq"), clockLagNs: Self.lag(of: operation, paused), process: operation.process,
+                            f: "browse",
                             lines: operation.lines))
                 }
                 continue
             default:
                 continue
             }
-            let lag = (paused[operation.process] ?? []).filter { operation.startNs <= $0.atNs && $0.atNs <= operation.endNs }.map(\.ms).max() ?? 0
             let taken = SeatOperation(
                 effects: effects, invokeNs: operation.startNs,
                 completeNs: ok ? operation.endNs : (completion?.type == .fail ? completion!.timeNs : .max), required: ok,
-                bookingGroup: group(booking), clockLagNs: lag * 1_000_000, process: operation.process, f: operation.f, lines: operation.lines)
+                bookingGroup: group(booking), clockLagNs: Self.lag(of: operation, paused), process: operation.process, f: operation.f,
+                lines: operation.lines)
             // A failure may have taken effect before it was answered (a failed checkout may have
             // frozen its hold first); an operation never answered (`info`), at any time after
             // its request, even after the client stopped waiting. A duplicated request may have
@@ -182,6 +191,12 @@ struct SeatHistories {
                         f: "final_bookings", lines: [record.line]))
             }
         }
+    }
+
+    /// How far behind the server's clock may have been for `operation`: the longest stall of
+    /// its process (`pause` faults) while it was under way.
+    private static func lag(of operation: Operation, _ paused: [String: [(atNs: Int64, ms: Int64)]]) -> Int64 {
+        ((paused[operation.process] ?? []).filter { operation.startNs <= $0.atNs && $0.atNs <= operation.endNs }.map(\.ms).max() ?? 0) * 1_000_000
     }
 
     /// The seats an operation names: its answer's, else its request's.

@@ -54,8 +54,10 @@ enum SeatEffect: Hashable, Sendable {
     /// it was under way. The durable store, which never lost it, arbitrates: the booking lands
     /// if nobody else booked the seat, over any hold granted since. A replay as `checkout`.
     case checkoutAcrossLoss(user: String, booking: String?)
-    /// held by `user` -> free: a failed checkout froze the hold, which then lapsed.
-    case abandon(user: String)
+    /// held by `user` -> the same hold, lapsing at an unknown time: a checkout that failed or
+    /// was never answered may have frozen its hold, which then lives until the checkout's lease
+    /// ends (past its own expiry) and lapses.
+    case freeze(user: String)
     /// booked as `booking` -> free; anything else: unchanged (a booking cancelled before).
     case cancel(booking: String)
     /// No change; the state must match.

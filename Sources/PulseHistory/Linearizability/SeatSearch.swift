@@ -12,13 +12,13 @@ struct SeatSearch {
         case unknown
     }
 
-    /// The furthest the search got: which answered operations it had placed, the seat's state
-    /// there, and the answered operations none of whose effects could come next.
+    /// The furthest the search got: how many answered operations it had placed, the seat's state
+    /// there, and the first answered operations (by answer) it could place no further.
     struct Stuck: Sendable {
         var placed: Int
         var state: SeatState
         var timeNs: Int64
-        var blocked: [Int]
+        var blocked: [SeatOperation]
     }
 
     let operations: [SeatOperation]
@@ -29,30 +29,27 @@ struct SeatSearch {
     /// Frames the search may expand before it answers unknown.
     let budget: Int
 
+    /// A point of the search: what has taken effect, the seat's state, and the instant reached.
+    /// The three positions are derived from those (kept so that no frame rescans what is behind
+    /// it) and so do not change which frames are the same.
     private struct Frame: Hashable {
         var done: BitSet
         var state: SeatState
         var timeNs: Int64
+        /// Reads in seq order before this position have all taken effect.
+        var seqDone = 0
+        /// Timed operations (in request order) before this position are done or can no longer be.
+        var timedStart: Int
+        /// Answered operations (in answer order) before this position are done.
+        var requiredStart = 0
     }
 
     func run() -> Outcome {
-        let required = operations.indices.filter { operations[$0].required }.sorted { operations[$0].completeNs < operations[$1].completeNs }
-        let seqReads = operations.indices.filter { operations[$0].seq != nil }.sorted { operations[$0].seq! < operations[$1].seq! }
-        // A read of seq s may take effect once every read of a lower seq has.
-        var lowerSeqReads = [Int](repeating: 0, count: operations.count)
-        for (position, index) in seqReads.enumerated() {
-            lowerSeqReads[index] =
-                position > 0 && operations[seqReads[position - 1]].seq == operations[index].seq
-                ? lowerSeqReads[seqReads[position - 1]] : position
-        }
-        var groups: [Int: [Int]] = [:]
-        for index in operations.indices { if let group = operations[index].bookingGroup { groups[group, default: []].append(index) } }
-        let context = Context(
-            operations: operations, skewNs: skewNs, lossesNs: lossesNs.sorted(), required: required, seqReads: seqReads,
-            lowerSeqReads: lowerSeqReads, groups: groups)
-
+        let context = Context(self)
         var seen = Set<Frame>()
-        var stack = [Frame(done: BitSet(count: operations.count), state: .free, timeNs: .min)]
+        var first = Frame(done: BitSet(count: operations.count), state: .free, timeNs: .min, timedStart: context.liveCount)
+        context.normalize(&first)
+        var stack = [first]
         var deepest = Stuck(placed: -1, state: .free, timeNs: .min, blocked: [])
         var expanded = 0
         while var frame = stack.popLast() {
@@ -61,48 +58,90 @@ struct SeatSearch {
             expanded += 1
             if expanded > budget { return .unknown }
             if context.isDead(frame) { continue }
-            let placed = required.count { frame.done[$0] }
-            if placed == required.count { return .linearizable }
-            let next = context.successors(of: frame)
+            if frame.requiredStart == context.required.count { return .linearizable }
+            let placed = context.required.count { frame.done[$0] }
             if placed > deepest.placed {
-                let blocked = required.filter { !frame.done[$0] }.prefix(3)
-                deepest = Stuck(placed: placed, state: frame.state, timeNs: frame.timeNs, blocked: Array(blocked))
+                let blocked = context.required.filter { !frame.done[$0] }.prefix(3).map { context.operations[$0] }
+                deepest = Stuck(placed: placed, state: frame.state, timeNs: frame.timeNs, blocked: blocked)
             }
-            stack.append(contentsOf: next.reversed())
+            stack.append(contentsOf: context.successors(of: frame).reversed())
         }
         return .violated(deepest)
     }
 
     private struct Context {
+        /// Live messages first (no lower bound in time, so they never move the clock: each takes
+        /// effect as soon as its seq comes and the state agrees), by seq; then every other
+        /// operation by its request.
         let operations: [SeatOperation]
+        let liveCount: Int
         let skewNs: Int64
         let lossesNs: [Int64]
+        /// The answered operations (and reads) by answer: each must take effect by its answer.
         let required: [Int]
+        /// Every read with a seq, by seq, and for each the reads of lower seqs before it.
         let seqReads: [Int]
         let lowerSeqReads: [Int]
+        /// Operations of one booking (one Idempotency-Key).
         let groups: [Int: [Int]]
 
-        /// Whether a hold in `state` has surely lapsed by `timeNs`: nothing may then take effect
-        /// before its expiry does.
+        init(_ search: SeatSearch) {
+            let isLive = { (operation: SeatOperation) in operation.invokeNs == .min && operation.seq != nil && operation.effects.allSatisfy(\.isRead)
+            }
+            let live = search.operations.filter(isLive).sorted { $0.seq! < $1.seq! }
+            let timed = search.operations.filter { !isLive($0) }.sorted { $0.invokeNs < $1.invokeNs }
+            let ordered = live + timed
+            let seqReads = ordered.indices.filter { ordered[$0].seq != nil }.sorted { ordered[$0].seq! < ordered[$1].seq! }
+            var lower = [Int](repeating: 0, count: ordered.count)
+            for (position, index) in seqReads.enumerated() {
+                lower[index] = position > 0 && ordered[seqReads[position - 1]].seq == ordered[index].seq ? lower[seqReads[position - 1]] : position
+            }
+            var groups: [Int: [Int]] = [:]
+            for index in ordered.indices { if let group = ordered[index].bookingGroup { groups[group, default: []].append(index) } }
+            operations = ordered
+            liveCount = live.count
+            skewNs = search.skewNs
+            lossesNs = search.lossesNs.sorted()
+            required = ordered.indices.filter { ordered[$0].required }.sorted { ordered[$0].completeNs < ordered[$1].completeNs }
+            self.seqReads = seqReads
+            lowerSeqReads = lower
+            self.groups = groups
+        }
+
+        /// Whether a hold in `state` has surely lapsed by `timeNs` as seen by an operation whose
+        /// clock may be `lag` behind: nothing may then take effect before its expiry does.
         func mustExpire(_ state: SeatState, at timeNs: Int64, lag: Int64 = 0) -> Bool {
             guard case .held(_, _, let expires?) = state, lag != .max else { return false }
             let (deadline, overflow) = expires.addingReportingOverflow(skewNs)
             return !overflow && timeNs.subtractingReportingOverflow(lag).partialValue >= deadline
         }
 
-        /// Whether an answered operation can no longer take effect in time.
-        func isDead(_ frame: Frame) -> Bool {
-            for index in required where !frame.done[index] {
-                return operations[index].completeNs < frame.timeNs
+        /// Moves the frame's positions past what is done (and, for timed operations, past what
+        /// can no longer take effect).
+        func normalize(_ frame: inout Frame) {
+            while frame.seqDone < seqReads.count, frame.done[seqReads[frame.seqDone]] { frame.seqDone += 1 }
+            while frame.requiredStart < required.count, frame.done[required[frame.requiredStart]] { frame.requiredStart += 1 }
+            while frame.timedStart < operations.count,
+                frame.done[frame.timedStart] || operations[frame.timedStart].completeNs < frame.timeNs
+            {
+                frame.timedStart += 1
             }
-            return false
         }
 
-        /// How many reads, in seq order, have all taken effect.
-        func seqReadsDone(_ frame: Frame) -> Int {
-            var count = 0
-            while count < seqReads.count, frame.done[seqReads[count]] { count += 1 }
-            return count
+        /// Whether an answered operation can no longer take effect in time.
+        func isDead(_ frame: Frame) -> Bool {
+            frame.requiredStart < required.count && operations[required[frame.requiredStart]].completeNs < frame.timeNs
+        }
+
+        /// Whether `index` may take effect now as far as seq order goes.
+        func seqAllows(_ index: Int, _ frame: Frame) -> Bool { operations[index].seq == nil || lowerSeqReads[index] <= frame.seqDone }
+
+        /// Whether `index` is a read that may take effect at the frame's instant, moving no clock.
+        func readFits(_ index: Int, _ frame: Frame) -> Bool {
+            let operation = operations[index]
+            guard !frame.done[index], operation.effects.count == 1, case .read(let view) = operation.effects[0] else { return false }
+            return operation.invokeNs <= frame.timeNs && operation.completeNs >= frame.timeNs && view.matches(frame.state)
+                && seqAllows(index, frame) && !mustExpire(frame.state, at: frame.timeNs, lag: operation.clockLagNs)
         }
 
         /// Places at once every read that may take effect now and agrees with the state: it
@@ -111,41 +150,67 @@ struct SeatSearch {
             var changed = true
             while changed {
                 changed = false
-                let seqDone = seqReadsDone(frame)
-                for (index, operation) in operations.enumerated() where !frame.done[index] && operation.invokeNs <= frame.timeNs {
-                    guard case .read(let view) = operation.effects[0], operation.effects.count == 1, view.matches(frame.state),
-                        operation.completeNs >= frame.timeNs, operation.seq == nil || lowerSeqReads[index] <= seqDone,
-                        !mustExpire(frame.state, at: frame.timeNs, lag: operation.clockLagNs)
-                    else { continue }
-                    frame.done[index] = true
-                    changed = true
+                // The reads of the next seq.
+                var position = frame.seqDone
+                while position < seqReads.count, lowerSeqReads[seqReads[position]] <= frame.seqDone {
+                    if readFits(seqReads[position], frame) {
+                        frame.done[seqReads[position]] = true
+                        changed = true
+                    }
+                    position += 1
                 }
+                // Reads without a seq, requested by now.
+                var index = frame.timedStart
+                while index < operations.count, operations[index].invokeNs <= frame.timeNs {
+                    if operations[index].seq == nil, readFits(index, frame) {
+                        frame.done[index] = true
+                        changed = true
+                    }
+                    index += 1
+                }
+                if changed { normalize(&frame) }
             }
         }
 
         func successors(of frame: Frame) -> [Frame] {
             var next: [Frame] = []
-            let seqDone = seqReadsDone(frame)
-            for (index, operation) in operations.enumerated() where !frame.done[index] {
+            // Whatever takes effect next does so before the earliest answer still owed.
+            let owed = frame.requiredStart < required.count ? operations[required[frame.requiredStart]].completeNs : .max
+            var index = frame.timedStart
+            while index < operations.count, operations[index].invokeNs <= owed {
+                defer { index += 1 }
+                let operation = operations[index]
                 let at = max(frame.timeNs, operation.invokeNs)
-                guard at <= operation.completeNs, operation.seq == nil || lowerSeqReads[index] <= seqDone,
+                guard !frame.done[index], at <= operation.completeNs, seqAllows(index, frame),
                     !mustExpire(frame.state, at: at, lag: operation.clockLagNs)
                 else { continue }
                 var done = frame.done
                 done[index] = true
                 for effect in operation.effects {
                     for state in apply(effect, to: frame.state, group: operation.bookingGroup, done: frame.done) {
-                        next.append(Frame(done: done, state: state, timeNs: at))
+                        var successor = Frame(
+                            done: done, state: state, timeNs: at, seqDone: frame.seqDone, timedStart: frame.timedStart,
+                            requiredStart: frame.requiredStart)
+                        normalize(&successor)
+                        next.append(successor)
                     }
                 }
             }
             if case .held(_, _, let expires) = frame.state {
                 // The hold lapses: at the start of its expiry window, or at once when no expiry is known.
                 let at = max(frame.timeNs, expires.map { $0.subtractingReportingOverflow(skewNs).partialValue } ?? frame.timeNs)
-                next.append(Frame(done: frame.done, state: .free, timeNs: at))
+                var lapsed = frame
+                lapsed.state = .free
+                lapsed.timeNs = at
+                normalize(&lapsed)
+                next.append(lapsed)
                 // Or the hot state is lost with it.
                 if let loss = lossesNs.first(where: { $0.addingReportingOverflow(skewNs).partialValue >= frame.timeNs }) {
-                    next.append(Frame(done: frame.done, state: .free, timeNs: max(frame.timeNs, loss)))
+                    var lost = frame
+                    lost.state = .free
+                    lost.timeNs = max(frame.timeNs, loss)
+                    normalize(&lost)
+                    next.append(lost)
                 }
             }
             return next
@@ -170,8 +235,8 @@ struct SeatSearch {
                 if let group, groups[group, default: []].contains(where: { done[$0] }) { return [state] }  // a replay
                 if case .booked = state { return [] }
                 return [.booked(user: user, booking: booking)]
-            case (.abandon(let user), .held(let holder, _, _)):
-                return holder == user ? [.free] : []
+            case (.freeze(let user), .held(let holder, let held, _)):
+                return holder == user ? [.held(user: holder, hold: held, expiresNs: nil)] : []
             case (.cancel(let booking), .booked(_, let booked)):
                 if booked == booking { return [.free] }
                 return booked == nil ? [.free, state] : [state]

@@ -44,13 +44,19 @@ public enum SimBenchmarks {
 
     /// Seconds the checker takes on `history`, and seconds of a plain pass over the same records
     /// (decoding nothing, counting per process: the floor any checker pays), best of `repeats`.
-    public static func checker(_ history: [HistoryRecord], repeats: Int = 3) -> (checker: Double, linearPass: Double, violations: Int) {
-        var best = (checker: Double.infinity, linearPass: Double.infinity, violations: 0)
+    public static func checker(_ history: [HistoryRecord], repeats: Int = 3)
+        -> (checker: Double, linearPass: Double, violations: Int, linearizability: Double, nonLinearizable: Int)
+    {
+        var best = (checker: Double.infinity, linearPass: Double.infinity, violations: 0, linearizability: Double.infinity, nonLinearizable: 0)
         for _ in 0..<repeats {
             var started = ContinuousClock.now
             let violations = HistoryChecker.check(history)
             best.checker = min(best.checker, (ContinuousClock.now - started).seconds)
             best.violations = violations.count
+            started = ContinuousClock.now
+            let seats = Linearizability.check(history)
+            best.linearizability = min(best.linearizability, (ContinuousClock.now - started).seconds)
+            best.nonLinearizable = seats.violations.count + seats.count(.unknown)
             started = ContinuousClock.now
             var perProcess: [String: Int] = [:]
             for record in history { perProcess[record.process, default: 0] += record.value.count }
