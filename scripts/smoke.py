@@ -274,6 +274,16 @@ page = open(os.path.join(report_dir, pages[0])).read() if pages else ""
 check(pages and all(name.replace(".html", ".jsonl") in os.listdir(report_dir) for name in pages)
       and 'class="witness"' in page and "<h2>Seats</h2>" in page and 'class="flagged"' in page,
       "pulse sim --report writes an HTML picture beside each failing history, its witnesses highlighted")
+unfenced = os.path.join(work, "unfenced.jsonl")
+subprocess.run([binary, "sim", "Scenarios/small-race.yaml", "--mutant", "no-fence", "--seed", "1", "--history", unfenced], capture_output=True, timeout=300)
+pictures = []
+for attempt in range(2):
+    page = os.path.join(work, f"unfenced-{attempt}.html")
+    result = subprocess.run([binary, "check", unfenced, "--html", page], capture_output=True, text=True, timeout=120)
+    pictures.append((result.returncode, result.stdout, open(page).read() if os.path.exists(page) else ""))
+check(pictures[0][0] == 1 and "0 violated" not in pictures[0][1] and "B10: no order of the seat's operations explains" in pictures[0][1]
+      and "<svg" in pictures[0][2] and pictures[0][2] == pictures[1][2],
+      "pulse check fails a seat no order explains (the no-fence mutant), draws it, and draws it alike in two processes")
 bad_html = os.path.join(work, "bad.html")
 result = subprocess.run([binary, "check", os.path.join(work, "bad.jsonl"), "--html", bad_html], capture_output=True, text=True, timeout=60)
 check(result.returncode == 1 and os.path.exists(bad_html) and 'href="#line-6"' in open(bad_html).read(),

@@ -80,15 +80,17 @@ struct RedisClientTests {
         let client = RedisClient(configuration)
         defer { Task { await client.close() } }
         // The 300 ms timeout is tight for a loaded machine (CI starts every suite at once): the
-        // connection is made before the stall, and reads after it may be retried.
-        try await eventually { try await client.send("PING") == .status("PONG") }
+        // connection is made before the stall, and reads after it are retried, for up to a
+        // minute (10 s ran out under a CPU load; each try returns as soon as one succeeds).
+        try await eventually(seconds: 60) { try await client.send("PING") == .status("PONG") }
         server.pause()
         let error = await #expect(throws: RedisError.self) { try await client.send("SET", "k", "v") }
         #expect(error == .timeout)
         #expect(error?.outcomeUnknown == true)
         server.resume()
-        try await eventually { try await client.send("PING") == .status("PONG") }
-        try await eventually { try await client.send("GET", "k").string == "v" }  // the timed-out SET did happen: its outcome was rightly unknown
+        try await eventually(seconds: 60) { try await client.send("PING") == .status("PONG") }
+        // The timed-out SET did happen: its outcome was rightly unknown.
+        try await eventually(seconds: 60) { try await client.send("GET", "k").string == "v" }
     }
 
     @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back, to a process with a new run id")
@@ -108,7 +110,7 @@ struct RedisClientTests {
         let error = await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
         if case .unavailable = error {} else { Issue.record("expected unavailable, got \(String(describing: error))") }
         try await server.start()
-        try await eventually { try await client.send("PING") == .status("PONG") }
+        try await eventually(seconds: 60) { try await client.send("PING") == .status("PONG") }
         #expect(try await client.send("GET", "k") == .null, "a restarted server without persistence lost its data")
         let after = try await client.dedicatedConnection()
         #expect(!after.serverRunID.isEmpty && after.serverRunID != runID, "a restarted Redis is another process")

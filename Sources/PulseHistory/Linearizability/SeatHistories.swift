@@ -100,7 +100,7 @@ struct SeatHistories {
                 // free seats says nothing of any one seat).
                 guard ok, let completion, let shown = completion.value["free"]?.strings else { continue }
                 let free = Set(shown)
-                for seat in universe[event] ?? [] {
+                for seat in (universe[event] ?? []).sorted() {
                     self.seats[event, default: [:]][seat, default: []].append(
                         SeatOperation(
                             effects: [.read(free.contains(seat) ? .free : .taken)], invokeNs: operation.startNs, completeNs: operation.endNs,
@@ -143,8 +143,9 @@ struct SeatHistories {
 
     /// Live messages and final reads, as reads of the seats they speak of.
     private mutating func addReads(_ index: HistoryIndex, universe: [String: Set<String>]) {
-        for (subscriber, events) in index.observations {
-            for (event, stream) in events {
+        // In name order, so that the same history gives the same search and the same words.
+        for (subscriber, events) in index.observations.sorted(by: { $0.key < $1.key }) {
+            for (event, stream) in events.sorted(by: { $0.key < $1.key }) {
                 for record in stream {
                     let views: [(String, SeatView)]
                     switch record.f {
@@ -177,13 +178,13 @@ struct SeatHistories {
                 }
             }
         }
-        for (event, seatsOfEvent) in universe {
+        for (event, seatsOfEvent) in universe.sorted(by: { $0.key < $1.key }) {
             guard let bookings = index.finalBookings[event] else { continue }
             var booked: [String: (String, HistoryRecord)] = [:]
-            for (booking, entry) in bookings { for seat in entry.seats { booked[seat] = (booking, entry.record) } }
+            for (booking, entry) in bookings.sorted(by: { $0.key < $1.key }) { for seat in entry.seats { booked[seat] = (booking, entry.record) } }
             guard let record = bookings.first?.value.record ?? index.records.first(where: { $0.f == "final_bookings" && $0.string("event") == event })
             else { continue }
-            for seat in seatsOfEvent {
+            for seat in seatsOfEvent.sorted() {
                 let view: SeatView = booked[seat].map { .bookedAs($0.0) } ?? .notBooked
                 seats[event, default: [:]][seat, default: []].append(
                     SeatOperation(
