@@ -172,6 +172,20 @@ struct CheckerTests {
         unexplained.records.removeAll { $0.f == "clock_jump" }
         #expect(unexplained.brokenInvariants == [.expiryHonoured], "without the jump the expiry came 2 s early")
 
+        // An extension stalled across a jump of the server's clock 3 s back (found by the
+        // generated fault mixes): the server wrote its expiry (8.745 s) before the jump and
+        // expired the hold then, so an expiry announced before the jump is not early.
+        var across = HistoryBuilder()
+        across.snapshot(0, "s1", seq: 10)
+        across.hold("u1", ["A1"], id: "h1", invoke: 1_239, ok: 1_239, expires: 6_239)
+        across.see(1_250, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
+        across.add(3_745, "u1", .invoke, "extend", ["event": "e", "hold": "h1"])
+        across.see(9_115, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
+        across.add(9_117, "nemesis", .fault, "clock_jump", ["by_ms": -3_000, "offset_ms": -3_000])
+        across.add(10_245, "u1", .ok, "extend", ["event": "e", "hold": "h1", "expires_at_ns": .int(8_745_000_000)])
+        across.snapshot(12_000, "s1", seq: 12)
+        #expect(across.brokenInvariants == [], "\(HistoryChecker.check(across.records))")
+
         // A hold granted after its own expiry (the request read the clock, then paused): its
         // expiry is due right after the grant, not at a time already past.
         func late(announced: Bool) -> HistoryBuilder {

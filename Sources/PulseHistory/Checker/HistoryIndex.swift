@@ -193,9 +193,11 @@ public struct HistoryIndex: Sendable {
                 let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
                 let grant = Grant(operation)
                 let fence = completion.int("fence")
-                let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs)
+                let expires = historyTime(serverNs: completion.int("expires_at_ns"), during: operation.startNs...completion.timeNs)
                 for seat in seats {
-                    let interval = HeldInterval(user: operation.user, holdID: holdID, seat: seat, fence: fence, grant: grant, expiresNs: expires)
+                    var interval = HeldInterval(
+                        user: operation.user, holdID: holdID, seat: seat, fence: fence, grant: grant, expiresNs: expires?.earliest)
+                    interval.expiryUncertain = expires?.ambiguous ?? false
                     result[operation.event, default: [:]][seat, default: []].append(interval)
                     places[holdID, default: []].append((operation.event, seat, result[operation.event]![seat]!.count - 1))
                 }
@@ -205,11 +207,12 @@ public struct HistoryIndex: Sendable {
                     continue
                 }
                 guard let holdID = operation.invoke.string("hold"), let completion, completion.type == .ok,
-                    let expires = historyTime(serverNs: completion.int("expires_at_ns"), at: completion.timeNs)
+                    let expires = historyTime(serverNs: completion.int("expires_at_ns"), during: operation.startNs...completion.timeNs)
                 else { continue }
                 for place in places[holdID] ?? [] {
-                    let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires
-                    result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires)
+                    let previous = result[place.event]![place.seat]![place.index].expiresNs ?? expires.earliest
+                    result[place.event]![place.seat]![place.index].expiresNs = max(previous, expires.earliest)
+                    if expires.ambiguous { result[place.event]![place.seat]![place.index].expiryUncertain = true }
                 }
             case "release", "checkout":
                 let holdID = operation.invoke.string("hold")
@@ -258,6 +261,17 @@ public struct HistoryIndex: Sendable {
         var own = deadline
         for trouble in troubles where trouble.lowerBound <= own { own = max(own, trouble.upperBound + expiryGraceNs) }
         return own
+    }
+
+    /// A server time (such as `expires_at_ns`) that the server wrote at some instant of `span`,
+    /// in history time: the earliest it can be, and whether a clock jump inside `span` makes it
+    /// ambiguous (the server may have read its clock before or after the jump: an extension
+    /// stalled across one was seen written with the old offset and read with the new).
+    func historyTime(serverNs: Int64?, during span: ClosedRange<Int64>) -> (earliest: Int64, ambiguous: Bool)? {
+        guard let serverNs else { return nil }
+        let before = clockOffsetsNs.last { $0.sinceNs <= span.lowerBound }?.offsetNs ?? 0
+        let offsets = [before] + clockOffsetsNs.filter { span.lowerBound < $0.sinceNs && $0.sinceNs <= span.upperBound }.map(\.offsetNs)
+        return (serverNs - offsets.max()!, Set(offsets).count > 1)
     }
 
     /// A server time (such as `expires_at_ns`) read at history time `atNs`, in history time: the
