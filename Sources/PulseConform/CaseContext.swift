@@ -348,11 +348,15 @@ public final class CaseContext: Sendable {
         return connection
     }
 
+    /// Joining waits up to this long for the connection or the snapshot: it returns as soon as
+    /// they come, and on a busy machine they came later than 5 s (a case is about what follows).
+    static let joinSeconds = 30.0
+
     /// A live connection that joined `event` and got its snapshot.
     public func subscriber(_ event: String, as user: TestUser) async throws -> LiveConnection {
         let connection = live(user.token)
         connection.send(["type": "join_event", "eventId": event])
-        _ = try await connection.next("snapshot of the joined event") { $0.type == "snapshot" }
+        _ = try await connection.next(seconds: Self.joinSeconds, "snapshot of the joined event") { $0.type == "snapshot" }
         return connection
     }
 
@@ -366,7 +370,7 @@ public final class CaseContext: Sendable {
     /// A connected Socket.IO client that joined `event`'s room.
     public func joinedSocket(_ event: String, token: String) async throws -> SocketIOConnection {
         let socket = self.socket(token)
-        try await socket.waitConnected()
+        try await socket.waitConnected(seconds: Self.joinSeconds)
         socket.emit("join_event", event)
         try await Task.sleep(for: .milliseconds(100))  // the seed does not acknowledge a join
         return socket
