@@ -249,10 +249,12 @@ extension Catalogue {
                     return
                 }
                 try c.expect(retry, 201, nil, "the retry during the commit (201 only when it came before the first attempt's freeze)")
-                // Answered while the first attempt still stalled in its commit, after that attempt's freeze.
+                // Sent after the first attempt's freeze, and answered before that attempt's commit
+                // stall could have ended (so before its booking existed): a retry that came
+                // later is rightly answered the booking.
                 try c.check(
                     !(Self.sentAfterFreeze(retrySent, checkoutSent: sent, answered: firstAnswered, stallMs: stallMs)
-                        && retryAnswered < firstAnswered),
+                        && retryAnswered - sent < .milliseconds(stallMs)),
                     "a retry sent while the first attempt was committing (after its freeze) was answered 201, not 409 idempotency_in_progress")
                 let bookings = try await c.bookings(of: user, in: event).filter { $0.strings("seatIds") == [seat] }
                 try c.check(bookings.count == 1, "one key, \(bookings.count) bookings of \(seat)")
