@@ -8,6 +8,17 @@ public final class Slots: Sendable {
 
     public init(_ count: Int) { state = Mutex((count, [])) }
 
+    /// Takes a slot and runs `make` holding it; gives the slot back if `make` throws.
+    public func take<T>(for make: () async throws -> T) async throws -> (Slot, T) {
+        let slot = await take()
+        do {
+            return (slot, try await make())
+        } catch {
+            slot.give()
+            throw error
+        }
+    }
+
     public func take() async -> Slot {
         await withCheckedContinuation { continuation in
             let granted = state.withLock { state -> Bool in

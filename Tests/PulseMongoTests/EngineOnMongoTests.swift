@@ -18,13 +18,9 @@ final class MongoWorld: StoreWorld {
     static let slots = Slots(4)
 
     init() async throws {
-        slot = await Self.slots.take()
-        do {
-            mongo = try await MongoServerProcess()
-            durable = try await MongoDurableStore(url: mongo.url())
-        } catch {
-            slot.give()
-            throw error
+        (slot, (mongo, durable)) = try await Self.slots.take {
+            let mongo = try await MongoServerProcess()
+            return (mongo, try await MongoDurableStore(url: mongo.url()))
         }
     }
 

@@ -20,14 +20,7 @@ final class RedisWorld: StoreWorld {
     static let slots = Slots(4)
 
     init() async throws {
-        slot = await Self.slots.take()
-        do {
-            durable = try SQLiteDurableStore()
-            redis = try await RedisServerProcess()
-        } catch {
-            slot.give()
-            throw error
-        }
+        (slot, (durable, redis)) = try await Self.slots.take { (try SQLiteDurableStore(), try await RedisServerProcess()) }
     }
 
     deinit { slot.give() }

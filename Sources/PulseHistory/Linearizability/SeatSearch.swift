@@ -17,7 +17,6 @@ struct SeatSearch {
     struct Stuck: Sendable {
         var placed: Int
         var state: SeatState
-        var timeNs: Int64
         var blocked: [SeatOperation]
     }
 
@@ -50,7 +49,7 @@ struct SeatSearch {
         var first = Frame(done: BitSet(count: operations.count), state: .free, timeNs: .min, timedStart: context.liveCount)
         context.normalize(&first)
         var stack = [first]
-        var deepest = Stuck(placed: -1, state: .free, timeNs: .min, blocked: [])
+        var deepest = Stuck(placed: -1, state: .free, blocked: [])
         var expanded = 0
         while var frame = stack.popLast() {
             context.placeReads(&frame)
@@ -62,7 +61,7 @@ struct SeatSearch {
             let placed = context.required.count { frame.done[$0] }
             if placed > deepest.placed {
                 let blocked = context.required.filter { !frame.done[$0] }.prefix(3).map { context.operations[$0] }
-                deepest = Stuck(placed: placed, state: frame.state, timeNs: frame.timeNs, blocked: blocked)
+                deepest = Stuck(placed: placed, state: frame.state, blocked: blocked)
             }
             stack.append(contentsOf: context.successors(of: frame).reversed())
         }
