@@ -93,7 +93,7 @@ public final class LiveConnection: Sendable {
     /// Waits up to `seconds` until `condition` holds of the messages; throws ``APIError`` naming
     /// `what` and the messages seen when it does not.
     @discardableResult
-    public func waitUntil(seconds: Double = 5, _ what: String, _ condition: ([Message]) -> Bool) async throws -> [Message] {
+    public func waitUntil(seconds: Double = 20, _ what: String, _ condition: ([Message]) -> Bool) async throws -> [Message] {
         try await poll(
             seconds: seconds,
             {
@@ -108,7 +108,7 @@ public final class LiveConnection: Sendable {
     }
 
     /// Waits for the first message after the first `after` messages for which `match` holds.
-    public func next(after: Int = 0, seconds: Double = 5, _ what: String, where match: @escaping (Message) -> Bool) async throws -> Message {
+    public func next(after: Int = 0, seconds: Double = 20, _ what: String, where match: @escaping (Message) -> Bool) async throws -> Message {
         let seen = try await waitUntil(seconds: seconds, what) { $0.dropFirst(after).contains(where: match) }
         return seen.dropFirst(after).first(where: match)!
     }

@@ -110,7 +110,7 @@ public final class SocketIOConnection: Sendable {
     public var closed: Bool { shared.state.withLock { $0.closed } }
 
     /// Waits until the namespace is joined; throws ``APIError`` with the server's connect error.
-    public func waitConnected(seconds: Double = 5) async throws {
+    public func waitConnected(seconds: Double = 20) async throws {
         try await poll(
             seconds: seconds,
             {
@@ -123,7 +123,7 @@ public final class SocketIOConnection: Sendable {
     }
 
     /// Waits for the first event after the first `after` for which `match` holds.
-    public func next(after: Int = 0, seconds: Double = 5, _ what: String, where match: @escaping (Event) -> Bool) async throws -> Event {
+    public func next(after: Int = 0, seconds: Double = 20, _ what: String, where match: @escaping (Event) -> Bool) async throws -> Event {
         try await poll(seconds: seconds, { events.dropFirst(after).first(where: match) }, gaveUp: { closed }) {
             APIError("\(what): not seen within \(seconds) s; received \(events.suffix(5).map(\.name))")
         }

@@ -476,6 +476,17 @@ struct WireModeTests {
         #expect(history.filter { $0.process == "s0" && $0.f == "snapshot" }.count == 2, "a snapshot on joining and a final one")
         #expect(history.contains { $0.f == "seat_released" && $0.string("reason") == "expired" }, "abandoned holds expire and are announced")
         #expect(history.map(\.timeNs) == history.map(\.timeNs).sorted() && history.map(\.line) == Array(1...history.count))
+        // The grace for announcements follows the run's own pace: 1 s and twice its slowest answer.
+        var invoked: [String: Int64] = [:]
+        var slowest: Int64 = 0
+        for record in history where record.process.hasPrefix("u") {
+            if record.type == .invoke { invoked[record.process] = record.timeNs }
+            if record.type == .ok || record.type == .fail, let start = invoked.removeValue(forKey: record.process) {
+                slowest = max(slowest, record.timeNs - start)
+            }
+        }
+        let grace = history.first { $0.f == "config" }?.int("expiry_grace_ns") ?? 0
+        #expect(grace >= min(30_000_000_000, max(2_000_000_000, 1_000_000_000 + 2 * slowest)), "grace \(grace) ns, slowest answer \(slowest) ns")
         #expect(
             HistoryChecker.check(try HistoryReader.parse(history.map(HistoryReader.encode).joined(separator: "\n"))) == [],
             "the written history checks the same")

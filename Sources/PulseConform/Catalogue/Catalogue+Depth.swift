@@ -347,7 +347,7 @@ extension Catalogue {
             let watcher = try await c.subscriber(event, as: user)
             let start = watcher.messages[0].seq ?? 0
             _ = try await c.hold(event, ["A1", "A2"], as: user, headers: try c.shortTTL(1))
-            _ = try await watcher.waitUntil(seconds: 5, "both expiries") { $0.filter { $0.type == "seat_released" }.count >= 2 }
+            _ = try await watcher.waitUntil(seconds: 20, "both expiries") { $0.filter { $0.type == "seat_released" }.count >= 2 }
             _ = try await c.hold(event, ["A3"], as: user)
             let seen = try await watcher.waitUntil("the next seat_locked") { $0.filter { $0.type == "seat_locked" }.count >= 3 }
             let seqs = seen.dropFirst().compactMap(\.seq)
@@ -457,11 +457,11 @@ extension Catalogue {
                     .POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A2"]],
                     headers: [lease, ("Pulse-Test-Fault", "commit=lost")]),
                 503, "store_unavailable", "commit=lost")
-            let released = try await watcher.next(seconds: 4, "A1 released when its lease ran out") {
+            let released = try await watcher.next(seconds: 20, "A1 released when its lease ran out") {
                 $0.type == "seat_released" && $0.string("seatId") == "A1"
             }
             try c.check(released.string("reason") == "expired", "A1 released with reason \(released.string("reason") ?? "none"), not expired")
-            _ = try await watcher.next(seconds: 4, "A2 announced booked when its lease ran out") {
+            _ = try await watcher.next(seconds: 20, "A2 announced booked when its lease ran out") {
                 $0.type == "seats_booked" && ($0.json?["seatIds"] as? [String] ?? []).contains("A2")
             }
             try await Task.sleep(for: .milliseconds(300))

@@ -78,23 +78,28 @@ public struct WireRunner: Sendable {
         let ttl =
             session.testControl
             ? configuration.holdTTLSeconds : (session.holdTTLSeconds ?? (profile == .socketio ? 600 : configuration.holdTTLSeconds))
-        recorder.record(
-            "harness", .observe, "config",
-            [
-                "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
-                // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
-                "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
-                // PB-HOLD-8's second, and network latency on both sides.
-                "expiry_grace_ns": .int(2_000_000_000),
-            ])
+        let configuredNs = WireRecorder.nowNs()
         let seatIDs = try await context.seatIDs(event)
         let world = WireWorld(
             configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
             seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
+        // The grace for announcements (PB-HOLD-8's second, and latency on both sides) follows the
+        // pace this run measured, so a slow machine is not read as a late server.
+        let graceNs: Int64
         switch profile {
-        case .pulse: try await runPulse(world, users: users, ttl: ttl)
-        case .socketio: try await runSocketIO(world, users: users)
+        case .pulse: graceNs = try await runPulse(world, users: users, ttl: ttl, recorder: recorder)
+        case .socketio:
+            try await runSocketIO(world, users: users)
+            graceNs = Self.announcementGraceNs(slowestAnswerNs: recorder.slowestAnswerNs)
         }
+        recorder.record(
+            at: configuredNs, "harness", .observe, "config",
+            [
+                "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
+                // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
+                "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
+                "expiry_grace_ns": .int(graceNs),
+            ])
         try await world.finalReads(users: users)
         let history = recorder.all
         return Outcome(history: history, violations: HistoryChecker.check(history), wallSeconds: (ContinuousClock.now - started).seconds)
@@ -121,22 +126,33 @@ public struct WireRunner: Sendable {
 
     /// Pulse profile: users over REST, subscribers on the live WebSocket; at the end every hold
     /// expires and is announced, and each subscriber asks for a fresh snapshot.
-    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int) async throws {
+    /// Returns the grace for announcements it measured.
+    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int, recorder: WireRecorder) async throws -> Int64 {
         let subscribers = (0..<world.configuration.subscribers).map { world.subscribe("s\($0)", token: users[0].token) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, user) in users.enumerated() { group.addTask { try await world.user(index: index, user) } }
             try await group.waitForAll()
         }
-        // Quiesce: every hold expires (the server's TTL, or the scenario's under test control) and is announced.
-        try await Task.sleep(for: .seconds(ttl + 2))
+        // Quiesce: every hold expires (the server's TTL, or the scenario's under test control) and
+        // is announced within the grace; the final snapshots are asked for after every deadline,
+        // so that an expiry never announced is seen as such.
+        let graceNs = Self.announcementGraceNs(slowestAnswerNs: recorder.slowestAnswerNs)
+        try await Task.sleep(for: .seconds(ttl) + .nanoseconds(graceNs) + .seconds(1))
         // The final view of each subscriber: a fresh snapshot on its connection, as a client that reloads would show.
         for (_, connection) in subscribers {
             let before = connection.messages.filter { $0.type == "snapshot" }.count
             connection.send(["type": "join_event", "eventId": world.event])
-            _ = try? await connection.waitUntil(seconds: 5, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
+            _ = try? await connection.waitUntil(seconds: 30, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
         }
         for (name, connection) in subscribers { world.recordStream(name, connection) }
         for (_, connection) in subscribers { connection.close() }
+        return graceNs
+    }
+
+    /// How long after a hold's expiry its announcement may arrive: PB-HOLD-8's second, plus twice
+    /// the slowest answer the run saw (at least 2 s in all, at most 30 s).
+    static func announcementGraceNs(slowestAnswerNs: Int64) -> Int64 {
+        min(30_000_000_000, max(2_000_000_000, 1_000_000_000 + 2 * slowestAnswerNs))
     }
 
     /// Socket.IO profile: users on their own sockets, subscribers that read the seat map and then
