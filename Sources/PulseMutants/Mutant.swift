@@ -31,6 +31,12 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
     /// A cancellation frees its seats by seat, whoever booked them since: a repeated cancel of a
     /// booking whose seats were sold again frees the new buyer's seats in the hot store.
     case cancelFreesResold = "cancel-frees-resold"
+    /// The seat map and snapshots are served from a copy up to a second old (a read cache). Every
+    /// invariant holds; only the linearizability check sees it.
+    case staleSeatMap = "stale-seat-map"
+    /// The release of one hold in three (those whose fence is a multiple of three) is answered
+    /// done and never applied. Every invariant holds; only the linearizability check sees it.
+    case lostRelease = "lost-release"
 
     /// Where a mutant is put in.
     public enum Site: Sendable {
@@ -44,7 +50,9 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
     public var site: Site {
         switch self {
         case .skipReplayedChange: .liveCatchUp
-        case .seedRelease, .noFence, .blindReleaseBroadcast, .noSeq, .noHoldCap, .silentExpiry, .silentCancel, .cancelFreesResold: .hotStore
+        case .seedRelease, .noFence, .blindReleaseBroadcast, .noSeq, .noHoldCap, .silentExpiry, .silentCancel, .cancelFreesResold,
+            .staleSeatMap, .lostRelease:
+            .hotStore
         }
     }
 
@@ -60,6 +68,8 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .skipReplayedChange: "a rejoining subscriber's catch-up skips the first change it missed"
         case .silentCancel: "a cancellation frees its seats without a broadcast"
         case .cancelFreesResold: "a repeated cancellation frees its seats even when they were sold again"
+        case .staleSeatMap: "the seat map and snapshots come from a copy up to a second old"
+        case .lostRelease: "one release in three (fence a multiple of 3) is answered done and never applied"
         }
     }
 
@@ -76,6 +86,8 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .silentExpiry: RewrittenLogHotStore(hot, rule: .dropExpiries)
         case .silentCancel: RewrittenLogHotStore(hot, rule: .dropCancellations)
         case .cancelFreesResold: SeatwiseFreeingHotStore(hot)
+        case .staleSeatMap: StaleSnapshotHotStore(hot)
+        case .lostRelease: LostReleaseHotStore(hot)
         case .skipReplayedChange: hot
         }
     }

@@ -21,7 +21,8 @@ struct Check: ParsableCommand {
     @Option(help: "Also write a single-file HTML report: a timeline per seat, every violation's witnesses highlighted and linked to their lines.")
     var html: String?
     @Option(
-        help: "How far a hold's expiry may be from its expires_at_ns, in milliseconds: the server's clock against the history's (0 in the simulator)."
+        help:
+            "How far a hold's expiry may be from its expires_at_ns, in milliseconds: the server's clock against the history's (0 in the simulator); the larger of this and the history's own clock_skew_ns (wire mode measures it) is used."
     )
     var skewMs: Int = 0
 

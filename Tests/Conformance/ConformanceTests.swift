@@ -192,6 +192,8 @@ struct ConformanceTests {
             (.skipReplayedChange, "live.resync"),
             (.silentCancel, "cancel.broadcast"),
             (.cancelFreesResold, "cancel.twice-after-resale"),
+            (.staleSeatMap, "seats.map-current"),
+            (.lostRelease, "holds.release"),
         ])
     func mutantsFail(mutant: Mutant, caseID: String) async throws {
         let server = try await Self.server(["--mutant", mutant.rawValue])
@@ -461,6 +463,7 @@ struct WireModeTests {
     func cancellations() async throws {
         let outcome = try await Self.run(mutant: nil, Self.cancelling)
         #expect(outcome.violations == [], "\(outcome.violations.prefix(3))")
+        #expect(outcome.linearizability.violations.isEmpty, "\(outcome.linearizability.violations.prefix(2))")
         let cancels = outcome.history.filter { $0.f == "cancel" && $0.type == .ok }
         #expect(!cancels.isEmpty && outcome.history.contains { $0.f == "seats_released" }, "cancels were made and announced")
         let silent = try await Self.run(mutant: .silentCancel, Self.cancelling)
@@ -485,6 +488,11 @@ struct WireModeTests {
                 slowest = max(slowest, record.timeNs - start)
             }
         }
+        #expect(outcome.linearizability.violations.isEmpty, "\(outcome.linearizability.violations.prefix(2))")
+        #expect(outcome.linearizability.count(.ok) > 0 && outcome.linearizability.count(.unknown) == 0)
+        // The skew was measured from the holds (the whole 2 s TTL means they disagreed).
+        let skew = history.first { $0.f == "config" }?.int("clock_skew_ns") ?? -1
+        #expect(skew >= 0 && skew < 2_000_000_000, "clock skew \(skew) ns")
         let grace = history.first { $0.f == "config" }?.int("expiry_grace_ns") ?? 0
         #expect(grace >= min(30_000_000_000, max(2_000_000_000, 1_000_000_000 + 2 * slowest)), "grace \(grace) ns, slowest answer \(slowest) ns")
         #expect(
@@ -511,8 +519,10 @@ struct WireModeTests {
         #expect(keys.values.contains { $0.count >= 2 }, "a key was used again")
         #expect(checkouts.contains { $0.process.hasSuffix("/2") }, "a retry raced its first attempt from a second client")
         #expect(history.contains { $0.type == .ok && $0.f == "release" && $0.strings("released").count == 1 }, "a release_lock by seat")
-        #expect(history.contains { $0.type == .ok && $0.f == "browse" })
+        #expect(
+            history.contains { $0.type == .ok && $0.f == "browse" && !($0.value["free"]?.strings ?? []).isEmpty }, "a browse lists the free seats")
         #expect(outcome.violations == [], "\(outcome.violations.prefix(3))")
+        #expect(outcome.linearizability.violations.isEmpty, "\(outcome.linearizability.violations.prefix(2))")
         var faulty = configuration
         faulty.pauseProbability = 0.1
         faulty.failoverAtMs = [100]
@@ -532,5 +542,21 @@ struct WireModeTests {
     func mutants(mutant: Mutant, invariant: Invariant) async throws {
         let outcome = try await Self.run(mutant: mutant)
         #expect(outcome.violations.contains { $0.invariant == invariant }, "\(mutant.rawValue): \(outcome.violations.prefix(3))")
+    }
+
+    @Test("wire mode finds a seat map served from a copy up to a second old: a seat that is not linearizable (within three runs)")
+    func staleSeatMap() async throws {
+        var configuration = Self.simulation
+        configuration.browseProbability = 0.9
+        configuration.releaseProbability = 0.3
+        configuration.operationsPerUser = 4
+        var caught: String?
+        for _ in 1...3 where caught == nil {
+            let outcome = try await Self.run(mutant: .staleSeatMap, configuration)
+            caught = outcome.linearizability.violations.first.map { "\($0.seat): \($0.explanation ?? "")" }
+        }
+        #expect(caught != nil, "every seat linearizable in three runs")
+        let fair = try await Self.run(mutant: nil, configuration)
+        #expect(fair.linearizability.violations.isEmpty, "the reference, same workload: \(fair.linearizability.violations.prefix(2))")
     }
 }

@@ -269,4 +269,18 @@ struct ScenarioTests {
         }
         #expect(caught, "\(file) did not catch \(mutant.rawValue) as \(invariant.rawValue)")
     }
+
+    @Test("stale-read catches, within 20 seeds, the mutants only the linearizability check sees", arguments: [Mutant.staleSeatMap, .lostRelease])
+    func staleReadCatchesItsMutants(mutant: Mutant) async throws {
+        let scenario = try Self.load("stale-read.yaml")
+        var caught: String?
+        for seed in 1...20 as ClosedRange<UInt64> where caught == nil {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            let outcome = try await SimRunner.run(simulation, mutant: mutant)
+            #expect(outcome.violations == [], "\(mutant.rawValue) seed \(seed): an invariant saw it")
+            caught = Linearizability.check(outcome.history).violations.first.map { $0.explanation ?? $0.seat }
+        }
+        #expect(caught != nil, "stale-read did not catch \(mutant.rawValue)")
+    }
 }

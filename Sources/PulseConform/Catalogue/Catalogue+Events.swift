@@ -124,6 +124,27 @@ extension Catalogue {
                 seats.filter { $0.string("id") != "A2" }.allSatisfy { $0["lockedBy"] == nil && $0.string("status") == "available" },
                 "another seat is not plainly available")
         },
+        ConformanceCase(
+            "seats.map-current", "PB-SEAT-2", "a seat map asked for after a change was answered shows it (no cached or lagging copy)"
+        ) { c in
+            let event = try await c.event()
+            let user = try await c.user()
+            func status(_ seat: String) async throws -> String {
+                let seats = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
+                return seats.first { $0.string("id") == seat }?.string("status") ?? "absent"
+            }
+            try c.check(try await status("A1") == "available", "A1 is not available in a new event")
+            let hold = try await c.hold(event, ["A1"], as: user)
+            let held = try await status("A1")
+            try c.check(held == "locked", "the map asked for after the hold's 201 shows A1 \(held)")
+            try c.expect(try await c.call(.DELETE, "/api/v1/events/\(event)/holds/\(hold.string("id") ?? "")", token: user.token), 204)
+            let released = try await status("A1")
+            try c.check(released == "available", "the map asked for after the release's 204 shows A1 \(released)")
+            _ = try await c.hold(event, ["A1"], as: user)
+            try c.expect(try await c.call(.POST, "/api/v1/events/\(event)/seats", token: user.token, json: ["seatIds": ["A1"]]), 201)
+            let booked = try await status("A1")
+            try c.check(booked == "booked", "the map asked for after the checkout's 201 shows A1 \(booked)")
+        },
         ConformanceCase("seats.booked", "PB-SEAT-2", "a booked seat shows booked, and is not available in the event") { c in
             let event = try await c.event()
             let user = try await c.user()

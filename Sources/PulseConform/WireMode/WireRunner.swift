@@ -16,7 +16,8 @@ public struct WireRunner: Sendable {
         Wire mode checks what clients observed: no double booking, capacity and idempotent checkout
         (from the final reads), durable acknowledgements, broadcast order as each subscriber saw it,
         exclusive holds and honoured expiries from the times clients saw answers (network latency
-        widens every window). It cannot establish what no client observed (interleavings inside the
+        widens every window), and each seat's linearizability (every answer and read explained by one
+        order; an expiry's instant known within the clock skew measured from the holds). It cannot establish what no client observed (interleavings inside the
         server), cannot inject the scenario's faults (run them on the target's infrastructure), and a
         clean run is one sample, not a proof: the deterministic mode explores interleavings, wire
         mode witnesses one. Over Socket.IO (a seed-style server) messages carry no seq, so order and
@@ -63,6 +64,8 @@ public struct WireRunner: Sendable {
     public struct Outcome: Sendable {
         public var history: [HistoryRecord]
         public var violations: [Violation]
+        /// Each seat's linearizability, with the clock skew the run measured.
+        public var linearizability: LinearizabilityReport
         public var wallSeconds: Double
     }
 
@@ -99,10 +102,15 @@ public struct WireRunner: Sendable {
                 // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
                 "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
                 "expiry_grace_ns": .int(graceNs),
+                // How far the server's clock may be from this client's, measured from the holds.
+                "clock_skew_ns": .int(WireClock.skewNs(recorder.all, ttlSeconds: ttl)),
             ])
         try await world.finalReads(users: users)
         let history = recorder.all
-        return Outcome(history: history, violations: HistoryChecker.check(history), wallSeconds: (ContinuousClock.now - started).seconds)
+        let index = HistoryIndex(history)
+        return Outcome(
+            history: history, violations: HistoryChecker.check(index), linearizability: Linearizability.check(index),
+            wallSeconds: (ContinuousClock.now - started).seconds)
     }
 
     /// The scenario's users: fresh accounts (under test control each in its own rate-limit

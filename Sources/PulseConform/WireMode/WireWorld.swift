@@ -80,9 +80,9 @@ struct WireWorld: Sendable {
             return
         }
         let data = reply.json["data"] as? [String: Any] ?? [:]
-        let free = reply.objects("seats").filter { $0["status"] as? String == "available" }.count
+        let free = reply.objects("seats").filter { $0["status"] as? String == "available" }.compactMap { $0.documentID.map(label) }
         recorder.record(
-            name, .ok, "browse", ["event": .string(event), "seq": .int((data["seq"] as? NSNumber)?.int64Value ?? -1), "free": .int(Int64(free))])
+            name, .ok, "browse", ["event": .string(event), "seq": .int((data["seq"] as? NSNumber)?.int64Value ?? -1), "free": .list(free)])
     }
 
     /// A subscriber's view of a seat list (a snapshot or a seat map): booked seats and who holds what.

@@ -77,6 +77,10 @@ public struct HistoryIndex: Sendable {
     public var seatsPerEvent: [String: Int] = [:]
     public var heldSeatsMax: Int?
     public var expiryGraceNs: Int64 = 1_000_000_000
+    /// How far the server's clock may be from the history's (`clock_skew_ns` of a `config`
+    /// observation; wire mode measures it, the simulator's is 0): an expiry's instant is known only
+    /// within it.
+    public var clockSkewNs: Int64 = 0
     /// Times when every hold may have vanished or moved (holds are soft state): `hot_state_loss`,
     /// `failover`, `server_crash` and `clock_jump` faults.
     public var holdDisruptionsNs: [Int64] = []
@@ -128,6 +132,7 @@ public struct HistoryIndex: Sendable {
             for (event, count) in record.value["seats_per_event"]?.object ?? [:] { seatsPerEvent[event] = count.int.map(Int.init) }
             heldSeatsMax = record.int("held_seats_max").map(Int.init)
             if let grace = record.int("expiry_grace_ns") { expiryGraceNs = grace }
+            if let skew = record.int("clock_skew_ns") { clockSkewNs = max(0, skew) }
         case "final_bookings":
             let event = record.string("event") ?? ""
             finalBookings[event] = finalBookings[event] ?? [:]

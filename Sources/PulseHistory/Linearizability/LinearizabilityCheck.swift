@@ -7,9 +7,11 @@ import Synchronization
 public enum Linearizability {
     /// Checks every seat of `index`, seats in parallel. `skewNs` is how far a hold's expiry may
     /// be from its `expires_at_ns` (the server's clock against the history's: zero in the
-    /// simulator); `budget` bounds the frames each seat's search may expand before its verdict
-    /// is `unknown`. Never throws; the result is in (event, seat) order whatever the parallelism.
+    /// simulator; the larger of it and the history's own `clock_skew_ns` is used); `budget`
+    /// bounds the frames each seat's search may expand before its verdict is `unknown`. Never
+    /// throws; the result is in (event, seat) order whatever the parallelism.
     public static func check(_ index: HistoryIndex, skewNs: Int64 = 0, budget: Int = 200_000) -> LinearizabilityReport {
+        let skewNs = max(skewNs, index.clockSkewNs)
         let histories = SeatHistories(index)
         let seats = histories.seats.flatMap { event, seats in seats.map { (event: event, seat: $0.key, operations: $0.value) } }
             .sorted { ($0.event, $0.seat) < ($1.event, $1.seat) }

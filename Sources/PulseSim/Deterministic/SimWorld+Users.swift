@@ -20,7 +20,7 @@ extension SimWorld {
                 _ = await perform(
                     name, "browse", ["event": .string(event)], { try await $0.seatMap(event) },
                     okValue: { map in
-                        ["seq": .int(map.seq), "free": .int(Int64(map.seats.filter { $0.status == .available }.count))]
+                        ["seq": .int(map.seq), "free": .list(map.seats.filter { $0.status == .available }.map(\.id))]
                     })
             }
             let seats = configuration.pickSeats(&random)

@@ -117,6 +117,7 @@ pb-seat-1-lockedby-missing: PB-SEAT-1: locked seats carry no lockedBy
 pb-seat-1-lockedby-on-available: PB-SEAT-1: available and booked seats carry "lockedBy": null
 pb-seat-2-seq-read-early: PB-SEAT-2: the seat map reads seq, awaits, then reads the seats: map and seq are of two instants
 pb-seat-2-column-major: PB-SEAT-2: the seats are listed column by column instead of row-major
+pb-seat-2-cached-map: PB-SEAT-2: the seat map is served from a copy up to a second old (a read cache)
 pb-hold-1-checkout-without-hold: PB-HOLD-1: a checkout of free seats the caller never held books them
 pb-hold-2-no-fence: PB-HOLD-2: the hold object has no fence
 pb-hold-2-status-200: PB-HOLD-2: a granted hold is answered 200 instead of 201
@@ -151,6 +152,7 @@ pb-hold-10-decided-at-arrival: PB-HOLD-10: a release judges liveness by the time
 pb-hold-10-other-user-release: PB-HOLD-10: another user's hold can be released
 pb-hold-10-frozen-release: PB-HOLD-10: a hold being checked out can be released (204 instead of 409)
 pb-hold-10-double-release-204: PB-HOLD-10: releasing an already released hold of the caller is 204 instead of 404
+pb-hold-10-release-lost: PB-HOLD-10: the release of one hold in three (fence a multiple of 3) is answered 204 and never applied
 pb-checkout-1-holdid-coverage-unchecked: PB-CHECKOUT-1: with holdId, seats held by another hold of the caller are accepted instead of 409 hold_required
 pb-checkout-1-multi-hold: PB-CHECKOUT-1: without holdId only the hold of the first seat is used; seats of the caller's other holds get 409 hold_required
 pb-checkout-2-no-broadcast: PB-CHECKOUT-2: a booking is not broadcast as seats_booked
@@ -1246,6 +1248,9 @@ async def delete_event(request):
     return web.Response(status=204)
 
 
+MAP_COPIES = {}  # pb-seat-2-cached-map: event id -> (taken at ms, seq, seats)
+
+
 async def seat_map(request):
     ev = find_event(path_event_id(request), allow_deleted=bug("pb-event-7-seats-still-served"))
     await stall(request, "before")
@@ -1254,6 +1259,11 @@ async def seat_map(request):
         seq = ev.seq
         await asyncio.sleep(0.005)  # a second round trip for the seats
         seats = seats_json(ev)
+    elif bug("pb-seat-2-cached-map"):
+        taken, seq, seats = MAP_COPIES.get(ev.id, (-math.inf, 0, []))
+        if now_ms() - taken >= 1000:
+            seq, seats = ev.seq, seats_json(ev)
+            MAP_COPIES[ev.id] = (now_ms(), seq, seats)
     else:
         seq, seats = ev.seq, seats_json(ev)
     return success({"eventId": ev.id, "seq": seq, "seats": seats}, results=len(seats))
@@ -1379,6 +1389,8 @@ async def delete_hold(request):
     if refusal is not None:
         raise refusal
     h.frozen_by = None
+    if bug("pb-hold-10-release-lost") and h.fence % 3 == 0:
+        return web.Response(status=204)  # acknowledged, never applied
     release_seats(ev, h, list(h.seats), "released", "released")
     return web.Response(status=204)
 
