@@ -402,12 +402,13 @@ struct SocketIOConformanceTests {
         }
     }
 
-    @Test("wire mode against the stand-in with every defect fixed: nothing about holds, bookings or order is flagged")
+    @Test("wire mode against the stand-in with every defect fixed: nothing about holds, bookings or order is flagged, every seat linearizable")
     func wireModeFixed() async throws {
         try await Self.withSeedServer(defects: []) { base in
             let outcome = try await Self.wireRun(base).1
             #expect(outcome.history.contains { $0.type == .ok && $0.f == "checkout" })
             #expect(outcome.violations.map(\.description) == [])
+            #expect(outcome.linearizability.violations.isEmpty, "\(outcome.linearizability.violations.prefix(2))")
         }
     }
 }

@@ -103,7 +103,9 @@ public struct WireRunner: Sendable {
                 "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
                 "expiry_grace_ns": .int(graceNs),
                 // How far the server's clock may be from this client's, measured from the holds.
-                "clock_skew_ns": .int(WireClock.skewNs(recorder.all, ttlSeconds: ttl)),
+                // Over Socket.IO the seed never says when a lock expires: the history's expiry is
+                // the request's time plus the TTL, early by up to the request's own latency.
+                "clock_skew_ns": .int(WireClock.skewNs(recorder.all, ttlSeconds: ttl) + (profile == .socketio ? recorder.slowestAnswerNs : 0)),
             ])
         try await world.finalReads(users: users)
         let history = recorder.all
