@@ -45,8 +45,11 @@ final class RedisWorld: StoreWorld {
 
     /// The configuration of a behaviour's Redis client: not a timing test, and the whole suite
     /// runs at once on two cores, so a step may wait a while for its turn.
-    static func configuration(_ redis: RedisServerProcess) throws -> RedisConfiguration {
-        var configuration = try RedisConfiguration(url: redis.url)
+    static func configuration(_ redis: RedisServerProcess) throws -> RedisConfiguration { try configuration(url: redis.url) }
+
+    /// `url` with patient bounds on connecting and on each command (a test of behaviour, not of timing).
+    static func configuration(url: String) throws -> RedisConfiguration {
+        var configuration = try RedisConfiguration(url: url)
         configuration.commandTimeout = .seconds(15)
         // Connecting (TCP, then INFO for the run id) is bounded by its own timeout, 1 s by
         // default: a client's first command on each pooled connection connects, so on a loaded

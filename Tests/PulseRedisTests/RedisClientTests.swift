@@ -8,7 +8,7 @@ struct RedisClientTests {
     @Test("commands, binary values and error replies")
     func basics() async throws {
         let server = try await RedisServerProcess()
-        let client = RedisClient(try RedisConfiguration(url: server.url))
+        let client = RedisClient(try RedisWorld.configuration(server))
         defer { Task { await client.close() } }
         #expect(try await client.send("PING") == .status("PONG"))
         try await client.send([Array("SET".utf8), Array("bin".utf8), [0, 1, 13, 10, 255]])
@@ -45,15 +45,15 @@ struct RedisClientTests {
     @Test("password, ACL user and database come from the URL; a wrong password is refused")
     func authentication() async throws {
         let server = try await RedisServerProcess(arguments: ["--requirepass", "top-secret"])
-        let admin = RedisClient(try RedisConfiguration(url: "redis://:top-secret@127.0.0.1:\(server.port)"))
+        let admin = RedisClient(try RedisWorld.configuration(url: "redis://:top-secret@127.0.0.1:\(server.port)"))
         defer { Task { await admin.close() } }
         try await admin.send("ACL", "SETUSER", "pulse", "on", ">pulse-pass", "~*", "+@all")
-        let user = RedisClient(try RedisConfiguration(url: "redis://pulse:pulse-pass@127.0.0.1:\(server.port)/5"))
+        let user = RedisClient(try RedisWorld.configuration(url: "redis://pulse:pulse-pass@127.0.0.1:\(server.port)/5"))
         defer { Task { await user.close() } }
         try await user.send("SET", "where", "db5")
         #expect(try await user.send("ACL", "WHOAMI") == .bulk(Array("pulse".utf8)))
         #expect(try await admin.send("GET", "where") == .null, "database 0 does not have it")
-        let adminOnFive = RedisClient(try RedisConfiguration(url: "redis://:top-secret@127.0.0.1:\(server.port)/5"))
+        let adminOnFive = RedisClient(try RedisWorld.configuration(url: "redis://:top-secret@127.0.0.1:\(server.port)/5"))
         defer { Task { await adminOnFive.close() } }
         #expect(try await adminOnFive.send("GET", "where").string == "db5")
 

@@ -16,13 +16,14 @@ public struct WireRunner: Sendable {
         Wire mode checks what clients observed: no double booking, capacity and idempotent checkout
         (from the final reads), durable acknowledgements, broadcast order as each subscriber saw it,
         exclusive holds and honoured expiries from the times clients saw answers (network latency
-        widens every window), and each seat's linearizability (every answer and read explained by one
-        order; an expiry's instant known within the clock skew measured from the holds). It cannot establish what no client observed (interleavings inside the
-        server), cannot inject the scenario's faults (run them on the target's infrastructure), and a
-        clean run is one sample, not a proof: the deterministic mode explores interleavings, wire
-        mode witnesses one. Over Socket.IO (a seed-style server) messages carry no seq, so order and
-        gaps cannot be verified (that is reported once per subscriber), and a lock's expiry is the
-        target's TTL counted from the request, as the seed never says it.
+        widens every window), and each seat's linearizability (every answer and read explained by
+        one order; an expiry's instant known within the clock skew measured from the holds). It
+        cannot establish what no client observed (interleavings inside the server), cannot inject
+        the scenario's faults (run them on the target's infrastructure), and a clean run is one
+        sample, not a proof: the deterministic mode explores interleavings, wire mode witnesses
+        one. Over Socket.IO (a seed-style server) messages carry no seq, so order and gaps cannot
+        be verified (that is reported once per subscriber), and a lock's expiry is the target's TTL
+        counted from the request, as the seed never says it.
         """
 
     public var session: TargetSession
