@@ -295,7 +295,18 @@ def broadcast(room, name, payload, reason=None):
     if defect("racing-broadcasts"):
         spawn(emit_after_await(name, payload, room))
     else:
-        spawn(sio.emit(name, payload, room=room))  # like io.to(room).emit: no await, order kept
+        spawn(emit_in_order(name, payload, room))  # like io.to(room).emit: no await, order kept
+
+ROOM_ORDER = {}  # room -> asyncio.Lock: one broadcast at a time, in the order they were made
+
+async def emit_in_order(name, payload, room):
+    """Node's io.to(room).emit writes to every socket before it returns, so broadcasts reach each
+    client in the order they were made. python-socketio's emit awaits inside, and two spawned emits
+    could interleave on a loaded machine (a run saw a release delivered after the lock that followed
+    it): one at a time, FIFO, as the seed does."""
+    lock = ROOM_ORDER.setdefault(room, asyncio.Lock())
+    async with lock:
+        await sio.emit(name, payload, room=room)
 
 async def emit_after_await(name, payload, room):
     """racing-broadcasts: the emit waits for a round trip of its own first; broadcasts overtake one another."""
