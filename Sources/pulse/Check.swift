@@ -49,8 +49,7 @@ struct Check: ParsableCommand {
         if violations.count > 50 { print("  ... and \(violations.count - 50) more") }
         let skewNs = Int64(skewMs) * 1_000_000
         let linearizability = Linearizability.check(index, skewNs: skewNs)
-        let counts = LinearizabilityReport.Verdict.allCases.map { "\(linearizability.count($0)) \($0.rawValue)" }.joined(separator: ", ")
-        print("  linearizable seats: \(counts) (of \(linearizability.seats.count))")
+        print("  linearizable seats: \(linearizability.counts) (of \(linearizability.seats.count))")
         for seat in linearizability.violations.prefix(20) { print("  - \(seat.event) \(seat.seat): \(seat.explanation ?? "")") }
         if linearizability.violations.count > 20 { print("  ... and \(linearizability.violations.count - 20) more") }
         for reason in Set(linearizability.seats.filter { $0.verdict == .unknown }.compactMap(\.explanation)).sorted() {

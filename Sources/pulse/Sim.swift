@@ -195,10 +195,7 @@ extension Sim {
         if let history { try writeHistory(outcome.history, to: history) }
         for violation in violations.prefix(10) { print("  - \(violation)") }
         let seats = outcome.linearizability
-        let skewMs = Double(HistoryIndex(outcome.history).clockSkewNs) / 1e6
-        print(
-            "linearizable seats: \(LinearizabilityReport.Verdict.allCases.map { "\(seats.count($0)) \($0.rawValue)" }.joined(separator: ", ")) (clock skew \(String(format: "%.1f", skewMs)) ms)"
-        )
+        print("linearizable seats: \(seats.counts) (clock skew \(String(format: "%.1f", Double(outcome.clockSkewNs) / 1e6)) ms)")
         for seat in seats.violations.prefix(10) { print("  - \(seat.event) \(seat.seat): \(seat.explanation ?? "")") }
         print("\n" + WireRunner.guarantees)
         if !violations.isEmpty || !seats.violations.isEmpty { throw ExitCode(1) }

@@ -346,14 +346,14 @@ enum RaceRound: Sendable {
 
 extension CaseContext {
     /// Runs `round` until `deciding` rounds decided (every one of `count` unless told), at most
-    /// `2 × count` rounds; the first round that shows the defect fails the case, naming the round.
-    /// Each round starts afresh (a new event and sockets). When no round decided the case is
-    /// INCONCLUSIVE, with each round's reason.
-    func inRounds(_ count: Int, deciding: Int? = nil, _ round: (Int) async throws -> RaceRound) async throws {
+    /// `atMost` rounds (`2 × count` unless told); the first round that shows the defect fails the
+    /// case, naming the round. Each round starts afresh (a new event and sockets). When no round
+    /// decided the case is INCONCLUSIVE, with each round's reason.
+    func inRounds(_ count: Int, deciding: Int? = nil, atMost: Int? = nil, _ round: (Int) async throws -> RaceRound) async throws {
         var decided = 0
         var reasons: [String] = []
         var index = 0
-        while decided < (deciding ?? count), index < 2 * count {
+        while decided < (deciding ?? count), index < (atMost ?? 2 * count) {
             index += 1
             switch try await round(index) {
             case .broken(let wrong): throw CaseFailure("round \(index): \(wrong)")

@@ -23,25 +23,6 @@ final class WireRecorder: Sendable {
         records.withLock { $0.append(HistoryRecord(index: $0.count, timeNs: timeNs, process: process, type: type, f: f, value: value)) }
     }
 
-    /// The longest a request of this run waited for its answer (invocation to `ok`/`fail`; a
-    /// request never answered does not count): the pace of the target and of this machine, which
-    /// the grace for announcements follows.
-    var slowestAnswerNs: Int64 {
-        records.withLock { records in
-            var invoked: [String: Int64] = [:]
-            var slowest: Int64 = 0
-            for record in records {
-                switch record.type {
-                case .invoke: invoked[record.process] = record.timeNs
-                case .ok, .fail:
-                    if let start = invoked.removeValue(forKey: record.process) { slowest = max(slowest, record.timeNs - start) }
-                default: continue
-                }
-            }
-            return slowest
-        }
-    }
-
     /// Every record in time order (records of one process keep their order), numbered by line.
     var all: [HistoryRecord] {
         records.withLock { $0 }.sorted { ($0.timeNs, $0.index) < ($1.timeNs, $1.index) }.enumerated().map { position, record in

@@ -67,6 +67,8 @@ public struct WireRunner: Sendable {
         public var violations: [Violation]
         /// Each seat's linearizability, with the clock skew the run measured.
         public var linearizability: LinearizabilityReport
+        /// How far the target's clock may be from this client's, as measured from the holds.
+        public var clockSkewNs: Int64
         public var wallSeconds: Double
     }
 
@@ -89,30 +91,31 @@ public struct WireRunner: Sendable {
             seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
         // The grace for announcements (PB-HOLD-8's second, and latency on both sides) follows the
         // pace this run measured, so a slow machine is not read as a late server.
-        let graceNs: Int64
+        let pace: WirePace
         switch profile {
-        case .pulse: graceNs = try await runPulse(world, users: users, ttl: ttl, recorder: recorder)
+        case .pulse: pace = try await runPulse(world, users: users, ttl: ttl, recorder: recorder)
         case .socketio:
             try await runSocketIO(world, users: users)
-            graceNs = Self.announcementGraceNs(slowestAnswerNs: recorder.slowestAnswerNs)
+            pace = WirePace(recorder.all)
         }
+        // Over Socket.IO the seed never says when a lock expires: the history's expiry is the
+        // request's time plus the TTL, early by up to the request's own latency.
+        let skewNs = pace.clockSkewNs(ttlSeconds: ttl) + (profile == .socketio ? pace.slowestAnswerNs : 0)
         recorder.record(
             at: configuredNs, "harness", .observe, "config",
             [
                 "seats_per_event": .object([event: .int(Int64(configuration.rows * configuration.cols))]),
                 // The protocol's cap (PB-HOLD), which a seed-style server does not keep (hoarding).
                 "held_seats_max": .int(Int64(session.heldSeatsMax ?? 10)),
-                "expiry_grace_ns": .int(graceNs),
+                "expiry_grace_ns": .int(pace.announcementGraceNs),
                 // How far the server's clock may be from this client's, measured from the holds.
-                // Over Socket.IO the seed never says when a lock expires: the history's expiry is
-                // the request's time plus the TTL, early by up to the request's own latency.
-                "clock_skew_ns": .int(WireClock.skewNs(recorder.all, ttlSeconds: ttl) + (profile == .socketio ? recorder.slowestAnswerNs : 0)),
+                "clock_skew_ns": .int(skewNs),
             ])
         try await world.finalReads(users: users)
         let history = recorder.all
         let index = HistoryIndex(history)
         return Outcome(
-            history: history, violations: HistoryChecker.check(index), linearizability: Linearizability.check(index),
+            history: history, violations: HistoryChecker.check(index), linearizability: Linearizability.check(index), clockSkewNs: skewNs,
             wallSeconds: (ContinuousClock.now - started).seconds)
     }
 
@@ -137,8 +140,8 @@ public struct WireRunner: Sendable {
 
     /// Pulse profile: users over REST, subscribers on the live WebSocket; at the end every hold
     /// expires and is announced, and each subscriber asks for a fresh snapshot.
-    /// Returns the grace for announcements it measured.
-    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int, recorder: WireRecorder) async throws -> Int64 {
+    /// Returns the pace it measured once the users were done.
+    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int, recorder: WireRecorder) async throws -> WirePace {
         let subscribers = (0..<world.configuration.subscribers).map { world.subscribe("s\($0)", token: users[0].token) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, user) in users.enumerated() { group.addTask { try await world.user(index: index, user) } }
@@ -147,8 +150,8 @@ public struct WireRunner: Sendable {
         // Quiesce: every hold expires (the server's TTL, or the scenario's under test control) and
         // is announced within the grace; the final snapshots are asked for after every deadline,
         // so that an expiry never announced is seen as such.
-        let graceNs = Self.announcementGraceNs(slowestAnswerNs: recorder.slowestAnswerNs)
-        try await Task.sleep(for: .seconds(ttl) + .nanoseconds(graceNs) + .seconds(1))
+        let pace = WirePace(recorder.all)
+        try await Task.sleep(for: .seconds(ttl) + .nanoseconds(pace.announcementGraceNs) + .seconds(1))
         // The final view of each subscriber: a fresh snapshot on its connection, as a client that reloads would show.
         for (_, connection) in subscribers {
             let before = connection.messages.filter { $0.type == "snapshot" }.count
@@ -157,13 +160,7 @@ public struct WireRunner: Sendable {
         }
         for (name, connection) in subscribers { world.recordStream(name, connection) }
         for (_, connection) in subscribers { connection.close() }
-        return graceNs
-    }
-
-    /// How long after a hold's expiry its announcement may arrive: PB-HOLD-8's second, plus twice
-    /// the slowest answer the run saw (at least 2 s in all, at most 30 s).
-    static func announcementGraceNs(slowestAnswerNs: Int64) -> Int64 {
-        min(30_000_000_000, max(2_000_000_000, 1_000_000_000 + 2 * slowestAnswerNs))
+        return pace
     }
 
     /// Socket.IO profile: users on their own sockets, subscribers that read the seat map and then

@@ -172,6 +172,8 @@ public struct LinearizabilityReport: Sendable {
     public var seats: [SeatResult]
 
     public func count(_ verdict: Verdict) -> Int { seats.count { $0.verdict == verdict } }
+    /// The seats per verdict, for people: "40 ok, 1 violated, 0 unknown".
+    public var counts: String { Verdict.allCases.map { "\(count($0)) \($0.rawValue)" }.joined(separator: ", ") }
 
     /// The seats that are not linearizable.
     public var violations: [SeatResult] { seats.filter { $0.verdict == .violated } }

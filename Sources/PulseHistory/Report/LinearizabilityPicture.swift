@@ -9,7 +9,7 @@ enum LinearizabilityPicture {
 
     static func section(_ report: LinearizabilityReport) -> String {
         var out = "<h2>Linearizable seats</h2>\n<p>"
-        out += LinearizabilityReport.Verdict.allCases.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
+        out += report.counts
         out += " (of \(report.seats.count) seats). Each seat must behave as one object whose every change and read happened at one "
         out += "instant between its request and its answer.</p>\n"
         for seat in report.violations.prefix(drawnMax) { out += picture(seat) }
