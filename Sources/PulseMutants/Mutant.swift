@@ -37,6 +37,13 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
     /// The release of one hold in three (those whose fence is a multiple of three) is answered
     /// done and never applied. Every invariant holds; only the linearizability check sees it.
     case lostRelease = "lost-release"
+    /// Snapshots and seat maps from a copy up to a second old, served under the event's current
+    /// seq: a snapshot whose seq is newer than the state it shows.
+    case seqAheadSnapshot = "seq-ahead-snapshot"
+    /// Snapshots and seat maps read in two round trips, half the seats from each, under the
+    /// first's seq: a multi-seat change between them is shown half done. Only the multi-seat
+    /// part of the linearizability check sees it.
+    case tornSeatMap = "torn-seat-map"
 
     /// Where a mutant is put in.
     public enum Site: Sendable {
@@ -51,7 +58,7 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         switch self {
         case .skipReplayedChange: .liveCatchUp
         case .seedRelease, .noFence, .blindReleaseBroadcast, .noSeq, .noHoldCap, .silentExpiry, .silentCancel, .cancelFreesResold,
-            .staleSeatMap, .lostRelease:
+            .staleSeatMap, .lostRelease, .seqAheadSnapshot, .tornSeatMap:
             .hotStore
         }
     }
@@ -70,13 +77,17 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .cancelFreesResold: "a repeated cancellation frees its seats even when they were sold again"
         case .staleSeatMap: "the seat map and snapshots come from a copy up to a second old"
         case .lostRelease: "one release in three (fence a multiple of 3) is answered done and never applied"
+        case .seqAheadSnapshot: "the seat map and snapshots come from a copy up to a second old, under the current seq"
+        case .tornSeatMap: "the seat map and snapshots are read in two round trips 100 ms apart, half the seats from each"
         }
     }
 
     /// `hot` with this mutant's defect, or `hot` itself when the defect lives elsewhere. Put it
     /// directly around the store the engine calls (above any scheduling or fault decorator, so
     /// that a multi-step defect such as `seed-release` is interleaved as separate round trips).
-    public func decorate(_ hot: any HotStore) -> any HotStore {
+    /// `wait` waits that many milliseconds: of the simulator's clock in a simulation, real ones in
+    /// a server (a defect that spreads its steps in time uses it).
+    public func decorate(_ hot: any HotStore, wait: @escaping @Sendable (Int64) async -> Void) -> any HotStore {
         switch self {
         case .seedRelease: SeedReleaseHotStore(hot)
         case .noFence: UnfencedCheckoutHotStore(hot)
@@ -88,6 +99,8 @@ public enum Mutant: String, CaseIterable, Sendable, Codable {
         case .cancelFreesResold: SeatwiseFreeingHotStore(hot)
         case .staleSeatMap: StaleSnapshotHotStore(hot)
         case .lostRelease: LostReleaseHotStore(hot)
+        case .seqAheadSnapshot: StaleSnapshotHotStore(hot, seq: .current)
+        case .tornSeatMap: TornSnapshotHotStore(hot, wait: wait)
         case .skipReplayedChange: hot
         }
     }

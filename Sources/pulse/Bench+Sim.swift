@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PulseBench
+import PulseHistory
 import PulseScenario
 import PulseSim
 
@@ -44,18 +45,22 @@ struct SimBenchCommand: AsyncParsableCommand {
 }
 
 /// `pulse bench checker`: checker events per second on histories up to `--events` records, against
-/// a plain pass over the same records.
+/// a plain pass over the same records; the linearizability check's operations per second on the
+/// same histories, and its cost per seat on venues of growing size.
 struct CheckerBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checker",
         abstract:
-            "Checker speed: events per second of the invariants and of the linearizability check on growing histories (to a million), against a plain pass over them.",
+            "Checker speed: events per second of the invariants and operations per second of the linearizability check on growing histories (to a million), against a plain pass over them.",
         discussion: """
             Generates flash-sale histories (Scenarios/flash-sale.yaml with more users) of a quarter, \
-            a half and all of --events records, times the checker on each (best of 3) and a plain \
-            pass over the same records, then the linearizability check (every seat) on the same \
-            history. Linear growth shows as a steady events/s and a steady ratio to the plain pass. \
-            Build with -c release; a million events needs a few GB of memory.
+            a half and all of --events records, times the invariants on each (best of 3) and a plain \
+            pass over the same records, then the linearizability check (every seat, then the \
+            multi-seat pairs) on the same history. Linear growth shows as a steady events/s and a \
+            steady ratio to the plain pass. Then the flash sale as it is (10,000 users), and venues of \
+            200 to 1,300 seats with twenty users a seat (the same operations per seat): a steady cost \
+            per seat is a check linear in the number of seats. Build with -c release; a million \
+            events needs a few GB of memory.
             """)
 
     @Option(help: "Records in the largest history.") var events: Int = 1_000_000
@@ -69,20 +74,43 @@ struct CheckerBenchCommand: AsyncParsableCommand {
         let pilotRecords = try await SimRunner.run(pilot, check: false).history.count
         let perUser = Double(pilotRecords) / Double(pilot.users)
         print(
-            "   records  generate s  checker s  events/s   plain pass s  checker / plain pass  violations  linearizable s  events/s  / plain pass  not ok"
+            "   records  generate s  checker s  events/s   plain pass s  checker / plain pass  violations  operations  linearizable s  operations/s  / plain pass  seats  not ok"
         )
         for size in [events / 4, events / 2, events] {
             let generated = ContinuousClock.now
             let history = try await SimBenchmarks.history(records: size, base: base, recordsPerUser: perUser)
-            let generateSeconds = (ContinuousClock.now - generated).seconds
-            let timing = SimBenchmarks.checker(history)
+            Self.row(history, generateSeconds: (ContinuousClock.now - generated).seconds)
+        }
+        print("\nThe scenario as it is (\(base.users) users, \(base.rows * base.cols) seats):")
+        let generated = ContinuousClock.now
+        let asItIs = try await SimRunner.run(base, check: false).history
+        Self.row(asItIs, generateSeconds: (ContinuousClock.now - generated).seconds)
+        print("\nVenues of growing size, twenty users a seat:")
+        print("  seats  records  operations  linearizable s  operations/s  us per seat  not ok")
+        for rows in [4, 8, 16, 26] {
+            var configuration = base
+            configuration.rows = rows
+            configuration.cols = 50
+            configuration.users = 20 * rows * 50
+            let history = try await SimRunner.run(configuration, check: false).history
+            let timing = SimBenchmarks.checker(history, repeats: 2)
             print(
                 String(
-                    format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d  %14.2f  %8.0f  %12.1f  %6d", history.count, generateSeconds,
-                    timing.checker, Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations,
-                    timing.linearizability, Double(history.count) / timing.linearizability, timing.linearizability / timing.linearPass,
+                    format: "%7d  %7d  %10d  %14.3f  %12.0f  %11.1f  %6d", timing.seats, history.count, timing.operations, timing.linearizability,
+                    Double(timing.operations) / timing.linearizability, timing.linearizability * 1_000_000 / Double(max(1, timing.seats)),
                     timing.nonLinearizable))
         }
+    }
+
+    /// One row of the first table.
+    static func row(_ history: [HistoryRecord], generateSeconds: Double) {
+        let timing = SimBenchmarks.checker(history)
+        print(
+            String(
+                format: "%10d  %10.1f  %9.2f  %8.0f   %12.3f  %20.1f  %10d  %10d  %14.2f  %12.0f  %12.1f  %5d  %6d", history.count, generateSeconds,
+                timing.checker, Double(history.count) / timing.checker, timing.linearPass, timing.checker / timing.linearPass, timing.violations,
+                timing.operations, timing.linearizability, Double(timing.operations) / timing.linearizability,
+                timing.linearizability / timing.linearPass, timing.seats, timing.nonLinearizable))
     }
 }
 

@@ -114,7 +114,7 @@ struct Serve: AsyncParsableCommand {
             guard let parsed = Mutant(rawValue: mutant) else {
                 throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            config.hooks.hotStore = { parsed.decorate($0) }
+            config.hooks.hotStore = { parsed.decorate($0, wait: { try? await Task.sleep(for: .milliseconds($0)) }) }
             config.hooks.catchUp = parsed.catchUp
             logger.warning(
                 "running with a known defect: this server is broken on purpose",

@@ -194,6 +194,7 @@ struct ConformanceTests {
             (.cancelFreesResold, "cancel.twice-after-resale"),
             (.staleSeatMap, "seats.map-current"),
             (.lostRelease, "holds.release"),
+            (.seqAheadSnapshot, "seats.map-current"),
         ])
     func mutantsFail(mutant: Mutant, caseID: String) async throws {
         let server = try await Self.server(["--mutant", mutant.rawValue])
@@ -557,6 +558,26 @@ struct WireModeTests {
             caught = outcome.linearizability.violations.first.map { "\($0.seat): \($0.explanation ?? "")" }
         }
         #expect(caught != nil, "every seat linearizable in three runs")
+        let fair = try await Self.run(mutant: nil, configuration)
+        #expect(fair.linearizability.violations.isEmpty, "the reference, same workload: \(fair.linearizability.violations.prefix(2))")
+    }
+
+    @Test("wire mode finds a seat map read in two halves 100 ms apart: a multi-seat hold seen half done (within three runs)")
+    func tornSeatMap() async throws {
+        var configuration = Self.simulation
+        configuration.cols = 10
+        configuration.users = 10
+        configuration.operationsPerUser = 5
+        configuration.seatsPerHoldMax = 3
+        configuration.hotSpotShare = 0.3
+        configuration.browseProbability = 0.9
+        configuration.releaseProbability = 0.5
+        var caught: [LinearizabilityReport.SeatResult] = []
+        for _ in 1...3 where caught.isEmpty {
+            caught = try await Self.run(mutant: .tornSeatMap, configuration).linearizability.violations
+        }
+        #expect(!caught.isEmpty, "every seat linearizable in three runs")
+        #expect(caught.allSatisfy { $0.explanation?.contains("a multi-seat operation seen half done") == true }, "\(caught.prefix(2))")
         let fair = try await Self.run(mutant: nil, configuration)
         #expect(fair.linearizability.violations.isEmpty, "the reference, same workload: \(fair.linearizability.violations.prefix(2))")
     }

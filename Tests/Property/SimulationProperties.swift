@@ -82,7 +82,8 @@ struct SimulationProperties {
         .noHoldCap: ("hoarder", .capacity), .silentExpiry: ("expiry-storm", .expiryHonoured),
         .skipReplayedChange: ("reconnect-resync", .broadcastOrder),
         .silentCancel: ("cancel-resale", .cancellationVisible), .cancelFreesResold: ("cancel-resale", .broadcastOrder),
-        .staleSeatMap: ("stale-read", nil), .lostRelease: ("stale-read", nil),
+        .staleSeatMap: ("stale-read", nil), .lostRelease: ("stale-read", nil), .seqAheadSnapshot: ("stale-read", nil),
+        .tornSeatMap: ("half-seen", nil),
     ]
 
     @Test("every mutant breaks its own invariant within a swarm of 60 seeds from any starting seed", arguments: Mutant.allCases)

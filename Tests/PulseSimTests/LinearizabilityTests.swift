@@ -44,6 +44,11 @@ struct LinearizabilityTests {
         }
 
         func verdicts(skewNs: Int64 = 0, budget: Int = 200_000) -> [String: LinearizabilityReport.Verdict] {
+            Dictionary(uniqueKeysWithValues: report(skewNs: skewNs, budget: budget).seats.map { ($0.seat, $0.verdict) })
+        }
+
+        /// The check's report on the records, every seat (A1...A3) named by a first snapshot.
+        func report(skewNs: Int64 = 0, budget: Int = 200_000) -> LinearizabilityReport {
             var all = records
             // Every seat appears in the history: A1...A3.
             all.insert(
@@ -53,8 +58,7 @@ struct LinearizabilityTests {
                         "event": .string("e"), "seq": .int(0), "booked": .array([]), "locked": .object([:]),
                         "seats": ["A1", "A2", "A3"].value,
                     ], line: 0), at: 0)
-            let report = Linearizability.check(all, skewNs: skewNs, budget: budget)
-            return Dictionary(uniqueKeysWithValues: report.seats.map { ($0.seat, $0.verdict) })
+            return Linearizability.check(all, skewNs: skewNs, budget: budget)
         }
     }
 
@@ -181,6 +185,79 @@ struct LinearizabilityTests {
         h.hold("u1", ["A1", "A2"], 0, 10, id: "h1")
         h.browse("u2", free: ["A2", "A3"], 20, 30, seq: 2)
         #expect(h.verdicts() == ["A1": .ok, "A2": .violated, "A3": .ok])
+    }
+
+    @Test("a multi-seat hold seen half done by a seat map asked while it was under way: each seat alone is explained, the pair is not")
+    func concurrentHalfSeenHold() {
+        func run(free: [String]) -> (
+            verdicts: [String: LinearizabilityReport.Verdict], explanation: String?, window: [LinearizabilityReport.WindowOperation]
+        ) {
+            var h = Script()
+            h.add(0, "u1", .invoke, "hold", ["seats": ["A1", "A2"].value])
+            h.browse("u2", free: free, 20, 30, seq: 1)
+            h.add(100, "u1", .ok, "hold", ["seats": ["A1", "A2"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
+            let seat = h.report().seats.first { $0.seat == "A1" }
+            return (h.verdicts(), seat?.explanation, seat?.window ?? [])
+        }
+        let half = run(free: ["A2", "A3"])
+        #expect(half.verdicts == ["A1": .violated, "A2": .violated, "A3": .ok])
+        #expect(
+            half.explanation?.contains("hold of u1 (line 1, 4) must take effect on seat A1 before what u2 was shown by browse (line 2, 3)") == true,
+            "\(half.explanation ?? "")")
+        #expect(half.explanation?.contains("and on seat A2 after it: no single instant changed all its seats") == true)
+        let drawn = half.window.map { "\($0.process): \($0.label)" }
+        #expect(drawn == ["u1, A1: hold", "u2, A1: shown held or booked", "u1, A2: hold", "u2, A2: shown free"], "\(drawn)")
+        #expect(run(free: ["A1", "A2", "A3"]).verdicts == ["A1": .ok, "A2": .ok, "A3": .ok], "not yet done on either seat")
+        #expect(run(free: ["A3"]).verdicts == ["A1": .ok, "A2": .ok, "A3": .ok], "done on both")
+    }
+
+    @Test("a pair the multi-seat check has no searches left for makes its seats unknown, never ok")
+    func multiSeatBudget() {
+        var h = Script()
+        h.add(0, "u1", .invoke, "hold", ["seats": ["A1", "A2"].value])
+        h.browse("u2", free: ["A2", "A3"], 20, 30, seq: 1)
+        h.add(100, "u1", .ok, "hold", ["seats": ["A1", "A2"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
+        let seats = SeatHistories(HistoryIndex(h.records)).seats["e"] ?? [:]
+        let judged: [String: LinearizabilityReport.Verdict] = ["A1": .ok, "A2": .ok, "A3": .ok]
+        let starved = MultiSeatCheck(seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 0).run(judged: judged)
+        #expect(starved["A1"]?.verdict == .unknown && starved["A2"]?.verdict == .unknown && starved["A3"] == nil)
+        let fed = MultiSeatCheck(seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 4).run(judged: judged)
+        #expect(fed["A1"]?.verdict == .violated && fed["A2"]?.verdict == .violated)
+    }
+
+    @Test("a snapshot that shows a multi-seat hold on one seat and not on the other, received while the hold was under way")
+    func snapshotHalfSeenHold() {
+        func run(locked: [String: HistoryValue]) -> [String: LinearizabilityReport.Verdict] {
+            var h = Script()
+            h.add(0, "u1", .invoke, "hold", ["seats": ["A1", "A2"].value])
+            h.add(50, "s1", .observe, "snapshot", ["seq": .int(1), "booked": .array([]), "locked": .object(locked)])
+            h.add(100, "u1", .ok, "hold", ["seats": ["A1", "A2"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
+            return h.verdicts()
+        }
+        #expect(run(locked: ["A1": .string("u1")]) == ["A1": .violated, "A2": .violated, "A3": .ok])
+        #expect(run(locked: ["A1": .string("u1"), "A2": .string("u1")]) == ["A1": .ok, "A2": .ok, "A3": .ok])
+    }
+
+    @Test("two multi-seat holds that each seat orders differently: every seat explained alone, no one order of the two holds")
+    func crossedMultiSeatHolds() {
+        func run(crossed: Bool) -> [String: LinearizabilityReport.Verdict] {
+            var h = Script()
+            h.hold("u1", ["A1", "A2"], 0, 100, id: "h1")
+            h.hold("u2", ["A1", "A2"], 0, 100, id: "h2")
+            h.release("u1", hold: "h1", ["A1", "A2"], 10, 100)
+            h.release("u2", hold: "h2", ["A1", "A2"], 10, 100)
+            var messages: [(String, String, String?)] = [("seat_locked", "A1", "u1"), ("seat_locked", "A2", "u2"), ("seat_released", "A1", nil)]
+            messages += [("seat_released", "A2", nil)]
+            if crossed { messages += [("seat_locked", "A1", "u2"), ("seat_locked", "A2", "u1")] }
+            for (seq, (f, seat, user)) in messages.enumerated() {
+                var value: [String: HistoryValue] = ["seat": .string(seat), "seq": .int(Int64(seq + 1))]
+                if let user { value["user"] = .string(user) }
+                h.add(50 + Int64(seq), "s1", .observe, f, value)
+            }
+            return h.verdicts()
+        }
+        #expect(run(crossed: true) == ["A1": .violated, "A2": .violated, "A3": .ok])
+        #expect(run(crossed: false) == ["A1": .ok, "A2": .ok, "A3": .ok])
     }
 
     @Test("a release answered 200 that never took effect: the seat is still shown taken afterwards")

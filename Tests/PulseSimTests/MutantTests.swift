@@ -24,9 +24,14 @@ struct MutantTests {
     ]
 
     /// Mutants that keep every invariant: only the per-seat linearizability check sees them.
-    static let seenOnlyAsNonLinearizable: Set<Mutant> = [.staleSeatMap, .lostRelease]
+    static let seenOnlyAsNonLinearizable: Set<Mutant> = [.staleSeatMap, .lostRelease, .seqAheadSnapshot]
+    /// Mutants that the multi-seat part of the linearizability check is there for: each seat alone
+    /// is explained (ScenarioTests, `half-seen`).
+    static let seenAsHalfDone: Set<Mutant> = [.tornSeatMap]
 
-    @Test("each mutant breaks its invariant within the seed budget", arguments: Mutant.allCases.filter { !seenOnlyAsNonLinearizable.contains($0) })
+    @Test(
+        "each mutant breaks its invariant within the seed budget",
+        arguments: Mutant.allCases.filter { !seenOnlyAsNonLinearizable.contains($0) && !seenAsHalfDone.contains($0) })
     func mutantIsCaught(mutant: Mutant) async throws {
         var caughtAt: UInt64?
         var broken: Set<Invariant> = []

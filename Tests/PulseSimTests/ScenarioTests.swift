@@ -270,7 +270,9 @@ struct ScenarioTests {
         #expect(caught, "\(file) did not catch \(mutant.rawValue) as \(invariant.rawValue)")
     }
 
-    @Test("stale-read catches, within 20 seeds, the mutants only the linearizability check sees", arguments: [Mutant.staleSeatMap, .lostRelease])
+    @Test(
+        "stale-read catches, within 20 seeds, the mutants only the linearizability check sees",
+        arguments: [Mutant.staleSeatMap, .lostRelease, .seqAheadSnapshot])
     func staleReadCatchesItsMutants(mutant: Mutant) async throws {
         let scenario = try Self.load("stale-read.yaml")
         var caught: String?
@@ -282,5 +284,25 @@ struct ScenarioTests {
             caught = Linearizability.check(outcome.history).violations.first.map { $0.explanation ?? $0.seat }
         }
         #expect(caught != nil, "stale-read did not catch \(mutant.rawValue)")
+    }
+
+    @Test("half-seen catches, within 20 seeds, a seat map read in two halves: a multi-seat change seen half done, and only as that")
+    func halfSeenCatchesTheTornSeatMap() async throws {
+        let scenario = try Self.load("half-seen.yaml")
+        var caught: [LinearizabilityReport.SeatResult] = []
+        for seed in 1...20 as ClosedRange<UInt64> where caught.isEmpty {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            caught = Linearizability.check(try await SimRunner.run(simulation, mutant: .tornSeatMap).history).violations
+        }
+        #expect(!caught.isEmpty, "half-seen did not catch torn-seat-map")
+        // Each seat alone showed a state it had while the map was read: only the multi-seat pairs see the lie.
+        #expect(caught.allSatisfy { $0.explanation?.contains("a multi-seat operation seen half done") == true }, "\(caught.prefix(2))")
+        for seed in 1...5 as ClosedRange<UInt64> {
+            var simulation = scenario.simulation
+            simulation.seed = seed
+            let seats = Linearizability.check(try await SimRunner.run(simulation).history)
+            #expect(seats.violations.isEmpty && seats.count(.unknown) == 0, "the reference, seed \(seed): \(seats.violations.prefix(1))")
+        }
     }
 }

@@ -28,7 +28,38 @@ public enum Linearizability {
             }
             results.withLock { $0[position] = result }
         }
-        return LinearizabilityReport(seats: results.withLock { $0.compactMap(\.self) })
+        var judged = results.withLock { $0.compactMap(\.self) }
+        multiSeat(histories, &judged, skewNs: skewNs, budget: budget)
+        return LinearizabilityReport(seats: judged)
+    }
+
+    /// Checks that each multi-seat operation changed all its seats at one instant (``MultiSeatCheck``),
+    /// events in parallel, and puts what it finds in place of the per-seat verdicts.
+    private static func multiSeat(_ histories: SeatHistories, _ judged: inout [LinearizabilityReport.SeatResult], skewNs: Int64, budget: Int) {
+        let events = histories.seats.keys.filter { histories.unjudged[$0] == nil }.sorted()
+        var verdictsOfEvents: [String: [String: LinearizabilityReport.Verdict]] = [:]
+        var positions: [String: [String: Int]] = [:]
+        for (position, result) in judged.enumerated() {
+            verdictsOfEvents[result.event, default: [:]][result.seat] = result.verdict
+            positions[result.event, default: [:]][result.seat] = position
+        }
+        let verdicts = verdictsOfEvents
+        let found = Mutex([[String: LinearizabilityReport.SeatResult]](repeating: [:], count: events.count))
+        DispatchQueue.concurrentPerform(iterations: events.count) { position in
+            let seats = histories.seats[events[position]] ?? [:]
+            let changes = seats.values.reduce(0) { $0 + $1.count { !$0.effects.allSatisfy(\.isRead) } }
+            let check = MultiSeatCheck(
+                seats: seats, skewNs: skewNs, lossesNs: histories.lossesNs, budget: budget, searches: 400 + 4 * changes)
+            let results = check.run(judged: verdicts[events[position]] ?? [:])
+            found.withLock { $0[position] = results }
+        }
+        for (position, results) in found.withLock({ $0 }).enumerated() {
+            for (seat, var result) in results {
+                guard let index = positions[events[position]]?[seat] else { continue }
+                result.event = events[position]
+                judged[index] = result
+            }
+        }
     }
 
     /// Reads and checks a whole history (JSON Lines records).

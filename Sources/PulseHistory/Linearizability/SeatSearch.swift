@@ -27,6 +27,9 @@ struct SeatSearch {
     let lossesNs: [Int64]
     /// Frames the search may expand before it answers unknown.
     let budget: Int
+    /// Pairs of positions in `operations`: the second may take effect only after the first (the
+    /// order of two multi-seat operations that the multi-seat check asks this seat to agree with).
+    var precedence: [(before: Int, after: Int)] = []
 
     /// A point of the search: what has taken effect, the seat's state, and the instant reached.
     /// The three positions are derived from those (kept so that no frame rescans what is behind
@@ -83,13 +86,22 @@ struct SeatSearch {
         let lowerSeqReads: [Int]
         /// Operations of one booking (one Idempotency-Key).
         let groups: [Int: [Int]]
+        /// For each operation, those that must take effect before it (``SeatSearch/precedence``).
+        let waitsFor: [[Int]]
 
         init(_ search: SeatSearch) {
+            let all = search.operations
             let isLive = { (operation: SeatOperation) in operation.invokeNs == .min && operation.seq != nil && operation.effects.allSatisfy(\.isRead)
             }
-            let live = search.operations.filter(isLive).sorted { $0.seq! < $1.seq! }
-            let timed = search.operations.filter { !isLive($0) }.sorted { $0.invokeNs < $1.invokeNs }
-            let ordered = live + timed
+            let live = all.indices.filter { isLive(all[$0]) }.sorted { all[$0].seq! < all[$1].seq! }
+            let timed = all.indices.filter { !isLive(all[$0]) }.sorted { all[$0].invokeNs < all[$1].invokeNs }
+            let order = live + timed
+            let ordered = order.map { all[$0] }
+            var position = [Int](repeating: 0, count: order.count)
+            for (place, original) in order.enumerated() { position[original] = place }
+            var waitsFor = [[Int]](repeating: [], count: order.count)
+            for pair in search.precedence { waitsFor[position[pair.after]].append(position[pair.before]) }
+            self.waitsFor = waitsFor
             let seqReads = ordered.indices.filter { ordered[$0].seq != nil }.sorted { ordered[$0].seq! < ordered[$1].seq! }
             var lower = [Int](repeating: 0, count: ordered.count)
             for (position, index) in seqReads.enumerated() {
@@ -132,8 +144,10 @@ struct SeatSearch {
             frame.requiredStart < required.count && operations[required[frame.requiredStart]].completeNs < frame.timeNs
         }
 
-        /// Whether `index` may take effect now as far as seq order goes.
-        func seqAllows(_ index: Int, _ frame: Frame) -> Bool { operations[index].seq == nil || lowerSeqReads[index] <= frame.seqDone }
+        /// Whether `index` may take effect now as far as seq order and the asked precedence go.
+        func seqAllows(_ index: Int, _ frame: Frame) -> Bool {
+            (operations[index].seq == nil || lowerSeqReads[index] <= frame.seqDone) && waitsFor[index].allSatisfy { frame.done[$0] }
+        }
 
         /// Whether `index` is a read that may take effect at the frame's instant, moving no clock.
         func readFits(_ index: Int, _ frame: Frame) -> Bool {

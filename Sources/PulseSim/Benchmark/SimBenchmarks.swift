@@ -42,12 +42,29 @@ public enum SimBenchmarks {
         return try await SimRunner.run(configuration, check: false).history
     }
 
-    /// Seconds the checker takes on `history`, and seconds of a plain pass over the same records
-    /// (decoding nothing, counting per process: the floor any checker pays), best of `repeats`.
-    public static func checker(_ history: [HistoryRecord], repeats: Int = 3)
-        -> (checker: Double, linearPass: Double, violations: Int, linearizability: Double, nonLinearizable: Int)
-    {
-        var best = (checker: Double.infinity, linearPass: Double.infinity, violations: 0, linearizability: Double.infinity, nonLinearizable: 0)
+    /// What ``checker(_:repeats:)`` measured on one history.
+    public struct CheckerTiming: Sendable {
+        /// Seconds of the invariants (`HistoryChecker.check`), best of the repeats.
+        public var checker = Double.infinity
+        /// Seconds of a plain pass over the same records: the floor any checker pays.
+        public var linearPass = Double.infinity
+        public var violations = 0
+        /// Seconds of the linearizability check (every seat, then the multi-seat pairs).
+        public var linearizability = Double.infinity
+        /// Seats the linearizability check did not find `ok`.
+        public var nonLinearizable = 0
+        /// Seats the linearizability check judged.
+        public var seats = 0
+        /// Operations the history records: requests and live messages (`invoke` and `observe` records).
+        public var operations = 0
+    }
+
+    /// Seconds the checker and the linearizability check take on `history`, and seconds of a
+    /// plain pass over the same records (decoding nothing, counting per process: the floor any
+    /// checker pays), best of `repeats`.
+    public static func checker(_ history: [HistoryRecord], repeats: Int = 3) -> CheckerTiming {
+        var best = CheckerTiming()
+        best.operations = history.count { $0.type == .invoke || $0.type == .observe }
         for _ in 0..<repeats {
             var started = ContinuousClock.now
             let violations = HistoryChecker.check(history)
@@ -57,6 +74,7 @@ public enum SimBenchmarks {
             let seats = Linearizability.check(history)
             best.linearizability = min(best.linearizability, (ContinuousClock.now - started).seconds)
             best.nonLinearizable = seats.violations.count + seats.count(.unknown)
+            best.seats = seats.seats.count
             started = ContinuousClock.now
             var perProcess: [String: Int] = [:]
             for record in history { perProcess[record.process, default: 0] += record.value.count }

@@ -65,7 +65,9 @@ public enum SimRunner {
         let ids = SeededIdentifierSource(seed: configuration.seed)
         // A mutant's decorator goes directly around the store the engine calls, above the scheduling points.
         let makeEngine: @Sendable (any HotStore) -> BookingEngine = { [engineConfiguration] hot in
-            BookingEngine(configuration: engineConfiguration, hot: mutant?.decorate(hot) ?? hot, durable: durable, clock: serverClock, ids: ids)
+            BookingEngine(
+                configuration: engineConfiguration, hot: mutant?.decorate(hot, wait: { await scheduler.sleep(ms: $0) }) ?? hot, durable: durable,
+                clock: serverClock, ids: ids)
         }
         let engine = makeEngine(hot)
         server.restart(engine)
