@@ -298,7 +298,7 @@ extension Catalogue {
                 let seat = race.seats[0]
                 let lockedAt = try await race.ownerLocksAll().arrived[0]
                 // Released at half its TTL and taken again: the second lock lives to about 1.5 TTL, the
-                // first lock's timer fires at 1 TTL; the check at 1.25 TTL sits midway between.
+                // first lock's timer fires at 1 TTL; the check comes as late as the second lock surely lives.
                 try await Task.sleep(until: lockedAt + lifetime / 2)
                 let mark = race.rivalSocket.events.count
                 guard ContinuousClock.now < lockedAt + lifetime * 0.8 else {
@@ -322,11 +322,21 @@ extension Catalogue {
                 guard try await c.lock(race.ownerSocket, race.event, seat, as: race.owner) else {
                     return .undecided("the owner could not lock the seat it had just released")
                 }
-                // The first lock's TTL has run out; the second has a good while to live.
-                try await Task.sleep(until: lockedAt + lifetime * 1.25)
+                // The second lock was granted after relockSent, so it lives until relockSent + TTL at
+                // least. The probe goes as late as that allows (less twice the time the lock took to be
+                // answered, for the probe's own round trip): a first lock's timer that a loaded target
+                // runs late has had every moment it can be given before the probe.
+                let probeAt = relockSent + lifetime - max(lifetime * 0.05, (ContinuousClock.now - relockSent) * 2)
+                guard probeAt > lockedAt + lifetime * 1.1 else {
+                    return .undecided("the release and the relock took too long to leave a probe between the two locks' TTLs")
+                }
+                try await Task.sleep(until: probeAt)
                 let probe = try await race.thirdUserLocks(seat)
-                // The second lock was granted after relockSent, so it lives until at least relockSent + TTL.
-                guard probe.granted else { return .clean("the second lock outlived the first lock's TTL") }
+                guard probe.granted else {
+                    return .clean(
+                        "the second lock outlived the first lock's TTL by \(Int(((probeAt - (lockedAt + lifetime)) / .milliseconds(1)).rounded())) ms"
+                    )
+                }
                 guard race.instant(probe.atNs) < relockSent + lifetime else { return .undecided("the check came after the second lock's own TTL") }
                 return .broken("the owner's second lock ended when its first would have, before its own TTL: another user then locked the seat")
             }

@@ -102,7 +102,14 @@ struct MultiSeatCheck {
         var duplicated: Set<Int> = []
         for (seat, operations) in seats.sorted(by: { $0.key < $1.key }) where judged[seat] == .ok {
             for (position, operation) in operations.enumerated() {
-                guard let line = operation.lines.first else { continue }
+                // Only what may pair: an answered change of one known effect, or a seat map or snapshot.
+                guard operation.required, operation.effects.count == 1, let line = operation.lines.first,
+                    operation.effects[0].isRead ? operation.f == "browse" || operation.f == "snapshot" : Self.states(operation.effects[0]) != nil
+                else {
+                    // A duplicated request's second copy (never required) shares its line: keep it out.
+                    if !operation.required, let line = operation.lines.first, !operation.effects.allSatisfy(\.isRead) { duplicated.insert(line) }
+                    continue
+                }
                 if byLine[line]?.positions[seat] != nil { duplicated.insert(line) }
                 byLine[line, default: Shared(positions: [:], operation: operation)].positions[seat] = position
             }

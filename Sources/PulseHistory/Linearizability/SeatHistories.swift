@@ -52,7 +52,8 @@ struct SeatHistories {
             let event = operation.event
             let ok = operation.isOK
             let completion = operation.completion
-            let user = operation.user
+            // Not needed for most operations of a flash sale (refused holds): split only when used.
+            lazy var user = operation.user
             var seats = Self.seats(operation)
             var effects: [SeatEffect] = []
             var booking: String?
@@ -197,7 +198,10 @@ struct SeatHistories {
     /// How far behind the server's clock may have been for `operation`: the longest stall of
     /// its process (`pause` faults) while it was under way.
     private static func lag(of operation: Operation, _ paused: [String: [(atNs: Int64, ms: Int64)]]) -> Int64 {
-        ((paused[operation.process] ?? []).filter { operation.startNs <= $0.atNs && $0.atNs <= operation.endNs }.map(\.ms).max() ?? 0) * 1_000_000
+        guard let pauses = paused[operation.process] else { return 0 }
+        var longest: Int64 = 0
+        for pause in pauses where operation.startNs <= pause.atNs && pause.atNs <= operation.endNs { longest = max(longest, pause.ms) }
+        return longest * 1_000_000
     }
 
     /// The seats an operation names: its answer's, else its request's.

@@ -44,6 +44,8 @@ struct SeatSearch {
         var timedStart: Int
         /// Answered operations (in answer order) before this position are done.
         var requiredStart = 0
+        /// How many answered operations are done.
+        var placed = 0
     }
 
     func run() -> Outcome {
@@ -61,10 +63,9 @@ struct SeatSearch {
             if expanded > budget { return .unknown }
             if context.isDead(frame) { continue }
             if frame.requiredStart == context.required.count { return .linearizable }
-            let placed = context.required.count { frame.done[$0] }
-            if placed > deepest.placed {
-                let blocked = context.required.filter { !frame.done[$0] }.prefix(3).map { context.operations[$0] }
-                deepest = Stuck(placed: placed, state: frame.state, blocked: blocked)
+            if frame.placed > deepest.placed {
+                let blocked = context.required[frame.requiredStart...].lazy.filter { !frame.done[$0] }.prefix(3).map { context.operations[$0] }
+                deepest = Stuck(placed: frame.placed, state: frame.state, blocked: Array(blocked))
             }
             stack.append(contentsOf: context.successors(of: frame).reversed())
         }
@@ -159,6 +160,8 @@ struct SeatSearch {
 
         /// Places at once every read that may take effect now and agrees with the state: it
         /// changes nothing and moves no clock, so placing it later could only close doors.
+        /// Reads never wait for reads of the other kind (a read's precedence, if any, is on a
+        /// change), so the reads with a seq are placed until none fits, then the others in one pass.
         func placeReads(_ frame: inout Frame) {
             var changed = true
             while changed {
@@ -168,21 +171,24 @@ struct SeatSearch {
                 while position < seqReads.count, lowerSeqReads[seqReads[position]] <= frame.seqDone {
                     if readFits(seqReads[position], frame) {
                         frame.done[seqReads[position]] = true
+                        frame.placed += operations[seqReads[position]].required ? 1 : 0
                         changed = true
                     }
                     position += 1
                 }
-                // Reads without a seq, requested by now.
-                var index = frame.timedStart
-                while index < operations.count, operations[index].invokeNs <= frame.timeNs {
-                    if operations[index].seq == nil, readFits(index, frame) {
-                        frame.done[index] = true
-                        changed = true
-                    }
-                    index += 1
-                }
                 if changed { normalize(&frame) }
             }
+            // Reads without a seq, requested by now.
+            var index = frame.timedStart
+            while index < operations.count, operations[index].invokeNs <= frame.timeNs {
+                if operations[index].seq == nil, readFits(index, frame) {
+                    frame.done[index] = true
+                    frame.placed += operations[index].required ? 1 : 0
+                    changed = true
+                }
+                index += 1
+            }
+            if changed { normalize(&frame) }
         }
 
         func successors(of frame: Frame) -> [Frame] {
@@ -203,7 +209,7 @@ struct SeatSearch {
                     for state in apply(effect, to: frame.state, group: operation.bookingGroup, done: frame.done) {
                         var successor = Frame(
                             done: done, state: state, timeNs: at, seqDone: frame.seqDone, timedStart: frame.timedStart,
-                            requiredStart: frame.requiredStart)
+                            requiredStart: frame.requiredStart, placed: frame.placed + (operation.required ? 1 : 0))
                         normalize(&successor)
                         next.append(successor)
                     }
