@@ -211,6 +211,18 @@ struct LinearizabilityTests {
         #expect(run(free: ["A3"]).verdicts == ["A1": .ok, "A2": .ok, "A3": .ok], "done on both")
     }
 
+    @Test("two multi-seat holds each seen half done by its own seat map: both pairs' seats are violated, not only the first's")
+    func twoHalfSeenHolds() {
+        var h = Script()
+        h.add(0, "u1", .invoke, "hold", ["seats": ["A1", "A2"].value])
+        h.browse("u2", free: ["A2", "A3", "B1", "B2"], 20, 30, seq: 1)
+        h.add(100, "u1", .ok, "hold", ["seats": ["A1", "A2"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
+        h.add(200, "u3", .invoke, "hold", ["seats": ["B1", "B2"].value])
+        h.browse("u2", free: ["A3", "B2"], 220, 230, seq: 2)
+        h.add(300, "u3", .ok, "hold", ["seats": ["B1", "B2"].value, "hold": .string("h3"), "expires_at_ns": .int(1_000_000)])
+        #expect(h.verdicts() == ["A1": .violated, "A2": .violated, "A3": .ok, "B1": .violated, "B2": .violated])
+    }
+
     @Test("a pair the multi-seat check has no searches left for makes its seats unknown, never ok")
     func multiSeatBudget() {
         var h = Script()

@@ -49,7 +49,9 @@ struct MultiSeatCheck {
         var results: [String: LinearizabilityReport.SeatResult] = [:]
         var left = searches
         for pair in pairs {
-            guard pair.first.seats.allSatisfy({ results[$0] == nil }), pair.second.seats.allSatisfy({ results[$0] == nil }) else { continue }
+            // A seat already found violated or undecided here is not judged again (a seat map names
+            // every seat: only the seats the pair is about count).
+            guard (pair.firstBefore + pair.secondBefore).allSatisfy({ results[$0] == nil }) else { continue }
             let before = agree(pair.first, before: pair.second, on: pair.firstBefore, left: &left)
             if case .yes = before { continue }
             let after = agree(pair.second, before: pair.first, on: pair.secondBefore, left: &left)
