@@ -36,7 +36,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(10)
+        // Far above its usual start (tens of milliseconds): a loaded machine may take seconds.
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             // Its own answer: a redis-server that could not bind exits, and another one may be on the port.
             if Self.serverProcessID(port: port, password: password) == process.processIdentifier { return }

@@ -240,7 +240,7 @@ struct SocketIOConformanceTests {
     /// alone provokes (most runs, not every run).
     static let timingCases: Set<String> = [
         "socketio.race-repeated-release", "socketio.race-checkout-at-expiry", "socketio.race-lock-while-booking", "socketio.race-release-lie",
-        "seed.event-grid-atomic", "seed.concurrent-checkout",
+        "seed.event-grid-atomic", "seed.concurrent-checkout", "socketio.race-stale-timer",
     ]
 
     /// The stand-in on a free loopback port with `defects` on (nil: all of them, the seed as it
@@ -310,7 +310,7 @@ struct SocketIOConformanceTests {
             #expect(!report.testControl)
             for result in report.results where expected.contains(result.id) != (result.grade == .failed) {
                 // A race shown by timing may miss one run (README gives the rates); the per-defect test retries.
-                if !Self.timingCases.contains(result.id) || result.grade != .ok {
+                if !Self.timingCases.contains(result.id) || ![.ok, .inconclusive].contains(result.grade) {
                     Issue.record("\(result.id): \(result.grade.rawValue) \(result.evidence.prefix(3))")
                 }
             }
@@ -322,7 +322,9 @@ struct SocketIOConformanceTests {
     func allFixed() async throws {
         try await Self.withSeedServer(defects: []) { base in
             let report = try await Self.runner(base).run(Catalogue.cases(profile: .socketio))
-            #expect(report.results.filter { $0.grade != .ok }.map { "\($0.id): \($0.grade.rawValue) \($0.evidence.prefix(3))" } == [])
+            // A race that a loaded machine never lets happen says INCONCLUSIVE: no false alarm either.
+            let wrong = report.results.filter { $0.grade != .ok && !($0.grade == .inconclusive && Self.timingCases.contains($0.id)) }
+            #expect(wrong.map { "\($0.id): \($0.grade.rawValue) \($0.evidence.prefix(3))" } == [])
         }
     }
 

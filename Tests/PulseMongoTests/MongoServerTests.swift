@@ -50,13 +50,13 @@ struct MongoServerTests {
                         guard
                             let hold = try? await api.call(
                                 .POST, "/api/v1/events/\(event)/holds", token: token, json: ["seatIds": [seat]],
-                                timeout: .seconds(2))
+                                timeout: .seconds(15))
                         else { break }
                         guard hold.status == 201 else { continue }
                         guard
                             let checkout = try? await api.call(
                                 .POST, "/api/v1/events/\(event)/seats", token: token, json: ["seatIds": [seat]],
-                                headers: [("Idempotency-Key", "k\(index)-\(attempt)")], timeout: .seconds(2))
+                                headers: [("Idempotency-Key", "k\(index)-\(attempt)")], timeout: .seconds(15))
                         else { break }
                         if checkout.status == 201, let id = checkout.object("booking").documentID {
                             booked[id] = [seat]
