@@ -188,6 +188,7 @@ let package = Package(
                 "PulseReference",
                 "PulseBench",
                 "PulseProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),

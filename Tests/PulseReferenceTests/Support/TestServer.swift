@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -73,11 +74,20 @@ extension TestClientProtocol {
             headers[.contentType] = "application/json"
             body = ByteBuffer(string: raw)
         }
-        return try await execute(uri: uri, method: method, headers: headers, body: body) { response in
-            let bytes = Data(buffer: response.body)
-            let object = bytes.isEmpty ? [:] : (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] ?? [:]
-            return JSONReply(status: response.status, headers: response.headers, json: object)
+        // A request that waited too long for one of the test client's connections (a hundred at
+        // once on a loaded machine) was never sent: it is sent again, a few times at most.
+        for attempt in 1...5 {
+            do {
+                return try await execute(uri: uri, method: method, headers: headers, body: body) { response in
+                    let bytes = Data(buffer: response.body)
+                    let object = bytes.isEmpty ? [:] : (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] ?? [:]
+                    return JSONReply(status: response.status, headers: response.headers, json: object)
+                }
+            } catch let error as HTTPClientError where error == .getConnectionFromPoolTimeout && attempt < 5 {
+                continue
+            }
         }
+        throw TestFailure("unreachable")
     }
 
     func token(email: String, password: String) async throws -> String {
