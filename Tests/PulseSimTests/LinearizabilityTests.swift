@@ -231,9 +231,9 @@ struct LinearizabilityTests {
         h.add(100, "u1", .ok, "hold", ["seats": ["A1", "A2"].value, "hold": .string("h1"), "expires_at_ns": .int(1_000_000)])
         let seats = SeatHistories(HistoryIndex(h.records)).seats["e"] ?? [:]
         let judged: [String: LinearizabilityReport.Verdict] = ["A1": .ok, "A2": .ok, "A3": .ok]
-        let starved = MultiSeatCheck(seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 0).run(judged: judged)
+        let starved = MultiSeatCheck(event: "e", seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 0).run(judged: judged)
         #expect(starved["A1"]?.verdict == .unknown && starved["A2"]?.verdict == .unknown && starved["A3"] == nil)
-        let fed = MultiSeatCheck(seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 4).run(judged: judged)
+        let fed = MultiSeatCheck(event: "e", seats: seats, skewNs: 0, lossesNs: [], budget: 200_000, searches: 4).run(judged: judged)
         #expect(fed["A1"]?.verdict == .violated && fed["A2"]?.verdict == .violated)
     }
 

@@ -49,14 +49,13 @@ public enum Linearizability {
             let seats = histories.seats[events[position]] ?? [:]
             let changes = seats.values.reduce(0) { $0 + $1.count { !$0.effects.allSatisfy(\.isRead) } }
             let check = MultiSeatCheck(
-                seats: seats, skewNs: skewNs, lossesNs: histories.lossesNs, budget: budget, searches: 400 + 4 * changes)
+                event: events[position], seats: seats, skewNs: skewNs, lossesNs: histories.lossesNs, budget: budget, searches: 400 + 4 * changes)
             let results = check.run(judged: verdicts[events[position]] ?? [:])
             found.withLock { $0[position] = results }
         }
         for (position, results) in found.withLock({ $0 }).enumerated() {
-            for (seat, var result) in results {
+            for (seat, result) in results {
                 guard let index = positions[events[position]]?[seat] else { continue }
-                result.event = events[position]
                 judged[index] = result
             }
         }

@@ -27,6 +27,8 @@ struct MultiSeatCheck {
         var secondBefore: [String]
     }
 
+    /// The event whose seats these are.
+    let event: String
     let seats: [String: [SeatOperation]]
     let skewNs: Int64
     let lossesNs: [Int64]
@@ -66,7 +68,8 @@ struct MultiSeatCheck {
                     + "and \(Linearizability.name(pair.second.operation)) (line \(Self.lines(pair.second))) took effect in one order on all their seats"
                 for seat in Set(pair.firstBefore + pair.secondBefore) where results[seat] == nil {
                     results[seat] = .init(
-                        event: "", seat: seat, verdict: .unknown, operations: seats[seat]?.count ?? 0, explanation: explanation, lines: [], window: []
+                        event: event, seat: seat, verdict: .unknown, operations: seats[seat]?.count ?? 0, explanation: explanation, lines: [],
+                        window: []
                     )
                 }
             }
@@ -118,14 +121,9 @@ struct MultiSeatCheck {
         }
         var changes: [Shared] = []
         var reads: [Shared] = []
+        // Every one kept above is a pair candidate: a read (a map or snapshot) or a change.
         for (line, shared) in byLine.sorted(by: { $0.key < $1.key }) where shared.positions.count >= 2 && !duplicated.contains(line) {
-            let operation = shared.operation
-            guard operation.required, operation.effects.count == 1 else { continue }
-            if operation.effects[0].isRead {
-                if operation.f == "browse" || operation.f == "snapshot" { reads.append(shared) }
-            } else if Self.states(operation.effects[0]) != nil {
-                changes.append(shared)
-            }
+            if shared.operation.effects[0].isRead { reads.append(shared) } else { changes.append(shared) }
         }
         return (changes.sorted { $0.operation.invokeNs < $1.operation.invokeNs }, reads.sorted { $0.operation.completeNs < $1.operation.completeNs })
     }
@@ -200,7 +198,7 @@ struct MultiSeatCheck {
         var results: [String: LinearizabilityReport.SeatResult] = [:]
         for seat in [early, late] {
             results[seat] = .init(
-                event: "", seat: seat, verdict: .violated, operations: seats[seat]!.count, explanation: explanation, lines: lines, window: window)
+                event: event, seat: seat, verdict: .violated, operations: seats[seat]!.count, explanation: explanation, lines: lines, window: window)
         }
         return results
     }
