@@ -1,3 +1,5 @@
+import PulseScenario
+import PulseSim
 import Testing
 
 @testable import PulseHistory
@@ -344,6 +346,20 @@ struct LinearizabilityTests {
         h.browse("u99", free: ["A2"], 2_060, 2_070, seq: 4)
         #expect(h.verdicts(budget: 5)["A1"] == .unknown)
         #expect(h.verdicts()["A1"] == .ok)
+    }
+
+    @Test("the per-seat lists are the same however the operations are cut into parallel parts")
+    func partsJoinInOrder() async throws {
+        var configuration = SimConfiguration(seed: 11)
+        configuration.users = 400
+        let index = HistoryIndex(try await SimRunner.run(configuration, check: false).history)
+        let whole = SeatHistories(index, partSize: .max)
+        #expect(whole.seats.values.reduce(0) { $0 + $1.count } > 10)
+        #expect(index.operations.count > 1_000)
+        for partSize in [1, 7, 100] {
+            let same = SeatHistories(index, partSize: partSize).seats == whole.seats
+            #expect(same, "parts of \(partSize) operations")
+        }
     }
 }
 

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// A history cut into one list of operations per seat (P-compositionality: a history is
 /// linearizable when each seat's is). A multi-seat operation appears in the list of each of its
 /// seats; that its seats changed together is not checked here.
@@ -9,119 +12,245 @@ struct SeatHistories {
     /// Instants at which every hold may have vanished: hot state lost, server crashed.
     var lossesNs: [Int64] = []
 
-    init(_ index: HistoryIndex) {
-        let universe = Self.seatsSeen(index)
-        let clockJumped = index.records.contains { $0.type == .fault && $0.f == "clock_jump" }
-        var duplicated: [String: [Int64]] = [:]
-        var paused: [String: [(atNs: Int64, ms: Int64)]] = [:]
-        for record in index.records where record.type == .fault {
+    /// `partSize`: operations per part of the passes that run in parallel (the lists are the
+    /// same whatever it is).
+    init(_ index: HistoryIndex, partSize: Int = 4_096) {
+        // The operations are only ever borrowed here, through a buffer pointer: copying one
+        // retains both its records, which on a big history costs more than all the rest.
+        self = index.operations.withUnsafeBufferPointer { Self(index, $0, partSize: partSize) }
+    }
+
+    private init(_ index: HistoryIndex, _ operations: UnsafeBufferPointer<Operation>, partSize: Int) {
+        // The passes over every operation run in consecutive parts, in parallel; each part's
+        // lists join the others' in operation order, so the result never depends on the cores.
+        let named = Self.inParts(operations.count, partSize) { part in part.map { Named(operations.baseAddress! + $0) } }.flatMap(\.self)
+        var lookups = Lookups(
+            universe: Self.inParts(operations.count, partSize) { part in Self.seatsSeen(named, part) }
+                .reduce(into: Self.seatsObserved(index)) { seen, part in seen.merge(part) { $0.union($1) } })
+        lookups.universe[""] = nil
+        for position in index.records.indices where index.records[position].type == .fault {
+            let record = index.records[position]
             switch record.f {
             case "hot_state_loss", "server_crash": lossesNs.append(record.timeNs)
             case "failover":
                 // A replica behind its master may bring back holds and releases the history
                 // places before the failover: no seat state can be assumed across it.
-                for event in universe.keys { unjudged[event] = "a Redis failover may have brought back state from before it" }
-            case "request_duplicate": if let process = record.string("process") { duplicated[process, default: []].append(record.timeNs) }
-            case "pause": if let process = record.string("process") { paused[process, default: []].append((record.timeNs, record.int("ms") ?? 0)) }
+                for event in lookups.universe.keys { unjudged[event] = "a Redis failover may have brought back state from before it" }
+            case "request_duplicate": if let process = record.string("process") { lookups.duplicated[process, default: []].append(record.timeNs) }
+            case "pause":
+                if let process = record.string("process") { lookups.paused[process, default: []].append((record.timeNs, record.int("ms") ?? 0)) }
+            case "clock_jump": lookups.clockJumped = true
             default: continue
             }
         }
+        lookups.lossesNs = lossesNs
+        for position in operations.indices where operations[position].completion?.type == .ok {
+            lookups.learn(operations.baseAddress! + position, seats: named[position].seats)
+        }
+        for final in index.finalBookings.values.flatMap(\.self) + index.finalCancelled.values.flatMap(\.self)
+        where lookups.bookings[final.key] == nil {
+            lookups.bookings[final.key] = final.value.seats
+        }
+        // Operations of one booking share a group number, in order of first sight.
+        for position in operations.indices where operations[position].f == "checkout" {
+            if let booking = lookups.booking(of: operations.baseAddress! + position), lookups.groups[booking] == nil {
+                lookups.groups[booking] = lookups.groups.count
+            }
+        }
+        let found = lookups
+        let parts = Self.inParts(operations.count, partSize) { part in
+            var lists: [String: [String: [SeatOperation]]] = [:]
+            for position in part { Self.add(operations.baseAddress! + position, named[position], index, found, to: &lists) }
+            return lists
+        }
+        for part in parts {
+            for (event, seatsOfEvent) in part {
+                for (seat, list) in seatsOfEvent { seats[event, default: [:]][seat, default: []].append(contentsOf: list) }
+            }
+        }
+        addReads(index, universe: lookups.universe)
+    }
+
+    /// `body` on `0..<count` cut into consecutive parts, the parts in parallel; the results in
+    /// part order.
+    private static func inParts<T>(_ count: Int, _ partSize: Int, _ body: (Range<Int>) -> T) -> [T] {
+        let parts = max(1, min(64, count / max(1, partSize)))
+        var results = [T?](repeating: nil, count: parts)
+        results.withUnsafeMutableBufferPointer { results in
+            // Each part writes only its own slot.
+            nonisolated(unsafe) let slots = results
+            withoutActuallyEscaping(body) { body in
+                nonisolated(unsafe) let body = body
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    slots[part] = body(part * count / parts..<(part + 1) * count / parts)
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// An operation's event and the seats it names (its answer's, else its request's). Read
+    /// through the records' stored values: a computed property of a borrowed operation would
+    /// copy it first.
+    private struct Named {
+        var event: String
+        var seats: [String]
+        /// The other seats its answer names (released, shown free): read in the same pass, while
+        /// the answer is in the cache.
+        var others: [String]
+
+        init(_ operation: OperationRef) {
+            // One walk over each record's few fields: cheaper than hashing a key per lookup.
+            var (answerEvent, answerSeats, requestEvent, requestSeats): (String?, [String], String?, [String]) = (nil, [], nil, [])
+            others = []
+            for (key, value) in operation.pointee.completion?.value ?? [:] {
+                switch key {
+                case "event": answerEvent = value.string
+                case "seats": answerSeats = value.strings ?? []
+                case "released", "free": others += value.strings ?? []
+                default: continue
+                }
+            }
+            if answerEvent == nil || answerSeats.isEmpty {
+                for (key, value) in operation.pointee.invoke.value {
+                    switch key {
+                    case "event": requestEvent = value.string
+                    case "seats": requestSeats = value.strings ?? []
+                    default: continue
+                    }
+                }
+            }
+            event = answerEvent ?? requestEvent ?? ""
+            seats = answerSeats.isEmpty ? requestSeats : answerSeats
+        }
+    }
+
+    /// What the operations of a history say about each other: the seats of each hold and
+    /// booking, the booking each Idempotency-Key made, the faults that touch one process.
+    private struct Lookups {
+        /// Every seat of each event the history names anywhere.
+        var universe: [String: Set<String>]
+        var clockJumped = false
+        var duplicated: [String: [Int64]] = [:]
+        var paused: [String: [(atNs: Int64, ms: Int64)]] = [:]
         var holds: [String: (seats: [String], user: String)] = [:]
         var bookings: [String: [String]] = [:]
         var keyedBookings: [String: String] = [:]
-        for operation in index.operations where operation.isOK {
-            let seats = Self.seats(operation)
-            if operation.f == "hold", let hold = operation.completion?.string("hold") { holds[hold] = (seats, operation.user) }
-            if operation.f == "checkout", let booking = operation.completion?.string("booking") {
-                bookings[booking] = seats
-                if let key = operation.invoke.string("key") { keyedBookings[operation.user + "\u{0}" + key] = booking }
-            }
-        }
-        for final in index.finalBookings.values.flatMap(\.self) + index.finalCancelled.values.flatMap(\.self) where bookings[final.key] == nil {
-            bookings[final.key] = final.value.seats
-        }
+        /// Operations of one booking (one Idempotency-Key) share a group number.
         var groups: [String: Int] = [:]
-        func group(_ booking: String?) -> Int? {
-            guard let booking else { return nil }
-            if let known = groups[booking] { return known }
-            groups[booking] = groups.count
-            return groups[booking]
+        /// Instants at which every hold may have vanished.
+        var lossesNs: [Int64] = []
+
+        init(universe: [String: Set<String>]) { self.universe = universe }
+
+        /// Learns the seats of an `ok` hold or checkout.
+        mutating func learn(_ operation: OperationRef, seats: [String]) {
+            if operation.pointee.f == "hold", let hold = operation.answer("hold")?.string { holds[hold] = (seats, operation.user) }
+            if operation.pointee.f == "checkout", let booking = operation.answer("booking")?.string {
+                bookings[booking] = seats
+                if let key = operation.request("key")?.string { keyedBookings[operation.user + "\u{0}" + key] = booking }
+            }
         }
 
-        for operation in index.operations {
-            let event = operation.event
-            let ok = operation.isOK
-            let completion = operation.completion
-            // Not needed for most operations of a flash sale (refused holds): split only when used.
-            lazy var user = operation.user
-            var seats = Self.seats(operation)
-            var effects: [SeatEffect] = []
-            var booking: String?
-            switch operation.f {
-            case "hold":
-                if let completion, completion.type == .fail {
-                    // A hold of one seat refused as unavailable read the seat taken (held or
-                    // booked) at some instant before the refusal; other refusals say nothing of it.
-                    guard completion.error == "seat_unavailable", seats.count == 1 else { continue }
-                    self.seats[event, default: [:]][seats[0], default: []].append(
-                        SeatOperation(
-                            effects: [.read(.taken)], invokeNs: operation.startNs, completeNs: completion.timeNs, required: true,
-                            clockLagNs: Self.lag(of: operation, paused), process: operation.process, f: "hold refused", lines: operation.lines))
-                    continue
-                }
-                let expires = clockJumped ? nil : index.historyTime(serverNs: completion?.int("expires_at_ns"), at: completion?.timeNs ?? 0)
-                effects =
-                    ok ? [.hold(user: user, hold: completion?.string("hold"), expiresNs: expires)] : [.hold(user: user, hold: nil, expiresNs: nil)]
-            case "release":
-                let hold = operation.invoke.string("hold")
-                if ok, let released = completion?.value["released"]?.strings {
-                    seats = released
-                } else if let hold, let held = holds[hold] {
-                    seats = Array(Set(seats + held.seats))
-                }
-                effects = [.release(user: user, hold: hold)]
-            case "extend":
-                guard let hold = operation.invoke.string("hold") else { continue }
-                seats = holds[hold]?.seats ?? []
-                let expires = clockJumped || !ok ? nil : index.historyTime(serverNs: completion?.int("expires_at_ns"), at: completion?.timeNs ?? 0)
-                effects = [.extend(hold: hold, expiresNs: expires)]
-            case "checkout":
-                booking = ok ? completion?.string("booking") : operation.invoke.string("key").flatMap { keyedBookings[user + "\u{0}" + $0] }
-                effects = ok ? [.checkout(user: user, booking: booking)] : [.checkout(user: user, booking: booking), .freeze(user: user)]
-                let end = ok ? operation.endNs : (completion?.type == .fail ? completion!.timeNs : .max)
-                if lossesNs.contains(where: { operation.startNs <= $0 && $0 <= end }) {
-                    effects.append(.checkoutAcrossLoss(user: user, booking: booking))
-                }
-            case "cancel":
-                guard let cancelled = completion?.string("booking") ?? operation.invoke.string("booking") else { continue }
-                if seats.isEmpty { seats = bookings[cancelled] ?? [] }
-                effects = [.cancel(booking: cancelled)]
-            case "browse":
-                // A seat map read says which seats it showed free when it lists them (a count of
-                // free seats says nothing of any one seat).
-                guard ok, let completion, let shown = completion.value["free"]?.strings else { continue }
-                let free = Set(shown)
-                for seat in (universe[event] ?? []).sorted() {
-                    self.seats[event, default: [:]][seat, default: []].append(
-                        SeatOperation(
-                            effects: [.read(free.contains(seat) ? .free : .taken)], invokeNs: operation.startNs, completeNs: operation.endNs,
-                            required: true, seq: completion.int("seq"), clockLagNs: Self.lag(of: operation, paused), process: operation.process,
-                            f: "browse",
-                            lines: operation.lines))
-                }
-                continue
-            default:
-                continue
+        /// The booking a checkout made or would have made: its answer's, else the one its
+        /// Idempotency-Key made.
+        func booking(of operation: OperationRef) -> String? {
+            if operation.pointee.completion?.type == .ok { return operation.answer("booking")?.string }
+            guard let key = operation.request("key")?.string else { return nil }
+            return keyedBookings[operation.user + "\u{0}" + key]
+        }
+
+        /// How far behind the server's clock may have been for `operation`: the longest stall of
+        /// its process (`pause` faults) while it was under way.
+        func lag(of operation: OperationRef) -> Int64 {
+            guard let pauses = paused[operation.pointee.process] else { return 0 }
+            var longest: Int64 = 0
+            for pause in pauses where operation.startNs <= pause.atNs && pause.atNs <= operation.endNs { longest = max(longest, pause.ms) }
+            return longest * 1_000_000
+        }
+    }
+
+    /// Adds what one operation did or read to the lists of the seats it touched.
+    private static func add(
+        _ operation: OperationRef, _ named: Named, _ index: HistoryIndex, _ lookups: Lookups, to lists: inout [String: [String: [SeatOperation]]]
+    ) {
+        let event = named.event
+        let ok = operation.pointee.completion?.type == .ok
+        var seats = named.seats
+        var effects: [SeatEffect] = []
+        let failedAtNs = operation.pointee.completion?.type == .fail ? operation.pointee.completion?.timeNs : nil
+        switch operation.pointee.f {
+        case "hold":
+            if let failedAtNs {
+                // A hold of one seat refused as unavailable read the seat taken (held or
+                // booked) at some instant before the refusal; other refusals say nothing of it.
+                guard operation.pointee.completion?.error == "seat_unavailable", seats.count == 1 else { return }
+                lists[event, default: [:]][seats[0], default: []].append(
+                    SeatOperation(
+                        effects: [.read(.taken)], invokeNs: operation.startNs, completeNs: failedAtNs, required: true,
+                        clockLagNs: lookups.lag(of: operation), process: operation.pointee.process, f: "hold refused", lines: operation.lines))
+                return
             }
-            let taken = SeatOperation(
-                effects: effects, invokeNs: operation.startNs,
-                completeNs: ok ? operation.endNs : (completion?.type == .fail ? completion!.timeNs : .max), required: ok,
-                bookingGroup: group(booking), clockLagNs: Self.lag(of: operation, paused), process: operation.process, f: operation.f,
-                lines: operation.lines)
-            // A failure may have taken effect before it was answered (a failed checkout may have
-            // frozen its hold first); an operation never answered (`info`), at any time after
-            // its request, even after the client stopped waiting. A duplicated request may have
-            // taken effect a second time, whenever it arrived.
+            let expires =
+                lookups.clockJumped
+                ? nil : index.historyTime(serverNs: operation.answer("expires_at_ns")?.int, at: operation.pointee.completion?.timeNs ?? 0)
+            effects =
+                ok
+                ? [.hold(user: operation.user, hold: operation.answer("hold")?.string, expiresNs: expires)]
+                : [.hold(user: operation.user, hold: nil, expiresNs: nil)]
+        case "release":
+            let hold = operation.request("hold")?.string
+            if ok, let released = operation.answer("released")?.strings {
+                seats = released
+            } else if let hold, let held = lookups.holds[hold] {
+                seats = Array(Set(seats + held.seats))
+            }
+            effects = [.release(user: operation.user, hold: hold)]
+        case "extend":
+            guard let hold = operation.request("hold")?.string else { return }
+            seats = lookups.holds[hold]?.seats ?? []
+            let expires =
+                lookups.clockJumped || !ok
+                ? nil : index.historyTime(serverNs: operation.answer("expires_at_ns")?.int, at: operation.pointee.completion?.timeNs ?? 0)
+            effects = [.extend(hold: hold, expiresNs: expires)]
+        case "checkout":
+            let user = operation.user
+            let booking = lookups.booking(of: operation)
+            effects = ok ? [.checkout(user: user, booking: booking)] : [.checkout(user: user, booking: booking), .freeze(user: user)]
+            let (start, end) = (operation.startNs, ok ? operation.endNs : (failedAtNs ?? .max))
+            if lookups.lossesNs.contains(where: { start <= $0 && $0 <= end }) {
+                effects.append(.checkoutAcrossLoss(user: user, booking: booking))
+            }
+        case "cancel":
+            guard let cancelled = operation.answer("booking")?.string ?? operation.request("booking")?.string else { return }
+            if seats.isEmpty { seats = lookups.bookings[cancelled] ?? [] }
+            effects = [.cancel(booking: cancelled)]
+        case "browse":
+            // A seat map read says which seats it showed free when it lists them (a count of
+            // free seats says nothing of any one seat).
+            guard ok, let shown = operation.answer("free")?.strings else { return }
+            let free = Set(shown)
+            let (seq, lag) = (operation.answer("seq")?.int, lookups.lag(of: operation))
+            for seat in (lookups.universe[event] ?? []).sorted() {
+                lists[event, default: [:]][seat, default: []].append(
+                    SeatOperation(
+                        effects: [.read(free.contains(seat) ? .free : .taken)], invokeNs: operation.startNs, completeNs: operation.endNs,
+                        required: true, seq: seq, clockLagNs: lag, process: operation.pointee.process, f: "browse", lines: operation.lines))
+            }
+            return
+        default:
+            return
+        }
+        let taken = SeatOperation(
+            effects: effects, invokeNs: operation.startNs, completeNs: ok ? operation.endNs : (failedAtNs ?? .max), required: ok,
+            bookingGroup: operation.pointee.f == "checkout" ? lookups.booking(of: operation).flatMap { lookups.groups[$0] } : nil,
+            clockLagNs: lookups.lag(of: operation), process: operation.pointee.process, f: operation.pointee.f, lines: operation.lines)
+        // A failure may have taken effect before it was answered (a failed checkout may have
+        // frozen its hold first); an operation never answered (`info`), at any time after
+        // its request, even after the client stopped waiting. A duplicated request may have
+        // taken effect a second time, whenever it arrived.
+        var copies = [taken]
+        if (lookups.duplicated[operation.pointee.process] ?? []).contains(where: { operation.startNs <= $0 && $0 <= operation.endNs }) {
             var twice = taken
             twice.required = false
             twice.completeNs = .max
@@ -133,13 +262,11 @@ struct SeatHistories {
                 default: effect
                 }
             }
-            let copies =
-                (duplicated[operation.process] ?? []).contains { operation.startNs <= $0 && $0 <= operation.endNs } ? [taken, twice] : [taken]
-            for seat in seats {
-                self.seats[event, default: [:]][seat, default: []].append(contentsOf: copies)
-            }
+            copies.append(twice)
         }
-        addReads(index, universe: universe)
+        for seat in seats {
+            lists[event, default: [:]][seat, default: []].append(contentsOf: copies)
+        }
     }
 
     /// Live messages and final reads, as reads of the seats they speak of.
@@ -195,29 +322,19 @@ struct SeatHistories {
         }
     }
 
-    /// How far behind the server's clock may have been for `operation`: the longest stall of
-    /// its process (`pause` faults) while it was under way.
-    private static func lag(of operation: Operation, _ paused: [String: [(atNs: Int64, ms: Int64)]]) -> Int64 {
-        guard let pauses = paused[operation.process] else { return 0 }
-        var longest: Int64 = 0
-        for pause in pauses where operation.startNs <= pause.atNs && pause.atNs <= operation.endNs { longest = max(longest, pause.ms) }
-        return longest * 1_000_000
-    }
-
-    /// The seats an operation names: its answer's, else its request's.
-    private static func seats(_ operation: Operation) -> [String] {
-        let answered = operation.completion?.strings("seats") ?? []
-        return answered.isEmpty ? operation.invoke.strings("seats") : answered
-    }
-
-    /// Every seat of each event the history names anywhere.
-    private static func seatsSeen(_ index: HistoryIndex) -> [String: Set<String>] {
+    /// Every seat of each event that the operations of `part` name.
+    private static func seatsSeen(_ named: [Named], _ part: Range<Int>) -> [String: Set<String>] {
         var seen: [String: Set<String>] = [:]
-        for operation in index.operations {
-            seen[operation.event, default: []].formUnion(seats(operation))
-            seen[operation.event, default: []].formUnion(operation.completion?.strings("released") ?? [])
-            seen[operation.event, default: []].formUnion(operation.completion?.strings("free") ?? [])
+        for position in part {
+            seen[named[position].event, default: []].formUnion(named[position].seats)
+            if !named[position].others.isEmpty { seen[named[position].event, default: []].formUnion(named[position].others) }
         }
+        return seen
+    }
+
+    /// Every seat of each event that a live message or a final read names.
+    private static func seatsObserved(_ index: HistoryIndex) -> [String: Set<String>] {
+        var seen: [String: Set<String>] = [:]
         for events in index.observations.values {
             for (event, stream) in events {
                 for record in stream {
@@ -228,7 +345,24 @@ struct SeatHistories {
             }
         }
         for (event, bookings) in index.finalBookings { for entry in bookings.values { seen[event, default: []].formUnion(entry.seats) } }
-        seen[""] = nil
         return seen
+    }
+}
+
+/// An operation read in place. Copying an ``Operation`` retains both its records, which on a big
+/// history costs more than everything else the per-seat lists need; a pointer into the index's
+/// operations reads only the fields it is asked for.
+typealias OperationRef = UnsafePointer<Operation>
+
+extension UnsafePointer where Pointee == Operation {
+    /// A field of its answer; nil without an answer.
+    func answer(_ key: String) -> HistoryValue? { pointee.completion?.value[key] }
+    /// A field of its request.
+    func request(_ key: String) -> HistoryValue? { pointee.invoke.value[key] }
+    var startNs: Int64 { pointee.invoke.timeNs }
+    var endNs: Int64 { pointee.completion?.timeNs ?? .max }
+    var user: String { pointee.process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? pointee.process }
+    var lines: [Int] {
+        if let line = pointee.completion?.line { [pointee.invoke.line, line] } else { [pointee.invoke.line] }
     }
 }

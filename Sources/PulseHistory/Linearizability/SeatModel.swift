@@ -67,7 +67,7 @@ enum SeatEffect: Hashable, Sendable {
 }
 
 /// One operation or read of one seat, as the check sees it.
-struct SeatOperation: Sendable {
+struct SeatOperation: Sendable, Equatable {
     /// The effects it may have had: one for an answered operation or a read.
     var effects: [SeatEffect]
     /// When it surely had not happened yet (for a live message: the start of the history).

@@ -46,6 +46,16 @@ struct SeatSearch {
         var requiredStart = 0
         /// How many answered operations are done.
         var placed = 0
+
+        /// Leaves out `done`, whose words grow with the seat's operations: frames that agree on
+        /// the rest are few, and equality still compares every field.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(state)
+            hasher.combine(timeNs)
+            hasher.combine(placed)
+            hasher.combine(requiredStart)
+            hasher.combine(timedStart)
+        }
     }
 
     func run() -> Outcome {
@@ -152,10 +162,10 @@ struct SeatSearch {
 
         /// Whether `index` is a read that may take effect at the frame's instant, moving no clock.
         func readFits(_ index: Int, _ frame: Frame) -> Bool {
-            let operation = operations[index]
-            guard !frame.done[index], operation.effects.count == 1, case .read(let view) = operation.effects[0] else { return false }
-            return operation.invokeNs <= frame.timeNs && operation.completeNs >= frame.timeNs && view.matches(frame.state)
-                && seqAllows(index, frame) && !mustExpire(frame.state, at: frame.timeNs, lag: operation.clockLagNs)
+            // Fields read in place: a copy of the operation would retain its arrays and strings.
+            guard !frame.done[index], operations[index].effects.count == 1, case .read(let view) = operations[index].effects[0] else { return false }
+            return operations[index].invokeNs <= frame.timeNs && operations[index].completeNs >= frame.timeNs && view.matches(frame.state)
+                && seqAllows(index, frame) && !mustExpire(frame.state, at: frame.timeNs, lag: operations[index].clockLagNs)
         }
 
         /// Places at once every read that may take effect now and agrees with the state: it
@@ -198,18 +208,17 @@ struct SeatSearch {
             var index = frame.timedStart
             while index < operations.count, operations[index].invokeNs <= owed {
                 defer { index += 1 }
-                let operation = operations[index]
-                let at = max(frame.timeNs, operation.invokeNs)
-                guard !frame.done[index], at <= operation.completeNs, seqAllows(index, frame),
-                    !mustExpire(frame.state, at: at, lag: operation.clockLagNs)
+                let at = max(frame.timeNs, operations[index].invokeNs)
+                guard !frame.done[index], at <= operations[index].completeNs, seqAllows(index, frame),
+                    !mustExpire(frame.state, at: at, lag: operations[index].clockLagNs)
                 else { continue }
                 var done = frame.done
                 done[index] = true
-                for effect in operation.effects {
-                    for state in apply(effect, to: frame.state, group: operation.bookingGroup, done: frame.done) {
+                for effect in operations[index].effects {
+                    for state in apply(effect, to: frame.state, group: operations[index].bookingGroup, done: frame.done) {
                         var successor = Frame(
                             done: done, state: state, timeNs: at, seqDone: frame.seqDone, timedStart: frame.timedStart,
-                            requiredStart: frame.requiredStart, placed: frame.placed + (operation.required ? 1 : 0))
+                            requiredStart: frame.requiredStart, placed: frame.placed + (operations[index].required ? 1 : 0))
                         normalize(&successor)
                         next.append(successor)
                     }
