@@ -105,6 +105,8 @@ let package = Package(
         .target(name: "PulseHistory", dependencies: ["PulseProtocol"]),
         .target(name: "PulseScenario", dependencies: ["PulseProtocol", "PulseHistory", .product(name: "Yams", package: "Yams")]),
         .target(name: "PulseMutants", dependencies: ["PulseEngine", "PulseLive", "PulseProtocol"]),
+        // Real deployments for real faults: processes in network namespaces, cut and paused for real.
+        .target(name: "PulseDeploy", dependencies: ["PulseScenario"]),
         .target(
             name: "PulseSim",
             dependencies: ["PulseProtocol", "PulseEngine", "PulseSQLite", "PulseLive", "PulseMutants", "PulseHistory", "PulseScenario"]
@@ -160,6 +162,7 @@ let package = Package(
                 "PulseBench",
                 "PulseWire",
                 "PulseConform",
+                "PulseDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -223,6 +226,12 @@ let package = Package(
             path: "Tests/Conformance",
             // Servers the tests start with Python (the seed stand-in, the independent implementation).
             exclude: ["Support/seed_server.py", "Support/pulse_server.py"]
+        ),
+        .testTarget(
+            name: "PulseDeployTests",
+            dependencies: [
+                "PulseDeploy", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "PulseSimTests",

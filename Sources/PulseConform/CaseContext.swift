@@ -50,6 +50,8 @@ public final class CaseContext: Sendable {
     public let session: TargetSession
     public let caseID: String
     public let api: PulseAPIClient
+    /// The HTTP client its requests go through (a case that runs a whole workload shares it).
+    let http: HTTPClient
     private let transcript = Mutex<[String]>([])
     private let notes = Mutex<[String]>([])
     private let counter = Mutex(0)
@@ -84,6 +86,7 @@ public final class CaseContext: Sendable {
         checksRateLimits = testCase.checksRateLimits
         self.poolOffset = poolOffset
         api = PulseAPIClient(baseURL: session.baseURL, http: http)
+        self.http = http
     }
 
     /// Requests and answers so far, and the notes of the case.

@@ -13,16 +13,7 @@ public struct ScenarioError: Error, Equatable, CustomStringConvertible {
 public enum ScenarioParser {
     /// Parses YAML text. Throws ``ScenarioError``.
     public static func parse(_ text: String) throws -> Scenario {
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: text) else { throw ScenarioError(line: 1, field: "(file)", problem: "the file is empty") }
-            root = composed
-        } catch let error as ScenarioError {
-            throw error
-        } catch let error as YamlError {
-            throw ScenarioError(line: Self.line(of: error), field: "(file)", problem: "not valid YAML: \(error)")
-        }
-        var reader = try MappingReader(root, path: "")
+        var reader = try MappingReader(document: text)
         var simulation = SimConfiguration()
         let name = try reader.string("name")
         let description = try reader.optionalString("description") ?? ""
@@ -155,20 +146,37 @@ public enum ScenarioParser {
         return Scenario(name: name, description: description, simulation: simulation, checks: checks)
     }
 
+}
+
+/// Reads one YAML mapping field by field and refuses the fields it was not asked for. Every
+/// error is a ``ScenarioError`` naming the line and the field. Shared by the package's strict
+/// file formats (scenarios, deployments).
+package struct MappingReader {
+    let node: Node
+    package let path: String
+    private var fields: [(key: String, value: Node, line: Int)] = []
+    private var used: Set<String> = []
+
+    /// The top mapping of a YAML document.
+    package init(document text: String) throws {
+        let root: Node
+        do {
+            guard let composed = try Yams.compose(yaml: text) else { throw ScenarioError(line: 1, field: "(file)", problem: "the file is empty") }
+            root = composed
+        } catch let error as ScenarioError {
+            throw error
+        } catch let error as YamlError {
+            throw ScenarioError(line: Self.line(of: error), field: "(file)", problem: "not valid YAML: \(error)")
+        }
+        try self.init(root, path: "")
+    }
+
     private static func line(of error: YamlError) -> Int {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
         default: 1
         }
     }
-}
-
-/// Reads one YAML mapping field by field and refuses the fields it was not asked for.
-struct MappingReader {
-    let node: Node
-    let path: String
-    private var fields: [(key: String, value: Node, line: Int)] = []
-    private var used: Set<String> = []
 
     init(_ node: Node, path: String) throws {
         self.node = node
@@ -193,19 +201,19 @@ struct MappingReader {
         ScenarioError(line: line, field: qualified(key), problem: problem)
     }
 
-    mutating func string(_ key: String) throws -> String {
+    package mutating func string(_ key: String) throws -> String {
         guard let field = take(key) else { throw fail(key, node.mark?.line ?? 1, "missing") }
         guard let text = field.value.string, field.value.scalar != nil, !text.isEmpty else { throw fail(key, field.line, "expected text") }
         return text
     }
 
-    mutating func optionalString(_ key: String) throws -> String? {
+    package mutating func optionalString(_ key: String) throws -> String? {
         guard let field = take(key) else { return nil }
         guard let text = field.value.string, field.value.scalar != nil else { throw fail(key, field.line, "expected text") }
         return text
     }
 
-    mutating func int(_ key: String, _ range: ClosedRange<Int>, default value: Int = 0, required: Bool = false) throws -> Int {
+    package mutating func int(_ key: String, _ range: ClosedRange<Int>, default value: Int = 0, required: Bool = false) throws -> Int {
         guard let field = take(key) else {
             if required { throw fail(key, node.mark?.line ?? 1, "missing") }
             return value
@@ -243,19 +251,19 @@ struct MappingReader {
     }
 
     /// A list of mappings, each read by the caller.
-    mutating func mappings(_ key: String) throws -> [MappingReader]? {
+    package mutating func mappings(_ key: String) throws -> [MappingReader]? {
         guard let field = take(key) else { return nil }
         guard let items = field.value.sequence else { throw fail(key, field.line, "expected a list") }
         return try items.enumerated().map { try MappingReader($1, path: "\(qualified(key))[\($0)]") }
     }
 
     /// The line of `key` (or of the mapping when it is absent), for errors found later.
-    func line(of key: String) -> Int { fields.first { $0.key == key }?.line ?? node.mark?.line ?? 1 }
+    package func line(of key: String) -> Int { fields.first { $0.key == key }?.line ?? node.mark?.line ?? 1 }
 
     /// Whether the mapping has `key` (without reading it).
-    func has(_ key: String) -> Bool { fields.contains { $0.key == key } }
+    package func has(_ key: String) -> Bool { fields.contains { $0.key == key } }
 
-    mutating func mapping(_ key: String) throws -> MappingReader? {
+    package mutating func mapping(_ key: String) throws -> MappingReader? {
         guard let field = take(key) else { return nil }
         return try MappingReader(field.value, path: qualified(key))
     }
@@ -276,7 +284,7 @@ struct MappingReader {
     }
 
     /// Refuses any field that was not read.
-    func finish() throws {
+    package func finish() throws {
         if let unknown = fields.first(where: { !used.contains($0.key) }) {
             throw fail(unknown.key, unknown.line, "unknown field")
         }

@@ -14,10 +14,11 @@ struct Pulse: AsyncParsableCommand {
             check    checks a history file (HISTORY.md) against the invariants
             conform  checks a live booking server against SPEC.md, clause by clause
             bench    flash sale against a Node peer, fan-out, holds, sim, checker
+            deploy   starts a deployment (Deployments/pulse.yaml) in network namespaces
 
             Each command's --help lists its flags and environment variables.
             """,
-        subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Conform.self, Bench.self])
+        subcommands: [Serve.self, Admin.self, Sim.self, Check.self, Conform.self, Bench.self, Deploy.self])
 }
 
 /// Reads an environment variable (flags win over variables, variables over defaults).

@@ -3,10 +3,11 @@ import Foundation
 /// The conformance catalogue: every case, each citing the SPEC.md clause it tests.
 public enum Catalogue {
     /// All cases, in report order.
-    public static let all: [ConformanceCase] = (rest + accounts + events + holds + checkout + cancel + live + races + clauses + depth + scope).map {
-        testCase in
-        choiceCases.contains(testCase.id) ? testCase.checking(.choice) : testCase
-    }
+    public static let all: [ConformanceCase] =
+        (rest + accounts + events + holds + checkout + cancel + live + races + linearizable + clauses + depth + scope).map {
+            testCase in
+            choiceCases.contains(testCase.id) ? testCase.checking(.choice) : testCase
+        }
 
     /// The cases that accept one of SPEC.md §14's implementation choices.
     static let choiceCases: Set<String> = ["live.upgrade"]

@@ -5,9 +5,30 @@ public struct Operation: Sendable {
     /// `u3` running at the same time, such as a retry racing the first attempt in another tab).
     public var user: String { process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? process }
     public var f: String
-    public var invoke: HistoryRecord
+    public internal(set) var invoke: HistoryRecord
     /// `ok`, `fail` or `info`; nil when the history ends first (as `info`: it may have happened).
-    public var completion: HistoryRecord?
+    public internal(set) var completion: HistoryRecord? {
+        didSet {
+            guard let completion else { return }
+            if let event = completion.string("event") { self.event = event }
+            let answered = completion.strings("seats")
+            if !answered.isEmpty { seats = answered }
+        }
+    }
+    /// The event it is about: its answer's `event`, else its request's ("" when neither names
+    /// one). Read once, when the index pairs the records (while they are in the cache): every
+    /// check asks for it.
+    public private(set) var event: String
+    /// The seats it names: its answer's `seats`, else its request's.
+    public private(set) var seats: [String]
+
+    init(invoke: HistoryRecord) {
+        process = invoke.process
+        f = invoke.f
+        self.invoke = invoke
+        event = invoke.string("event") ?? ""
+        seats = invoke.strings("seats")
+    }
 
     public var isOK: Bool { completion?.type == .ok }
     /// Whether it may or may not have taken effect: `info`, or no completion at all.
@@ -16,7 +37,6 @@ public struct Operation: Sendable {
     public var startNs: Int64 { invoke.timeNs }
     /// When it surely had taken effect, if it did (`ok`); the end of the history otherwise.
     public var endNs: Int64 { completion?.timeNs ?? .max }
-    public var event: String { completion?.string("event") ?? invoke.string("event") ?? "" }
     public var lines: [Int] { [invoke.line] + (completion.map { [$0.line] } ?? []) }
 }
 
@@ -105,7 +125,7 @@ public struct HistoryIndex: Sendable {
             switch record.type {
             case .invoke:
                 open[record.process] = operations.count
-                operations.append(Operation(process: record.process, f: record.f, invoke: record, completion: nil))
+                operations.append(Operation(invoke: record))
             case .ok, .fail, .info:
                 guard let place = open.removeValue(forKey: record.process) else { continue }
                 operations[place].completion = record

@@ -23,9 +23,8 @@ struct SeatHistories {
     private init(_ index: HistoryIndex, _ operations: UnsafeBufferPointer<Operation>, partSize: Int) {
         // The passes over every operation run in consecutive parts, in parallel; each part's
         // lists join the others' in operation order, so the result never depends on the cores.
-        let named = Self.inParts(operations.count, partSize) { part in part.map { Named(operations.baseAddress! + $0) } }.flatMap(\.self)
         var lookups = Lookups(
-            universe: Self.inParts(operations.count, partSize) { part in Self.seatsSeen(named, part) }
+            universe: Self.inParts(operations.count, partSize) { part in Self.seatsSeen(operations, part) }
                 .reduce(into: Self.seatsObserved(index)) { seen, part in seen.merge(part) { $0.union($1) } })
         lookups.universe[""] = nil
         for position in index.records.indices where index.records[position].type == .fault {
@@ -44,23 +43,27 @@ struct SeatHistories {
             }
         }
         lookups.lossesNs = lossesNs
-        for position in operations.indices where operations[position].completion?.type == .ok {
-            lookups.learn(operations.baseAddress! + position, seats: named[position].seats)
+        guard let first = operations.baseAddress else {  // no operations: only what subscribers saw
+            addReads(index, universe: lookups.universe)
+            return
+        }
+        for position in operations.indices where (first + position).pointee.completion?.type == .ok {
+            lookups.learn(first + position)
         }
         for final in index.finalBookings.values.flatMap(\.self) + index.finalCancelled.values.flatMap(\.self)
         where lookups.bookings[final.key] == nil {
             lookups.bookings[final.key] = final.value.seats
         }
         // Operations of one booking share a group number, in order of first sight.
-        for position in operations.indices where operations[position].f == "checkout" {
-            if let booking = lookups.booking(of: operations.baseAddress! + position), lookups.groups[booking] == nil {
+        for position in operations.indices where (first + position).pointee.f == "checkout" {
+            if let booking = lookups.booking(of: first + position), lookups.groups[booking] == nil {
                 lookups.groups[booking] = lookups.groups.count
             }
         }
         let found = lookups
         let parts = Self.inParts(operations.count, partSize) { part in
             var lists: [String: [String: [SeatOperation]]] = [:]
-            for position in part { Self.add(operations.baseAddress! + position, named[position], index, found, to: &lists) }
+            for position in part { Self.add(first + position, index, found, to: &lists) }
             return lists
         }
         for part in parts {
@@ -89,42 +92,6 @@ struct SeatHistories {
         return results.map { $0! }
     }
 
-    /// An operation's event and the seats it names (its answer's, else its request's). Read
-    /// through the records' stored values: a computed property of a borrowed operation would
-    /// copy it first.
-    private struct Named {
-        var event: String
-        var seats: [String]
-        /// The other seats its answer names (released, shown free): read in the same pass, while
-        /// the answer is in the cache.
-        var others: [String]
-
-        init(_ operation: OperationRef) {
-            // One walk over each record's few fields: cheaper than hashing a key per lookup.
-            var (answerEvent, answerSeats, requestEvent, requestSeats): (String?, [String], String?, [String]) = (nil, [], nil, [])
-            others = []
-            for (key, value) in operation.pointee.completion?.value ?? [:] {
-                switch key {
-                case "event": answerEvent = value.string
-                case "seats": answerSeats = value.strings ?? []
-                case "released", "free": others += value.strings ?? []
-                default: continue
-                }
-            }
-            if answerEvent == nil || answerSeats.isEmpty {
-                for (key, value) in operation.pointee.invoke.value {
-                    switch key {
-                    case "event": requestEvent = value.string
-                    case "seats": requestSeats = value.strings ?? []
-                    default: continue
-                    }
-                }
-            }
-            event = answerEvent ?? requestEvent ?? ""
-            seats = answerSeats.isEmpty ? requestSeats : answerSeats
-        }
-    }
-
     /// What the operations of a history say about each other: the seats of each hold and
     /// booking, the booking each Idempotency-Key made, the faults that touch one process.
     private struct Lookups {
@@ -144,7 +111,8 @@ struct SeatHistories {
         init(universe: [String: Set<String>]) { self.universe = universe }
 
         /// Learns the seats of an `ok` hold or checkout.
-        mutating func learn(_ operation: OperationRef, seats: [String]) {
+        mutating func learn(_ operation: OperationRef) {
+            let seats = operation.pointee.seats
             if operation.pointee.f == "hold", let hold = operation.answer("hold")?.string { holds[hold] = (seats, operation.user) }
             if operation.pointee.f == "checkout", let booking = operation.answer("booking")?.string {
                 bookings[booking] = seats
@@ -163,7 +131,7 @@ struct SeatHistories {
         /// How far behind the server's clock may have been for `operation`: the longest stall of
         /// its process (`pause` faults) while it was under way.
         func lag(of operation: OperationRef) -> Int64 {
-            guard let pauses = paused[operation.pointee.process] else { return 0 }
+            guard !paused.isEmpty, let pauses = paused[operation.pointee.process] else { return 0 }
             var longest: Int64 = 0
             for pause in pauses where operation.startNs <= pause.atNs && pause.atNs <= operation.endNs { longest = max(longest, pause.ms) }
             return longest * 1_000_000
@@ -172,11 +140,11 @@ struct SeatHistories {
 
     /// Adds what one operation did or read to the lists of the seats it touched.
     private static func add(
-        _ operation: OperationRef, _ named: Named, _ index: HistoryIndex, _ lookups: Lookups, to lists: inout [String: [String: [SeatOperation]]]
+        _ operation: OperationRef, _ index: HistoryIndex, _ lookups: Lookups, to lists: inout [String: [String: [SeatOperation]]]
     ) {
-        let event = named.event
+        let event = operation.pointee.event
         let ok = operation.pointee.completion?.type == .ok
-        var seats = named.seats
+        var seats = operation.pointee.seats
         var effects: [SeatEffect] = []
         let failedAtNs = operation.pointee.completion?.type == .fail ? operation.pointee.completion?.timeNs : nil
         switch operation.pointee.f {
@@ -250,7 +218,9 @@ struct SeatHistories {
         // its request, even after the client stopped waiting. A duplicated request may have
         // taken effect a second time, whenever it arrived.
         var copies = [taken]
-        if (lookups.duplicated[operation.pointee.process] ?? []).contains(where: { operation.startNs <= $0 && $0 <= operation.endNs }) {
+        if !lookups.duplicated.isEmpty,
+            (lookups.duplicated[operation.pointee.process] ?? []).contains(where: { operation.startNs <= $0 && $0 <= operation.endNs })
+        {
             var twice = taken
             twice.required = false
             twice.completeNs = .max
@@ -323,11 +293,14 @@ struct SeatHistories {
     }
 
     /// Every seat of each event that the operations of `part` name.
-    private static func seatsSeen(_ named: [Named], _ part: Range<Int>) -> [String: Set<String>] {
+    private static func seatsSeen(_ operations: UnsafeBufferPointer<Operation>, _ part: Range<Int>) -> [String: Set<String>] {
         var seen: [String: Set<String>] = [:]
         for position in part {
-            seen[named[position].event, default: []].formUnion(named[position].seats)
-            if !named[position].others.isEmpty { seen[named[position].event, default: []].formUnion(named[position].others) }
+            let operation = operations.baseAddress! + position
+            seen[operation.pointee.event, default: []].formUnion(operation.pointee.seats)
+            // The other seats an answer names (HISTORY.md): a release's `released`, a map's `free`.
+            let others = operation.pointee.f == "release" ? "released" : operation.pointee.f == "browse" ? "free" : nil
+            if let others, let named = operation.answer(others)?.strings { seen[operation.pointee.event, default: []].formUnion(named) }
         }
         return seen
     }

@@ -1,5 +1,6 @@
 /// A single-file HTML picture of a history (`pulse check --html`, `pulse sim --report`): the
-/// verdict per invariant; every violation with its witnesses; per event, a timeline per seat (who
+/// verdict per invariant; every violation with its witnesses; latency and throughput in time
+/// with the faults shaded (``LatencyPicture``); per event, a timeline per seat (who
 /// held it when, until its expiry or its end, the bookings, and every message each subscriber saw
 /// about it); and the history itself, line by line. Every witness is highlighted wherever it
 /// shows and links to its history line. Pure: the same history gives the same bytes.
@@ -29,10 +30,11 @@ public struct HistoryHTMLReport {
     /// The whole page.
     public func html() -> String {
         var out =
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(escape(title))</title>\n<style>\(Self.style)</style></head><body>\n"
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>\(escape(title))</title>\n<style>\(Self.style)\(LatencyPicture.style)</style></head><body>\n"
         out += "<h1>\(escape(title))</h1>\n"
         out += summary()
         out += violationList()
+        out += LatencyPicture.section(index)
         out += LinearizabilityPicture.section(linearizability)
         out += timelines()
         out += listing()

@@ -118,6 +118,7 @@ pb-seat-1-lockedby-on-available: PB-SEAT-1: available and booked seats carry "lo
 pb-seat-2-seq-read-early: PB-SEAT-2: the seat map reads seq, awaits, then reads the seats: map and seq are of two instants
 pb-seat-2-column-major: PB-SEAT-2: the seats are listed column by column instead of row-major
 pb-seat-2-cached-map: PB-SEAT-2: the seat map is served from a copy up to a second old (a read cache)
+pb-seat-3-torn-hold: PB-SEAT-3: a multi-seat hold is written seat by seat (0.4 s between its first seat and the rest, as one store write per seat): meanwhile the seat map and a joining subscriber's snapshot show its first seat locked and the others available, though no one else can take them
 pb-hold-1-checkout-without-hold: PB-HOLD-1: a checkout of free seats the caller never held books them
 pb-hold-2-no-fence: PB-HOLD-2: the hold object has no fence
 pb-hold-2-status-200: PB-HOLD-2: a granted hold is answered 200 instead of 201
@@ -569,6 +570,7 @@ class Hold:
         self.frozen_by = None   # the checkout that froze it
         self.lease_until = 0
         self.orphaned = False   # its connection closed while it was frozen
+        self.unwritten = set()  # pb-seat-3-torn-hold: seats held but not yet shown
 
 
 USERS = {}         # id -> user dict
@@ -635,6 +637,8 @@ def seats_json(ev):
         (row, number), seat = ev.grid[i], ev.seat_ids[i]
         shown = {"id": seat, "label": seat, "row": row, "number": number, "price": money(ev.price_cents)}
         holder = ev.holds.get(ev.seat_hold.get(seat))
+        if holder is not None and seat in holder.unwritten:
+            holder = None
         if seat in ev.booked:
             shown["status"] = "booked"
         elif holder is not None:
@@ -810,6 +814,13 @@ async def grant_hold(ev, user_id, seats, ttl, conn=None, origin=None):
     seats = check_grant(ev, user_id, seats)
     if bug("pb-hold-4-check-then-set") or bug("pb-hold-5-cap-race"):
         await asyncio.sleep(0.005)  # the store round trip between the check and the set
+    if bug("pb-seat-3-torn-hold") and len(seats) > 1:
+        h, messages = apply_grant(ev, user_id, seats, ttl, conn, origin, deliver=False)
+        h.unwritten = set(seats[1:])
+        await asyncio.sleep(0.4)  # the other seats' writes
+        h.unwritten = set()
+        publish(ev, messages, origin)
+        return h
     if bug("pb-live-5-seq-race"):
         h, messages = apply_grant(ev, user_id, seats, ttl, conn, origin, deliver=False)
         base = ev.seq

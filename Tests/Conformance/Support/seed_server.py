@@ -4,7 +4,7 @@ REST under /api/v1 (Express 5 in the seed) and Socket.IO 4 (python-socketio here
 Mongoose documents as they are (`_id`, `__v`, ISO dates), seats addressed by their `_id`, the seed's envelopes,
 messages, statuses and handler await order. State is in memory.
 
-Usage: python seed_server.py PORT      prints `ready` once listening on 127.0.0.1:PORT.
+Usage: python seed_server.py PORT      prints `ready` once listening on HOST:PORT (HOST: 127.0.0.1 unless set).
   ADMIN_EMAIL (admin@seed.test), ADMIN_PASSWORD (admin-password): the admin (only the database makes admins).
   JWT_SECRET; JWT_EXPIRES_IN (default 1d; the seed passes its .env string to jsonwebtoken: "90d", "12h", and
   a bare number means MILLISECONDS). LOCK_TTL: seconds, float allowed (default 600: the seed's EX 600 and
@@ -763,7 +763,7 @@ def main():
     app = web.Application()
     sio.attach(app)
     app.router.add_route("*", "/{tail:.*}", dispatch)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=lambda *args: print("ready", flush=True))
+    web.run_app(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(sys.argv[1]), access_log=None, print=lambda *args: print("ready", flush=True))
 
 if __name__ == "__main__":
     main()
