@@ -7,7 +7,7 @@ OpenAPI document is valid OpenAPI 3, graceful shutdown on SIGTERM, that an ackno
 survives a restart, `pulse conform` and wire mode on the reference, wire mode over Socket.IO on the
 seed stand-in, and that `pulse bench fanout` completes. Usage: smoke.py PATH/TO/pulse
 """
-import json, os, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request, urllib.error
 
 binary = os.path.abspath(sys.argv[1])
 work = tempfile.mkdtemp(prefix="pulse-smoke-")
@@ -365,4 +365,9 @@ print(bench.stdout)
 check(bench.returncode == 0 and "reference" in bench.stdout, "the fan-out benchmark runs to completion" + ("" if bench.returncode == 0 else ": " + bench.stderr[-400:]))
 
 print(f"smoke: {passed} passed, {failed} failed")
+# A clean run leaves nothing behind; a failed one keeps its files (logs, reports) to look at.
+if failed:
+    print(f"smoke: its files are kept in {work}")
+else:
+    shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if failed else 0)
