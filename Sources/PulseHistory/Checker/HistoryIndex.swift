@@ -3,7 +3,10 @@ public struct Operation: Sendable {
     public var process: String
     /// The user the process acts for: the process up to a `/` (`u3/2` is a second client of user
     /// `u3` running at the same time, such as a retry racing the first attempt in another tab).
-    public var user: String { process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? process }
+    public var user: String { Self.user(of: process) }
+
+    /// The user a process acts for: the process up to a `/`.
+    static func user(of process: String) -> String { process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? process }
     public var f: String
     public internal(set) var invoke: HistoryRecord
     /// `ok`, `fail` or `info`; nil when the history ends first (as `info`: it may have happened).
@@ -215,7 +218,7 @@ public struct HistoryIndex: Sendable {
             case "hold":
                 let completion = completion!
                 guard let holdID = completion.string("hold") else { continue }
-                let seats = completion.strings("seats").isEmpty ? operation.invoke.strings("seats") : completion.strings("seats")
+                let seats = operation.seats
                 let grant = Grant(operation)
                 let fence = completion.int("fence")
                 let expires = historyTime(serverNs: completion.int("expires_at_ns"), during: operation.startNs...completion.timeNs)

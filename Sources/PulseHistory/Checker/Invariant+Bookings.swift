@@ -35,8 +35,7 @@ extension HistoryChecker {
         }
         for checkout in index.ok("checkout") {
             guard let booking = checkout.completion?.string("booking") else { continue }
-            let seats = checkout.completion!.strings("seats").isEmpty ? checkout.invoke.strings("seats") : checkout.completion!.strings("seats")
-            confirmed(checkout.event, seats, booking, from: checkout.endNs, lines: checkout.lines, atEnd: false)
+            confirmed(checkout.event, checkout.seats, booking, from: checkout.endNs, lines: checkout.lines, atEnd: false)
         }
         for (event, read) in index.finalBookings {
             for (booking, entry) in read {

@@ -146,6 +146,7 @@ struct SeatHistories {
         let ok = operation.pointee.completion?.type == .ok
         var seats = operation.pointee.seats
         var effects: [SeatEffect] = []
+        var booking: String?
         let failedAtNs = operation.pointee.completion?.type == .fail ? operation.pointee.completion?.timeNs : nil
         switch operation.pointee.f {
         case "hold":
@@ -183,7 +184,7 @@ struct SeatHistories {
             effects = [.extend(hold: hold, expiresNs: expires)]
         case "checkout":
             let user = operation.user
-            let booking = lookups.booking(of: operation)
+            booking = lookups.booking(of: operation)
             effects = ok ? [.checkout(user: user, booking: booking)] : [.checkout(user: user, booking: booking), .freeze(user: user)]
             let (start, end) = (operation.startNs, ok ? operation.endNs : (failedAtNs ?? .max))
             if lookups.lossesNs.contains(where: { start <= $0 && $0 <= end }) {
@@ -211,7 +212,7 @@ struct SeatHistories {
         }
         let taken = SeatOperation(
             effects: effects, invokeNs: operation.startNs, completeNs: ok ? operation.endNs : (failedAtNs ?? .max), required: ok,
-            bookingGroup: operation.pointee.f == "checkout" ? lookups.booking(of: operation).flatMap { lookups.groups[$0] } : nil,
+            bookingGroup: booking.flatMap { lookups.groups[$0] },
             clockLagNs: lookups.lag(of: operation), process: operation.pointee.process, f: operation.pointee.f, lines: operation.lines)
         // A failure may have taken effect before it was answered (a failed checkout may have
         // frozen its hold first); an operation never answered (`info`), at any time after
@@ -334,7 +335,7 @@ extension UnsafePointer where Pointee == Operation {
     func request(_ key: String) -> HistoryValue? { pointee.invoke.value[key] }
     var startNs: Int64 { pointee.invoke.timeNs }
     var endNs: Int64 { pointee.completion?.timeNs ?? .max }
-    var user: String { pointee.process.split(separator: "/", maxSplits: 1).first.map(String.init) ?? pointee.process }
+    var user: String { Operation.user(of: pointee.process) }
     var lines: [Int] {
         if let line = pointee.completion?.line { [pointee.invoke.line, line] } else { [pointee.invoke.line] }
     }
