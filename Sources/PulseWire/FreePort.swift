@@ -1,24 +1,70 @@
 import Foundation
 import Glibc
-import NIOCore
-import NIOPosix
 import Synchronization
 
-/// Ports this process has handed out already: the kernel may give a port that was just closed
-/// to the next `bind(0)`, and two servers started by one test run must not race for one port.
-private let handedOut = Mutex<Set<Int>>([])
+/// Ports this process has handed out already, and where the next search starts.
+private let handedOut = Mutex<(ports: Set<Int>, cursor: Int)>(([], Int(getpid()) &* 7_919))
 
-/// Finds a free TCP port on 127.0.0.1 by binding port 0 and closing again, never one this process
-/// handed out before. Another process may still take the port before it is used.
+/// Finds a free TCP port on 127.0.0.1 for a server this process starts: never one it handed out
+/// before, and outside the kernel's ephemeral range (`ip_local_port_range`). A port inside that
+/// range may become, between this check and the server's own bind, the source port of any
+/// outgoing connection on the host (a busy test run opens thousands a second), and the server
+/// then fails with "address already in use"; a port outside it is only ever taken by a bind.
+/// Another process may still bind the port first. Throws when no port is free.
 public func freeLoopbackPort() async throws -> Int {
-    for _ in 0..<64 {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        guard port > 0 else { throw APIError("could not find a free port") }
-        if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    // A host whose ephemeral range covers every port from 10,000 up: any port from 1,024 then.
+    let outside = portsOutsideEphemeralRange()
+    let ranges = outside.isEmpty ? [1_024...65_535] : outside
+    let count = ranges.reduce(0) { $0 + $1.count }
+    return try handedOut.withLock { state in
+        for _ in 0..<min(count, 4_096) {
+            state.cursor = (state.cursor &+ 1) & Int(Int32.max)
+            var index = state.cursor % count
+            let range = ranges.first { range in
+                if index < range.count { return true }
+                index -= range.count
+                return false
+            }
+            guard let port = range.map({ $0.lowerBound + index }), !state.ports.contains(port), canBindLoopback(port: port) else { continue }
+            state.ports.insert(port)
+            return port
+        }
+        throw APIError("could not find a free port on 127.0.0.1")
     }
-    throw APIError("could not find a port not handed out before")
+}
+
+/// The kernel's ephemeral port range (the ports `connect` and `bind(0)` choose from); Linux's
+/// default when it cannot be read.
+func ephemeralPortRange() -> ClosedRange<Int> {
+    let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+    let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+    guard bounds.count == 2, bounds[0] <= bounds[1] else { return 32_768...60_999 }
+    return bounds[0]...bounds[1]
+}
+
+/// The ports from 10,000 up that the kernel never picks on its own (none on a host whose
+/// ephemeral range covers them all).
+func portsOutsideEphemeralRange() -> [ClosedRange<Int>] {
+    let ephemeral = ephemeralPortRange()
+    var ranges: [ClosedRange<Int>] = []
+    if ephemeral.lowerBound > 10_000 { ranges.append(10_000...(ephemeral.lowerBound - 1)) }
+    if ephemeral.upperBound < 65_535 { ranges.append(max(10_000, ephemeral.upperBound + 1)...65_535) }
+    return ranges
+}
+
+/// Whether a socket can bind 127.0.0.1:`port` now (without `SO_REUSEADDR`: stricter than a
+/// server's own bind, so a port in `TIME_WAIT` is passed over too).
+private func canBindLoopback(port: Int) -> Bool {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard socket >= 0 else { return false }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.

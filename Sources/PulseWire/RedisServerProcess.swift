@@ -17,6 +17,9 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// Where its output goes (warnings only), removed when it is freed.
+    private var logPath: String { FileManager.default.temporaryDirectory.appendingPathComponent("pulse-redis-\(getpid())-\(port).log").path }
+
     /// The `--requirepass` among the extra arguments, if any.
     private var password: String? {
         extraArguments.firstIndex(of: "--requirepass").flatMap { $0 + 1 < extraArguments.count ? extraArguments[$0 + 1] : nil }
@@ -33,7 +36,12 @@ public final class RedisServerProcess: @unchecked Sendable {
                 "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--loglevel", "warning",
             ] + extraArguments
-        process.standardOutput = FileHandle.nullDevice
+        // Its output goes to a file, so that a start that fails can say why (bind, ulimit, config).
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log ?? FileHandle.nullDevice
+        process.standardError = log ?? FileHandle.nullDevice
+        defer { try? log?.close() }
         try process.run()
         self.process = process
         // Far above its usual start (tens of milliseconds): a loaded machine may take seconds.
@@ -41,7 +49,10 @@ public final class RedisServerProcess: @unchecked Sendable {
         while Date() < deadline {
             // Its own answer: a redis-server that could not bind exits, and another one may be on the port.
             if Self.serverProcessID(port: port, password: password) == process.processIdentifier { return }
-            guard process.isRunning else { throw APIError("redis-server exited with \(process.terminationStatus)") }
+            guard process.isRunning else {
+                let said = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                throw APIError("redis-server on port \(port) exited with \(process.terminationStatus): \(said.suffix(600))")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw APIError("redis-server did not start on port \(port)")
@@ -60,6 +71,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     deinit {
         resume()
         stop()
+        try? FileManager.default.removeItem(atPath: logPath)
     }
 
     /// The process id the redis-server on `port` reports (`INFO server`, after `AUTH` when it has

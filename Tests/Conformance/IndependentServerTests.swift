@@ -7,8 +7,11 @@ import Testing
 /// SPEC.md in Python written from its text alone (Tests/Conformance/Support/pulse_server.py),
 /// correct, and with one realistic defect at a time (`PULSE_DEFECT`), at least one for every
 /// MUST clause. The correct one must pass every case (no false alarm); every defect must fail one.
-@Suite("An independent implementation of SPEC.md: correct, and each single defect caught", .serialized, .timeLimit(.minutes(30)))
+/// Two servers run at a time (``lanes``): most of a variant's time is spent waiting on TTLs.
+@Suite("An independent implementation of SPEC.md: correct, and each single defect caught", .timeLimit(.minutes(30)))
 struct IndependentServerTests {
+    static let lanes = Lanes(width: 2)
+
     static let script = PythonServer.root.appendingPathComponent("Tests/Conformance/Support/pulse_server.py")
 
     /// The server's defects (`name: CLAUSE: what`), from the `DEFECTS:` block of its docstring.
@@ -18,10 +21,12 @@ struct IndependentServerTests {
     }
 
     /// The server on a free loopback port with `defect` on (nil: none), stopped when `body` returns.
-    static func withServer<T>(defect: String?, _ body: (String) async throws -> T) async throws -> T {
+    /// Waits for a free lane first.
+    static func withServer<T: Sendable>(defect: String?, _ body: @escaping @Sendable (String) async throws -> T) async throws -> T {
         var environment = ["PULSE_AUTH_RATE_LIMIT": "10", "PULSE_ADMIN_EMAIL": adminEmail, "PULSE_ADMIN_PASSWORD": adminPassword]
         if let defect { environment["PULSE_DEFECT"] = defect }
-        return try await PythonServer.with("pulse_server.py", environment: environment, body)
+        let settings = environment
+        return try await lanes.run { try await PythonServer.with("pulse_server.py", environment: settings, body) }
     }
 
     static let adminEmail = "operator@independent.invalid"

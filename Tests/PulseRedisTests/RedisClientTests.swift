@@ -1,3 +1,4 @@
+import Foundation
 import PulseWire
 import Testing
 
@@ -16,6 +17,26 @@ struct RedisClientTests {
         #expect(try await client.send("GET", "missing") == .null)
         await #expect(throws: RedisError.server("ERR unknown command 'NOPE', with args beginning with: ")) { try await client.send("NOPE") }
         #expect(try await client.send("PING") == .status("PONG"), "an error reply leaves the connection usable")
+    }
+
+    /// A port from the ephemeral range may become the source port of any outgoing connection
+    /// before the server binds it: on a busy run every redis-server then failed to start.
+    @Test("ports for test servers are free, never handed out twice, and outside the kernel's ephemeral range")
+    func serverPorts() async throws {
+        var ports: Set<Int> = []
+        for _ in 0..<200 { ports.insert(try await freeLoopbackPort()) }
+        #expect(ports.count == 200)
+        let ephemeral = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8).split(whereSeparator: \.isWhitespace)
+            .compactMap { Int($0) }
+        if ephemeral.count == 2, ephemeral[0] > 10_000 || ephemeral[1] < 65_535 {
+            #expect(ports.allSatisfy { !(ephemeral[0]...ephemeral[1]).contains($0) }, "\(ports.sorted().prefix(5))")
+        }
+    }
+
+    @Test("a redis-server that cannot start says why")
+    func startFailureSaysWhy() async throws {
+        let error = await #expect(throws: APIError.self) { _ = try await RedisServerProcess(arguments: ["--no-such-option", "1"]) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("no-such-option"))
     }
 
     @Test("thousands of concurrent commands are pipelined on few connections and each gets its own reply")
