@@ -105,8 +105,9 @@ let package = Package(
         .target(name: "PulseHistory", dependencies: ["PulseProtocol"]),
         .target(name: "PulseScenario", dependencies: ["PulseProtocol", "PulseHistory", .product(name: "Yams", package: "Yams")]),
         .target(name: "PulseMutants", dependencies: ["PulseEngine", "PulseLive", "PulseProtocol"]),
-        // Real deployments for real faults: processes in network namespaces, cut and paused for real.
-        .target(name: "PulseDeploy", dependencies: ["PulseScenario"]),
+        // Real deployments: processes in network namespaces, a nemesis acting on them while a
+        // wire run's users run (PulseConform), the history checked (PulseHistory).
+        .target(name: "PulseDeploy", dependencies: ["PulseProtocol", "PulseScenario", "PulseHistory", "PulseConform", "PulseWire"]),
         .target(
             name: "PulseSim",
             dependencies: ["PulseProtocol", "PulseEngine", "PulseSQLite", "PulseLive", "PulseMutants", "PulseHistory", "PulseScenario"]
@@ -230,7 +231,8 @@ let package = Package(
         .testTarget(
             name: "PulseDeployTests",
             dependencies: [
-                "PulseDeploy", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                "PulseDeploy", "PulseConform", "PulseHistory", "PulseScenario",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -82,42 +82,62 @@ public final class NetworkLab: Sendable {
     /// Drops every packet `from` sends to `to` (one way: what `to` sends still arrives, though a
     /// TCP connection either way then fails, its answers from `from` lost). Throws
     /// ``LabCommandError``.
-    public func cut(from: Peer, to: Peer) throws { try drop(from: from, to: to, percent: 100) }
+    @discardableResult
+    public func cut(from: Peer, to: Peer) throws -> Rule? { try drop(from: from, to: to, percent: 100) }
 
     /// Drops `percent` of the packets `from` sends to `to`, each at random. Throws ``LabCommandError``.
-    public func lose(from: Peer, to: Peer, percent: Int) throws { try drop(from: from, to: to, percent: percent) }
+    @discardableResult
+    public func lose(from: Peer, to: Peer, percent: Int) throws -> Rule? { try drop(from: from, to: to, percent: percent) }
+
+    /// One rule of a cut or a loss, to remove on its own (others stay).
+    public struct Rule: Sendable, Equatable {
+        public var namespace: String
+        public var chain: String
+        public var handle: Int
+    }
+
+    /// Removes one rule; the others stay. Throws ``LabCommandError``.
+    public func remove(_ rule: Rule) throws {
+        try LabCommand.run(
+            [
+                "/usr/sbin/ip", "netns", "exec", rule.namespace, "/usr/sbin/nft", "delete", "rule", "inet", "pulse_nemesis", rule.chain, "handle",
+                "\(rule.handle)",
+            ])
+    }
 
     /// Removes every cut and loss. Throws ``LabCommandError``.
     public func heal() throws {
         for member in members.withLock({ $0 }) { try resetRules(in: namespace(member.name)) }
     }
 
-    private func drop(from: Peer, to: Peer, percent: Int) throws {
+    private func drop(from: Peer, to: Peer, percent: Int) throws -> Rule? {
         let target: String
         switch to {
         case .clients: target = hostAddress
         case .member(let name): target = try memberAddress(name)
         }
         let condition = percent >= 100 ? [] : ["numgen", "random", "mod", "100", "<", String(max(0, percent))]
+        let namespace: String
+        let rule: [String]
         switch from {
         case .member(let name):
             _ = try memberAddress(name)
-            try LabCommand.run(
-                [
-                    "/usr/sbin/ip", "netns", "exec", namespace(name), "/usr/sbin/nft", "add", "rule", "inet", "pulse_nemesis", "out", "ip", "daddr",
-                    target,
-                ]
-                    + condition + ["drop"])
+            namespace = self.namespace(name)
+            rule = ["out", "ip", "daddr", target]
         case .clients:
             // The host's packets are dropped where they arrive: at the member's input.
-            guard case .member(let name) = to else { return }
-            try LabCommand.run(
-                [
-                    "/usr/sbin/ip", "netns", "exec", namespace(name), "/usr/sbin/nft", "add", "rule", "inet", "pulse_nemesis", "in", "ip", "saddr",
-                    hostAddress,
-                ]
-                    + condition + ["drop"])
+            guard case .member(let name) = to else { return nil }
+            namespace = self.namespace(name)
+            rule = ["in", "ip", "saddr", hostAddress]
         }
+        // `--echo --handle` prints the rule back with its handle, by which it is removed alone.
+        let echoed = try LabCommand.run(
+            ["/usr/sbin/ip", "netns", "exec", namespace, "/usr/sbin/nft", "--echo", "--handle", "add", "rule", "inet", "pulse_nemesis"] + rule
+                + condition + ["drop"])
+        guard let mark = echoed.range(of: "# handle "), let handle = Int(echoed[mark.upperBound...].prefix { $0.isNumber }) else {
+            throw LabCommandError(command: "nft add rule", status: 0, output: "no handle in: \(echoed)")
+        }
+        return Rule(namespace: namespace, chain: rule[0], handle: handle)
     }
 
     private func memberAddress(_ name: String) throws -> String {

@@ -30,22 +30,11 @@ struct Deploy: AsyncParsableCommand {
     @Option(help: "A Python with python-socketio and aiohttp, for {python} (the seed stand-in).") var python = ".build/py-venv/bin/python"
 
     func run() async throws {
-        guard NetworkLab.isAvailable else { throw ValidationError("pulse deploy needs root, iproute2 (ip) and nftables (nft)") }
-        if let mutant, Mutant(rawValue: mutant) == nil {
-            throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
-        let deployment: Deployment
-        do { deployment = try Deployment.parse(text) } catch let error as DeploymentError { throw ValidationError("\(file): \(error)") }
+        let deployment = try Self.deployment(file, mutant: mutant)
         NetworkLab.removeAbandoned()
         let directory = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("pulse-deploy-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let here = FileManager.default.currentDirectoryPath
-        func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : "\(here)/\(path)" }
-        let tools = Tools(
-            root: here, pulse: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? absolute(CommandLine.arguments[0]),
-            secantusd: absolute(secantusd), python: absolute(python),
-            jwtSecret: environment("PULSE_JWT_SECRET") ?? SecureIdentifierSource().hex(bytes: 32), mutant: mutant)
+        let tools = Self.tools(secantusd: secantusd, python: python, mutant: mutant)
         let stop = Self.stopSignal()
         print("starting \(deployment.name): \(deployment.processes.map(\.name).joined(separator: ", ")) (logs in \(directory)/logs)")
         let run = try await DeploymentRun.start(deployment, tools: tools, directory: directory)
@@ -61,8 +50,30 @@ struct Deploy: AsyncParsableCommand {
         await run.stop()
     }
 
+    /// The tools a deployment's placeholders name: this binary, the repository it runs in (the
+    /// current directory), SecantusDB and Python as given (relative to it), and one JWT secret
+    /// (PULSE_JWT_SECRET, or a random one).
+    static func tools(secantusd: String, python: String, mutant: String?) -> Tools {
+        let here = FileManager.default.currentDirectoryPath
+        func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : "\(here)/\(path)" }
+        return Tools(
+            root: here, pulse: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? absolute(CommandLine.arguments[0]),
+            secantusd: absolute(secantusd), python: absolute(python),
+            jwtSecret: environment("PULSE_JWT_SECRET") ?? SecureIdentifierSource().hex(bytes: 32), mutant: mutant)
+    }
+
+    /// Reads and checks a deployment file and the mutant for it. Throws `ValidationError`.
+    static func deployment(_ file: String, mutant: String?) throws -> Deployment {
+        guard NetworkLab.isAvailable else { throw ValidationError("a deployment needs root, iproute2 (ip) and nftables (nft)") }
+        if let mutant, Mutant(rawValue: mutant) == nil {
+            throw ValidationError("unknown mutant '\(mutant)'; one of \(Mutant.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+        do { return try Deployment.parse(text) } catch let error as DeploymentError { throw ValidationError("\(file): \(error)") }
+    }
+
     /// A task that ends at the first SIGINT or SIGTERM (which no longer end the process).
-    private static func stopSignal() -> Task<Void, Never> {
+    static func stopSignal() -> Task<Void, Never> {
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             return DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -46,6 +46,15 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Wire mode: an admin account on a target without test control.") var adminEmail: String?
     @Option(help: "Wire mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
+    @Option(
+        help:
+            "Real-fault mode: start this deployment (Deployments/pulse.yaml, or your own), run the scenario's users over its api instances in real time while a nemesis carries out the scenario's faults on its processes and links, stop everything, check the history. --mutant then starts its Pulse instances with that defect. Needs root, iproute2 and nftables."
+    ) var deploy: String?
+    @Option(help: "Real-fault mode: where the deployment's logs and data go (default: a new directory under the system's temporary directory).")
+    var deployDir: String?
+    @Option(help: "Real-fault mode: SecantusDB's server, for {secantusd}.") var secantusd = ".build/py-venv/bin/secantusd-py"
+    @Option(help: "Real-fault mode: a Python with python-socketio and aiohttp, for {python} (the seed stand-in).") var python =
+        ".build/py-venv/bin/python"
 
     func run() async throws {
         if listMutants {
@@ -54,6 +63,10 @@ struct Sim: AsyncParsableCommand {
         }
         guard let path = scenario else { throw ValidationError("give a scenario file (or --list-mutants)") }
         let parsed = try loadScenario(path)
+        if let deploy {
+            guard target == nil else { throw ValidationError("--deploy starts its own target; give --deploy or --target, not both") }
+            return try await runDeployed(parsed, file: deploy)
+        }
         if let target { return try await runOnWire(parsed, target: target) }
         let chosenMutant = try mutant.map { name -> Mutant in
             guard let value = Mutant(rawValue: name) else { throw ValidationError("unknown mutant '\(name)'; see --list-mutants") }

@@ -84,6 +84,12 @@ struct DeploymentRunTests {
             try run.lab.lose(from: .member("b"), to: .clients, percent: 100)
             #expect(!Self.reaches(b, 8000), "every answer of b to the clients is lost")
             try run.lab.heal()
+            // One rule removed on its own: the other stays.
+            let toA = try #require(try run.lab.cut(from: .clients, to: .member("a")))
+            try run.lab.cut(from: .clients, to: .member("b"))
+            try run.lab.remove(toA)
+            #expect(Self.reaches(a, 8000) && !Self.reaches(b, 8000), "a's rule is gone, b's stays")
+            try run.lab.heal()
             run.pause("b")
             #expect(!Readiness.isReady(address: b, port: 8000, path: "/"), "a paused process answers nothing")
             run.resume("b")

@@ -154,6 +154,22 @@ struct CheckerTests {
         away.see(7_900, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
         away.see(8_001, "s1", "seat_locked", seq: 13, seat: "B1", user: "u2")
         #expect(away.brokenInvariants == [], "a subscriber away during the expiry hears of it when it rejoins")
+
+        // A real deployment's fault (a paused Redis) over the expiry: announced one grace after it
+        // heals at the latest; later than that, or with no fault, it is late.
+        func paused(announcedMs: Int64, faultEndMs: Int64?) -> HistoryBuilder {
+            var h = history(release: nil)
+            h.records.removeAll { $0.process == "s1" && $0.timeNs > 2_000_000 }
+            if let faultEndMs {
+                h.add(4_000, "nemesis", .fault, "pause_process", ["target": "redis", "end_ns": .int(faultEndMs * 1_000_000)])
+            }
+            h.see(announcedMs, "s1", "seat_released", seq: 12, seat: "A1", reason: "expired")
+            h.see(max(announcedMs, 8_001) + 1, "s1", "seat_locked", seq: 13, seat: "B1", user: "u2")
+            return h
+        }
+        #expect(paused(announcedMs: 7_500, faultEndMs: 7_000).brokenInvariants == [], "announced once the paused store is back")
+        #expect(paused(announcedMs: 7_500, faultEndMs: nil).brokenInvariants == [.expiryHonoured], "late with no fault to explain it")
+        #expect(paused(announcedMs: 9_500, faultEndMs: 7_000).brokenInvariants == [.expiryHonoured], "later than one grace after the fault")
     }
 
     @Test("clock jumps, crashes, late grants and lost extensions: what the checker can and cannot hold a hold to")

@@ -19,7 +19,8 @@ public struct WireRunner: Sendable {
         widens every window), and each seat's linearizability (every answer and read explained by
         one order; an expiry's instant known within the clock skew measured from the holds). It
         cannot establish what no client observed (interleavings inside the server), cannot inject
-        the scenario's faults (run them on the target's infrastructure), and a clean run is one
+        the scenario's faults into a target it did not start (real-fault mode, `--deploy FILE`,
+        carries them out on a deployment it starts), and a clean run is one
         sample, not a proof: the deterministic mode explores interleavings, wire mode witnesses
         one. Over Socket.IO (a seed-style server) messages carry no seq, so order and gaps cannot
         be verified (that is reported once per subscriber), and a lock's expiry is the target's TTL
@@ -72,10 +73,22 @@ public struct WireRunner: Sendable {
         public var wallSeconds: Double
     }
 
-    /// Runs `configuration`'s users and subscribers against the target, speaking `profile`.
-    public func run(_ configuration: SimConfiguration, profile: Profile = .pulse) async throws -> Outcome {
+    /// Runs `configuration`'s users and subscribers against the target, speaking `profile`:
+    /// spread over `instances` when given (else all on the session's), with `nemesis` acting on
+    /// the target's infrastructure meanwhile (the users' phase lasts until it is done too).
+    /// Throws when the run cannot be set up (no event, no users); what the users meet is recorded.
+    public func run(_ configuration: SimConfiguration, profile: Profile = .pulse, instances: [WireInstance] = [], nemesis: WireNemesis? = nil)
+        async throws -> Outcome
+    {
         let started = ContinuousClock.now
         let context = CaseContext(session: session, caseID: "wire", http: http)
+        let spread = instances.isEmpty ? [WireInstance(name: "target", baseURL: session.baseURL)] : instances
+        let routing = WireRouting(
+            contexts: spread.map { instance in
+                var own = session
+                own.baseURL = instance.baseURL
+                return instance.baseURL == session.baseURL ? context : CaseContext(session: own, caseID: "wire", http: http)
+            }, names: spread.map(\.name))
         let recorder = WireRecorder()
         let event = try await context.event(rows: configuration.rows, cols: configuration.cols, price: Double(WireWorld.seatPrice))
         let users = try await signUp(configuration.users, context)
@@ -87,15 +100,15 @@ public struct WireRunner: Sendable {
         let configuredNs = WireRecorder.nowNs()
         let seatIDs = try await context.seatIDs(event)
         let world = WireWorld(
-            configuration: configuration, context: context, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
+            configuration: configuration, context: context, routing: routing, recorder: recorder, event: event, names: names, holdTTLSeconds: ttl,
             seatIDs: seatIDs, seatLabels: Dictionary(seatIDs.map { ($1, $0) }, uniquingKeysWith: { first, _ in first }))
         // The grace for announcements (PB-HOLD-8's second, and latency on both sides) follows the
         // pace this run measured, so a slow machine is not read as a late server.
         let pace: WirePace
         switch profile {
-        case .pulse: pace = try await runPulse(world, users: users, ttl: ttl, recorder: recorder)
+        case .pulse: pace = try await runPulse(world, users: users, ttl: ttl, recorder: recorder, nemesis: nemesis)
         case .socketio:
-            try await runSocketIO(world, users: users)
+            try await runSocketIO(world, users: users, recorder: recorder, nemesis: nemesis)
             pace = WirePace(recorder.all)
         }
         // Over Socket.IO the seed never says when a lock expires: the history's expiry is the
@@ -141,10 +154,19 @@ public struct WireRunner: Sendable {
     /// Pulse profile: users over REST, subscribers on the live WebSocket; at the end every hold
     /// expires and is announced, and each subscriber asks for a fresh snapshot.
     /// Returns the pace it measured once the users were done.
-    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int, recorder: WireRecorder) async throws -> WirePace {
-        let subscribers = (0..<world.configuration.subscribers).map { world.subscribe("s\($0)", token: users[0].token) }
+    private func runPulse(_ world: WireWorld, users: [TestUser], ttl: Int, recorder: WireRecorder, nemesis: WireNemesis?) async throws
+        -> WirePace
+    {
+        let subscribers = (0..<world.configuration.subscribers).map { WireSubscriber("s\($0)", token: users[0].token, world: world) }
+        let rejoining = Task {
+            await withTaskGroup(of: Void.self) { group in for subscriber in subscribers { group.addTask { await subscriber.keepJoined() } } }
+        }
+        defer { rejoining.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, user) in users.enumerated() { group.addTask { try await world.user(index: index, user) } }
+            if let nemesis {
+                group.addTask { await nemesis { f, startNs, value in recorder.record(at: startNs, "nemesis", .fault, f, value) } }
+            }
             try await group.waitForAll()
         }
         // Quiesce: every hold expires (the server's TTL, or the scenario's under test control) and
@@ -153,25 +175,30 @@ public struct WireRunner: Sendable {
         let pace = WirePace(recorder.all)
         try await Task.sleep(for: .seconds(ttl) + .nanoseconds(pace.announcementGraceNs) + .seconds(1))
         // The final view of each subscriber: a fresh snapshot on its connection, as a client that reloads would show.
-        for (_, connection) in subscribers {
+        rejoining.cancel()
+        for subscriber in subscribers {
+            let connection = subscriber.current
             let before = connection.messages.filter { $0.type == "snapshot" }.count
             connection.send(["type": "join_event", "eventId": world.event])
             _ = try? await connection.waitUntil(seconds: 30, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
         }
-        for (name, connection) in subscribers { world.recordStream(name, connection) }
-        for (_, connection) in subscribers { connection.close() }
+        for subscriber in subscribers { subscriber.record() }
+        for subscriber in subscribers { subscriber.close() }
         return pace
     }
 
     /// Socket.IO profile: users on their own sockets, subscribers that read the seat map and then
     /// listen; at the end every user leaves (the server releases their locks) and each subscriber
     /// reloads the seat map.
-    private func runSocketIO(_ world: WireWorld, users: [TestUser]) async throws {
+    private func runSocketIO(_ world: WireWorld, users: [TestUser], recorder: WireRecorder, nemesis: WireNemesis?) async throws {
         var subscribers: [(String, SocketIOConnection)] = []
         for index in 0..<world.configuration.subscribers { subscribers.append(try await world.socketSubscriber("s\(index)", token: users[0].token)) }
         defer { for (_, socket) in subscribers { socket.close() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, user) in users.enumerated() { group.addTask { try await world.socketUser(index: index, user) } }
+            if let nemesis {
+                group.addTask { await nemesis { f, startNs, value in recorder.record(at: startNs, "nemesis", .fault, f, value) } }
+            }
             try await group.waitForAll()
         }
         try await Task.sleep(for: .seconds(2))  // the releases of the users' leaving reach the room

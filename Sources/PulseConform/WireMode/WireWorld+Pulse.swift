@@ -2,6 +2,7 @@ import Foundation
 import PulseHistory
 import PulseScenario
 import PulseWire
+import Synchronization
 
 /// The Pulse profile: holds, extensions and releases over REST, subscribers on the live WebSocket.
 extension WireWorld {
@@ -65,9 +66,9 @@ extension WireWorld {
                     }
                 }
             case .release:
-                if choices.releasesBySeats() {
-                    if live == nil { live = try await joined(user) }
-                    for seat in seats { await releaseLock(name, seat, on: live!) }
+                if live?.closed == true { live = nil }  // its instance went away: join again
+                if choices.releasesBySeats(), let connection = try await joinedOnce(&live, name, user) {
+                    for seat in seats { await releaseLock(name, seat, on: connection) }
                 } else {
                     _ = try await perform(
                         name, "release", ["event": .string(event), "hold": .string(hold)], .DELETE,
@@ -94,9 +95,22 @@ extension WireWorld {
         }
     }
 
+    /// The user's live connection, joined now if it is not yet. On a deployment of several
+    /// instances a join that fails moves the user to the next instance and gives nil (the user
+    /// releases over REST instead); on one instance it throws.
+    private func joinedOnce(_ live: inout LiveConnection?, _ name: String, _ user: TestUser) async throws -> LiveConnection? {
+        if let live { return live }
+        do {
+            live = try await joined(name, user)
+        } catch  where routing.spread {
+            routing.failed(name)
+        }
+        return live
+    }
+
     /// The user's own live connection, joined to the event (for `release_lock`).
-    private func joined(_ user: TestUser) async throws -> LiveConnection {
-        let connection = context.live(user.token)
+    private func joined(_ name: String, _ user: TestUser) async throws -> LiveConnection {
+        let connection = routing.route(name).context.live(user.token)
         connection.send(["type": "join_event", "eventId": event])
         _ = try await connection.next(seconds: 10, "the user's snapshot") { $0.type == "snapshot" }
         return connection
@@ -119,13 +133,6 @@ extension WireWorld {
         }
     }
 
-    /// A subscriber that joined the event (its messages are recorded at the end, with their arrival times).
-    func subscribe(_ name: String, token: String) -> (String, LiveConnection) {
-        let connection = context.live(token)
-        connection.send(["type": "join_event", "eventId": event])
-        return (name, connection)
-    }
-
     /// Turns a subscriber's messages into `observe` records.
     func recordStream(_ name: String, _ connection: LiveConnection) {
         for message in connection.messages {
@@ -138,5 +145,67 @@ extension WireWorld {
                 recorder.record(at: message.receivedAtNs, name, .observe, type, value)
             }
         }
+    }
+}
+
+/// A subscriber of a wire run on the live WebSocket, joined to the event on its instance. When
+/// that connection closes (its instance crashed or was cut off) it joins again on the next
+/// instance half a second later, from the last seq it saw (`sinceSeq`), as a browser
+/// behind a load balancer would, and the time it was away is recorded as its `disconnect`. Its
+/// messages are recorded at the end, with their arrival times.
+final class WireSubscriber: Sendable {
+    let name: String
+    private let token: String
+    private let world: WireWorld
+    private let connections = Mutex<[LiveConnection]>([])
+
+    init(_ name: String, token: String, world: WireWorld) {
+        self.name = name
+        self.token = token
+        self.world = world
+        connect(sinceSeq: nil)
+    }
+
+    /// The connection it listens on now.
+    var current: LiveConnection { connections.withLock { $0[$0.count - 1] } }
+
+    private func connect(sinceSeq: Int64?) {
+        let connection = world.routing.route(name).context.live(token)
+        var join: [String: Any] = ["type": "join_event", "eventId": world.event]
+        if let sinceSeq { join["sinceSeq"] = sinceSeq }
+        connection.send(join)
+        connections.withLock { $0.append(connection) }
+    }
+
+    /// Rejoins elsewhere whenever its connection closes, until cancelled (one instance: it only
+    /// listens).
+    func keepJoined() async {
+        guard world.routing.spread else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            guard current.closed, !Task.isCancelled else { continue }
+            let lostNs = WireRecorder.nowNs()
+            // A browser waits a moment before it reconnects (Socket.IO's first delay is 1 s).
+            try? await Task.sleep(for: .milliseconds(500))
+            let seen = connections.withLock { $0.flatMap(\.messages).compactMap(\.seq).max() }
+            world.routing.failed(name)
+            connect(sinceSeq: seen)
+            let rejoined = current
+            _ = try? await rejoined.waitUntil(seconds: 10, "the rejoin") { messages in
+                messages.contains { ["joined", "snapshot"].contains($0.type ?? "") }
+            }
+            world.recorder.record(
+                at: lostNs, "nemesis", .fault, "disconnect",
+                ["process": .string(name), "ms": .int(max(1, (WireRecorder.nowNs() - lostNs) / 1_000_000))])
+        }
+    }
+
+    /// Records what each of its connections received, in order.
+    func record() {
+        for connection in connections.withLock({ $0 }) { world.recordStream(name, connection) }
+    }
+
+    func close() {
+        for connection in connections.withLock({ $0 }) { connection.close() }
     }
 }

@@ -10,7 +10,10 @@ import PulseWire
 /// WireWorld+SocketIO). This file holds what both protocols share.
 struct WireWorld: Sendable {
     let configuration: SimConfiguration
+    /// The first instance's context: the run's event, users and final reads go through it.
     let context: CaseContext
+    /// Which instance each user and subscriber talks to.
+    let routing: WireRouting
     let recorder: WireRecorder
     let event: String
     /// User id -> process name (`u3`).
@@ -37,18 +40,22 @@ struct WireWorld: Sendable {
         _ name: String, _ f: String, _ invoke: [String: HistoryValue], _ method: HTTPMethod, _ path: String, _ user: TestUser,
         _ body: [String: Any]?, headers: [(String, String)] = [], ok: (APIReply) -> [String: HistoryValue]
     ) async throws -> APIReply? {
-        recorder.record(name, .invoke, f, invoke)
+        let (context, via) = routing.route(name)
+        recorder.record(name, .invoke, f, routing.spread ? invoke.merging(["via": .string(via)]) { $1 } : invoke)
         let base: [String: HistoryValue] = ["event": .string(event)]
         do {
             let reply = try await context.call(method, path, token: user.token, json: body, headers: headers)
             switch reply.status {
             case 200..<300: recorder.record(name, .ok, f, base.merging(ok(reply)) { $1 })
             case 400..<500: recorder.record(name, .fail, f, base, error: reply.code ?? "\(reply.status)")
-            default: recorder.record(name, .info, f, base, error: reply.code ?? "\(reply.status)")
+            default:
+                recorder.record(name, .info, f, base, error: reply.code ?? "\(reply.status)")
+                if [502, 503].contains(reply.status) { routing.failed(name) }
             }
             return reply
         } catch {
             recorder.record(name, .info, f, base, error: "no answer: \(error)")
+            routing.failed(name)
             return nil
         }
     }
@@ -74,8 +81,10 @@ struct WireWorld: Sendable {
 
     /// A read of the seat map, recorded as a `browse` with the seq it is as of and the free seats.
     func browse(_ name: String, as user: TestUser) async {
-        recorder.record(name, .invoke, "browse", ["event": .string(event)])
+        let (context, via) = routing.route(name)
+        recorder.record(name, .invoke, "browse", routing.spread ? ["event": .string(event), "via": .string(via)] : ["event": .string(event)])
         guard let reply = try? await context.call(.GET, "/api/v1/events/\(event)/seats", token: user.token), reply.status == 200 else {
+            routing.failed(name)
             recorder.record(name, .info, "browse", ["event": .string(event)], error: "no seat map")
             return
         }
@@ -127,7 +136,7 @@ struct WireWorld: Sendable {
     func finalReads(users: [TestUser]) async throws {
         var bookings: [HistoryValue] = []
         for (index, user) in users.enumerated() {
-            let reply = try await context.call(.GET, "/api/v1/bookings/me", token: user.token)
+            let reply = try await anyInstance { try await $0.call(.GET, "/api/v1/bookings/me", token: user.token) }
             for booking in reply.objects("bookings").map(Self.booking) where booking.event == event {
                 bookings.append(
                     .object([
@@ -137,6 +146,19 @@ struct WireWorld: Sendable {
             }
         }
         recorder.record("harness", .observe, "final_bookings", ["event": .string(event), "bookings": .array(bookings)])
+    }
+
+    /// `call` on the first instance that answers (one that is down or unavailable is passed over);
+    /// throws the last instance's failure.
+    func anyInstance(_ call: (CaseContext) async throws -> APIReply) async throws -> APIReply {
+        var failure: (any Error)?
+        for context in routing.contexts {
+            do {
+                let reply = try await call(context)
+                if ![502, 503].contains(reply.status) || context === routing.contexts.last { return reply }
+            } catch { failure = error }
+        }
+        throw failure ?? APIError("no instance answered")
     }
 
     /// A booking's id, event and seat ids, in the Pulse shape (`id`, `eventId`, `seatIds`) or the

@@ -116,6 +116,9 @@ public struct HistoryIndex: Sendable {
     public var messageTroubleNs: [String: [ClosedRange<Int64>]] = [:]
     /// Periods when the server was down (`server_crash` faults): every subscriber was disconnected.
     public var serverDownNs: [ClosedRange<Int64>] = []
+    /// Periods of a real deployment's faults (a fault with a `target` and an `end_ns`: a paused
+    /// process, a cut link): live messages may be late then, until one grace after each ends.
+    public var deploymentFaultsNs: [ClosedRange<Int64>] = []
     /// The server clock's offset from history time after each `clock_jump`, in time order.
     public var clockOffsetsNs: [(sinceNs: Int64, offsetNs: Int64)] = []
 
@@ -140,6 +143,9 @@ public struct HistoryIndex: Sendable {
                 if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
                 if record.f == "message_drop" || record.f == "message_delay", let process = record.string("process") {
                     messageTroubleNs[process, default: []].append(record.timeNs...(record.timeNs + (record.int("ms") ?? 0) * 1_000_000))
+                }
+                if record.string("target") != nil, let end = record.int("end_ns"), end >= record.timeNs {
+                    deploymentFaultsNs.append(record.timeNs...end)
                 }
                 if record.f == "clock_jump", let offset = record.int("offset_ms") { clockOffsetsNs.append((record.timeNs, offset * 1_000_000)) }
                 if record.f == "disconnect", let process = record.string("process"), let ms = record.int("ms") {
@@ -280,12 +286,14 @@ public struct HistoryIndex: Sendable {
     public func disconnections(of subscriber: String) -> [ClosedRange<Int64>] { (disconnectedNs[subscriber] ?? []) + serverDownNs }
 
     /// When `subscriber` must have heard of a change made at `changedNs` that everyone else hears
-    /// of by `deadline`: each disconnection, downtime, lost or late message of its own that
+    /// of by `deadline`: each disconnection, downtime, deployment fault, lost or late message of its own that
     /// begins before its deadline and reaches past the change pushes its deadline to one grace
     /// after that trouble ends (troubles may chain).
     public func deliveryDeadline(of subscriber: String, from changedNs: Int64, deadline: Int64) -> Int64 {
-        let troubles = (disconnections(of: subscriber) + (messageTroubleNs[subscriber] ?? [])).filter { $0.upperBound >= changedNs }
-            .sorted { $0.lowerBound < $1.lowerBound }
+        let troubles = (disconnections(of: subscriber) + (messageTroubleNs[subscriber] ?? []) + deploymentFaultsNs).filter {
+            $0.upperBound >= changedNs
+        }
+        .sorted { $0.lowerBound < $1.lowerBound }
         var own = deadline
         for trouble in troubles where trouble.lowerBound <= own { own = max(own, trouble.upperBound + expiryGraceNs) }
         return own

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import PulseConform
+import PulseDeploy
+import PulseEngine
+import PulseHistory
+import PulseScenario
+
+extension Sim {
+    /// Real-fault mode: the deployment started, the scenario's users on it while the nemesis
+    /// acts, everything stopped (also on SIGINT and on failure), the history checked.
+    func runDeployed(_ scenario: Scenario, file: String) async throws {
+        guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
+        guard seeds == 1, shrinkTo == nil else { throw ValidationError("--seeds and --shrink-to are for the deterministic mode, not --deploy") }
+        let deployment = try Deploy.deployment(file, mutant: mutant)
+        var simulation = scenario.simulation
+        simulation.seed = seed ?? simulation.seed
+        let plan = NemesisPlan.plan(simulation, deployment: deployment)
+        print(
+            "\(scenario.name) on \(deployment.name) (\(deployment.apis.count) api instances\(mutant.map { ", mutant \($0)" } ?? "")): \(simulation.users) users, \(plan.actions.count) faults planned"
+        )
+        for action in plan.actions { print("  at \(action.atMs) ms for \(action.durationMs) ms: \(action.kind)") }
+        if !plan.unhonoured.isEmpty { print("not carried out on a real deployment: \(plan.unhonoured.joined(separator: "; "))") }
+        NetworkLab.removeAbandoned()
+        let directory = deployDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("pulse-deploy-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let stop = Deploy.stopSignal()
+        let run = try await DeploymentRun.start(
+            deployment, tools: Deploy.tools(secantusd: secantusd, python: python, mutant: mutant), directory: directory)
+        print("up: \(run.apiURLs.joined(separator: ", ")) (logs in \(directory)/logs)")
+        let work = Task { try await RealFaultRun.run(simulation, on: run, profile: chosenProfile, runID: SecureIdentifierSource().hex(bytes: 4)) }
+        let interrupt = Task {
+            await stop.value
+            work.cancel()
+        }
+        let result = await work.result
+        interrupt.cancel()
+        print("stopping \(deployment.name)")
+        await run.stop()
+        if work.isCancelled, case .failure = result { throw ExitCode(130) }
+        let outcome = try result.get()
+        try report(outcome, scenario: scenario)
+    }
+
+    private func report(_ outcome: RealFaultRun.Outcome, scenario: Scenario) throws {
+        let violations = outcome.wire.violations.filter { scenario.checks.contains($0.invariant) }
+        let counts = HistoryCounts(outcome.wire.history)
+        print(
+            String(
+                format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
+                counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wire.wallSeconds))
+        let served = Dictionary(grouping: outcome.wire.history.compactMap { $0.type == .invoke ? $0.string("via") : nil }) { $0 }.mapValues(\.count)
+        print("requests by instance: \(served.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        let hit = outcome.coverage.filter { $0.overlapped > 0 }.count
+        print("faults: \(outcome.coverage.count), \(hit) of them overlapped operations")
+        for fault in outcome.coverage {
+            print(
+                "  \(fault.fault) \(fault.target): \(String(format: "%.1f", Double(fault.endNs - fault.startNs) / 1e9)) s, \(fault.overlapped) operations under way"
+            )
+        }
+        if let history { try writeHistory(outcome.wire.history, to: history) }
+        if let report {
+            try FileManager.default.createDirectory(atPath: report, withIntermediateDirectories: true)
+            try writeHistory(outcome.wire.history, to: "\(report)/history.jsonl")
+            let page = HistoryHTMLReport(
+                title: "pulse sim \(scenario.name) --deploy", records: outcome.wire.history, invariants: Set(scenario.checks)
+            )
+            .html()
+            try Data(page.utf8).write(to: URL(fileURLWithPath: "\(report)/history.html"))
+            print("report: \(report)/history.jsonl and history.html")
+        }
+        for violation in violations.prefix(10) { print("  - \(violation)") }
+        let seats = outcome.wire.linearizability
+        print("linearizable seats: \(seats.counts)")
+        for seat in seats.violations.prefix(10) { print("  - \(seat.event) \(seat.seat): \(seat.explanation ?? "")") }
+        if !violations.isEmpty || !seats.violations.isEmpty { throw ExitCode(1) }
+    }
+}

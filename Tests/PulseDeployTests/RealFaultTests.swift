@@ -1,0 +1,127 @@
+import Foundation
+import PulseConform
+import PulseHistory
+import PulseScenario
+import Testing
+
+@testable import PulseDeploy
+
+/// The scenario's fault schedule carried out on a real deployment while its users run.
+@Suite("Real faults on real deployments", .serialized, .timeLimit(.minutes(10)))
+struct RealFaultTests {
+    /// A scenario with every fault family a real deployment carries out, short enough for CI.
+    static func mixedFaults(seed: UInt64 = 5) -> SimConfiguration {
+        var configuration = SimConfiguration(seed: seed)
+        configuration.rows = 2
+        configuration.cols = 8
+        configuration.users = 6
+        configuration.operationsPerUser = 8
+        configuration.thinkMsMax = 700
+        configuration.holdTTLSeconds = 3
+        configuration.subscribers = 2
+        configuration.browseProbability = 0.5
+        configuration.pauseProbability = 0.01
+        configuration.pauseMs = 1_500
+        configuration.serverCrashAtMs = [2_000]
+        configuration.serverDownMs = 1_500
+        configuration.hotStateLossAtMs = [5_500]
+        configuration.durableFailureProbability = 0.01
+        configuration.requestDropProbability = 0.02
+        configuration.faultsUntilMs = 9_000
+        return configuration
+    }
+
+    @Test("the plan maps each fault field of the scenario onto a real fault, the same for the same seed, and names what it cannot do")
+    func plan() throws {
+        let deployment = try DeploymentFileTests.shipped("pulse.yaml")
+        var configuration = Self.mixedFaults()
+        configuration.clockJumps = [.init(atMs: 100, byMs: 5_000)]
+        let plan = NemesisPlan.plan(configuration, deployment: deployment)
+        #expect(plan == NemesisPlan.plan(configuration, deployment: deployment))
+        #expect(plan.actions.contains(NemesisAction(.crash("api1"), atMs: 2_000, durationMs: 1_500)))
+        #expect(plan.actions.contains(NemesisAction(.hotStateLoss("redis"), atMs: 5_500, durationMs: 0)))
+        #expect(plan.actions.contains(NemesisAction(.partition(.member("api1"), .member("mongo")), atMs: 1_000, durationMs: 2_000)))
+        #expect(plan.actions.contains(NemesisAction(.partition(.member("api2"), .member("mongo")), atMs: 6_000, durationMs: 2_000)))
+        #expect(plan.actions.contains(NemesisAction(.loss(from: .clients, to: .member("api3"), percent: 2), atMs: 0, durationMs: 9_000)))
+        let pauses = plan.actions.filter { if case .pause = $0.kind { true } else { false } }
+        #expect(pauses.map(\.atMs) == [750, 3_750, 6_750], "one pause every two pause_ms, each within the faulty phase")
+        #expect(plan.actions.allSatisfy { $0.atMs + $0.durationMs <= 9_000 })
+        #expect(plan.unhonoured.contains { $0.hasPrefix("clock jumps") })
+        #expect(NemesisPlan.plan(SimConfiguration(seed: 1).withoutFaults, deployment: deployment).actions.isEmpty, "no faults unless named")
+    }
+
+    @Test(
+        "Pulse's three instances keep every invariant and every seat linearizable while an instance crashes, processes pause, Redis restarts empty, the database is cut off and packets are lost",
+        .enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server")))
+    func pulseUnderMixedFaults() async throws {
+        try await DeploymentRunTests.with(try DeploymentFileTests.shipped("pulse.yaml")) { run in
+            let outcome = try await RealFaultRun.run(Self.mixedFaults(), on: run, profile: .pulse, runID: "rf\(getpid())")
+            let history = outcome.wire.history
+            #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3))")
+            #expect(outcome.wire.linearizability.violations.isEmpty, "\(outcome.wire.linearizability.violations.prefix(3).map(\.explanation))")
+            let faults = history.filter { $0.type == .fault && $0.string("target") != nil }
+            #expect(Set(faults.map(\.f)).isSuperset(of: ["crash", "hot_state_loss", "pause_process", "partition", "packet_loss"]))
+            #expect(faults.allSatisfy { $0.int("end_ns") != nil && $0.string("error") == nil }, "\(faults.filter { $0.string("error") != nil })")
+            let instances = Set(history.compactMap { $0.type == .invoke ? $0.string("via") : nil })
+            #expect(instances.count == 3, "users spread over every instance: \(instances)")
+            #expect(
+                outcome.coverage.filter { $0.overlapped > 0 }.count * 2 >= outcome.coverage.count, "most faults hit operations: \(outcome.coverage)")
+            for member in run.deployment.processes.map(\.name) {
+                let rules = try LabCommand.run([
+                    "/usr/sbin/ip", "netns", "exec", run.lab.namespace(member), "/usr/sbin/nft", "list", "table", "inet", "pulse_nemesis",
+                ])
+                #expect(!rules.contains("drop"), "every cut and loss of \(member) healed")
+            }
+        }
+    }
+}
+
+extension RealFaultTests {
+    /// Instances crashing one after another while many users churn through holds: each crash
+    /// sends its subscribers to another instance, which catches them up from their last seq.
+    static func crashingInstances(seed: UInt64) -> SimConfiguration {
+        var configuration = SimConfiguration(seed: seed).withoutFaults
+        configuration.rows = 4
+        configuration.cols = 10
+        configuration.users = 16
+        configuration.operationsPerUser = 12
+        configuration.thinkMsMax = 300
+        configuration.holdTTLSeconds = 2
+        configuration.checkoutProbability = 0.5
+        configuration.releaseProbability = 0.3
+        configuration.extendProbability = 0.1
+        configuration.subscribers = 3
+        configuration.serverCrashAtMs = [1_000, 2_000, 3_000]
+        configuration.serverDownMs = 300
+        return configuration
+    }
+
+    /// `skip-replayed-change` passes any run in which no subscriber rejoins (plain wire mode
+    /// against one server): only a real crash, and the rejoin it forces, shows it.
+    @Test(
+        "a known defect real crashes are built to show (a catch-up after a rejoin skips a change) is caught on the real deployment, and the correct one passes",
+        .enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server")),
+        arguments: [nil, "skip-replayed-change"] as [String?])
+    func crashShowsSkippedCatchUp(mutant: String?) async throws {
+        try await DeploymentRunTests.with(try DeploymentFileTests.shipped("pulse.yaml"), tools: DeploymentRunTests.tools(mutant: mutant)) { run in
+            let outcome = try await RealFaultRun.run(Self.crashingInstances(seed: 4), on: run, profile: .pulse, runID: "rc\(getpid())")
+            let rejoins = outcome.wire.history.filter { $0.type == .fault && $0.f == "disconnect" }
+            #expect(rejoins.count >= 3, "every crash sent a subscriber elsewhere")
+            let broken = outcome.wire.violations.filter { $0.invariant == .broadcastOrder }
+            if mutant == nil {
+                #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3))")
+            } else {
+                #expect(!broken.isEmpty, "a rejoined subscriber missed a change and nobody noticed")
+            }
+        }
+    }
+}
+
+extension SimConfiguration {
+    /// The configuration with every probabilistic fault off.
+    fileprivate var withoutFaults: SimConfiguration {
+        var copy = self
+        copy.pauseProbability = 0
+        return copy
+    }
+}
