@@ -344,9 +344,10 @@ public final class CaseContext: Sendable {
         return [("Pulse-Test-Hold-TTL", "\(seconds)")]
     }
 
-    /// A live connection for `token` (closed when the case ends).
-    public func live(_ token: String?, headers: [(String, String)] = []) -> LiveConnection {
-        let connection = LiveConnection(url: LiveConnection.url(baseURL: session.baseURL, token: token), headers: headers)
+    /// A live connection for `token` (closed when the case ends), with a heartbeat if given
+    /// (``LiveConnection/init(url:headers:heartbeat:)``).
+    public func live(_ token: String?, headers: [(String, String)] = [], heartbeat: Duration? = nil) -> LiveConnection {
+        let connection = LiveConnection(url: LiveConnection.url(baseURL: session.baseURL, token: token), headers: headers, heartbeat: heartbeat)
         connections.withLock { $0.append(connection) }
         return connection
     }

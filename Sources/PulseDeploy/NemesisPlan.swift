@@ -36,19 +36,19 @@ public struct NemesisPlan: Sendable, Equatable {
     public var actions: [NemesisAction]
     public var unhonoured: [String]
 
-    /// How long the faulty phase lasts when the scenario does not say (`faults_until_ms`).
+    /// How long the faulty phase lasts when the scenario does not say (`phases.faults_ms`, else `limits.duration_ms`).
     public static let defaultFaultyMs: Int64 = 20_000
 
     /// The plan for `configuration` on `deployment`, drawn from the scenario's seed (the same
-    /// scenario and deployment give the same plan):
-    /// - `faults.server_crash_at_ms`: an api instance (in turn) killed, restarted `server_down_ms` later;
-    /// - `faults.hot_state_loss_at_ms`: the hot store restarted empty;
+    /// scenario and deployment give the same plan); scenario file fields:
+    /// - `faults.server_crash`: at each `at_ms` an api instance (in turn) killed, restarted `down_ms` later;
+    /// - `faults.hot_state_loss`: at each `at_ms` the hot store restarted empty;
     /// - `faults.pause` (any probability): one process at a time (an api instance, the hot or the
-    ///   durable store, drawn) stopped for `pause_ms`, one pause starting every two `pause_ms`;
-    /// - `faults.durable_failure` (any probability): an api instance (in turn) cut from the durable
+    ///   durable store, drawn) stopped for `ms`, one pause beginning every two `ms`;
+    /// - `faults.durable_errors` (any probability): an api instance (in turn) cut from the durable
     ///   store both ways for 2 s of every 5 s;
-    /// - `network.request_drop` and `response_drop`: that share of the packets from the clients
-    ///   to every api instance (and back) lost, all through the faulty phase.
+    /// - `faults.requests` `drop` and `response_drop`: that share of the packets from the clients
+    ///   to every api instance (and back) lost, all through the faulty phase (`phases.faults_ms`).
     public static func plan(_ configuration: SimConfiguration, deployment: Deployment) -> NemesisPlan {
         var random = SeededRandom(seed: configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ 7)
         let faultyMs = configuration.faultsUntilMs ?? configuration.durationLimitMs ?? defaultFaultyMs

@@ -33,8 +33,10 @@ public final class LiveConnection: Sendable {
     private let task: Task<Void, Never>
 
     /// Connects to `url` (`ws://host:port/api/v1/live?token=...`), with `headers` on the upgrade.
-    /// Does not wait for the upgrade: see ``waitUntil(seconds:_:_:)`` and ``closed``.
-    public init(url: String, headers: [(String, String)] = []) {
+    /// Does not wait for the upgrade: see ``waitUntil(seconds:_:_:)`` and ``closed``. With a
+    /// `heartbeat` it pings the server each period and closes when a pong is missing by the next
+    /// (a crashed, restarted, paused or cut-off server): a browser's heartbeat.
+    public init(url: String, headers: [(String, String)] = [], heartbeat: Duration? = nil) {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         outgoing = continuation
         let shared = shared
@@ -42,6 +44,7 @@ public final class LiveConnection: Sendable {
             var logger = Logger(label: "pulse.live-connection")
             logger.logLevel = .critical
             var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+            if let heartbeat { configuration.autoPing = .enabled(timePeriod: heartbeat) }
             for (name, value) in headers { if let field = HTTPField.Name(name) { configuration.additionalHeaders[field] = value } }
             do {
                 let closeFrame = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in

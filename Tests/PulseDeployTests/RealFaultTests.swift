@@ -51,14 +51,32 @@ struct RealFaultTests {
     }
 
     @Test(
+        "every scenario in Deployments/scenarios plans real faults on Deployments/pulse.yaml, each inside its faulty phase, none it cannot carry out")
+    func shippedScenarios() throws {
+        let deployment = try DeploymentFileTests.shipped("pulse.yaml")
+        let directory = DeploymentFileTests.root.appendingPathComponent("Deployments/scenarios")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files == ["crash.yaml", "loss.yaml", "mix.yaml", "partition.yaml", "pause.yaml", "redis-restart.yaml"])
+        for file in files {
+            let scenario = try ScenarioParser.parse(try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8))
+            let plan = NemesisPlan.plan(scenario.simulation, deployment: deployment)
+            #expect(!plan.actions.isEmpty && plan.unhonoured.isEmpty, "\(file): \(plan.unhonoured)")
+            #expect(plan.actions.allSatisfy { $0.atMs + $0.durationMs <= scenario.simulation.faultsUntilMs ?? 0 }, "\(file)")
+        }
+    }
+
+    @Test(
         "Pulse's three instances keep every invariant and every seat linearizable while an instance crashes, processes pause, Redis restarts empty, the database is cut off and packets are lost",
         .enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server")))
     func pulseUnderMixedFaults() async throws {
         try await DeploymentRunTests.with(try DeploymentFileTests.shipped("pulse.yaml")) { run in
             let outcome = try await RealFaultRun.run(Self.mixedFaults(), on: run, profile: .pulse, runID: "rf\(getpid())")
             let history = outcome.wire.history
-            #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3))")
-            #expect(outcome.wire.linearizability.violations.isEmpty, "\(outcome.wire.linearizability.violations.prefix(3).map(\.explanation))")
+            let kept = Self.keepIfBroken(outcome)
+            #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3)); history in \(kept)")
+            #expect(
+                outcome.wire.linearizability.violations.isEmpty,
+                "\(outcome.wire.linearizability.violations.prefix(3).map(\.explanation)); history in \(kept)")
             let faults = history.filter { $0.type == .fault && $0.string("target") != nil }
             #expect(Set(faults.map(\.f)).isSuperset(of: ["crash", "hot_state_loss", "pause_process", "partition", "packet_loss"]))
             #expect(faults.allSatisfy { $0.int("end_ns") != nil && $0.string("error") == nil }, "\(faults.filter { $0.string("error") != nil })")
@@ -77,6 +95,16 @@ struct RealFaultTests {
 }
 
 extension RealFaultTests {
+    /// The history of a run that broke something, kept under the temporary directory for a
+    /// look (`pulse check FILE --html`); "" when nothing broke.
+    static func keepIfBroken(_ outcome: RealFaultRun.Outcome) -> String {
+        guard !outcome.wire.violations.isEmpty || !outcome.wire.linearizability.violations.isEmpty else { return "" }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-real-fault-\(getpid())-\(outcome.wire.history.count).jsonl")
+            .path
+        let text = outcome.wire.history.map(HistoryReader.encode).joined(separator: "\n") + "\n"
+        return (try? text.write(toFile: path, atomically: true, encoding: .utf8)) != nil ? path : "(not written)"
+    }
+
     /// Instances crashing one after another while many users churn through holds: each crash
     /// sends its subscribers to another instance, which catches them up from their last seq.
     static func crashingInstances(seed: UInt64) -> SimConfiguration {
@@ -109,7 +137,7 @@ extension RealFaultTests {
             #expect(rejoins.count >= 3, "every crash sent a subscriber elsewhere")
             let broken = outcome.wire.violations.filter { $0.invariant == .broadcastOrder }
             if mutant == nil {
-                #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3))")
+                #expect(outcome.wire.violations.isEmpty, "\(outcome.wire.violations.prefix(3)); history in \(Self.keepIfBroken(outcome))")
             } else {
                 #expect(!broken.isEmpty, "a rejoined subscriber missed a change and nobody noticed")
             }

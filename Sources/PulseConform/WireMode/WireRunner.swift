@@ -176,12 +176,7 @@ public struct WireRunner: Sendable {
         try await Task.sleep(for: .seconds(ttl) + .nanoseconds(pace.announcementGraceNs) + .seconds(1))
         // The final view of each subscriber: a fresh snapshot on its connection, as a client that reloads would show.
         rejoining.cancel()
-        for subscriber in subscribers {
-            let connection = subscriber.current
-            let before = connection.messages.filter { $0.type == "snapshot" }.count
-            connection.send(["type": "join_event", "eventId": world.event])
-            _ = try? await connection.waitUntil(seconds: 30, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
-        }
+        for subscriber in subscribers { await subscriber.finalSnapshot() }
         for subscriber in subscribers { subscriber.record() }
         for subscriber in subscribers { subscriber.close() }
         return pace

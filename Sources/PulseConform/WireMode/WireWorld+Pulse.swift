@@ -149,7 +149,7 @@ extension WireWorld {
 }
 
 /// A subscriber of a wire run on the live WebSocket, joined to the event on its instance. When
-/// that connection closes (its instance crashed or was cut off) it joins again on the next
+/// that connection closes (its instance crashed, or missed a heartbeat) it joins again on the next
 /// instance half a second later, from the last seq it saw (`sinceSeq`), as a browser
 /// behind a load balancer would, and the time it was away is recorded as its `disconnect`. Its
 /// messages are recorded at the end, with their arrival times.
@@ -170,7 +170,9 @@ final class WireSubscriber: Sendable {
     var current: LiveConnection { connections.withLock { $0[$0.count - 1] } }
 
     private func connect(sinceSeq: Int64?) {
-        let connection = world.routing.route(name).context.live(token)
+        // Over several instances a heartbeat tells a connection to a dead instance from a quiet
+        // one (a crashed server's goodbye may be lost; a paused one says nothing).
+        let connection = world.routing.route(name).context.live(token, heartbeat: world.routing.spread ? .seconds(2) : nil)
         var join: [String: Any] = ["type": "join_event", "eventId": world.event]
         if let sinceSeq { join["sinceSeq"] = sinceSeq }
         connection.send(join)
@@ -183,21 +185,35 @@ final class WireSubscriber: Sendable {
         guard world.routing.spread else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
-            guard current.closed, !Task.isCancelled else { continue }
-            let lostNs = WireRecorder.nowNs()
-            // A browser waits a moment before it reconnects (Socket.IO's first delay is 1 s).
-            try? await Task.sleep(for: .milliseconds(500))
-            let seen = connections.withLock { $0.flatMap(\.messages).compactMap(\.seq).max() }
-            world.routing.failed(name)
-            connect(sinceSeq: seen)
-            let rejoined = current
-            _ = try? await rejoined.waitUntil(seconds: 10, "the rejoin") { messages in
-                messages.contains { ["joined", "snapshot"].contains($0.type ?? "") }
-            }
-            world.recorder.record(
-                at: lostNs, "nemesis", .fault, "disconnect",
-                ["process": .string(name), "ms": .int(max(1, (WireRecorder.nowNs() - lostNs) / 1_000_000))])
+            if current.closed, !Task.isCancelled { await rejoin() }
         }
+    }
+
+    /// Joins on the next instance from the last seq seen, half a second after its connection
+    /// closed (a browser waits a moment before it reconnects; Socket.IO's first delay is 1 s),
+    /// and records its time away as a `disconnect`.
+    private func rejoin() async {
+        let lostNs = WireRecorder.nowNs()
+        try? await Task.sleep(for: .milliseconds(500))
+        let seen = connections.withLock { $0.flatMap(\.messages).compactMap(\.seq).max() }
+        world.routing.failed(name)
+        connect(sinceSeq: seen)
+        let rejoined = current
+        _ = try? await rejoined.waitUntil(seconds: 10, "the rejoin") { messages in
+            messages.contains { ["joined", "snapshot"].contains($0.type ?? "") }
+        }
+        world.recorder.record(
+            at: lostNs, "nemesis", .fault, "disconnect", ["process": .string(name), "ms": .int(max(1, (WireRecorder.nowNs() - lostNs) / 1_000_000))])
+    }
+
+    /// Asks for a fresh snapshot, as a client that reloads would (on a new connection if its own
+    /// closed meanwhile, over several instances), and waits for it.
+    func finalSnapshot() async {
+        if world.routing.spread, current.closed { await rejoin() }
+        let connection = current
+        let before = connection.messages.filter { $0.type == "snapshot" }.count
+        connection.send(["type": "join_event", "eventId": world.event])
+        _ = try? await connection.waitUntil(seconds: 30, "a final snapshot") { $0.filter { $0.type == "snapshot" }.count > before }
     }
 
     /// Records what each of its connections received, in order.
