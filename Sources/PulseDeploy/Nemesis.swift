@@ -77,13 +77,14 @@ public struct Nemesis: Sendable {
 
     /// Restarts a process as a supervisor would: a process that exits before it is ready (a
     /// server that gives up when its database does not answer) is started again, once a second,
-    /// for up to a minute. Throws ``DeploymentRunError`` with the last failure.
+    /// for up to a minute (not once the nemesis is cancelled: the deployment is being stopped).
+    /// Throws ``DeploymentRunError`` with the last failure.
     private func restart(_ name: String) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             do {
                 return try await run.restart(name, readyWithin: .seconds(30))
-            } catch  where ContinuousClock.now < deadline {
+            } catch  where ContinuousClock.now < deadline && !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
             }
         }

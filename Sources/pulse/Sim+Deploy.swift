@@ -28,6 +28,7 @@ extension Sim {
         let run = try await DeploymentRun.start(
             deployment, tools: Deploy.tools(secantusd: secantusd, python: python, mutant: mutant), directory: directory)
         print("up: \(run.apiURLs.joined(separator: ", ")) (logs in \(directory)/logs)")
+        fflush(nil)  // also into a file or a pipe: what is up, and where, is known at once
         let work = Task { try await RealFaultRun.run(simulation, on: run, profile: chosenProfile, runID: SecureIdentifierSource().hex(bytes: 4)) }
         let interrupt = Task {
             await stop.value

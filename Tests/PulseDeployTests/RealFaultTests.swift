@@ -95,6 +95,50 @@ struct RealFaultTests {
 }
 
 extension RealFaultTests {
+    /// `pulse sim --deploy` interrupted mid-run (SIGINT, as Ctrl-C) stops everything it started.
+    @Test(
+        "pulse sim --deploy stopped by Ctrl-C mid-run exits 130 and leaves no process, namespace or bridge of its run",
+        .enabled(if: NetworkLab.isAvailable && FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-server")))
+    func interruptedRunCleansUp() async throws {
+        let tools = DeploymentRunTests.tools()
+        let directory = try DeploymentRunTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tools.pulse)
+        process.currentDirectoryURL = DeploymentFileTests.root
+        process.arguments = ["sim", "Deployments/scenarios/mix.yaml", "--deploy", "Deployments/pulse.yaml", "--deploy-dir", directory]
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pulse-interrupted-\(getpid()).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        try process.run()
+        let lab = "p\(String(process.processIdentifier, radix: 36))x"
+        let up = await DeploymentRunTests.eventually(within: 120) {
+            ((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains("\nup: ")
+        }
+        #expect(up, "the deployment came up")
+        #expect(try LabCommand.run(["/usr/sbin/ip", "netns", "list"]).contains("pulse-\(lab)"), "its namespaces exist while it runs")
+        try await Task.sleep(for: .seconds(3))  // faults under way
+        kill(process.processIdentifier, SIGINT)
+        #expect(await DeploymentRunTests.eventually(within: 60) { !process.isRunning }, "it stops")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(!(try LabCommand.run(["/usr/sbin/ip", "netns", "list"])).contains("pulse-\(lab)"), "its namespaces are gone")
+        #expect(!(try LabCommand.run(["/usr/sbin/ip", "-o", "link", "show"])).contains("b\(lab)"), "its bridge is gone")
+        // Its stores name the run's directory; its api instances, their address on the lab's subnet.
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        let subnet = text.range(of: "up: http://").map {
+            String(text[$0.upperBound...].prefix { $0 != ":" }.split(separator: ".").prefix(3).joined(separator: "."))
+        }
+        for pattern in [directory, "--host \(subnet ?? "?")."] {
+            let left = ((try? LabCommand.run(["/usr/bin/pgrep", "-f", "--", pattern])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(left.isEmpty, "no process of the run is left (\(pattern)): \(left)")
+        }
+    }
+}
+
+extension RealFaultTests {
     /// The history of a run that broke something, kept under the temporary directory for a
     /// look (`pulse check FILE --html`); "" when nothing broke.
     static func keepIfBroken(_ outcome: RealFaultRun.Outcome) -> String {
