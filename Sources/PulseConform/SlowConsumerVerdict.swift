@@ -9,7 +9,9 @@ import PulseWire
 /// a send buffer up to `net.ipv4.tcp_wmem`'s maximum, 4 MiB by default, and a program may ask for
 /// twice `net.core.wmem_max`). So the verdict depends on those sizes only through a bound:
 /// - a seq missing from the stream is a skipped message: FAILED, whatever the buffers;
-/// - a close other than 1008 `slow_consumer`, or the stream ended without a close frame: FAILED;
+/// - 1001 (going away: a heartbeat the stalled reader never answered) before the queue could
+///   have passed its bound: INCONCLUSIVE (past it: FAILED);
+/// - any other close than 1008 `slow_consumer`, or the stream ended without a close frame: FAILED;
 /// - 1008 `slow_consumer` with nothing skipped before it: OK;
 /// - every message delivered and no close: FAILED only when more than the queue's 4096 messages
 ///   (and a margin for a server's own byte buffers) came after the first `bufferBoundBytes` of the
@@ -37,7 +39,22 @@ public enum SlowConsumerVerdict: Equatable, Sendable {
             return .failed(
                 "the server skipped seq \(gap.lowerBound)...\(gap.upperBound) of a subscriber that read too slowly \(after) (read \(heard))")
         }
+        // How many messages came after the first bufferBoundBytes of the stream: more than the
+        // queue's bound and the margin, and the server kept more than PB-LIVE-10 lets it.
+        var bytes = 0
+        let beyondBuffers = drained.frames.drop { frame in
+            bytes += frame.bytes
+            return bytes <= bufferBoundBytes
+        }.count
         if let code = drained.closeCode {
+            // 1001 (going away) before the queue could have reached its bound: the server dropped
+            // a peer that answered no ping (a heartbeat), which says nothing of its queue.
+            if code == 1001, drained.closeReason != "slow_consumer", beyondBuffers <= queuedMax + bufferedMessagesMargin {
+                return .inconclusive(
+                    "the stalled subscriber was closed with 1001 \"\(drained.closeReason ?? "")\" (a heartbeat: it answered no ping) after \(heard), "
+                        + "before its queue could have passed \(queuedMax) (at most \(beyondBuffers) messages beyond the \(bufferBoundBytes) bytes the buffers between hold)"
+                )
+            }
             guard code == 1008, drained.closeReason == "slow_consumer" else {
                 return .failed(
                     "the stalled subscriber was closed with \(code) \"\(drained.closeReason ?? "")\", not 1008 slow_consumer, after \(heard)")
@@ -51,12 +68,7 @@ public enum SlowConsumerVerdict: Equatable, Sendable {
         if lastHeard < lastSeq {
             return .inconclusive("the stream went quiet after \(heard), at seq \(lastHeard) of \(lastSeq), neither closed nor delivered")
         }
-        // Every message arrived: how many of them came after the first bufferBoundBytes?
-        var bytes = 0
-        let beyondBuffers = drained.frames.drop { frame in
-            bytes += frame.bytes
-            return bytes <= bufferBoundBytes
-        }.count
+        // Every message arrived: too many of them beyond the buffers is a queue past its bound.
         if beyondBuffers > queuedMax + bufferedMessagesMargin {
             return .failed(
                 "the server kept \(beyondBuffers) messages queued for a subscriber that read none (more than the \(queuedMax) of PB-LIVE-10 "

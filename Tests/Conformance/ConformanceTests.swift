@@ -328,14 +328,15 @@ struct SocketIOConformanceTests {
         }
     }
 
-    @Test("each seed defect alone is caught by its case (a timing race within six runs)", arguments: Self.defectCases)
+    @Test("each seed defect alone is caught by its case (a timing race within ten runs)", arguments: Self.defectCases)
     func eachDefect(defects: [String], caseIDs: [String]) async throws {
         try await Self.withSeedServer(defects: defects) { base in
             let cases = Catalogue.cases(profile: .socketio).filter { caseIDs.contains($0.id) }
             #expect(cases.count == caseIDs.count, "every named case exists")
             var missed = Set(caseIDs)
-            // Six runs: on a loaded machine a timing race may take more than three to land.
-            for _ in 0..<6 where !missed.isEmpty {
+            // Ten runs: on a loaded machine a timing race may take more than six to land (seen with
+            // the independent server's variants two at a time and two busy loops beside them).
+            for _ in 0..<10 where !missed.isEmpty {
                 let report = try await Self.runner(base).run(cases.filter { missed.contains($0.id) })
                 missed.subtract(report.results.filter { $0.grade == .failed }.map(\.id))
             }

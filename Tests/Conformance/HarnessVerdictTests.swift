@@ -69,6 +69,23 @@ struct HarnessVerdictTests {
         #expect({ if case .failed = cut { true } else { false } }())
     }
 
+    /// Seen on a loaded machine: the reference's WebSocket heartbeat (a ping every 30 s) dropped
+    /// the stalled reader, which answers no ping, before its queue reached the bound.
+    @Test("closed with 1001 (a heartbeat) before the queue could pass its bound decides nothing; past the bound it fails")
+    func heartbeatClose() {
+        let early = SlowConsumerVerdict.judge(
+            Self.drained(Self.stream(snapshots: 47, snapshotBytes: 100_000, changes: 10), close: (1001, "Ping timeout")), lastSeq: 6_000,
+            bufferBoundBytes: 8 << 20)
+        guard case .inconclusive(let why) = early else {
+            Issue.record("a heartbeat close before the bound was judged \(early)")
+            return
+        }
+        #expect(why.contains("heartbeat"))
+        let late = SlowConsumerVerdict.judge(
+            Self.drained(Self.stream(snapshots: 1, changes: 6_000), close: (1001, "Ping timeout")), lastSeq: 6_000, bufferBoundBytes: 1)
+        #expect({ if case .failed = late { true } else { false } }(), "6000 messages queued before the close: more than the bound")
+    }
+
     /// The field's false alarm: everything arrived, no close, but the kernel buffers between (a
     /// stock Linux: 4 MiB send buffers) could have held the messages beyond the server's queue.
     @Test("everything delivered and no close: FAILED only when the buffers between could not have held what exceeded the queue")
