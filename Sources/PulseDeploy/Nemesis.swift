@@ -33,33 +33,27 @@ public struct Nemesis: Sendable {
     private func perform(_ action: NemesisAction, record: @Sendable (String, Int64, [String: HistoryValue]) -> Void) async {
         let startNs = Self.nowNs()
         var value: [String: HistoryValue] = [:]
-        let f: String
         do {
             switch action.kind {
             case .pause(let name):
-                f = "pause_process"
                 value["target"] = .string(name)
                 run.pause(name)
                 try? await Task.sleep(for: .milliseconds(action.durationMs))
                 run.resume(name)
             case .crash(let name):
-                f = "crash"
                 value["target"] = .string(name)
                 await run.crash(name)
                 try? await Task.sleep(for: .milliseconds(action.durationMs))
                 try await restart(name)
             case .hotStateLoss(let name):
-                f = "hot_state_loss"
                 value["target"] = .string(name)
                 try await restart(name)
             case .partition(let one, let other):
-                f = "partition"
                 value["target"] = .string("\(Self.name(one))|\(Self.name(other))")
                 let rules = [try run.lab.cut(from: one, to: other), try run.lab.cut(from: other, to: one)].compactMap { $0 }
                 try? await Task.sleep(for: .milliseconds(action.durationMs))
                 for rule in rules { try run.lab.remove(rule) }
             case .loss(let from, let to, let percent):
-                f = "packet_loss"
                 value["target"] = .string("\(Self.name(from))>\(Self.name(to))")
                 value["percent"] = .int(Int64(percent))
                 let rule = try run.lab.lose(from: from, to: to, percent: percent)
@@ -68,11 +62,9 @@ public struct Nemesis: Sendable {
             }
         } catch {
             value["error"] = .string("\(error)")
-            record(Self.name(action.kind), startNs, value.merging(["end_ns": .int(Self.nowNs())]) { $1 })
-            return
         }
         value["end_ns"] = .int(Self.nowNs())
-        record(f, startNs, value)
+        record(Self.name(action.kind), startNs, value)
     }
 
     /// Restarts a process as a supervisor would: a process that exits before it is ready (a
@@ -90,7 +82,7 @@ public struct Nemesis: Sendable {
         }
     }
 
-    /// The record name of an action (for one whose step failed).
+    /// The record name of an action (HISTORY.md).
     private static func name(_ kind: NemesisAction.Kind) -> String {
         switch kind {
         case .pause: "pause_process"

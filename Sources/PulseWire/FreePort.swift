@@ -58,13 +58,7 @@ private func canBindLoopback(port: Int) -> Bool {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard socket >= 0 else { return false }
     defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
+    return withSocketAddress("127.0.0.1", port: port) { bind(socket, $0, $1) == 0 } ?? false
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -73,16 +67,31 @@ public func loopbackAcceptsConnections(port: Int) -> Bool {
 }
 
 /// Runs `body` with a socket connected to 127.0.0.1:`port`, closed after; nil when none connects.
-func withLoopbackConnection<T>(port: Int, _ body: (Int32) -> T) -> T? {
+func withLoopbackConnection<T>(port: Int, _ body: (Int32) -> T) -> T? { withTCPConnection(address: "127.0.0.1", port: port, body) }
+
+/// Runs `body` with a socket connected to `address:port` (IPv4), closed after; nil when none
+/// connects (within `connectTimeout`, when given) or `address` is not an IPv4 address.
+public func withTCPConnection<T>(address: String, port: Int, connectTimeout: Duration? = nil, _ body: (Int32) -> T) -> T? {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { return nil }
     defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    if let connectTimeout {
+        // A connect waits at most the send timeout.
+        let (seconds, attoseconds) = connectTimeout.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
-    return connected ? body(socket) : nil
+    guard withSocketAddress(address, port: port, { connect(socket, $0, $1) == 0 }) == true else { return nil }
+    return body(socket)
+}
+
+/// `body` with `address:port` as a `sockaddr` and its length; nil when `address` is not IPv4.
+private func withSocketAddress<T>(_ address: String, port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T? {
+    var target = sockaddr_in()
+    target.sin_family = sa_family_t(AF_INET)
+    target.sin_port = in_port_t(UInt16(port).bigEndian)
+    guard inet_pton(AF_INET, address, &target.sin_addr) == 1 else { return nil }
+    return withUnsafePointer(to: &target) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
 }

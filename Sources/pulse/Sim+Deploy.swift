@@ -45,11 +45,7 @@ extension Sim {
 
     private func report(_ outcome: RealFaultRun.Outcome, scenario: Scenario) throws {
         let violations = outcome.wire.violations.filter { scenario.checks.contains($0.invariant) }
-        let counts = HistoryCounts(outcome.wire.history)
-        print(
-            String(
-                format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
-                counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wire.wallSeconds))
+        print(Self.countsLine(outcome.wire, violations: violations))
         let served = Dictionary(grouping: outcome.wire.history.compactMap { $0.type == .invoke ? $0.string("via") : nil }) { $0 }.mapValues(\.count)
         print("requests by instance: \(served.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
         let hit = outcome.coverage.filter { $0.overlapped > 0 }.count

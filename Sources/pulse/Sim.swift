@@ -171,6 +171,15 @@ extension Sim {
 }
 
 extension Sim {
+    /// What a wire run did, in one line: records, holds granted and refused, bookings, unknown
+    /// outcomes, violations of the scenario's checks, wall time.
+    static func countsLine(_ outcome: WireRunner.Outcome, violations: [Violation]) -> String {
+        let counts = HistoryCounts(outcome.history)
+        return String(
+            format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
+            counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wallSeconds)
+    }
+
     /// Wire mode: the scenario against a live server, checked with the same checker.
     private func runOnWire(_ scenario: Scenario, target: String) async throws {
         guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
@@ -200,11 +209,7 @@ extension Sim {
             throw ValidationError("\(target): \(error)")
         }
         let violations = outcome.violations.filter { scenario.checks.contains($0.invariant) }
-        let counts = HistoryCounts(outcome.history)
-        print(
-            String(
-                format: "records %d, holds ok %d, refused %d, bookings %d, unknown %d, violations %d, wall %.1f s", counts.records,
-                counts.holdsGranted, counts.holdsRefused, counts.bookings, counts.unanswered, violations.count, outcome.wallSeconds))
+        print(Self.countsLine(outcome, violations: violations))
         if let history { try writeHistory(outcome.history, to: history) }
         for violation in violations.prefix(10) { print("  - \(violation)") }
         let seats = outcome.linearizability
