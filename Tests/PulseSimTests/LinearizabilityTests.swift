@@ -348,6 +348,26 @@ struct LinearizabilityTests {
         #expect(h.verdicts()["A1"] == .ok)
     }
 
+    @Test("the search skips what is done a word at a time and finds every position still open")
+    func bitSetNextClear() {
+        var state: UInt64 = 7
+        for count in [1, 63, 64, 65, 200, 1_000] {
+            var set = BitSet(count: count)
+            var naive = [Bool](repeating: false, count: count)
+            for _ in 0..<(count * 3 / 4) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let position = Int(state >> 33) % count
+                set[position] = true
+                naive[position] = true
+            }
+            for start in 0...count {
+                let expected = (start..<count).first { !naive[$0] } ?? count
+                let found = set.nextClear(from: start)
+                #expect(min(found, count) == expected, "\(count) positions, from \(start)")
+            }
+        }
+    }
+
     @Test("the per-seat lists are the same however the operations are cut into parallel parts")
     func partsJoinInOrder() async throws {
         var configuration = SimConfiguration(seed: 11)

@@ -34,9 +34,9 @@ struct SeatSearch {
     /// A point of the search: what has taken effect, the seat's state, and the instant reached.
     /// The three positions are derived from those (kept so that no frame rescans what is behind
     /// it) and so do not change which frames are the same.
-    private struct Frame: Hashable {
+    fileprivate struct Frame: Hashable {
         var done: BitSet
-        var state: SeatState
+        var state: PackedState
         var timeNs: Int64
         /// Reads in seq order before this position have all taken effect.
         var seqDone = 0
@@ -64,7 +64,7 @@ struct SeatSearch {
         var first = Frame(done: BitSet(count: operations.count), state: .free, timeNs: .min, timedStart: context.liveCount)
         context.normalize(&first)
         var stack = [first]
-        var deepest = Stuck(placed: -1, state: .free, blocked: [])
+        var deepest: Frame?
         var expanded = 0
         while var frame = stack.popLast() {
             context.placeReads(&frame)
@@ -73,16 +73,16 @@ struct SeatSearch {
             if expanded > budget { return .unknown }
             if context.isDead(frame) { continue }
             if frame.requiredStart == context.required.count { return .linearizable }
-            if frame.placed > deepest.placed {
-                let blocked = context.required[frame.requiredStart...].lazy.filter { !frame.done[$0] }.prefix(3).map { context.operations[$0] }
-                deepest = Stuck(placed: frame.placed, state: frame.state, blocked: Array(blocked))
-            }
-            stack.append(contentsOf: context.successors(of: frame).reversed())
+            if frame.placed > deepest?.placed ?? -1 { deepest = frame }
+            let base = stack.count
+            context.appendSuccessors(of: frame, to: &stack)
+            stack[base...].reverse()
         }
-        return .violated(deepest)
+        return .violated(deepest.map(context.stuck) ?? Stuck(placed: -1, state: .free, blocked: []))
     }
 
-    private struct Context {
+    /// The operations of one seat as flat arrays of numbers, in the order the search walks them.
+    fileprivate struct Context {
         /// Live messages first (no lower bound in time, so they never move the clock: each takes
         /// effect as soon as its seq comes and the state agrees), by seq; then every other
         /// operation by its request.
@@ -90,15 +90,31 @@ struct SeatSearch {
         let liveCount: Int
         let skewNs: Int64
         let lossesNs: [Int64]
+        let names: PackedNames
+        // Each operation's fields, read in place (a copy of an operation would retain its arrays
+        // and strings).
+        let invokeNs: [Int64]
+        let completeNs: [Int64]
+        let isRequired: [Bool]
+        let seq: [Int64?]
+        let clockLagNs: [Int64]
+        /// The operation's only effect when it is a read.
+        let onlyRead: [PackedView?]
+        /// Each operation's effects: `effects[effectRanges[i]]`.
+        let effects: [PackedEffect]
+        let effectRanges: [Range<Int>]
+        /// The operations of each one's booking (one Idempotency-Key): `groupMembers[groupRanges[i]]`.
+        let groupMembers: [Int]
+        let groupRanges: [Range<Int>]
+        /// For each operation, those that must take effect before it (``SeatSearch/precedence``):
+        /// `waits[waitRanges[i]]`.
+        let waits: [Int]
+        let waitRanges: [Range<Int>]
         /// The answered operations (and reads) by answer: each must take effect by its answer.
         let required: [Int]
         /// Every read with a seq, by seq, and for each the reads of lower seqs before it.
         let seqReads: [Int]
         let lowerSeqReads: [Int]
-        /// Operations of one booking (one Idempotency-Key).
-        let groups: [Int: [Int]]
-        /// For each operation, those that must take effect before it (``SeatSearch/precedence``).
-        let waitsFor: [[Int]]
 
         init(_ search: SeatSearch) {
             let all = search.operations
@@ -112,7 +128,7 @@ struct SeatSearch {
             for (place, original) in order.enumerated() { position[original] = place }
             var waitsFor = [[Int]](repeating: [], count: order.count)
             for pair in search.precedence { waitsFor[position[pair.after]].append(position[pair.before]) }
-            self.waitsFor = waitsFor
+            (waits, waitRanges) = Self.flatten(waitsFor)
             let seqReads = ordered.indices.filter { ordered[$0].seq != nil }.sorted { ordered[$0].seq! < ordered[$1].seq! }
             var lower = [Int](repeating: 0, count: ordered.count)
             for (position, index) in seqReads.enumerated() {
@@ -120,20 +136,56 @@ struct SeatSearch {
             }
             var groups: [Int: [Int]] = [:]
             for index in ordered.indices { if let group = ordered[index].bookingGroup { groups[group, default: []].append(index) } }
+            (groupMembers, groupRanges) = Self.flatten(ordered.map { operation in operation.bookingGroup.map { groups[$0]! } ?? [] })
+            var names = PackedNames()
+            var effects: [PackedEffect] = []
+            var effectRanges: [Range<Int>] = []
+            for operation in ordered {
+                let start = effects.count
+                for effect in operation.effects { effects.append(names.pack(effect)) }
+                effectRanges.append(start..<effects.count)
+            }
+            self.effects = effects
+            self.effectRanges = effectRanges
+            onlyRead = ordered.indices.map { index in
+                guard effectRanges[index].count == 1, case .read(let view) = effects[effectRanges[index].lowerBound] else { return nil }
+                return view
+            }
+            self.names = names
             operations = ordered
+            invokeNs = ordered.map(\.invokeNs)
+            completeNs = ordered.map(\.completeNs)
+            isRequired = ordered.map(\.required)
+            seq = ordered.map(\.seq)
+            clockLagNs = ordered.map(\.clockLagNs)
             liveCount = live.count
             skewNs = search.skewNs
             lossesNs = search.lossesNs.sorted()
             required = ordered.indices.filter { ordered[$0].required }.sorted { ordered[$0].completeNs < ordered[$1].completeNs }
             self.seqReads = seqReads
             lowerSeqReads = lower
-            self.groups = groups
+        }
+
+        private static func flatten(_ lists: [[Int]]) -> ([Int], [Range<Int>]) {
+            var flat: [Int] = []
+            var ranges: [Range<Int>] = []
+            for list in lists {
+                ranges.append(flat.count..<flat.count + list.count)
+                flat += list
+            }
+            return (flat, ranges)
+        }
+
+        /// Where the search got furthest, with its names back.
+        func stuck(_ frame: Frame) -> Stuck {
+            let blocked = required[frame.requiredStart...].lazy.filter { !frame.done[$0] }.prefix(3).map { operations[$0] }
+            return Stuck(placed: frame.placed, state: names.unpack(frame.state), blocked: Array(blocked))
         }
 
         /// Whether a hold in `state` has surely lapsed by `timeNs` as seen by an operation whose
         /// clock may be `lag` behind: nothing may then take effect before its expiry does.
-        func mustExpire(_ state: SeatState, at timeNs: Int64, lag: Int64 = 0) -> Bool {
-            guard case .held(_, _, let expires?) = state, lag != .max else { return false }
+        func mustExpire(_ state: PackedState, at timeNs: Int64, lag: Int64 = 0) -> Bool {
+            guard state.kind == .held, let expires = state.expiresNs, lag != .max else { return false }
             let (deadline, overflow) = expires.addingReportingOverflow(skewNs)
             return !overflow && timeNs.subtractingReportingOverflow(lag).partialValue >= deadline
         }
@@ -143,29 +195,26 @@ struct SeatSearch {
         func normalize(_ frame: inout Frame) {
             while frame.seqDone < seqReads.count, frame.done[seqReads[frame.seqDone]] { frame.seqDone += 1 }
             while frame.requiredStart < required.count, frame.done[required[frame.requiredStart]] { frame.requiredStart += 1 }
-            while frame.timedStart < operations.count,
-                frame.done[frame.timedStart] || operations[frame.timedStart].completeNs < frame.timeNs
-            {
+            while frame.timedStart < operations.count, frame.done[frame.timedStart] || completeNs[frame.timedStart] < frame.timeNs {
                 frame.timedStart += 1
             }
         }
 
         /// Whether an answered operation can no longer take effect in time.
         func isDead(_ frame: Frame) -> Bool {
-            frame.requiredStart < required.count && operations[required[frame.requiredStart]].completeNs < frame.timeNs
+            frame.requiredStart < required.count && completeNs[required[frame.requiredStart]] < frame.timeNs
         }
 
         /// Whether `index` may take effect now as far as seq order and the asked precedence go.
         func seqAllows(_ index: Int, _ frame: Frame) -> Bool {
-            (operations[index].seq == nil || lowerSeqReads[index] <= frame.seqDone) && waitsFor[index].allSatisfy { frame.done[$0] }
+            (seq[index] == nil || lowerSeqReads[index] <= frame.seqDone) && waitRanges[index].allSatisfy { frame.done[waits[$0]] }
         }
 
         /// Whether `index` is a read that may take effect at the frame's instant, moving no clock.
         func readFits(_ index: Int, _ frame: Frame) -> Bool {
-            // Fields read in place: a copy of the operation would retain its arrays and strings.
-            guard !frame.done[index], operations[index].effects.count == 1, case .read(let view) = operations[index].effects[0] else { return false }
-            return operations[index].invokeNs <= frame.timeNs && operations[index].completeNs >= frame.timeNs && view.matches(frame.state)
-                && seqAllows(index, frame) && !mustExpire(frame.state, at: frame.timeNs, lag: operations[index].clockLagNs)
+            guard !frame.done[index], let view = onlyRead[index] else { return false }
+            return invokeNs[index] <= frame.timeNs && completeNs[index] >= frame.timeNs && view.matches(frame.state)
+                && seqAllows(index, frame) && !mustExpire(frame.state, at: frame.timeNs, lag: clockLagNs[index])
         }
 
         /// Places at once every read that may take effect now and agrees with the state: it
@@ -181,52 +230,54 @@ struct SeatSearch {
                 while position < seqReads.count, lowerSeqReads[seqReads[position]] <= frame.seqDone {
                     if readFits(seqReads[position], frame) {
                         frame.done[seqReads[position]] = true
-                        frame.placed += operations[seqReads[position]].required ? 1 : 0
+                        frame.placed += isRequired[seqReads[position]] ? 1 : 0
                         changed = true
                     }
                     position += 1
                 }
                 if changed { normalize(&frame) }
             }
-            // Reads without a seq, requested by now.
-            var index = frame.timedStart
-            while index < operations.count, operations[index].invokeNs <= frame.timeNs {
-                if operations[index].seq == nil, readFits(index, frame) {
+            // Reads without a seq, requested by now (those done are skipped a word at a time: a
+            // read with a long wait keeps `timedStart` behind many that are done).
+            var index = frame.done.nextClear(from: frame.timedStart)
+            while index < operations.count, invokeNs[index] <= frame.timeNs {
+                if seq[index] == nil, readFits(index, frame) {
                     frame.done[index] = true
-                    frame.placed += operations[index].required ? 1 : 0
+                    frame.placed += isRequired[index] ? 1 : 0
                     changed = true
                 }
-                index += 1
+                index = frame.done.nextClear(from: index + 1)
             }
             if changed { normalize(&frame) }
         }
 
-        func successors(of frame: Frame) -> [Frame] {
-            var next: [Frame] = []
+        /// Appends every frame that may come next, in the order to try them.
+        func appendSuccessors(of frame: Frame, to next: inout [Frame]) {
             // Whatever takes effect next does so before the earliest answer still owed.
-            let owed = frame.requiredStart < required.count ? operations[required[frame.requiredStart]].completeNs : .max
-            var index = frame.timedStart
-            while index < operations.count, operations[index].invokeNs <= owed {
-                defer { index += 1 }
-                let at = max(frame.timeNs, operations[index].invokeNs)
-                guard !frame.done[index], at <= operations[index].completeNs, seqAllows(index, frame),
-                    !mustExpire(frame.state, at: at, lag: operations[index].clockLagNs)
+            let owed = frame.requiredStart < required.count ? completeNs[required[frame.requiredStart]] : .max
+            var index = frame.done.nextClear(from: frame.timedStart)
+            while index < operations.count, invokeNs[index] <= owed {
+                defer { index = frame.done.nextClear(from: index + 1) }
+                let at = max(frame.timeNs, invokeNs[index])
+                guard at <= completeNs[index], seqAllows(index, frame),
+                    !mustExpire(frame.state, at: at, lag: clockLagNs[index])
                 else { continue }
                 var done = frame.done
                 done[index] = true
-                for effect in operations[index].effects {
-                    for state in apply(effect, to: frame.state, group: operations[index].bookingGroup, done: frame.done) {
+                let placed = frame.placed + (isRequired[index] ? 1 : 0)
+                for effect in effectRanges[index] {
+                    apply(effects[effect], to: frame.state, operation: index, done: frame.done) { state in
                         var successor = Frame(
                             done: done, state: state, timeNs: at, seqDone: frame.seqDone, timedStart: frame.timedStart,
-                            requiredStart: frame.requiredStart, placed: frame.placed + (operations[index].required ? 1 : 0))
+                            requiredStart: frame.requiredStart, placed: placed)
                         normalize(&successor)
                         next.append(successor)
                     }
                 }
             }
-            if case .held(_, _, let expires) = frame.state {
+            if frame.state.kind == .held {
                 // The hold lapses: at the start of its expiry window, or at once when no expiry is known.
-                let at = max(frame.timeNs, expires.map { $0.subtractingReportingOverflow(skewNs).partialValue } ?? frame.timeNs)
+                let at = max(frame.timeNs, frame.state.expiresNs.map { $0.subtractingReportingOverflow(skewNs).partialValue } ?? frame.timeNs)
                 var lapsed = frame
                 lapsed.state = .free
                 lapsed.timeNs = at
@@ -241,38 +292,53 @@ struct SeatSearch {
                     next.append(lost)
                 }
             }
-            return next
         }
 
-        /// The states `effect` may leave `state` in (none: it cannot take effect there).
-        func apply(_ effect: SeatEffect, to state: SeatState, group: Int?, done: BitSet) -> [SeatState] {
-            switch (effect, state) {
+        /// Hands `body` each state `effect` of `operation` may leave `state` in (none: it cannot
+        /// take effect there).
+        func apply(_ effect: PackedEffect, to state: PackedState, operation: Int, done: BitSet, _ body: (PackedState) -> Void) {
+            switch (effect, state.kind) {
             case (.read(let view), _):
-                return view.matches(state) ? [state] : []
+                if view.matches(state) { body(state) }
             case (.hold(let user, let hold, let expires), .free):
-                return [.held(user: user, hold: hold, expiresNs: expires)]
-            case (.release(let user, let hold), .held(let holder, let held, _)):
-                return holder == user && (hold == nil || held == nil || hold == held) ? [.free] : []
-            case (.extend(let hold, let expires), .held(let holder, let held, _)):
-                return held == nil || held == hold ? [.held(user: holder, hold: held, expiresNs: expires)] : []
+                body(PackedState(kind: .held, user: user, tag: hold, expiresNs: expires))
+            case (.release(let user, let hold), .held):
+                if state.user == user && (hold == -1 || state.tag == -1 || hold == state.tag) { body(.free) }
+            case (.extend(let hold, let expires), .held):
+                if state.tag == -1 || state.tag == hold { body(PackedState(kind: .held, user: state.user, tag: state.tag, expiresNs: expires)) }
             case (.checkout(let user, let booking), _):
-                if let group, groups[group, default: []].contains(where: { done[$0] }) { return [state] }  // a replay
-                guard case .held(let holder, _, _) = state, holder == user else { return [] }
-                return [.booked(user: user, booking: booking)]
+                if isReplay(operation, done) {
+                    body(state)
+                } else if state.kind == .held, state.user == user {
+                    body(PackedState(kind: .booked, user: user, tag: booking))
+                }
             case (.checkoutAcrossLoss(let user, let booking), _):
-                if let group, groups[group, default: []].contains(where: { done[$0] }) { return [state] }  // a replay
-                if case .booked = state { return [] }
-                return [.booked(user: user, booking: booking)]
-            case (.freeze(let user), .held(let holder, let held, _)):
-                return holder == user ? [.held(user: holder, hold: held, expiresNs: nil)] : []
-            case (.cancel(let booking), .booked(_, let booked)):
-                if booked == booking { return [.free] }
-                return booked == nil ? [.free, state] : [state]
+                if isReplay(operation, done) {
+                    body(state)
+                } else if state.kind != .booked {
+                    body(PackedState(kind: .booked, user: user, tag: booking))
+                }
+            case (.freeze(let user), .held):
+                if state.user == user { body(PackedState(kind: .held, user: state.user, tag: state.tag, expiresNs: nil)) }
+            case (.cancel(let booking), .booked):
+                if state.tag == booking {
+                    body(.free)
+                } else if state.tag == -1 {
+                    body(.free)
+                    body(state)
+                } else {
+                    body(state)
+                }
             case (.cancel, _):
-                return [state]
+                body(state)
             default:
-                return []
+                break
             }
+        }
+
+        /// Whether a checkout of the same booking already took effect: this one replays it.
+        private func isReplay(_ operation: Int, _ done: BitSet) -> Bool {
+            groupRanges[operation].contains { done[groupMembers[$0]] }
         }
     }
 }
@@ -282,6 +348,19 @@ struct BitSet: Hashable, Sendable {
     private var words: [UInt64]
 
     init(count: Int) { words = [UInt64](repeating: 0, count: (count + 63) / 64) }
+
+    /// The first position from `index` on that is not in the set (past the last word when none is).
+    func nextClear(from index: Int) -> Int {
+        var word = index >> 6
+        guard word < words.count else { return index }
+        var clear = ~words[word] & (UInt64.max << UInt64(index & 63))
+        while clear == 0 {
+            word += 1
+            if word == words.count { return word << 6 }
+            clear = ~words[word]
+        }
+        return word << 6 + clear.trailingZeroBitCount
+    }
 
     subscript(index: Int) -> Bool {
         get { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
