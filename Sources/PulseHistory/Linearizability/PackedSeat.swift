@@ -15,7 +15,11 @@ struct PackedState: Hashable, Sendable {
 }
 
 enum PackedView: Sendable {
-    case free, taken, heldBy(Int32), booked, bookedAs(Int32), notBooked
+    case free, taken
+    case heldBy(Int32)
+    case booked
+    case bookedAs(Int32)
+    case notBooked
 
     /// ``SeatView/matches(_:)``, on numbers.
     func matches(_ state: PackedState) -> Bool {
