@@ -25,14 +25,22 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let reader = RESPReplyReader()
     private var waiting = CircularBuffer<(id: UInt64, promise: EventLoopPromise<RESPValue>)>()
     private var failure: RedisError?
+    /// The highest command id written: ids are given and written in order, so a timeout of a
+    /// higher one names a command not written yet.
+    private var lastWrittenID: UInt64 = 0
+    /// Commands whose timeout came before their write (the thread that queued one lost the CPU
+    /// for longer than the timeout): each fails with ``RedisError/timeout`` when its turn comes,
+    /// unsent, and the connection stays open.
+    private var timedOutUnwritten: Set<UInt64> = []
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        if let failure {
+        if let failure = failure ?? (timedOutUnwritten.remove(request.id).map { _ in RedisError.timeout }) {
             request.promise.fail(failure)
             promise?.fail(failure)
             return
         }
+        lastWrittenID = max(lastWrittenID, request.id)
         var buffer = context.channel.allocator.buffer(capacity: 64)
         RESPCommandFormatter.write(request.arguments, into: &buffer)
         waiting.append((request.id, request.promise))
@@ -53,7 +61,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if let timedOut = event as? RedisCommandTimedOut {
-            if waiting.contains(where: { $0.id == timedOut.id }) { fail(with: .timeout, context: context) }
+            if waiting.contains(where: { $0.id == timedOut.id }) {
+                fail(with: .timeout, context: context)
+            } else if timedOut.id > lastWrittenID, failure == nil {
+                timedOutUnwritten.insert(timedOut.id)
+            }
             promise?.succeed(())
         } else {
             context.triggerUserOutboundEvent(event, promise: promise)

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
 import PulseWire
 import Testing
 
@@ -112,6 +114,36 @@ struct RedisClientTests {
         try await eventually(seconds: 60) { try await client.send("PING") == .status("PONG") }
         // The timed-out SET did happen: its outcome was rightly unknown.
         try await eventually(seconds: 60) { try await client.send("GET", "k").string == "v" }
+    }
+
+    /// A loaded run hung here: the thread that queued a SET lost the CPU for longer than the
+    /// timeout, the timeout came before the write and was dropped, and the command then waited
+    /// forever on a stalled server.
+    @Test("a command whose timeout comes before its write fails with a timeout, unsent, and the connection carries the next one")
+    func timeoutBeforeWrite() throws {
+        let channel = EmbeddedChannel(handler: RedisChannelHandler())
+        defer { _ = try? channel.finish() }
+        var results: [UInt64: Result<RESPValue, any Error>] = [:]
+        func write(_ id: UInt64) {
+            let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+            promise.futureResult.whenComplete { results[id] = $0 }
+            channel.writeAndFlush(RedisRequest(id: id, arguments: [Array("GET".utf8), Array("k".utf8)], promise: promise), promise: nil)
+        }
+        channel.triggerUserOutboundEvent(RedisCommandTimedOut(id: 1), promise: nil)
+        write(1)
+        guard case .failure(let error as RedisError)? = results[1] else {
+            Issue.record("the command is still waiting: \(String(describing: results[1]))")
+            return
+        }
+        #expect(error == .timeout)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "never sent")
+        write(2)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil, "the next command goes out")
+        try channel.writeInbound(ByteBuffer(string: "$1\r\nv\r\n"))
+        #expect(try results[2]?.get() == .bulk(Array("v".utf8)), "and gets its reply")
+        channel.triggerUserOutboundEvent(RedisCommandTimedOut(id: 2), promise: nil)
+        write(3)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil, "a timeout of a command already answered changes nothing")
     }
 
     @Test("a stopped server fails commands fast as unavailable; the client reconnects when it is back, to a process with a new run id")
