@@ -16,14 +16,37 @@ public enum RealFaultRun {
         public var coverage: [FaultCoverage]
     }
 
+    /// Where the run gets its admin on a server without test control (the seed stand-in): an
+    /// admin account, and the hold TTL the server was started with.
+    public struct Admin: Sendable {
+        public var email: String
+        public var password: String
+        public var holdTTLSeconds: Double?
+
+        public init(email: String, password: String, holdTTLSeconds: Double? = nil) {
+            self.email = email
+            self.password = password
+            self.holdTTLSeconds = holdTTLSeconds
+        }
+    }
+
     /// Runs `configuration` on the started deployment `run`. Throws when the first api instance
-    /// cannot be prepared (no test control, unreachable) or the run cannot be set up; what the
-    /// users meet once it runs is recorded, not thrown. The deployment stays up (its owner stops it).
-    public static func run(_ configuration: SimConfiguration, on run: DeploymentRun, profile: Profile, runID: String) async throws -> Outcome {
+    /// cannot be prepared (neither test control nor `admin`, unreachable) or the run cannot be set
+    /// up; what the users meet once it runs is recorded, not thrown. The deployment stays up (its
+    /// owner stops it).
+    public static func run(
+        _ configuration: SimConfiguration, on run: DeploymentRun, profile: Profile, runID: String, admin: Admin? = nil
+    ) async throws -> Outcome {
         let instances = zip(run.deployment.apis, run.apiURLs).map { WireInstance(name: $0.name, baseURL: $1) }
         guard let first = instances.first else { throw DeploymentRunError("\(run.deployment.name) has no api process") }
-        let session = try await ConformanceRunner(baseURL: first.baseURL, runID: runID, profile: profile).prepare()
-        guard session.adminToken != nil else { throw DeploymentRunError("\(first.name) offers no test control (start it with --test-control)") }
+        let session = try await ConformanceRunner(
+            baseURL: first.baseURL, runID: runID, profile: profile, adminEmail: admin?.email, adminPassword: admin?.password,
+            holdTTLSeconds: admin?.holdTTLSeconds
+        ).prepare()
+        guard session.adminToken != nil else {
+            throw DeploymentRunError(
+                "\(first.name) offers no test control: start it with --test-control, or give an admin account (--admin-email, --admin-password)")
+        }
         let plan = NemesisPlan.plan(configuration, deployment: run.deployment)
         let nemesis = Nemesis(run: run, actions: plan.actions)
         let outcome = try await WireRunner(session: session).run(

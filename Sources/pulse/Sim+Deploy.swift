@@ -12,6 +12,10 @@ extension Sim {
     func runDeployed(_ scenario: Scenario, file: String) async throws {
         guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
         guard seeds == 1, shrinkTo == nil else { throw ValidationError("--seeds and --shrink-to are for the deterministic mode, not --deploy") }
+        if let targetHoldTtl, !(1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 1...86400 seconds") }
+        if adminEmail != nil, adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"] == nil {
+            throw ValidationError("--admin-email needs --admin-password (or PULSE_ADMIN_PASSWORD)")
+        }
         let deployment = try Deploy.deployment(file, mutant: mutant)
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
@@ -29,7 +33,13 @@ extension Sim {
             deployment, tools: Deploy.tools(secantusd: secantusd, python: python, mutant: mutant), directory: directory)
         print("up: \(run.apiURLs.joined(separator: ", ")) (logs in \(directory)/logs)")
         fflush(nil)  // also into a file or a pipe: what is up, and where, is known at once
-        let work = Task { try await RealFaultRun.run(simulation, on: run, profile: chosenProfile, runID: SecureIdentifierSource().hex(bytes: 4)) }
+        let admin = (adminEmail, adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
+        let account = admin.0.flatMap { email in
+            admin.1.map { RealFaultRun.Admin(email: email, password: $0, holdTTLSeconds: targetHoldTtl.map(Double.init)) }
+        }
+        let work = Task {
+            try await RealFaultRun.run(simulation, on: run, profile: chosenProfile, runID: SecureIdentifierSource().hex(bytes: 4), admin: account)
+        }
         let interrupt = Task {
             await stop.value
             work.cancel()
@@ -47,7 +57,10 @@ extension Sim {
         let violations = outcome.wire.violations.filter { scenario.checks.contains($0.invariant) }
         print(Self.countsLine(outcome.wire, violations: violations))
         let served = Dictionary(grouping: outcome.wire.history.compactMap { $0.type == .invoke ? $0.string("via") : nil }) { $0 }.mapValues(\.count)
-        print("requests by instance: \(served.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        // `via` is recorded where users spread over several instances.
+        if !served.isEmpty {
+            print("requests by instance: \(served.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        }
         let hit = outcome.coverage.filter { $0.overlapped > 0 }.count
         print("faults: \(outcome.coverage.count), \(hit) of them overlapped operations")
         for fault in outcome.coverage {

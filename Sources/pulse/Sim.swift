@@ -41,10 +41,10 @@ struct Sim: AsyncParsableCommand {
     ) var profile: String = "pulse"
     @Option(
         help:
-            "Wire mode: the target's hold (lock) TTL in seconds, when it cannot say (default: the scenario's; 600 with --profile socketio, the seed's)."
+            "Wire and real-fault mode: the target's hold (lock) TTL in seconds, when it cannot say (default: the scenario's; 600 with --profile socketio, the seed's)."
     ) var targetHoldTtl: Int?
-    @Option(help: "Wire mode: an admin account on a target without test control.") var adminEmail: String?
-    @Option(help: "Wire mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
+    @Option(help: "Wire and real-fault mode: an admin account on a target without test control.") var adminEmail: String?
+    @Option(help: "Wire and real-fault mode: the admin's password (or PULSE_ADMIN_PASSWORD).") var adminPassword: String?
     @Flag(help: "Draw fault rates from the seed, as a swarm does (implied by --seeds N > 1; replays print it).") var swarm = false
     @Option(
         help:

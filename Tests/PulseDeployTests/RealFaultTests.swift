@@ -197,3 +197,39 @@ extension SimConfiguration {
         return copy
     }
 }
+
+extension RealFaultTests {
+    /// A server that is not Pulse and has no test control: the seed stand-in, whose admin comes
+    /// from its database (an account), its lock TTL from its start (the seed's 600 s).
+    @Test(
+        "real-fault mode runs on a server that is not Pulse and has no test control (the seed stand-in, with its admin account): every pause stops it while operations are under way; without the account it says what it needs",
+        .enabled(if: NetworkLab.isAvailable))
+    func seedStandInUnderPauses() async throws {
+        var configuration = SimConfiguration(seed: 3).withoutFaults
+        configuration.rows = 2
+        configuration.cols = 8
+        configuration.users = 6
+        configuration.operationsPerUser = 10
+        configuration.thinkMsMax = 700
+        configuration.subscribers = 2
+        configuration.checkoutProbability = 0.5
+        configuration.pauseProbability = 0.01
+        configuration.pauseMs = 1_500
+        configuration.faultsUntilMs = 8_000
+        try await DeploymentRunTests.with(try DeploymentFileTests.shipped("seed-standin.yaml")) { run in
+            let refused = await #expect(throws: DeploymentRunError.self) {
+                _ = try await RealFaultRun.run(configuration, on: run, profile: .socketio, runID: "sn\(getpid())")
+            }
+            #expect(refused.map { "\($0)".contains("--admin-email") } == true, "\(String(describing: refused))")
+            let outcome = try await RealFaultRun.run(
+                configuration, on: run, profile: .socketio, runID: "sp\(getpid())",
+                admin: .init(email: "admin@seed.test", password: "admin-password"))
+            let pauses = outcome.coverage.filter { $0.fault == "pause_process" }
+            #expect(pauses.count == 2 && pauses.allSatisfy { $0.target == "seed" }, "\(outcome.coverage)")
+            #expect(pauses.allSatisfy { $0.overlapped > 0 }, "each pause stopped the server mid-operation: \(pauses)")
+            let history = outcome.wire.history
+            #expect(history.contains { $0.type == .ok && $0.f == "hold" }, "locks were granted")
+            #expect(history.contains { $0.type == .fault && $0.f == "pause_process" && $0.string("error") == nil })
+        }
+    }
+}
