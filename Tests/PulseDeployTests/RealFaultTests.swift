@@ -209,8 +209,9 @@ extension RealFaultTests {
         configuration.rows = 2
         configuration.cols = 8
         configuration.users = 6
-        configuration.operationsPerUser = 10
-        configuration.thinkMsMax = 700
+        // Users busy well past the second pause (3.75 s to 5.25 s): about 7 s of operations each.
+        configuration.operationsPerUser = 14
+        configuration.thinkMsMax = 1_000
         configuration.subscribers = 2
         configuration.checkoutProbability = 0.5
         configuration.pauseProbability = 0.01

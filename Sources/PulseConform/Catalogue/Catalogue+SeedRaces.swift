@@ -72,7 +72,7 @@ extension Catalogue {
                 let race = try await SeedRace(c, seats: 8)
                 let round = try await race.repeatedRelease(probe: false)
                 guard !round.won.isEmpty else { return try await race.nothingWon(round) }
-                let wrong = try await race.misinformed(round.won)
+                let wrong = try await race.misinformed(round.won, ownerLockSent: round.ownerLockSent)
                 c.note(
                     "the rival won \(round.won.count) of \(race.seats.count) released seats; the room was last told \(wrong.count) of them free "
                         + "while the seat map showed them the rival's")
@@ -86,8 +86,9 @@ extension Catalogue {
                 for view in wrong.values { c.note("not a late delivery: \(view.evidence)") }
                 guard wrong.isEmpty else {
                     return .undecided(
-                        "the room was told more releases than there were changes (a release of nothing: PB-LIVE-5, socketio.no-empty-release), "
-                            + "which hides whether it delivers in order")
+                        "the room was told a release that may not be the owner's: more releases than there were changes (a release of "
+                            + "nothing: PB-LIVE-5, socketio.no-empty-release), or, without seq, a release heard after the owner's lock could "
+                            + "have lapsed (its expiry's announcement); either hides whether it delivers in order")
                 }
                 return .clean("the room heard every seat's release before the rival's lock")
             }
@@ -512,6 +513,8 @@ final class SeedRace: Sendable {
         var firstAsk: [String: ContinuousClock.Instant]
         /// What the third user's request came to, for each seat won (with `probe`).
         var probes: [String: Probe]
+        /// When the owner asked for each seat's lock (its TTL cannot end sooner after).
+        var ownerLockSent: [String: ContinuousClock.Instant]
     }
 
     /// The owner locks every seat, then releases them seat by seat, a few paces apart: six
@@ -520,7 +523,7 @@ final class SeedRace: Sendable {
     /// the six delete the lock the rival got from an earlier one. With `probe`, once the rival has
     /// a seat and the owner's releases have had time to land, the third user asks for it.
     func repeatedRelease(probe: Bool) async throws -> ReleaseRound {
-        try await ownerLocksAll()
+        let locks = try await ownerLocksAll()
         let spacing = max(Duration.milliseconds(30), pace * 3)
         let start = ContinuousClock.now + max(.milliseconds(50), pace * 3)
         let results = try await withThrowingTaskGroup(of: (String, ContinuousClock.Instant?, Probe?).self) { group in
@@ -545,7 +548,8 @@ final class SeedRace: Sendable {
             }
             return try await group.reduce(into: [(String, ContinuousClock.Instant?, Probe?)]()) { $0.append($1) }
         }
-        var round = ReleaseRound(won: seatsWonByRival(), firstAsk: [:], probes: [:])
+        var round = ReleaseRound(
+            won: seatsWonByRival(), firstAsk: [:], probes: [:], ownerLockSent: Dictionary(uniqueKeysWithValues: zip(seats, locks.sent)))
         for (seat, first, probe) in results {
             if let first { round.firstAsk[seat] = first }
             if let probe { round.probes[seat] = probe }
@@ -636,7 +640,10 @@ final class SeedRace: Sendable {
     /// release numbered after the lock: a release of nothing); without, by the count (one release
     /// per lock the room heard, less the lock that stands: a true release delivered late; more
     /// releases: a release of nothing).
-    func misinformed(_ candidates: [String]) async throws -> [String: WrongView] {
+    /// `ownerLockSent` (when given): when the owner's lock of each seat was asked for. Without
+    /// seq, the count tells a late release only while the owner's lock was surely live: a change
+    /// heard once its TTL could have run out may be the expiry's announcement (not a late delivery).
+    func misinformed(_ candidates: [String], ownerLockSent: [String: ContinuousClock.Instant] = [:]) async throws -> [String: WrongView] {
         try await Task.sleep(for: settle)
         let mapSentNs = WireRecorder.nowNs()
         let map = try await context.call(.GET, "/api/v1/events/\(event)/seats").objects("seats")
@@ -661,10 +668,15 @@ final class SeedRace: Sendable {
             } else {
                 let locks = heard.filter { $0.name == "seat_locked" }.count
                 let releases = heard.filter { $0.name == "seat_released" }.count
-                let late = releases == locks - 1
+                let lapse = ownerLockSent[seat].map { $0 + lockTTL }
+                let whileLive = lapse.map { lapse in heard.allSatisfy { instant($0.receivedAtNs) < lapse } } ?? true
+                let late = releases == locks - 1 && whileLive
+                let why =
+                    releases != locks - 1
+                    ? ": more releases than there were changes" : whileLive ? "" : ", heard after the owner's lock could have lapsed"
                 wrong[seat] = WrongView(
                     evidence: "the room heard \(names.joined(separator: ", ")) (no seq): \(releases) release(s) for \(locks) locks, one of "
-                        + "which stands" + (late ? "" : ": more releases than there were changes"), lateDelivery: late, bySeq: false)
+                        + "which stands" + why, lateDelivery: late, bySeq: false)
             }
         }
         return wrong
