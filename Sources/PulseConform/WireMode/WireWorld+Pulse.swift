@@ -192,15 +192,25 @@ final class WireSubscriber: Sendable {
     /// Joins on the next instance from the last seq seen, half a second after its connection
     /// closed (a browser waits a moment before it reconnects; Socket.IO's first delay is 1 s),
     /// and records its time away as a `disconnect`.
+    /// A join that gets no answer in 10 s (its request lost on the way, under packet loss) is
+    /// no join: that connection is closed and the next instance tried, up to five times; the
+    /// time away lasts until a join is answered.
     private func rejoin() async {
         let lostNs = WireRecorder.nowNs()
-        try? await Task.sleep(for: .milliseconds(500))
-        let seen = connections.withLock { $0.flatMap(\.messages).compactMap(\.seq).max() }
-        world.routing.failed(name)
-        connect(sinceSeq: seen)
-        let rejoined = current
-        _ = try? await rejoined.waitUntil(seconds: 10, "the rejoin") { messages in
-            messages.contains { ["joined", "snapshot"].contains($0.type ?? "") }
+        for _ in 0..<5 where !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            let seen = connections.withLock { $0.flatMap(\.messages).compactMap(\.seq).max() }
+            world.routing.failed(name)
+            connect(sinceSeq: seen)
+            let rejoined = current
+            do {
+                _ = try await rejoined.waitUntil(seconds: 10, "the rejoin") { messages in
+                    messages.contains { ["joined", "snapshot"].contains($0.type ?? "") }
+                }
+                break
+            } catch {
+                rejoined.close()
+            }
         }
         world.recorder.record(
             at: lostNs, "nemesis", .fault, "disconnect", ["process": .string(name), "ms": .int(max(1, (WireRecorder.nowNs() - lostNs) / 1_000_000))])
