@@ -20,6 +20,8 @@ public struct TargetSession: Sendable {
     /// The target's lock TTL as the operator gave it (`--target-hold-ttl`), for a target that
     /// cannot say (a seed-style server); the seed races that need an expiry run only when it is short.
     public var lockTTLSeconds: Double?
+    /// ``lockTTLSeconds`` as a duration; the seed's 600 s when the operator gave none.
+    public var lockTTL: Duration { .milliseconds(Int((lockTTLSeconds ?? 600) * 1000)) }
     /// Users signed up in advance, for targets without test control whose sign-ups are rate
     /// limited (cases sign up their own users while the target lets them).
     public var userPool: [TestUser]

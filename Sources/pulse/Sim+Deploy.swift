@@ -13,9 +13,8 @@ extension Sim {
         guard let chosenProfile = Profile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)'; pulse or socketio") }
         guard seeds == 1, shrinkTo == nil else { throw ValidationError("--seeds and --shrink-to are for the deterministic mode, not --deploy") }
         if let targetHoldTtl, !(1...86_400).contains(targetHoldTtl) { throw ValidationError("--target-hold-ttl must be 1...86400 seconds") }
-        if adminEmail != nil, adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"] == nil {
-            throw ValidationError("--admin-email needs --admin-password (or PULSE_ADMIN_PASSWORD)")
-        }
+        let password = adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"]
+        if adminEmail != nil, password == nil { throw ValidationError("--admin-email needs --admin-password (or PULSE_ADMIN_PASSWORD)") }
         let deployment = try Deploy.deployment(file, mutant: mutant)
         var simulation = scenario.simulation
         simulation.seed = seed ?? simulation.seed
@@ -33,9 +32,8 @@ extension Sim {
             deployment, tools: Deploy.tools(secantusd: secantusd, python: python, mutant: mutant), directory: directory)
         print("up: \(run.apiURLs.joined(separator: ", ")) (logs in \(directory)/logs)")
         fflush(nil)  // also into a file or a pipe: what is up, and where, is known at once
-        let admin = (adminEmail, adminPassword ?? ProcessInfo.processInfo.environment["PULSE_ADMIN_PASSWORD"])
-        let account = admin.0.flatMap { email in
-            admin.1.map { RealFaultRun.Admin(email: email, password: $0, holdTTLSeconds: targetHoldTtl.map(Double.init)) }
+        let account = adminEmail.flatMap { email in
+            password.map { RealFaultRun.Admin(email: email, password: $0, holdTTLSeconds: targetHoldTtl.map(Double.init)) }
         }
         let work = Task {
             try await RealFaultRun.run(simulation, on: run, profile: chosenProfile, runID: SecureIdentifierSource().hex(bytes: 4), admin: account)

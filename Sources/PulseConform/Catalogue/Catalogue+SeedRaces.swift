@@ -423,7 +423,7 @@ final class SeedRace: Sendable {
     }
 
     /// The lock TTL of the target (`--target-hold-ttl`; the seed's 600 s when not given).
-    var lockTTL: Duration { .milliseconds(Int((context.session.lockTTLSeconds ?? 600) * 1000)) }
+    var lockTTL: Duration { context.session.lockTTL }
 
     /// The median round trip of the owner's locks (request_lock sent, its seat_locked heard): the
     /// pace every margin of the race follows (10 ms until measured).

@@ -140,37 +140,29 @@ extension Catalogue {
         // out first, and a round that took longer than the TTL proves nothing (it runs again).
         ConformanceCase("socketio.booked", "PB-LIVE-4", "a checkout broadcasts seats_booked {seatIds} to the room") { c in
             try await c.inRounds(1, atMost: 3) { _ in
-                let event = try await c.event()
-                let seat = try await c.seat(event, "A3")
-                let owner = try await c.user(0)
-                let socket = try await c.joinedSocket(event, token: owner.token)
-                let lockSent = ContinuousClock.now
-                try c.check(try await c.lock(socket, event, seat, as: owner), "the lock of a free seat failed")
+                let locked = try await c.lockedSeat("A3")
+                let (event, seat, owner) = (locked.event, locked.seat, locked.owner)
                 let checkout = try await c.call(
                     .POST, "/api/v1/events/\(event)/seats", token: owner.token, json: ["seatIds": [seat], "totalAmount": 25])
-                if checkout.status != 201, ContinuousClock.now - lockSent >= .milliseconds(Int((c.session.lockTTLSeconds ?? 600) * 1000)) {
+                if checkout.status != 201, ContinuousClock.now - locked.sent >= c.session.lockTTL {
                     return .undecided("the checkout was refused \(checkout.status) once the lock's TTL could have run out")
                 }
                 try c.expect(checkout, 201)
-                let booked = try await socket.next("seats_booked") { $0.name == "seats_booked" }
+                let booked = try await locked.socket.next("seats_booked") { $0.name == "seats_booked" }
                 try c.check(booked.object["seatIds"] as? [String] == [seat], "seats_booked is \(booked.object)")
                 return .clean("the room heard seats_booked of the booked seat")
             }
         },
         ConformanceCase("socketio.seat-map", "PB-SEAT-1", "a locked seat shows locked with lockedBy in the seat map") { c in
             try await c.inRounds(1, atMost: 3) { _ in
-                let event = try await c.event()
-                let seat = try await c.seat(event, "A4")
-                let owner = try await c.user(0)
-                let socket = try await c.joinedSocket(event, token: owner.token)
-                let lockSent = ContinuousClock.now
-                try c.check(try await c.lock(socket, event, seat, as: owner), "the lock of a free seat failed")
-                let shown = try await c.call(.GET, "/api/v1/events/\(event)/seats").objects("seats").first { c.documentID($0) == seat } ?? [:]
-                let locked = shown.string("status") == "locked" && shown.string("lockedBy") == owner.id
-                if !locked, ContinuousClock.now - lockSent >= .milliseconds(Int((c.session.lockTTLSeconds ?? 600) * 1000)) {
+                let locked = try await c.lockedSeat("A4")
+                let shown =
+                    try await c.call(.GET, "/api/v1/events/\(locked.event)/seats").objects("seats").first { c.documentID($0) == locked.seat } ?? [:]
+                let shows = shown.string("status") == "locked" && shown.string("lockedBy") == locked.owner.id
+                if !shows, ContinuousClock.now - locked.sent >= c.session.lockTTL {
                     return .undecided("the seat map was read once the lock's TTL could have run out: A4 is \(shown)")
                 }
-                try c.check(locked, "A4 is \(shown)")
+                try c.check(shows, "A4 is \(shown)")
                 return .clean("the locked seat showed locked by its holder")
             }
         },
@@ -180,7 +172,7 @@ extension Catalogue {
             // run again. The eleven are asked at once, so a round costs one round trip, not eleven
             // (a slow machine took longer than a 1 s TTL for eleven in turn). A cap that a burst
             // gets past is a broken cap too.
-            let ttl = Duration.milliseconds(Int((c.session.lockTTLSeconds ?? 600) * 1000))
+            let ttl = c.session.lockTTL
             let user = try await c.user(0)
             try await c.inRounds(1, atMost: 3) { _ in
                 let event = try await c.event(rows: 1, cols: 12)
@@ -239,5 +231,19 @@ extension CaseContext {
             granted.append(answer.name == "seat_locked")
         }
         return granted
+    }
+
+    /// A new event's seat `label` locked by user 0 over a socket joined to the event, and when
+    /// the lock was asked for (its TTL cannot end sooner after).
+    func lockedSeat(_ label: String) async throws
+        -> (event: String, seat: String, owner: TestUser, socket: SocketIOConnection, sent: ContinuousClock.Instant)
+    {
+        let event = try await self.event()
+        let seat = try await self.seat(event, label)
+        let owner = try await user(0)
+        let socket = try await joinedSocket(event, token: owner.token)
+        let sent = ContinuousClock.now
+        try check(try await lock(socket, event, seat, as: owner), "the lock of a free seat failed")
+        return (event, seat, owner, socket, sent)
     }
 }
