@@ -22,7 +22,7 @@ struct SimulationProperties {
         return configuration
     }
 
-    @Test("generated scenarios keep every invariant on the reference engine")
+    @Test("generated scenarios keep every invariant on the reference engine, every seat linearizable")
     func referenceKeepsInvariants() async {
         await propertyCheck(
             count: 40, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 1...40), Gen.int(in: 1...8),
@@ -30,11 +30,12 @@ struct SimulationProperties {
         ) { seed, users, operations, rows, cols, mix in
             let outcome = try await SimRunner.run(Self.simulation(seed: seed, users: users, operations: operations, rows: rows, cols: cols, mix: mix))
             #expect(outcome.violations == [])
+            #expect(Linearizability.check(outcome.history).violations.map(\.explanation) == [])
             Self.expectActivity(outcome, users: users)
         }
     }
 
-    @Test("generated fault mixes keep every invariant on the reference engine")
+    @Test("generated fault mixes keep every invariant on the reference engine, every seat linearizable")
     func referenceSurvivesFaults() async {
         await propertyCheck(
             count: 30, input: Gen.uint64(in: 0...1_000_000), Gen.int(in: 2...30), Gen.double(in: 0...0.15),
@@ -60,6 +61,7 @@ struct SimulationProperties {
             }
             let outcome = try await SimRunner.run(configuration)
             #expect(outcome.violations == [])
+            #expect(Linearizability.check(outcome.history).violations.map(\.explanation) == [])
             Self.expectActivity(outcome, users: users)
         }
     }

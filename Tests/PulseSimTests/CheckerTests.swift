@@ -245,11 +245,13 @@ struct CheckerTests {
         #expect(extended(.fail).brokenInvariants == [.expiryHonoured], "a refused extension moved nothing")
 
         // A hold whose answer was lost was granted after all; its expiry is not an early expiry
-        // of the same user's next hold of the seat.
-        func regrant(firstAnswer: HistoryRecord.Kind) -> HistoryBuilder {
+        // of the same user's next hold of the seat. So with a refused hold whose request was sent
+        // twice: the copy may have been granted, its answer reaching nobody.
+        func regrant(firstAnswer: HistoryRecord.Kind, duplicated: Bool = false) -> HistoryBuilder {
             var h = HistoryBuilder()
             h.snapshot(0, "s1", seq: 10)
             h.add(10, "u1", .invoke, "hold", ["event": "e", "seats": ["A1"]])
+            if duplicated { h.add(10, "nemesis", .fault, "request_duplicate", ["process": "u1"]) }
             h.see(11, "s1", "seat_locked", seq: 11, seat: "A1", user: "u1")
             h.add(3_010, "u1", firstAnswer, "hold", ["event": "e"], error: "timeout")
             h.hold("u1", ["A1"], id: "h2", invoke: 5_005, ok: 5_006, expires: 10_006)
@@ -260,6 +262,7 @@ struct CheckerTests {
         }
         #expect(regrant(firstAnswer: .info).brokenInvariants == [])
         #expect(regrant(firstAnswer: .fail).brokenInvariants.contains(.expiryHonoured), "a refused hold was never granted")
+        #expect(regrant(firstAnswer: .fail, duplicated: true).brokenInvariants == [], "a refused hold's copy may have been granted")
     }
 
     @Test("broadcast-order: gaps, disagreements, missing seqs and releases of free seats are caught")

@@ -164,6 +164,21 @@ struct LinearizabilityTests {
         #expect(without.verdicts()["A1"] == .violated, "taken, and nobody ever asked for it")
     }
 
+    @Test("a refused hold whose request was sent twice may have been granted by its copy, later")
+    func duplicatedRefusedHold() {
+        func run(duplicated: Bool) -> LinearizabilityReport.Verdict? {
+            var h = Script()
+            h.hold("u1", ["A1"], 0, 10, id: "h1", expires: 100)
+            h.add(20, "u2", .invoke, "hold", ["seats": ["A1"].value])
+            if duplicated { h.add(20, "nemesis", .fault, "request_duplicate", ["process": "u2"]) }
+            h.add(30, "u2", .fail, "hold", error: "seat_unavailable")
+            h.browse("u3", free: ["A2", "A3"], 150, 160, seq: 1)
+            return h.verdicts()["A1"]
+        }
+        #expect(run(duplicated: true) == .ok, "the copy arrived after h1 lapsed and took the seat")
+        #expect(run(duplicated: false) == .violated, "taken after h1 lapsed, and nobody asked for it")
+    }
+
     @Test("an expiry at the edge of its window: live before expiresAt, gone from it on; a skew widens the window both ways")
     func expiryEdge() {
         func run(_ start: Int64, _ end: Int64, free: Bool, skew: Int64 = 0) -> LinearizabilityReport.Verdict? {
@@ -331,6 +346,25 @@ struct LinearizabilityTests {
         }
         #expect(run(loss: true) == .ok)
         #expect(run(loss: false) == .violated)
+    }
+
+    @Test("a checkout that outlived a hot-state loss books over a hold granted since; that hold's extend and release then change nothing there")
+    func holdOverTakenByCheckoutAcrossLoss() {
+        func run(freedAfter: Bool) -> LinearizabilityReport.Verdict? {
+            var h = Script()
+            h.hold("u1", ["A1"], 0, 10, id: "h1")
+            h.add(20, "u1", .invoke, "checkout", ["seats": ["A1"].value, "key": "k1"])
+            h.add(50, "nemesis", .fault, "hot_state_loss", ["generation": .int(2)])
+            h.hold("u2", ["A1", "A2"], 60, 70, id: "h2")
+            h.add(80, "u1", .ok, "checkout", ["seats": ["A1"].value, "booking": "b1"])
+            h.add(90, "u2", .invoke, "extend", ["hold": "h2"])
+            h.add(95, "u2", .ok, "extend", ["hold": "h2", "expires_at_ns": .int(2_000_000)])
+            h.release("u2", hold: "h2", ["A1", "A2"], 100, 110)
+            h.browse("u3", free: freedAfter ? ["A1", "A2", "A3"] : ["A2", "A3"], 120, 130, seq: 9)
+            return h.verdicts()["A1"]
+        }
+        #expect(run(freedAfter: false) == .ok)
+        #expect(run(freedAfter: true) == .violated, "the release freed a seat booked by someone else")
     }
 
     @Test("a search over its budget says unknown, never ok")

@@ -110,6 +110,9 @@ public struct HistoryIndex: Sendable {
     /// Times when every hold may have vanished (`hot_state_loss`, `failover`, `server_crash`):
     /// fences restart above the old ones there. A clock jump moves expiries but loses nothing.
     public var holdLossesNs: [Int64] = []
+    /// When each process's request was sent twice (`request_duplicate` faults): the copy may take
+    /// effect unseen (a second hold, granted with an id and expiry nobody was told).
+    public var duplicatedNs: [String: [Int64]] = [:]
     /// Periods when a subscriber was disconnected (`disconnect` faults), per subscriber.
     public var disconnectedNs: [String: [ClosedRange<Int64>]] = [:]
     /// Live messages to a subscriber lost or held up in transit (`message_drop`, `message_delay`).
@@ -140,6 +143,7 @@ public struct HistoryIndex: Sendable {
             case .fault:
                 if ["hot_state_loss", "failover", "server_crash", "clock_jump"].contains(record.f) { holdDisruptionsNs.append(record.timeNs) }
                 if ["hot_state_loss", "failover", "server_crash"].contains(record.f) { holdLossesNs.append(record.timeNs) }
+                if record.f == "request_duplicate", let process = record.string("process") { duplicatedNs[process, default: []].append(record.timeNs) }
                 if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
                 if record.f == "message_drop" || record.f == "message_delay", let process = record.string("process") {
                     messageTroubleNs[process, default: []].append(record.timeNs...(record.timeNs + (record.int("ms") ?? 0) * 1_000_000))
@@ -204,6 +208,11 @@ public struct HistoryIndex: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether `operation`'s request was sent twice: its copy may have taken effect unseen.
+    public func isDuplicated(_ operation: Operation) -> Bool {
+        (duplicatedNs[operation.process] ?? []).contains { operation.startNs <= $0 && $0 <= operation.endNs }
     }
 
     /// The operations named `f` that completed `ok`.

@@ -111,7 +111,8 @@ extension HistoryChecker {
 
     /// expiry-honoured: a hold is never reported expired before its expiry (the hold taken to have
     /// expired is, of the holds of the user the subscriber was told holds the seat, granted before
-    /// the report and not yet reported, the one expiring first), and a hold nobody
+    /// the report and not yet reported, the one expiring first; no report is judged while a hold
+    /// of that user may have been granted unseen: unanswered, or its request sent twice), and a hold nobody
     /// released or checked out is reported gone (released, booked, or absent from a snapshot)
     /// to every subscriber still listening within the grace after its expiry (or after its grant,
     /// for a hold granted already expired).
@@ -121,10 +122,11 @@ extension HistoryChecker {
         var gone: [String: [String: [String: [Int64]]]] = [:]
         var lastHeard: [String: [String: Int64]] = [:]
         var reported: Set<String> = []  // "subscriber event hold seat" whose expiry the subscriber was told already
-        // "user event seat" -> first invocation of a hold of it whose answer never came: it may have
-        // been granted, and its expiry may be the one reported.
+        // "user event seat" -> first invocation of a hold of it whose answer never came, or whose
+        // request was sent twice (the copy's answer reached nobody): it may have been granted
+        // unseen, and its expiry may be the one reported.
         var unanswered: [String: Int64] = [:]
-        for operation in index.operations where operation.f == "hold" && operation.isIndeterminate {
+        for operation in index.operations where operation.f == "hold" && (operation.isIndeterminate || index.isDuplicated(operation)) {
             for seat in operation.invoke.strings("seats") {
                 let key = "\(operation.user) \(operation.event) \(seat)"
                 unanswered[key] = min(unanswered[key] ?? .max, operation.startNs)

@@ -128,6 +128,13 @@ struct SeatHistories {
             return keyedBookings[operation.user + "\u{0}" + key]
         }
 
+        /// Whether `operation`'s request was sent twice (a `request_duplicate` fault of its process
+        /// while it was under way).
+        func isDuplicated(_ operation: OperationRef) -> Bool {
+            guard !duplicated.isEmpty, let times = duplicated[operation.pointee.process] else { return false }
+            return times.contains { operation.startNs <= $0 && $0 <= operation.endNs }
+        }
+
         /// How far behind the server's clock may have been for `operation`: the longest stall of
         /// its process (`pause` faults) while it was under way.
         func lag(of operation: OperationRef) -> Int64 {
@@ -151,6 +158,17 @@ struct SeatHistories {
         switch operation.pointee.f {
         case "hold":
             if let failedAtNs {
+                // A refused hold whose request was sent twice: its copy may have been granted,
+                // whenever it arrived, its id and expiry never told.
+                if lookups.isDuplicated(operation) {
+                    for seat in seats {
+                        lists[event, default: [:]][seat, default: []].append(
+                            SeatOperation(
+                                effects: [.hold(user: operation.user, hold: nil, expiresNs: nil)], invokeNs: operation.startNs,
+                                completeNs: .max, required: false, clockLagNs: lookups.lag(of: operation),
+                                process: operation.pointee.process, f: "hold", lines: operation.lines))
+                    }
+                }
                 // A hold of one seat refused as unavailable read the seat taken (held or
                 // booked) at some instant before the refusal; other refusals say nothing of it.
                 guard operation.pointee.completion?.error == "seat_unavailable", seats.count == 1 else { return }
@@ -219,9 +237,7 @@ struct SeatHistories {
         // its request, even after the client stopped waiting. A duplicated request may have
         // taken effect a second time, whenever it arrived.
         var copies = [taken]
-        if !lookups.duplicated.isEmpty,
-            (lookups.duplicated[operation.pointee.process] ?? []).contains(where: { operation.startNs <= $0 && $0 <= operation.endNs })
-        {
+        if lookups.isDuplicated(operation) {
             var twice = taken
             twice.required = false
             twice.completeNs = .max

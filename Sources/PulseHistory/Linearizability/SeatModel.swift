@@ -43,9 +43,10 @@ enum SeatView: Hashable, Sendable {
 enum SeatEffect: Hashable, Sendable {
     /// free -> held.
     case hold(user: String, hold: String?, expiresNs: Int64?)
-    /// held by `user` (under `hold`, when named) -> free.
+    /// held by `user` (under `hold`, when named) -> free; booked: unchanged when `hold` is named
+    /// (a hold no longer covers a seat booked since).
     case release(user: String, hold: String?)
-    /// held under `hold` -> the same hold lapsing at `expiresNs` (nil: unknown).
+    /// held under `hold` -> the same hold lapsing at `expiresNs` (nil: unknown); booked: unchanged.
     case extend(hold: String, expiresNs: Int64?)
     /// held by `user` -> booked; or, when a checkout of the same booking (one Idempotency-Key)
     /// already took effect, nothing (a replay).

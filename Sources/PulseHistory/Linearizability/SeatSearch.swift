@@ -306,6 +306,13 @@ struct SeatSearch {
                 if state.user == user && (hold == -1 || state.tag == -1 || hold == state.tag) { body(.free) }
             case (.extend(let hold, let expires), .held):
                 if state.tag == -1 || state.tag == hold { body(PackedState(kind: .held, user: state.user, tag: state.tag, expiresNs: expires)) }
+            case (.extend, .booked):
+                // A hold no longer covers a seat booked since (by its own checkout of part of it, or
+                // by a checkout that outlived a loss of the hot state): extending it changes nothing there.
+                body(state)
+            case (.release(_, let hold), .booked):
+                // So with releasing the hold by its id (the seats it names are the client's memory of it).
+                if hold != -1 { body(state) }
             case (.checkout(let user, let booking), _):
                 if isReplay(operation, done) {
                     body(state)
