@@ -143,7 +143,9 @@ public struct HistoryIndex: Sendable {
             case .fault:
                 if ["hot_state_loss", "failover", "server_crash", "clock_jump"].contains(record.f) { holdDisruptionsNs.append(record.timeNs) }
                 if ["hot_state_loss", "failover", "server_crash"].contains(record.f) { holdLossesNs.append(record.timeNs) }
-                if record.f == "request_duplicate", let process = record.string("process") { duplicatedNs[process, default: []].append(record.timeNs) }
+                if record.f == "request_duplicate", let process = record.string("process") {
+                    duplicatedNs[process, default: []].append(record.timeNs)
+                }
                 if record.f == "server_crash" { serverDownNs.append(record.timeNs...(record.timeNs + (record.int("down_ms") ?? 0) * 1_000_000)) }
                 if record.f == "message_drop" || record.f == "message_delay", let process = record.string("process") {
                     messageTroubleNs[process, default: []].append(record.timeNs...(record.timeNs + (record.int("ms") ?? 0) * 1_000_000))
