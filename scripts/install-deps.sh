@@ -8,8 +8,9 @@ set -euo pipefail
 packages=(libsqlite3-dev libhiredis-dev libmongoc-dev pkg-config)
 if [[ "${1:-build}" == test ]]; then
     # chromium: the browser tests drive Debian's Chromium through Playwright (no browser download).
-    # iproute2, nftables: the deployment tests run processes in network namespaces and cut links.
-    packages+=(redis-server python3 python3-venv chromium iproute2 nftables)
+    # iproute2, nftables: the deployment tests run processes in network namespaces and cut links;
+    # faketime: they step an instance's clock (libfaketime).
+    packages+=(redis-server python3 python3-venv chromium iproute2 nftables faketime)
 fi
 if [[ "${1:-build}" == bench ]]; then
     packages+=(redis-server redis-tools wrk nodejs node-express node-ws node-redis)

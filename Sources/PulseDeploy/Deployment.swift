@@ -1,3 +1,4 @@
+import Foundation
 import PulseScenario
 
 /// A system under test described once: its processes, how to start each and how each shows it is
@@ -169,13 +170,25 @@ public struct Tools: Sendable {
     public var jwtSecret: String
     /// A known defect (`pulse serve --mutant`), for every Pulse instance; nil: none.
     public var mutant: String?
+    /// libfaketime (Debian's faketime package), which steps a process's clock; nil: not installed.
+    public var libfaketime: String?
 
-    public init(root: String, pulse: String, secantusd: String, python: String, jwtSecret: String, mutant: String? = nil) {
+    public init(
+        root: String, pulse: String, secantusd: String, python: String, jwtSecret: String, mutant: String? = nil,
+        libfaketime: String? = Tools.installedLibfaketime()
+    ) {
         self.root = root
         self.pulse = pulse
         self.secantusd = secantusd
         self.python = python
         self.jwtSecret = jwtSecret
         self.mutant = mutant
+        self.libfaketime = libfaketime
+    }
+
+    /// Where Debian installs libfaketime on this machine's architecture, if it does.
+    public static func installedLibfaketime() -> String? {
+        ["x86_64-linux-gnu", "aarch64-linux-gnu"].map { "/usr/lib/\($0)/faketime/libfaketime.so.1" }
+            .first { FileManager.default.fileExists(atPath: $0) }
     }
 }

@@ -11,17 +11,24 @@ public final class DeploymentRun: Sendable {
     public let lab: NetworkLab
     public let directory: String
     public let tools: Tools
+    /// The processes whose clock the nemesis may step (``stepClock(_:byMs:)``): each runs under
+    /// libfaketime, its offset read from `DIRECTORY/clocks/NAME` at every reading of the time.
+    public let steppedClocks: Set<String>
     private let pids = Mutex<[String: pid_t]>([:])
 
     /// Starts every process in order, each ready (its port takes connections, or its ready path
-    /// answers 200) before the next starts. Throws ``DeploymentRunError`` (with the end of the
-    /// process's log) when one exits or is not ready within `readyWithin`; what was started is
-    /// stopped first.
-    public static func start(_ deployment: Deployment, tools: Tools, directory: String, readyWithin: Duration = .seconds(60)) async throws
-        -> DeploymentRun
-    {
+    /// answers 200) before the next starts; those of `steppedClocks` under libfaketime. Throws
+    /// ``DeploymentRunError`` (with the end of the process's log) when one exits or is not ready
+    /// within `readyWithin`, or when clocks are to be stepped and ``Tools/libfaketime`` is missing;
+    /// what was started is stopped first.
+    public static func start(
+        _ deployment: Deployment, tools: Tools, directory: String, readyWithin: Duration = .seconds(60), steppedClocks: Set<String> = []
+    ) async throws -> DeploymentRun {
+        if !steppedClocks.isEmpty, tools.libfaketime == nil {
+            throw DeploymentRunError("stepping a process's clock needs libfaketime: install Debian's faketime package")
+        }
         let lab = try NetworkLab()
-        let run = DeploymentRun(deployment: deployment, lab: lab, directory: directory, tools: tools)
+        let run = DeploymentRun(deployment: deployment, lab: lab, directory: directory, tools: tools, steppedClocks: steppedClocks)
         do {
             for process in deployment.processes { try lab.add(process.name) }
             for process in deployment.processes { try await run.launch(process, readyWithin: readyWithin) }
@@ -32,11 +39,12 @@ public final class DeploymentRun: Sendable {
         return run
     }
 
-    private init(deployment: Deployment, lab: NetworkLab, directory: String, tools: Tools) {
+    private init(deployment: Deployment, lab: NetworkLab, directory: String, tools: Tools, steppedClocks: Set<String>) {
         self.deployment = deployment
         self.lab = lab
         self.directory = directory
         self.tools = tools
+        self.steppedClocks = steppedClocks
     }
 
     /// The process's address on the lab's bridge.
@@ -67,8 +75,23 @@ public final class DeploymentRun: Sendable {
     public func crash(_ name: String) async {
         guard let pid = pids.withLock({ $0.removeValue(forKey: name) }) else { return }
         kill(pid, SIGKILL)
-        await Self.reap(pid)
+        await reap(pid)
     }
+
+    /// Sets the clock of a process of ``steppedClocks`` `byMs` away from this host's (0: back in
+    /// step), at once, also across its restarts. Throws ``DeploymentRunError`` for another process,
+    /// or when the offset cannot be written.
+    public func stepClock(_ name: String, byMs: Int64) throws {
+        guard steppedClocks.contains(name) else { throw DeploymentRunError("\(name) was not started with a clock that can be stepped") }
+        do {
+            // libfaketime's offset: "+3.000s", "-1.500s".
+            try String(format: "%+.3fs\n", Double(byMs) / 1000).write(toFile: clockFile(name), atomically: true, encoding: .utf8)
+        } catch {
+            throw DeploymentRunError("cannot step the clock of \(name): \(error)")
+        }
+    }
+
+    private func clockFile(_ name: String) -> String { "\(directory)/clocks/\(name)" }
 
     /// Starts a crashed (or stopped) process again on the same data and waits until it is ready.
     /// Throws ``DeploymentRunError``.
@@ -88,7 +111,7 @@ public final class DeploymentRun: Sendable {
             let deadline = ContinuousClock.now + .seconds(5)
             while !Self.exited(pid), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
             kill(pid, SIGKILL)
-            await Self.reap(pid)
+            await reap(pid)
         }
         lab.tearDown()
     }
@@ -103,7 +126,18 @@ public final class DeploymentRun: Sendable {
         try FileManager.default.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
         let addresses = Dictionary(
             uniqueKeysWithValues: deployment.processes.compactMap { other in lab.address(other.name).map { (other.name, $0) } })
-        let command = deployment.command(of: process, addresses: addresses, data: data, tools: tools)
+        var command = deployment.command(of: process, addresses: addresses, data: data, tools: tools)
+        if steppedClocks.contains(process.name), let library = tools.libfaketime {
+            try FileManager.default.createDirectory(atPath: "\(directory)/clocks", withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: clockFile(process.name)) { try stepClock(process.name, byMs: 0) }
+            // The offset is read again at every reading of the wall clock; monotonic clocks (timers,
+            // timeouts) are left alone. FAKETIME_SHARED names no shared memory: without it, a Swift
+            // program preloaded directly loses its command line (libfaketime changes the environment
+            // as it starts) and prints its usage.
+            command =
+                "env LD_PRELOAD=\(library) FAKETIME_TIMESTAMP_FILE=\(clockFile(process.name)) FAKETIME_NO_CACHE=1 "
+                + "FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_SHARED='/pulse-none /pulse-none' \(command)"
+        }
         let pid = try Self.spawn(
             ["/usr/sbin/ip", "netns", "exec", lab.namespace(process.name), "/bin/sh", "-c", "exec \(command)"],
             log: "\(directory)/logs/\(process.name).log")
@@ -158,8 +192,12 @@ public final class DeploymentRun: Sendable {
         return reaped == pid || reaped < 0
     }
 
-    private static func reap(_ pid: pid_t) async {
-        while !exited(pid) { try? await Task.sleep(for: .milliseconds(10)) }
+    /// Waits until `pid` has exited, then removes what libfaketime left of it in shared memory
+    /// (it removes nothing when killed, and some programs exit without its cleanup).
+    private func reap(_ pid: pid_t) async {
+        while !Self.exited(pid) { try? await Task.sleep(for: .milliseconds(10)) }
+        guard !steppedClocks.isEmpty else { return }
+        for leftover in ["/dev/shm/faketime_shm_\(pid)", "/dev/shm/sem.faketime_sem_\(pid)"] { unlink(leftover) }
     }
 }
 

@@ -59,6 +59,12 @@ public struct Nemesis: Sendable {
                 let rule = try run.lab.lose(from: from, to: to, percent: percent)
                 try? await Task.sleep(for: .milliseconds(action.durationMs))
                 if let rule { try run.lab.remove(rule) }
+            case .clockStep(let name, let byMs):
+                value["target"] = .string(name)
+                value["by_ms"] = .int(byMs)
+                try run.stepClock(name, byMs: byMs)
+                try? await Task.sleep(for: .milliseconds(action.durationMs))
+                try run.stepClock(name, byMs: 0)
             }
         } catch {
             value["error"] = .string("\(error)")
@@ -90,6 +96,7 @@ public struct Nemesis: Sendable {
         case .hotStateLoss: "hot_state_loss"
         case .partition: "partition"
         case .loss: "packet_loss"
+        case .clockStep: "clock_step"
         }
     }
 

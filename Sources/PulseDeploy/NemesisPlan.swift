@@ -15,6 +15,8 @@ public struct NemesisAction: Sendable, Equatable {
         case partition(NetworkLab.Peer, NetworkLab.Peer)
         /// `percent` of the packets from the first to the second dropped, each at random.
         case loss(from: NetworkLab.Peer, to: NetworkLab.Peer, percent: Int)
+        /// The process's wall clock set `byMs` away from the host's (libfaketime), then back in step.
+        case clockStep(String, byMs: Int64)
     }
 
     public var kind: Kind
@@ -36,6 +38,12 @@ public struct NemesisPlan: Sendable, Equatable {
     public var actions: [NemesisAction]
     public var unhonoured: [String]
 
+    /// The processes whose clock some action steps: they start under libfaketime
+    /// (``DeploymentRun/start(_:tools:directory:readyWithin:steppedClocks:)``).
+    public var steppedClocks: Set<String> {
+        Set(actions.compactMap { if case .clockStep(let name, _) = $0.kind { name } else { nil } })
+    }
+
     /// How long the faulty phase lasts when the scenario does not say (`phases.faults_ms`, else `limits.duration_ms`).
     public static let defaultFaultyMs: Int64 = 20_000
 
@@ -48,7 +56,9 @@ public struct NemesisPlan: Sendable, Equatable {
     /// - `faults.durable_errors` (any probability): an api instance (in turn) cut from the durable
     ///   store both ways for 2 s of every 5 s;
     /// - `faults.requests` `drop` and `response_drop`: that share of the packets from the clients
-    ///   to every api instance (and back) lost, all through the faulty phase (`phases.faults_ms`).
+    ///   to every api instance (and back) lost, all through the faulty phase (`phases.faults_ms`);
+    /// - `faults.clock_jumps`: at each `at_ms` the clock of an api instance (in turn) stepped
+    ///   `by_ms` away from the others' until the faulty phase ends, then back.
     public static func plan(_ configuration: SimConfiguration, deployment: Deployment) -> NemesisPlan {
         var random = SeededRandom(seed: configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ 7)
         let faultyMs = configuration.faultsUntilMs ?? configuration.durationLimitMs ?? defaultFaultyMs
@@ -96,9 +106,15 @@ public struct NemesisPlan: Sendable, Equatable {
                 actions.append(NemesisAction(.loss(from: .member(api), to: .clients, percent: toClients), atMs: 0, durationMs: faultyMs))
             }
         }
+        for (turn, jump) in configuration.clockJumps.enumerated() where !apis.isEmpty {
+            guard jump.atMs < faultyMs else {
+                unhonoured.append("the clock jump at \(jump.atMs) ms (after the faulty phase, \(faultyMs) ms)")
+                continue
+            }
+            actions.append(NemesisAction(.clockStep(apis[turn % apis.count], byMs: jump.byMs), atMs: jump.atMs, durationMs: faultyMs - jump.atMs))
+        }
         func note(_ active: Bool, _ what: String) { if active { unhonoured.append(what) } }
         note(!configuration.failoverAtMs.isEmpty, "failovers (not yet: a deployment with a Redis replica and a moving address)")
-        note(!configuration.clockJumps.isEmpty, "clock jumps (not yet: libfaketime on an instance)")
         note(
             configuration.requestDelayProbability > 0,
             "request delays (tc netem is missing from these kernels; packet loss delays by retransmission instead)")
@@ -126,6 +142,7 @@ extension NemesisAction.Kind: CustomStringConvertible {
         case .hotStateLoss(let name): return "restart \(name) empty (its hot state lost)"
         case .partition(let one, let other): return "cut \(name(one)) from \(name(other)), both ways"
         case .loss(let from, let to, let percent): return "lose \(percent)% of the packets from \(name(from)) to \(name(to))"
+        case .clockStep(let name, let byMs): return "step the clock of \(name) by \(byMs > 0 ? "+" : "")\(byMs) ms (libfaketime), then back"
         }
     }
 }

@@ -12,6 +12,9 @@
 /// hold of it lapsed, until the seat is held or booked again) and `log` (stream: entry id `<seq>-0`,
 /// fields t type, s seat or seats, u lockedBy, r reason; the last 1024 kept).
 ///
+/// `ARGV[2]` is the time of the step: the caller's milliseconds, or `redis` for Redis's own clock
+/// (`TIME`; ``RedisHotStore/Clock``).
+///
 /// `ARGV[1]` names the step, optionally followed by `@<run id>` of the Redis process running it
 /// (``RedisScript/run(on:keys:arguments:bound:)``); `meta` keeps the run id the state was built
 /// on (`sid`). Every script but `init` first answers `{"NOSTATE"}` when the event has no `meta` (a
@@ -33,7 +36,13 @@ enum RedisHotScripts {
           return m[2] == LAYOUT and (SID == '' or m[1] == SID)
         end
         if OP ~= 'init' and (redis.call('EXISTS', P .. 'meta') == 0 or not built_here()) then return {'NOSTATE'} end
+        -- The time of the step: Redis's own clock when the store passes 'redis' (one clock for
+        -- every instance sharing this Redis), else the caller's milliseconds.
         local NOW = tonumber(ARGV[2])
+        if ARGV[2] == 'redis' then
+          local t = redis.call('TIME')
+          NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
         local function split(s)
           local t = {}
           if s then for x in string.gmatch(s, '[^,]+') do t[#t + 1] = x end end

@@ -35,15 +35,45 @@ public struct HotStateRecovery: Sendable {
 /// As a `Service` it follows the change logs of every event, so that the change feed also rings
 /// for changes other instances made (``run()``).
 public final class RedisHotStore: HotStore {
+    /// Whose clock decides when holds expire and checkout leases run out.
+    public enum Clock: Sendable {
+        /// Redis's own (`TIME` in each step): every instance sharing this Redis expires a hold at
+        /// the same instant however far their own clocks are apart (a server whose clock was
+        /// stepped 3 s ahead would otherwise expire every other instance's holds 3 s early).
+        case redis
+        /// The `nowMs` each step is given: for tests that drive the time by hand.
+        case caller
+    }
+
     public let changeFeed = ChangeFeed()
     let client: RedisClient
     let recovery: HotStateRecovery
+    let clock: Clock
     /// The set of event ids that have hot state, for the sweeps across events.
     static let eventsKey = "pulse:events"
 
-    public init(client: RedisClient, recovery: HotStateRecovery) {
+    public init(client: RedisClient, recovery: HotStateRecovery, clock: Clock = .redis) {
         self.client = client
         self.recovery = recovery
+        self.clock = clock
+    }
+
+    /// The time argument of a step (`ARGV[2]`): `redis` for Redis's clock, else `nowMs`.
+    func time(_ nowMs: Int64) -> String {
+        switch clock {
+        case .redis: "redis"
+        case .caller: String(nowMs)
+        }
+    }
+
+    /// The step's time in milliseconds: Redis's clock (`TIME`) or `nowMs`.
+    func milliseconds(_ nowMs: Int64) async throws -> Int64 {
+        guard clock == .redis else { return nowMs }
+        let reply = try await mapErrors { try await client.send("TIME") }.array ?? []
+        guard reply.count == 2, let seconds = reply[0].string.flatMap({ Int64($0) }), let micros = reply[1].string.flatMap({ Int64($0) }) else {
+            throw HotStoreError.unavailable("unexpected TIME reply \(reply)")
+        }
+        return seconds * 1000 + micros / 1000
     }
 
     static func prefix(_ eventID: String) -> String { "pulse:{ev:\(eventID)}:" }
@@ -90,7 +120,7 @@ public final class RedisHotStore: HotStore {
         let answer = try await run(
             RedisHotScripts.hold, eventID,
             [
-                "hold", String(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax),
+                "hold", time(nowMs), holdID, userID, String(ttlMs), String(heldSeatsPerUserMax),
                 eventStamp.map(String.init) ?? "",
             ] + seatIDs)
         switch answer.first?.string {
@@ -120,7 +150,7 @@ public final class RedisHotStore: HotStore {
             case .hold(let id): ["hold", id]
             case .seats(let seats): ["seats"] + seats
             }
-        let answer = try await run(RedisHotScripts.release, eventID, ["release", String(nowMs), userID, reason.rawValue] + targets)
+        let answer = try await run(RedisHotScripts.release, eventID, ["release", time(nowMs), userID, reason.rawValue] + targets)
         switch answer.first?.string {
         case "released": return .released(seatIDs: strings(answer.dropFirst()))
         case "notfound": return .notFound
@@ -134,7 +164,7 @@ public final class RedisHotStore: HotStore {
     {
         let answer = try await run(
             RedisHotScripts.extend, eventID,
-            ["extend", String(nowMs), holdID, userID, byMs.map(String.init) ?? "", String(lifetimeMs), String(lifetimeForTTLMs)])
+            ["extend", time(nowMs), holdID, userID, byMs.map(String.init) ?? "", String(lifetimeMs), String(lifetimeForTTLMs)])
         switch answer.first?.string {
         case "extended":
             return .extended(
@@ -154,7 +184,7 @@ public final class RedisHotStore: HotStore {
     {
         let answer = try await run(
             RedisHotScripts.beginCheckout, eventID,
-            ["begin", String(nowMs), userID, holdID ?? "", checkoutID, String(leaseMs)] + seatIDs)
+            ["begin", time(nowMs), userID, holdID ?? "", checkoutID, String(leaseMs)] + seatIDs)
         switch answer.first?.string {
         case "begun":
             let fences = try (0..<seatIDs.count).map { try int(answer, 2 + $0) }
@@ -171,15 +201,15 @@ public final class RedisHotStore: HotStore {
     }
 
     public func finishCheckout(eventID: String, checkoutID: String, seatIDs: [String], nowMs: Int64) async throws {
-        _ = try await run(RedisHotScripts.finishCheckout, eventID, ["finish", String(nowMs), checkoutID] + seatIDs)
+        _ = try await run(RedisHotScripts.finishCheckout, eventID, ["finish", time(nowMs), checkoutID] + seatIDs)
     }
 
     public func freeBooked(eventID: String, bookingID: String, seatIDs: [String], nowMs: Int64) async throws -> [String] {
-        try await run(RedisHotScripts.freeBooked, eventID, ["free", String(nowMs), bookingID] + seatIDs).compactMap(\.string)
+        try await run(RedisHotScripts.freeBooked, eventID, ["free", time(nowMs), bookingID] + seatIDs).compactMap(\.string)
     }
 
     public func abortCheckout(eventID: String, checkoutID: String, releaseHolds: Bool, nowMs: Int64) async throws {
-        _ = try await run(RedisHotScripts.abortCheckout, eventID, ["abort", String(nowMs), checkoutID, releaseHolds ? "1" : "0"])
+        _ = try await run(RedisHotScripts.abortCheckout, eventID, ["abort", time(nowMs), checkoutID, releaseHolds ? "1" : "0"])
     }
 
     public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] {
@@ -189,8 +219,9 @@ public final class RedisHotStore: HotStore {
 
     private func lapsedCheckouts(eventID: String, nowMs: Int64) async throws -> [CheckoutTicket] {
         let prefix = Self.prefix(eventID)
+        let until = try await milliseconds(nowMs)
         var tickets: [CheckoutTicket] = []
-        let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(nowMs)) }.array ?? []
+        let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(until)) }.array ?? []
         for id in ids.compactMap(\.string) {
             let fields = try await mapErrors { try await client.send("HMGET", prefix + "co:" + id, "u", "s", "f", "l") }.array ?? []
             guard fields.count == 4, let user = fields[0].string, let seatList = fields[1].string, let fenceList = fields[2].string,
@@ -207,7 +238,7 @@ public final class RedisHotStore: HotStore {
     }
 
     public func expireDue(nowMs: Int64) async throws -> Int {
-        try await mapEvents { eventID in Int(try self.int(try await self.run(RedisHotScripts.expire, eventID, ["expire", String(nowMs)]), 0)) }
+        try await mapEvents { eventID in Int(try self.int(try await self.run(RedisHotScripts.expire, eventID, ["expire", self.time(nowMs)]), 0)) }
             .reduce(0, +)
     }
 
@@ -228,7 +259,7 @@ public final class RedisHotStore: HotStore {
     }
 
     public func snapshot(eventID: String, nowMs: Int64) async throws -> HotSnapshot {
-        let answer = try await run(RedisHotScripts.snapshot, eventID, ["snapshot", String(nowMs)])
+        let answer = try await run(RedisHotScripts.snapshot, eventID, ["snapshot", time(nowMs)])
         guard answer.count == 3, let booked = answer[1].array, let locked = answer[2].array else { throw unexpected(answer) }
         var lockedBy: [String: String] = [:]
         for index in stride(from: 0, to: locked.count - 1, by: 2) {
@@ -247,7 +278,7 @@ public final class RedisHotStore: HotStore {
     }
 
     public func holds(eventID: String, userID: String, nowMs: Int64) async throws -> [HoldRecord] {
-        let answer = try await run(RedisHotScripts.holds, eventID, ["holds", String(nowMs), userID])
+        let answer = try await run(RedisHotScripts.holds, eventID, ["holds", time(nowMs), userID])
         guard let rows = answer.first?.array else { throw unexpected(answer) }
         return try rows.map { row in
             guard let fields = row.array, fields.count == 7, let id = fields[0].string else { throw unexpected(answer) }

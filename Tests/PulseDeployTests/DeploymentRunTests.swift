@@ -25,11 +25,15 @@ struct DeploymentRunTests {
         return path
     }
 
-    /// Runs `body` on a started deployment, then stops it and checks that nothing of it is left.
-    static func with(_ deployment: Deployment, tools: Tools = tools(), _ body: (DeploymentRun) async throws -> Void) async throws {
+    /// Runs `body` on a started deployment (the clocks of `steppedClocks` under libfaketime), then
+    /// stops it and checks that nothing of it is left.
+    static func with(
+        _ deployment: Deployment, tools: Tools = tools(), steppedClocks: Set<String> = [], _ body: (DeploymentRun) async throws -> Void
+    ) async throws {
         let directory = try directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = try await DeploymentRun.start(deployment, tools: tools, directory: directory)
+        let sharedBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
+        let run = try await DeploymentRun.start(deployment, tools: tools, directory: directory, steppedClocks: steppedClocks)
         do { try await body(run) } catch {
             await run.stop()
             throw error
@@ -38,6 +42,11 @@ struct DeploymentRunTests {
         let namespaces = try LabCommand.run(["/usr/sbin/ip", "netns", "list"])
         #expect(!namespaces.contains("pulse-\(run.lab.id)-"), "the lab's namespaces are gone")
         #expect(!(try LabCommand.run(["/usr/sbin/ip", "-o", "link", "show"])).contains(run.lab.bridge), "the lab's bridge is gone")
+        if !steppedClocks.isEmpty {
+            let shared = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm")
+            let mine = Set(shared.filter { $0.hasPrefix("faketime_shm_") || $0.hasPrefix("sem.faketime_sem_") }).subtracting(sharedBefore)
+            #expect(mine.isEmpty, "libfaketime's shared memory of the run's processes is removed: \(mine.sorted())")
+        }
     }
 
     /// Whether a connection from `namespace` (nil: the host) to `address:port` opens within a second.

@@ -31,7 +31,7 @@ final class RedisWorld: StoreWorld {
         let recovery = HotStateRecovery(
             nextGeneration: { try await durable.nextHotGeneration() },
             bookedSeats: { knowsBookedSeats ? try await durable.bookedSeats(eventID: $0) : [:] })
-        return RedisHotStore(client: RedisClient(try Self.configuration(redis)), recovery: recovery)
+        return RedisHotStore(client: RedisClient(try Self.configuration(redis)), recovery: recovery, clock: .caller)
     }
 
     func freshHot(knowsBookedSeats: Bool) async throws -> any HotStore {

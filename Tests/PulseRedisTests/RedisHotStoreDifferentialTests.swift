@@ -47,7 +47,7 @@ struct RedisHotStoreDifferentialTests {
                     return $0
                 }
             }, bookedSeats: { _ in ["A1": "b1"] })
-        let redis = RedisHotStore(client: client, recovery: recovery)
+        let redis = RedisHotStore(client: client, recovery: recovery, clock: .caller)
         let event = Self.events[0]
         _ = try await redis.hold(eventID: event, seatIDs: ["A2"], userID: "u1", holdID: "h1", nowMs: 0, ttlMs: 60_000, heldSeatsPerUserMax: 4)
         let before = try await redis.snapshot(eventID: event, nowMs: 0)
@@ -73,7 +73,7 @@ struct RedisHotStoreDifferentialTests {
         defer { Task { await client.close() } }
         do {
             let memory = InMemoryHotStore(generation: 1)
-            let redis = RedisHotStore(client: client, recovery: HotStateRecovery(nextGeneration: { 1 }, bookedSeats: { _ in [:] }))
+            let redis = RedisHotStore(client: client, recovery: HotStateRecovery(nextGeneration: { 1 }, bookedSeats: { _ in [:] }), clock: .caller)
             var dice = Dice(state: seed)
             var now: Int64 = 1_000_000
             var holdIDs: [String] = []
