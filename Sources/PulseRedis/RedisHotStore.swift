@@ -213,13 +213,15 @@ public final class RedisHotStore: HotStore {
     }
 
     public func lapsedCheckouts(nowMs: Int64) async throws -> [CheckoutTicket] {
-        try await mapEvents { eventID in try await self.lapsedCheckouts(eventID: eventID, nowMs: nowMs) }.flatMap { $0 }
+        // One reading of the clock for the whole sweep: a sweep visits every event with hot state.
+        let until = try await milliseconds(nowMs)
+        return try await mapEvents { eventID in try await self.lapsedCheckouts(eventID: eventID, until: until) }.flatMap { $0 }
             .sorted { ($0.leaseUntilMs, $0.checkoutID) < ($1.leaseUntilMs, $1.checkoutID) }
     }
 
-    private func lapsedCheckouts(eventID: String, nowMs: Int64) async throws -> [CheckoutTicket] {
+    /// The checkouts of `eventID` whose lease ended at `until` (ms, on the store's clock) or before.
+    private func lapsedCheckouts(eventID: String, until: Int64) async throws -> [CheckoutTicket] {
         let prefix = Self.prefix(eventID)
-        let until = try await milliseconds(nowMs)
         var tickets: [CheckoutTicket] = []
         let ids = try await mapErrors { try await client.send("ZRANGEBYSCORE", prefix + "leases", "-inf", String(until)) }.array ?? []
         for id in ids.compactMap(\.string) {
