@@ -15,6 +15,10 @@ public final class DeploymentRun: Sendable {
     /// libfaketime, its offset read from `DIRECTORY/clocks/NAME` at every reading of the time.
     public let steppedClocks: Set<String>
     private let pids = Mutex<[String: pid_t]>([:])
+    private let launched = Mutex<[pid_t]>([])
+
+    /// Every process id this run started, restarts included, in start order.
+    public var startedProcessIDs: [pid_t] { launched.withLock { $0 } }
 
     /// Starts every process in order, each ready (its port takes connections, or its ready path
     /// answers 200) before the next starts; those of `steppedClocks` under libfaketime. Throws
@@ -142,6 +146,7 @@ public final class DeploymentRun: Sendable {
             ["/usr/sbin/ip", "netns", "exec", lab.namespace(process.name), "/bin/sh", "-c", "exec \(command)"],
             log: "\(directory)/logs/\(process.name).log")
         pids.withLock { $0[process.name] = pid }
+        launched.withLock { $0.append(pid) }
         guard let address = lab.address(process.name) else { throw DeploymentRunError("\(process.name) has no address") }
         let deadline = ContinuousClock.now + readyWithin
         while true {
@@ -192,12 +197,12 @@ public final class DeploymentRun: Sendable {
         return reaped == pid || reaped < 0
     }
 
-    /// Waits until `pid` has exited, then removes what libfaketime left of it in shared memory
-    /// (it removes nothing when killed, and some programs exit without its cleanup).
+    /// Waits until `pid` has exited, then removes what libfaketime and libmongoc left of it in
+    /// shared memory (a process killed with SIGKILL removes nothing; libfaketime leaves its files
+    /// on some exits too).
     private func reap(_ pid: pid_t) async {
         while !Self.exited(pid) { try? await Task.sleep(for: .milliseconds(10)) }
-        guard !steppedClocks.isEmpty else { return }
-        for leftover in ["/dev/shm/faketime_shm_\(pid)", "/dev/shm/sem.faketime_sem_\(pid)"] { unlink(leftover) }
+        for leftover in ["/dev/shm/faketime_shm_\(pid)", "/dev/shm/sem.faketime_sem_\(pid)", "/dev/shm/mongoc-\(pid)"] { unlink(leftover) }
     }
 }
 

@@ -3,12 +3,8 @@ import Glibc
 import NIOPosix
 
 /// Initialises the driver once. Its log keeps errors only: a warning such as an abort of a
-/// transaction the server had already ended (after a write conflict) is expected here. Its
-/// performance counters stay in the process (`MONGOC_DISABLE_SHM`): in shared memory they leave a
-/// `/dev/shm/mongoc-PID` file behind every process that ends without `mongoc_cleanup` (killed,
-/// or any `exit`), one per server and test run.
+/// transaction the server had already ended (after a write conflict) is expected here.
 private let mongocInitialised: Void = {
-    setenv("MONGOC_DISABLE_SHM", "1", 0)
     mongoc_init()
     mongoc_log_set_handler(
         { level, domain, message, _ in

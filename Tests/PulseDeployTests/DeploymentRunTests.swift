@@ -32,7 +32,6 @@ struct DeploymentRunTests {
     ) async throws {
         let directory = try directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sharedBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
         let run = try await DeploymentRun.start(deployment, tools: tools, directory: directory, steppedClocks: steppedClocks)
         do { try await body(run) } catch {
             await run.stop()
@@ -42,11 +41,9 @@ struct DeploymentRunTests {
         let namespaces = try LabCommand.run(["/usr/sbin/ip", "netns", "list"])
         #expect(!namespaces.contains("pulse-\(run.lab.id)-"), "the lab's namespaces are gone")
         #expect(!(try LabCommand.run(["/usr/sbin/ip", "-o", "link", "show"])).contains(run.lab.bridge), "the lab's bridge is gone")
-        if !steppedClocks.isEmpty {
-            let shared = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm")
-            let mine = Set(shared.filter { $0.hasPrefix("faketime_shm_") || $0.hasPrefix("sem.faketime_sem_") }).subtracting(sharedBefore)
-            #expect(mine.isEmpty, "libfaketime's shared memory of the run's processes is removed: \(mine.sorted())")
-        }
+        let shared = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+        let left = run.startedProcessIDs.flatMap { ["faketime_shm_\($0)", "sem.faketime_sem_\($0)", "mongoc-\($0)"] }.filter(shared.contains)
+        #expect(left.isEmpty, "libfaketime's and libmongoc's shared memory of the run's processes is removed: \(left)")
     }
 
     /// Whether a connection from `namespace` (nil: the host) to `address:port` opens within a second.
