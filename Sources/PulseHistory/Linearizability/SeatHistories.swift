@@ -35,7 +35,6 @@ struct SeatHistories {
                 // A replica behind its master may bring back holds and releases the history
                 // places before the failover: no seat state can be assumed across it.
                 for event in lookups.universe.keys { unjudged[event] = "a Redis failover may have brought back state from before it" }
-            case "request_duplicate": if let process = record.string("process") { lookups.duplicated[process, default: []].append(record.timeNs) }
             case "pause":
                 if let process = record.string("process") { lookups.paused[process, default: []].append((record.timeNs, record.int("ms") ?? 0)) }
             case "clock_jump": lookups.clockJumped = true
@@ -98,7 +97,6 @@ struct SeatHistories {
         /// Every seat of each event the history names anywhere.
         var universe: [String: Set<String>]
         var clockJumped = false
-        var duplicated: [String: [Int64]] = [:]
         var paused: [String: [(atNs: Int64, ms: Int64)]] = [:]
         var holds: [String: (seats: [String], user: String)] = [:]
         var bookings: [String: [String]] = [:]
@@ -128,13 +126,6 @@ struct SeatHistories {
             return keyedBookings[operation.user + "\u{0}" + key]
         }
 
-        /// Whether `operation`'s request was sent twice (a `request_duplicate` fault of its process
-        /// while it was under way).
-        func isDuplicated(_ operation: OperationRef) -> Bool {
-            guard !duplicated.isEmpty, let times = duplicated[operation.pointee.process] else { return false }
-            return times.contains { operation.startNs <= $0 && $0 <= operation.endNs }
-        }
-
         /// How far behind the server's clock may have been for `operation`: the longest stall of
         /// its process (`pause` faults) while it was under way.
         func lag(of operation: OperationRef) -> Int64 {
@@ -160,7 +151,7 @@ struct SeatHistories {
             if let failedAtNs {
                 // A refused hold whose request was sent twice: its copy may have been granted,
                 // whenever it arrived, its id and expiry never told.
-                if lookups.isDuplicated(operation) {
+                if index.isDuplicated(operation.pointee) {
                     for seat in seats {
                         lists[event, default: [:]][seat, default: []].append(
                             SeatOperation(
@@ -237,7 +228,7 @@ struct SeatHistories {
         // its request, even after the client stopped waiting. A duplicated request may have
         // taken effect a second time, whenever it arrived.
         var copies = [taken]
-        if lookups.isDuplicated(operation) {
+        if index.isDuplicated(operation.pointee) {
             var twice = taken
             twice.required = false
             twice.completeNs = .max
